@@ -1,0 +1,38 @@
+/* Capturing replies with libpcap: immediate mode, small snaplen, a BPF filter set
+ * before the first send, poll() on the selectable fd against a monotonic deadline. */
+#ifndef HS_CAPTURE_H
+#define HS_CAPTURE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "hs/addr.h"
+#include "hs/segment.h"
+
+typedef struct hs_capture hs_capture;
+
+/* Open and activate a capture on iface ("any" if NULL). Returns 0, or -1 with err;
+ * *eperm is set when the cause is a missing privilege, *nodev when the interface
+ * does not exist. */
+int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *nodev, char *err, size_t errlen);
+/* Compile and install a BPF filter. Returns 0 or -1 with err. */
+int hs_capture_filter(hs_capture *c, const char *expr, char *err, size_t errlen);
+/* Write every captured frame (and frames given to hs_capture_dump_out) to a pcap file. */
+int hs_capture_dump_open(hs_capture *c, const char *path, char *err, size_t errlen);
+/* Record a segment we sent (as raw IP bytes) into the dump, if one is open. */
+void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len);
+/* Wait until deadline_ns (monotonic; 0 = do not block) for the next decodable
+ * TCP or ICMP packet. Returns 1 (pkt valid until the next call; *ts_ns is the
+ * monotonic time of capture), 0 on deadline, -1 on error (err), -2 if a signal
+ * interrupted the wait. Malformed frames are skipped (counted in
+ * hs_capture_malformed()). */
+int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_t *ts_ns, char *err, size_t errlen);
+unsigned long hs_capture_malformed(const hs_capture *c);
+int hs_capture_datalink(const hs_capture *c);
+void hs_capture_close(hs_capture *c);
+
+/* BPF text for one connection: TCP of the 4-tuple in both directions, plus ICMP /
+ * ICMPv6 errors addressed to local. remote port 0 = any (listen), remote address
+ * family 0 = any. Pure. Returns 0, or -1 if buf is too small. */
+int hs_bpf_conn(const hs_endpoint *local, const hs_endpoint *remote, char *buf, size_t len);
+
+#endif

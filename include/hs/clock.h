@@ -1,0 +1,10 @@
+/* Monotonic time in nanoseconds. */
+#ifndef HS_CLOCK_H
+#define HS_CLOCK_H
+#include <stdint.h>
+uint64_t hs_now_ns(void);
+#define HS_NS_PER_SEC 1000000000ull
+#define HS_NS_PER_MS 1000000ull
+/* Parse seconds with fractions ("1", "0.25") into ns; >0. Returns 0 or -1. */
+int hs_seconds_parse(const char *s, uint64_t *ns);
+#endif

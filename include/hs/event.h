@@ -1,0 +1,51 @@
+/* One event model for every output (human lines, --json, later the ladder view):
+ * drivers describe what happened as hs_event values; output.c renders them. */
+#ifndef HS_EVENT_H
+#define HS_EVENT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hs/segment.h"
+#include "hs/state.h"
+#include "hs/tcb.h"
+
+enum hs_ev_type {
+	HS_EV_SEGMENT,  /* a segment sent or received */
+	HS_EV_STATE,    /* a state change (this side or the peer) */
+	HS_EV_ICMP,     /* an ICMP error about the connection */
+	HS_EV_INFO,     /* a line of commentary ("listening on ...", "kept as 3") */
+	HS_EV_RESULT,   /* the last event: outcome and exit status */
+};
+
+enum hs_dir { HS_DIR_OUT = 0, HS_DIR_IN = 1 };
+
+typedef struct hs_event {
+	enum hs_ev_type type;
+	uint64_t t_ns;              /* since the command started */
+
+	/* HS_EV_SEGMENT */
+	enum hs_dir dir;
+	const hs_segment *seg;      /* full header, options and payload */
+	uint32_t rseq, rack;        /* relative to each side's ISN */
+	hs_state state, peer_state; /* after this segment */
+	enum hs_note note;
+	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */
+
+	/* HS_EV_STATE */
+	hs_change change;
+	bool by_segment;            /* caused by the segment event just before it */
+
+	/* HS_EV_ICMP */
+	const hs_icmp_error *icmp;
+
+	/* HS_EV_INFO, HS_EV_RESULT */
+	const char *text;
+
+	/* HS_EV_RESULT */
+	const char *outcome;        /* "established", "refused", "timeout", ... */
+	int exit_code;
+	const hs_endpoint *local, *remote; /* may be NULL */
+	const char *conn_id;        /* kept connection name, may be NULL */
+	hs_state final_state, final_peer_state;
+} hs_event;
+
+#endif

@@ -1,0 +1,35 @@
+/* The RST guard: an nft table of hs's own that drops the peer's segments for exactly
+ * one 4-tuple (or one listening port) at the input hook, so the local kernel, which
+ * owns no socket for them, never answers with RST. libpcap sees them first.
+ *
+ * Tables are named "hs_<pid>_<n>" so stale ones can be found: a table whose pid is
+ * gone and that no kept connection names is stale. */
+#ifndef HS_GUARD_H
+#define HS_GUARD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "hs/addr.h"
+
+#define HS_GUARD_NAMELEN 48
+
+typedef struct hs_guard {
+	char table[HS_GUARD_NAMELEN]; /* empty when not installed */
+} hs_guard;
+
+/* Drop remote -> local TCP of this 4-tuple. Returns 0, or -1 with err (eperm when
+ * the cause is privilege). */
+int hs_guard_install_conn(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote,
+                          bool *eperm, char *err, size_t errlen);
+/* Drop TCP to local port (local address family 0 = any address of either family). */
+int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, char *err, size_t errlen);
+/* Narrow a listen guard to one 4-tuple once the peer is known (replace the rule). */
+int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
+/* Delete the table; no-op if not installed. Returns 0 or -1. */
+int hs_guard_remove(hs_guard *g, char *err, size_t errlen);
+/* Does this table still exist? */
+bool hs_guard_exists(const char *table);
+/* Delete hs_* tables whose owner pid is dead and whose name is not in keep[].
+ * Returns the number removed, or -1. */
+int hs_guard_cleanup_stale(const char *const *keep, int nkeep, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,26 @@
+/* Rendering hs_event as human lines or JSON lines (one object per line, stdout). */
+#ifndef HS_OUTPUT_H
+#define HS_OUTPUT_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "hs/event.h"
+
+typedef struct hs_output {
+	FILE *fp;        /* stdout */
+	FILE *err;       /* stderr: result lines of failures in human mode */
+	bool json;
+	bool quiet;      /* -q: only the result (human) / unchanged (json) */
+	int verbose;     /* -v: more detail (absolute seq/ack, checksums, ttl) */
+	bool color;
+	bool hex;        /* -x: payload as hex dump instead of escaped text */
+	bool absolute;   /* show absolute seq/ack in human mode */
+} hs_output;
+
+void hs_output_init(hs_output *o, FILE *fp, FILE *err);
+void hs_output_emit(hs_output *o, const hs_event *ev);
+
+/* Escape payload for text display / JSON strings ("\n", "\x01", "\""), truncating at
+ * outlen-1. Returns the number of bytes written. */
+size_t hs_escape_text(const uint8_t *p, size_t n, char *out, size_t outlen, bool json);
+
+#endif

@@ -1,0 +1,24 @@
+/* Choosing the source address and interface the way the kernel would. */
+#ifndef HS_ROUTE_H
+#define HS_ROUTE_H
+#include <stddef.h>
+#include <stdbool.h>
+#include "hs/addr.h"
+
+/* Source address for dst (connect a UDP socket, getsockname) and the interface that
+ * holds it ("lo" for local destinations). iface may be NULL or a buffer of 32 bytes;
+ * when bind_iface is non-NULL the socket is bound to it first (SO_BINDTODEVICE).
+ * Returns 0, or -1 with err. */
+int hs_route_source(const hs_addr *dst, const char *bind_iface, hs_addr *src, char *iface, size_t iflen,
+                    char *err, size_t errlen);
+/* Does the interface exist? */
+bool hs_iface_exists(const char *name);
+/* First address of family on iface (not link-local for IPv6). Returns 0 or -1. */
+int hs_iface_addr(const char *name, int family, hs_addr *out);
+/* Is a local TCP socket bound to this port (any address)? Reads /proc/net/tcp{,6}.
+ * listening_only: only LISTEN sockets. */
+bool hs_local_port_in_use(uint16_t port, bool listening_only);
+/* Pick a free ephemeral port (not in use locally, per /proc). */
+uint16_t hs_pick_ephemeral_port(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* Decoding captured frames into TCP segments and ICMP errors: pure functions over
+ * (buf, len), bounds-checked, returning a status and a static error message. */
+#ifndef HS_SEGMENT_H
+#define HS_SEGMENT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hs/addr.h"
+#include "hs/opts.h"
+
+/* TCP flag bits as in the header's 13th byte. */
+#define HS_FIN 0x01
+#define HS_SYN 0x02
+#define HS_RST 0x04
+#define HS_PSH 0x08
+#define HS_ACK 0x10
+#define HS_URG 0x20
+#define HS_ECE 0x40
+#define HS_CWR 0x80
+
+typedef struct hs_segment {
+	hs_endpoint src, dst;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;     /* as on the wire, unscaled */
+	uint16_t urp;
+	uint16_t csum;    /* as on the wire; never checked (offload) */
+	uint8_t ttl;      /* TTL or hop limit */
+	hs_tcp_opts opts;
+	const uint8_t *payload; /* points into the caller's buffer */
+	size_t len;
+} hs_segment;
+
+typedef struct hs_icmp_error {
+	hs_endpoint reporter; /* who sent the ICMP */
+	uint8_t family;       /* AF_INET: ICMP, AF_INET6: ICMPv6 */
+	uint8_t type, code;
+	/* From the quoted datagram: the segment that caused it. */
+	hs_endpoint orig_src, orig_dst;
+	uint32_t orig_seq;
+} hs_icmp_error;
+
+enum hs_pkt_kind { HS_PKT_NONE = 0, HS_PKT_TCP, HS_PKT_ICMP };
+
+typedef struct hs_packet {
+	enum hs_pkt_kind kind;
+	union {
+		hs_segment tcp;
+		hs_icmp_error icmp;
+	} u;
+} hs_packet;
+
+/* Link types we decode (values of pcap_datalink()): DLT_EN10MB (veth, lo: follows
+ * 802.1Q tags), DLT_LINUX_SLL (any), DLT_LINUX_SLL2, DLT_RAW / LINKTYPE_RAW (tun),
+ * DLT_NULL/LOOP. Returns 0 and fills out (kind NONE for frames that are neither TCP
+ * nor ICMP error), or -1 with *err set for malformed frames. */
+int hs_decode_frame(int dlt, const uint8_t *buf, size_t len, hs_packet *out, const char **err);
+/* Same, starting at an IPv4 or IPv6 header. */
+int hs_decode_ip(const uint8_t *buf, size_t len, hs_packet *out, const char **err);
+/* Same, starting at a TCP header; addresses are taken from src/dst. */
+int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_addr *dst,
+                  hs_segment *out, const char **err);
+
+/* "SYN,ACK" in the order FIN,SYN,RST,PSH,ACK,URG,ECE,CWR; "none" for 0. Returns buf. */
+const char *hs_flags_format(uint8_t flags, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,25 @@
+/* Sending crafted segments with libnet (raw IP sockets: the kernel routes). */
+#ifndef HS_SENDER_H
+#define HS_SENDER_H
+#include <stddef.h>
+#include "hs/addr.h"
+#include "hs/tcb.h"
+
+typedef struct hs_sender hs_sender;
+
+/* Open a libnet context for family (AF_INET/AF_INET6). iface may be NULL.
+ * Returns 0, or -1 with err (e.g. "raw socket: Operation not permitted") and
+ * *eperm set when the cause is a missing privilege. */
+int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, char *err, size_t errlen);
+/* Build (options -> TCP -> IP) and write one segment from src to dst.
+ * Returns 0, or -1 with err. */
+int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
+                   char *err, size_t errlen);
+void hs_sender_close(hs_sender *s);
+
+/* Build the same segment into buf as raw IP bytes (for pcap output and tests), with
+ * checksums computed. Returns length, or -1. Pure: no libnet, no sockets. */
+int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
+                         uint8_t *buf, size_t buflen);
+
+#endif

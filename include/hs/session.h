@@ -1,0 +1,4 @@
+/* placeholder: the shared driver loop (capture -> tcb -> send -> output) */
+#ifndef HS_SESSION_H
+#define HS_SESSION_H
+#endif

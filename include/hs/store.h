@@ -1,0 +1,51 @@
+/* The store of kept connections: one small text file per connection in a state
+ * directory (default /run/hs/ns-<inode of this network namespace>), so that
+ * `hs fin` / `hs rst` can continue what `hs connect --close keep` left. */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/types.h>
+#include "hs/addr.h"
+#include "hs/state.h"
+#include "hs/guard.h"
+
+typedef struct hs_conn_record {
+	int id;                         /* assigned by hs_store_save when 0 */
+	hs_endpoint local, remote;
+	char iface[32];
+	hs_state state, peer_state;
+	uint32_t iss, irs, snd_una, snd_nxt, rcv_nxt;
+	uint32_t snd_wnd, rcv_wnd;
+	uint16_t peer_mss;
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, sack_ok, ts_ok;
+	uint32_t ts_recent;
+	uint32_t ts_clock;              /* our TSval at the time of saving */
+	char guard[HS_GUARD_NAMELEN];   /* the guard table left in place, "" if none */
+	time_t created;
+	pid_t pid;
+} hs_conn_record;
+
+/* Default directory for this network namespace. Returns 0 or -1. */
+int hs_store_default_dir(char *buf, size_t len);
+/* Save (create or replace); assigns rec->id if 0. Creates dir as needed. */
+int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen);
+/* Find by name: NULL/"" = most recent, a number = id, or "LOCAL-REMOTE" /
+ * "REMOTE" endpoints text. Returns 0, 1 if not found, -1 on error. */
+int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *err, size_t errlen);
+/* All records, oldest first, up to max. Returns the count or -1. */
+int hs_store_list(const char *dir, hs_conn_record *recs, int max, char *err, size_t errlen);
+int hs_store_remove(const char *dir, int id);
+/* Is this local endpoint used by a kept connection? */
+bool hs_store_local_in_use(const char *dir, const hs_endpoint *local);
+/* Names of guard tables of all kept connections (for stale-guard cleanup). */
+int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max);
+
+/* Text form used in the files and tests: key=value lines. */
+int hs_record_format(const hs_conn_record *rec, char *buf, size_t len);
+int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,172 @@
+/* The TCP control block: a sans-I/O state machine.
+ *
+ * It never touches the network, a clock or the terminal. The driver feeds it decoded
+ * segments, ICMP errors, timer expiries and user requests (open, send, close, abort)
+ * together with the current monotonic time; each call fills an hs_tcb_out saying what
+ * to send (already encoded header fields and option bytes, ready for the wire) and
+ * what happened (state changes of both sides, delivered data, a final result).
+ *
+ * No call allocates or formats text: on the hot path the driver sends out->tx[] first
+ * and only then turns the rest of out into output events.
+ */
+#ifndef HS_TCB_H
+#define HS_TCB_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hs/addr.h"
+#include "hs/opts.h"
+#include "hs/segment.h"
+#include "hs/state.h"
+
+#define HS_TCB_MAXTX 4
+#define HS_TCB_MAXCHANGE 6
+#define HS_TCB_MAXCHUNKS 64
+
+/* Why a segment is shown the way it is (hs_note_name gives the JSON/human word). */
+enum hs_note {
+	HS_NOTE_NONE = 0,
+	HS_NOTE_RETRANSMISSION, /* we resend something (out), or the peer did (in) */
+	HS_NOTE_DUPLICATE,      /* an in-segment we already processed (e.g. SYN,ACK again) */
+	HS_NOTE_OUT_OF_WINDOW,  /* in-segment outside RCV.WND: answered with an ACK */
+	HS_NOTE_OUT_OF_ORDER,   /* data beyond RCV.NXT: not delivered, ACK RCV.NXT */
+	HS_NOTE_PARTIAL,        /* data partly seen before: only the new part delivered */
+	HS_NOTE_CHALLENGE_ACK,  /* out: RFC 5961 challenge ACK; in: the peer's */
+	HS_NOTE_DUP_ACK,        /* in: an ACK that acknowledges nothing new */
+	HS_NOTE_UNACCEPTABLE,   /* in: ignored (bad ACK, RST out of window, ...) */
+	HS_NOTE_KEEPALIVE,
+	HS_NOTE_WINDOW_UPDATE,
+	HS_NOTE_ZERO_WINDOW,
+	HS_NOTE_COUNT
+};
+const char *hs_note_name(enum hs_note n); /* "" for NONE, else "retransmission", ... */
+
+/* Final outcomes (hs_result_name gives the JSON word). */
+enum hs_result {
+	HS_RES_NONE = 0,      /* still going */
+	HS_RES_CLOSED,        /* orderly close finished (TIME-WAIT done, or LAST-ACK acked) */
+	HS_RES_REFUSED,       /* RST in SYN-SENT: connection refused */
+	HS_RES_RESET,         /* RST from the peer in a synchronized state */
+	HS_RES_ABORTED,       /* we sent RST (hs_tcb_abort) */
+	HS_RES_TIMEOUT,       /* retransmissions exhausted */
+	HS_RES_UNREACHABLE,   /* ICMP error for this connection */
+	HS_RES_COUNT
+};
+const char *hs_result_name(enum hs_result r); /* "closed", "refused", ... */
+
+/* One segment to send. The addresses are the TCB's local -> remote. */
+typedef struct hs_tx {
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;           /* header value (already scaled down) */
+	uint8_t opt_len;        /* multiple of 4 */
+	uint8_t opts[HS_OPT_MAXLEN];
+	const uint8_t *data;    /* caller-owned bytes given to hs_tcb_send() */
+	uint32_t len;
+	enum hs_note note;
+} hs_tx;
+
+/* A change of this side's or the peer's (inferred) state. */
+typedef struct hs_change {
+	bool peer;              /* false: this side; true: the peer's inferred state */
+	hs_state from, to;
+	const char *why;        /* static: "SYN sent", "SYN,ACK received", "2MSL", ... */
+} hs_change;
+
+typedef struct hs_tcb_out {
+	hs_tx tx[HS_TCB_MAXTX];
+	int ntx;
+	hs_change change[HS_TCB_MAXCHANGE];
+	int nchange;
+	enum hs_note in_note;       /* how the input segment was classified */
+	const uint8_t *data;        /* in-order payload delivered by this input (into the segment) */
+	uint32_t data_len;
+	uint32_t data_seq;          /* sequence number of data[0] */
+	uint32_t acked;             /* bytes of our data (plus SYN/FIN) newly acknowledged */
+	bool peer_fin;              /* this input carried the peer's FIN, now accepted */
+	enum hs_result result;      /* set once, when the connection ends */
+} hs_tcb_out;
+
+typedef struct hs_tcb_config {
+	hs_endpoint local, remote;
+	uint32_t iss;
+	uint16_t window;            /* receive window we advertise (before scaling) */
+	hs_opt_spec syn_opts;       /* options for our SYN / SYN,ACK (listen: echoes what the peer offered, limited to these) */
+	uint32_t ts_clock;          /* our TSval base; TSval = ts_clock + ms since open */
+	int max_retries;            /* retransmissions before HS_RES_TIMEOUT */
+	uint64_t rto_ns;            /* initial retransmission timeout; doubles each time */
+	uint64_t time_wait_ns;      /* TIME-WAIT duration (2MSL) */
+} hs_tcb_config;
+
+typedef struct hs_tcb {
+	hs_tcb_config cfg;
+	hs_state state, peer_state;
+
+	/* Send sequence space */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd;           /* peer's window, scaled */
+	uint32_t snd_wl1, snd_wl2;
+	/* Receive sequence space */
+	uint32_t irs, rcv_nxt;
+	uint32_t rcv_wnd;
+	bool irs_known;
+
+	/* Negotiated */
+	uint16_t peer_mss;          /* 536 if not offered */
+	uint8_t snd_wscale, rcv_wscale; /* shift applied to the peer's / our windows */
+	bool ws_ok, sack_ok, ts_ok;
+	uint32_t ts_recent;         /* last TSval from the peer, echoed */
+	uint64_t t_open_ns;         /* time of open, base of our TSval */
+
+	/* Data we send: the chunks passed to hs_tcb_send(), in order, caller-owned. */
+	struct { const uint8_t *p; uint32_t len; uint32_t seq; } chunk[HS_TCB_MAXCHUNKS];
+	int nchunk;
+	uint32_t snd_end;           /* sequence number after the last queued byte */
+	bool fin_queued;            /* hs_tcb_close() called: FIN follows the data */
+	uint32_t fin_seq;           /* valid once the FIN was sent */
+	bool fin_sent, fin_acked, peer_fin_seen;
+	uint32_t peer_fin_seq;
+
+	/* Timers (monotonic ns; 0 = not running) */
+	uint64_t rtx_deadline;
+	uint64_t rto_cur;
+	int retries;                /* retransmissions done for the oldest unacked segment */
+	uint64_t tw_deadline;
+
+	enum hs_result result;
+} hs_tcb;
+
+/* Fill defaults: window 64240, default SYN options, 3 retries, 1 s RTO, 1 s TIME-WAIT. */
+void hs_tcb_config_default(hs_tcb_config *cfg);
+
+/* Active open: CLOSED -> SYN-SENT, out gets the SYN. */
+void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out);
+/* Passive open: CLOSED -> LISTEN (remote may be unset: filled by the first SYN). */
+void hs_tcb_listen(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out);
+
+/* A segment that the capture filter matched to this connection (either direction is
+ * the driver's problem: only pass segments from remote to local). */
+void hs_tcb_input(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out);
+/* An ICMP error quoting one of our segments. */
+void hs_tcb_icmp(hs_tcb *t, const hs_icmp_error *icmp, uint64_t now, hs_tcb_out *out);
+/* Call when now >= hs_tcb_deadline(): retransmits, gives up, or ends TIME-WAIT. */
+void hs_tcb_timer(hs_tcb *t, uint64_t now, hs_tcb_out *out);
+/* Earliest timer, or 0 if none runs. */
+uint64_t hs_tcb_deadline(const hs_tcb *t);
+
+/* Queue data (kept by pointer until acknowledged); sends what the window allows.
+ * Returns 0, or -1 if the connection cannot send (state) or the chunk table is full. */
+int hs_tcb_send(hs_tcb *t, const uint8_t *data, uint32_t len, uint64_t now, hs_tcb_out *out);
+/* Orderly close: ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK; FIN goes after the
+ * queued data (in the same segment as the last data when it fits). */
+int hs_tcb_close(hs_tcb *t, uint64_t now, hs_tcb_out *out);
+/* Abort: send RST (with ACK if ack is true), -> CLOSED, result ABORTED. */
+void hs_tcb_abort(hs_tcb *t, bool ack, uint64_t now, hs_tcb_out *out);
+
+/* True when all queued data (and a queued FIN) has been acknowledged. */
+bool hs_tcb_all_acked(const hs_tcb *t);
+
+/* Relative numbers for display. */
+static inline uint32_t hs_tcb_rel_snd(const hs_tcb *t, uint32_t seq) { return seq - t->iss; }
+static inline uint32_t hs_tcb_rel_rcv(const hs_tcb *t, uint32_t seq) { return t->irs_known ? seq - t->irs : 0; }
+
+#endif

@@ -1,0 +1,2 @@
+/* addr: filled in below */
+#include <config.h>

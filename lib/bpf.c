@@ -1,0 +1,2 @@
+/* bpf: filled in below */
+#include <config.h>

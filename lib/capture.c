@@ -1,0 +1,2 @@
+/* capture: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* clock: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* decode: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* encode: filled in below */
+#include <config.h>

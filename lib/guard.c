@@ -1,0 +1,2 @@
+/* guard: filled in below */
+#include <config.h>

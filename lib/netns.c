@@ -1,0 +1,2 @@
+/* netns: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* opts: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* output: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* route: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* sender: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* session: filled in below */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* state: filled in below */
+#include <config.h>

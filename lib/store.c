@@ -1,0 +1,2 @@
+/* store: filled in below */
+#include <config.h>

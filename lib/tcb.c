@@ -1,0 +1,2 @@
+/* tcb: filled in below */
+#include <config.h>

@@ -1,0 +1,4 @@
+#!/usr/bin/env bats
+@test "placeholder" {
+  true
+}
