@@ -1,1 +1,385 @@
+/* Parsing the command line and dispatching to a subcommand (exact names only, like
+ * iproute2's cmds[] table). main() is a one-liner around hs_main(). */
 #include <config.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "hs/clock.h"
+#include "hs/guard.h"
+#include "hs/netns.h"
+#include "hs/store.h"
+
+volatile sig_atomic_t hs_stop_signal;
+hs_session *hs_cleanup_session;
+hs_output *hs_out;
+static bool json_mode;
+
+#define COMMON_HELP \
+	"Options of every command:\n" \
+	"  -i IFACE          interface to capture on (default: the route's)\n" \
+	"  --netns NAME      run inside network namespace NAME (ip netns)\n" \
+	"  --json            one JSON object per line on stdout\n" \
+	"  -w FILE.pcap      write every segment to a pcap file\n" \
+	"  -q, -v            quieter / more detail (absolute seq/ack, TTL)\n" \
+	"  -x                show payload as hex\n" \
+	"  --no-color        no ANSI colors\n" \
+	"  --state-dir DIR   store of kept connections (default /run/hs/ns-<netns inode>)\n" \
+	"  -h, --help        this help;  -V, --version  the version\n"
+
+#define SEGMENT_HELP \
+	"  --sport N         source port (default: a free ephemeral port)\n" \
+	"  --isn N           initial sequence number (default: random)\n" \
+	"  --window N        receive window to advertise (default 64240)\n" \
+	"  --opt LIST        SYN options, e.g. mss=1460,sack,ts,nop,wscale=7 (default),\n" \
+	"                    also eol, tfo[=HEX], md5, ts=VAL:ECR, raw=KIND:HEX; \"\" for none\n" \
+	"  --send DATA       send DATA once established (repeatable)\n" \
+	"  --close MODE      keep (default), fin, wait or rst (see below)\n" \
+	"  --timeout SEC     wait per reply, fractions allowed (default 1)\n" \
+	"  --retries N       retransmissions with exponential backoff (default 3)\n" \
+	"  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" \
+	"  --step            wait for Enter before each segment sent\n" \
+	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n"
+
+#define CLOSE_HELP \
+	"--close MODE, once established and the --send data is acknowledged:\n" \
+	"  keep   exit, leave the connection ESTABLISHED (state and guard kept for hs fin/rst)\n" \
+	"  fin    active close: FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT -> CLOSED\n" \
+	"  wait   wait for the peer's FIN, then passive close: CLOSE-WAIT -> LAST-ACK -> CLOSED\n" \
+	"  rst    abort with RST\n"
+
+#define EXIT_HELP \
+	"Exit status: 0 reached the asked end state, 1 the peer answered otherwise (RST, ICMP),\n" \
+	"2 usage error, 3 timeout, 4 environment (privilege, interface, guard).\n"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *c);
+	unsigned accepts; /* O_* bits */
+	const char *usage;
+	const char *help;
+};
+
+#define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
+		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX)
+
+static const struct command commands[] = {
+	{ "connect", cmd_connect, SEGMENT_OPTS, "hs connect HOST PORT [OPTIONS]",
+	  "Active open from userspace: SYN -> SYN,ACK -> ACK, every segment and state shown.\n\n"
+	  SEGMENT_HELP "\n" CLOSE_HELP },
+	{ "listen", cmd_listen, SEGMENT_OPTS, "hs listen [ADDR] PORT [OPTIONS]",
+	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK.\n\n" SEGMENT_HELP "\n" CLOSE_HELP },
+	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX,
+	  "hs fin [CONN] [--wait] [OPTIONS]",
+	  "Orderly teardown of a kept connection (active close; --wait: passive close).\n" },
+	{ "rst", cmd_rst, O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
+	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
+	  "Abort a kept connection, or reset a live connection between two endpoints.\n" },
+	{ "ls", cmd_ls, 0, "hs ls", "List kept connections.\n" },
+};
+
+static void usage_all(FILE *fp)
+{
+	fprintf(fp, "hs %s - craft TCP handshakes and teardowns by hand\n\nUsage: hs [OPTIONS] COMMAND [ARGS]\n\n"
+	        "Commands:\n", PACKAGE_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %s\n", commands[i].usage);
+	fprintf(fp, "\n" COMMON_HELP "\nhs COMMAND --help shows the options of a command.\n" EXIT_HELP);
+}
+
+static void usage_cmd(const struct command *cmd, FILE *fp)
+{
+	fprintf(fp, "Usage: %s\n\n%s\n" COMMON_HELP "\n" EXIT_HELP, cmd->usage, cmd->help);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (hs_cleanup_session) {
+		hs_session_close(hs_cleanup_session, false);
+		hs_cleanup_session = NULL;
+	}
+	if (hs_out && json_mode) {
+		/* The contract: the last JSON line is always the result (it also prints
+		 * the one stderr line). */
+		hs_event ev = { .type = HS_EV_RESULT, .outcome = "error", .exit_code = code, .text = msg };
+		hs_output_emit(hs_out, &ev);
+	} else {
+		fprintf(stderr, "hs: %s\n", msg);
+	}
+	exit(code);
+}
+
+static void on_signal(int sig)
+{
+	hs_stop_signal = sig;
+}
+
+void cli_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_enter_netns(const struct cli *c)
+{
+	char err[256];
+	int notfound = 0;
+
+	if (c->netns && hs_netns_enter(c->netns, &notfound, err, sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s", err);
+}
+
+void cli_output_init(const struct cli *c, hs_output *o)
+{
+	hs_output_init(o, stdout, stderr);
+	o->json = c->json;
+	o->quiet = c->quiet;
+	o->verbose = c->verbose;
+	o->hex = c->hex;
+	o->absolute = c->verbose > 0;
+	o->color = !c->no_color && !c->json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	hs_out = o;
+}
+
+const char *cli_state_dir(const struct cli *c, char *buf, size_t len)
+{
+	if (c->state_dir) {
+		snprintf(buf, len, "%s", c->state_dir);
+		return buf;
+	}
+	if (hs_store_default_dir(buf, len) < 0)
+		die(HS_EXIT_ENV, "cannot find this network namespace's state directory: %s", strerror(errno));
+	return buf;
+}
+
+void cli_cleanup_stale_guards(const char *state_dir)
+{
+	char names[64][HS_GUARD_NAMELEN];
+	const char *keep[64];
+	char err[256];
+	int n = hs_store_guards(state_dir, names, 64);
+
+	for (int i = 0; i < n; i++)
+		keep[i] = names[i];
+	hs_guard_cleanup_stale(keep, n < 0 ? 0 : n, err, sizeof(err));
+}
+
+/* ---- option values ---------------------------------------------------------- */
+
+static unsigned long parse_ulong(const char *opt, const char *s, unsigned long max)
+{
+	char *end;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		die(HS_EXIT_USAGE, "%s needs a number from 0 to %lu, not \"%s\"", opt, max, s);
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		die(HS_EXIT_USAGE, "%s needs a number from 0 to %lu, not \"%s\"", opt, max, s);
+	return (unsigned long)v;
+}
+
+static enum close_mode parse_close(const char *s)
+{
+	static const char *const names[] = { "keep", "fin", "wait", "rst" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum close_mode)i;
+	die(HS_EXIT_USAGE, "--close must be keep, fin, wait or rst, not \"%s\"", s);
+}
+
+enum {
+	L_NETNS = 256, L_JSON, L_NOCOLOR, L_STATEDIR, L_SPORT, L_ISN, L_WINDOW, L_OPT, L_SEND,
+	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT,
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "netns", required_argument, NULL, L_NETNS },
+	{ "json", no_argument, NULL, L_JSON },
+	{ "write", required_argument, NULL, 'w' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "hex", no_argument, NULL, 'x' },
+	{ "no-color", no_argument, NULL, L_NOCOLOR },
+	{ "state-dir", required_argument, NULL, L_STATEDIR },
+	{ "sport", required_argument, NULL, L_SPORT },
+	{ "isn", required_argument, NULL, L_ISN },
+	{ "window", required_argument, NULL, L_WINDOW },
+	{ "opt", required_argument, NULL, L_OPT },
+	{ "send", required_argument, NULL, L_SEND },
+	{ "close", required_argument, NULL, L_CLOSE },
+	{ "timeout", required_argument, NULL, L_TIMEOUT },
+	{ "retries", required_argument, NULL, L_RETRIES },
+	{ "step", no_argument, NULL, L_STEP },
+	{ "no-guard", no_argument, NULL, L_NOGUARD },
+	{ "time-wait", required_argument, NULL, L_TIMEWAIT },
+	{ "ack", no_argument, NULL, L_ACK },
+	{ "wait", no_argument, NULL, L_WAIT },
+	{ "count", required_argument, NULL, L_COUNT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *option_name(unsigned bit)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ O_SPORT, "--sport" }, { O_ISN, "--isn" }, { O_WINDOW, "--window" }, { O_OPT, "--opt" },
+		{ O_SEND, "--send" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
+		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
+		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
+		{ O_COUNT, "--count" }, { O_HEX, "-x" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].bit == bit)
+			return names[i].name;
+	return "?";
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void cli_defaults(struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->window = 64240;
+	c->timeout_ns = HS_NS_PER_SEC;
+	c->retries = 3;
+	c->time_wait_ns = HS_NS_PER_SEC;
+	c->close = CLOSE_KEEP;
+	c->count = 1;
+	hs_opt_spec_default(&c->opts);
+}
+
+int hs_main(int argc, char **argv)
+{
+	struct cli c;
+	bool help = false;
+	char err[256];
+	int ch;
+
+	setlocale(LC_CTYPE, "");
+	cli_defaults(&c);
+	/* Scan once for --json so that even usage errors end with a JSON result line. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json_mode = true;
+	if (json_mode) {
+		static hs_output early;
+		hs_output_init(&early, stdout, stderr);
+		early.json = true;
+		hs_out = &early;
+	}
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hVi:w:qvx", long_options, NULL)) != -1) {
+		switch (ch) {
+		case 'h': help = true; break;
+		case 'V': printf("hs %s\n", PACKAGE_VERSION); return 0;
+		case 'i': c.iface = optarg; break;
+		case 'w': c.pcap_out = optarg; break;
+		case 'q': c.quiet = true; break;
+		case 'v': c.verbose++; break;
+		case 'x': c.hex = true; c.given |= O_HEX; break;
+		case L_NETNS: c.netns = optarg; break;
+		case L_JSON: c.json = true; break;
+		case L_NOCOLOR: c.no_color = true; break;
+		case L_STATEDIR: c.state_dir = optarg; break;
+		case L_SPORT:
+			c.sport = (uint16_t)parse_ulong("--sport", optarg, 65535);
+			if (!c.sport)
+				die(HS_EXIT_USAGE, "--sport must be 1..65535, not \"%s\"", optarg);
+			c.given |= O_SPORT;
+			break;
+		case L_ISN: c.isn = (uint32_t)parse_ulong("--isn", optarg, UINT32_MAX); c.have_isn = true; c.given |= O_ISN; break;
+		case L_WINDOW: c.window = (uint16_t)parse_ulong("--window", optarg, 65535); c.given |= O_WINDOW; break;
+		case L_OPT:
+			if (hs_opt_spec_parse(optarg, &c.opts, err, sizeof(err)) < 0)
+				die(HS_EXIT_USAGE, "--opt: %s", err);
+			c.have_opts = true;
+			c.given |= O_OPT;
+			break;
+		case L_SEND:
+			if (c.nsend == HS_MAX_SEND)
+				die(HS_EXIT_USAGE, "at most %d --send options", HS_MAX_SEND);
+			if (!*optarg)
+				die(HS_EXIT_USAGE, "--send needs some data");
+			c.send[c.nsend++] = optarg;
+			c.given |= O_SEND;
+			break;
+		case L_CLOSE: c.close = parse_close(optarg); c.given |= O_CLOSE; break;
+		case L_TIMEOUT:
+			if (hs_seconds_parse(optarg, &c.timeout_ns) < 0)
+				die(HS_EXIT_USAGE, "--timeout needs seconds > 0 (fractions allowed), not \"%s\"", optarg);
+			c.given |= O_TIMEOUT;
+			break;
+		case L_RETRIES: c.retries = (int)parse_ulong("--retries", optarg, 20); c.given |= O_RETRIES; break;
+		case L_STEP: c.step = true; c.given |= O_STEP; break;
+		case L_NOGUARD: c.no_guard = true; c.given |= O_NOGUARD; break;
+		case L_TIMEWAIT:
+			if (hs_seconds_parse(optarg, &c.time_wait_ns) < 0)
+				die(HS_EXIT_USAGE, "--time-wait needs seconds > 0, not \"%s\"", optarg);
+			c.given |= O_TIMEWAIT;
+			break;
+		case L_ACK: c.ack = true; c.given |= O_ACK; break;
+		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
+		case L_COUNT:
+			c.count = (int)parse_ulong("--count", optarg, 1000);
+			c.given |= O_COUNT;
+			break;
+		case ':':
+			die(HS_EXIT_USAGE, "option %s needs a value (see hs --help)", argv[optind - 1]);
+		default:
+			if (optopt)
+				die(HS_EXIT_USAGE, "unknown option -%c (see hs --help)", optopt);
+			die(HS_EXIT_USAGE, "unknown option %s (see hs --help)", argv[optind - 1]);
+		}
+	}
+
+	if (optind >= argc) {
+		if (help) {
+			usage_all(stdout);
+			return 0;
+		}
+		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, ls; see hs --help)");
+	}
+	const struct command *cmd = find_command(argv[optind]);
+	if (!cmd)
+		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, ls; see hs --help)", argv[optind]);
+	if (help) {
+		usage_cmd(cmd, stdout);
+		return 0;
+	}
+	unsigned extra = c.given & ~cmd->accepts;
+	if (extra)
+		die(HS_EXIT_USAGE, "option %s does not apply to hs %s", option_name(extra & -extra), cmd->name);
+	c.cmd = cmd->name;
+	c.args = argv + optind + 1;
+	c.nargs = argc - optind - 1;
+	return cmd->fn(&c);
+}

@@ -1,1 +1,79 @@
-#pragma once
+/* The command line: options of every subcommand, the dispatch table, die(). */
+#ifndef HS_CMD_CLI_H
+#define HS_CMD_CLI_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "hs/opts.h"
+#include "hs/output.h"
+#include "hs/session.h"
+
+#define HS_MAX_SEND 32
+
+enum close_mode { CLOSE_KEEP = 0, CLOSE_FIN, CLOSE_WAIT, CLOSE_RST };
+
+/* Bits naming each option, to check which subcommand accepts it. */
+enum {
+	O_SPORT = 1u << 0, O_ISN = 1u << 1, O_WINDOW = 1u << 2, O_OPT = 1u << 3,
+	O_SEND = 1u << 4, O_CLOSE = 1u << 5, O_TIMEOUT = 1u << 6, O_RETRIES = 1u << 7,
+	O_STEP = 1u << 8, O_NOGUARD = 1u << 9, O_TIMEWAIT = 1u << 10, O_ACK = 1u << 11,
+	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14,
+};
+
+struct cli {
+	const char *cmd;
+	char **args;
+	int nargs;
+	unsigned given;                 /* O_* bits the user set */
+
+	/* every command */
+	const char *iface, *netns, *pcap_out, *state_dir;
+	bool json, quiet, no_color;
+	int verbose;
+
+	/* connect / listen / fin / rst */
+	uint16_t sport;                 /* 0 = pick */
+	uint32_t isn;
+	bool have_isn;
+	uint16_t window;
+	hs_opt_spec opts;
+	bool have_opts;
+	const char *send[HS_MAX_SEND];
+	int nsend;
+	enum close_mode close;
+	uint64_t timeout_ns;
+	int retries;
+	bool step, no_guard, ack, wait, hex;
+	uint64_t time_wait_ns;
+	int count;
+};
+
+/* The flag set by SIGINT/SIGTERM, and which one it was. */
+extern volatile sig_atomic_t hs_stop_signal;
+
+/* The session whose guard must go when die() is called (NULL if none). */
+extern hs_session *hs_cleanup_session;
+extern hs_output *hs_out;
+
+/* Print "hs: MESSAGE" on stderr (and the JSON result line with --json), remove the
+ * guard of hs_cleanup_session, exit with code. The only exit path on errors. */
+void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Subcommands: each gets the parsed command line and returns the exit status. */
+int cmd_connect(struct cli *c);
+int cmd_listen(struct cli *c);
+int cmd_fin(struct cli *c);
+int cmd_rst(struct cli *c);
+int cmd_ls(struct cli *c);
+
+/* Shared by the drivers. */
+void cli_install_signals(void);
+void cli_enter_netns(const struct cli *c);
+void cli_output_init(const struct cli *c, hs_output *o);
+const char *cli_state_dir(const struct cli *c, char *buf, size_t len);
+/* Remove guard tables left by dead hs processes that no kept connection names. */
+void cli_cleanup_stale_guards(const char *state_dir);
+/* Exit status for a session open failure message, from the error text. */
+int hs_main(int argc, char **argv);
+
+#endif

@@ -1,1 +1,57 @@
+/* hs connect HOST PORT: the active open, driven by hand. */
 #include <config.h>
+#include <stdio.h>
+#include <string.h>
+#include "drive.h"
+#include "hs/clock.h"
+#include "hs/route.h"
+
+static bool established(const hs_tcb *t, void *arg)
+{
+	return t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT;
+}
+
+int cmd_connect(struct cli *c)
+{
+	struct drive d = { .c = c, .t0 = hs_now_ns() };
+	hs_endpoint local, remote;
+	const char *why;
+	char err[256];
+	hs_tcb_out o;
+
+	if (c->nargs != 2)
+		die(HS_EXIT_USAGE, c->nargs < 2 ? "connect needs HOST and PORT (hs connect HOST PORT)"
+		                                : "connect takes only HOST and PORT, not \"%s\"", c->args[c->nargs > 2 ? 2 : 0]);
+	memset(&remote, 0, sizeof(remote));
+	if (hs_port_parse(c->args[1], &remote.port) < 0)
+		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[1]);
+	cli_enter_netns(c);
+	cli_output_init(c, &d.out);
+	if (hs_addr_resolve(c->args[0], 0, &remote.addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", c->args[0], why);
+	if (c->iface && !hs_iface_exists(c->iface))
+		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", c->iface);
+
+	memset(&local, 0, sizeof(local));
+	if (hs_route_source(&remote.addr, c->iface, &local.addr, d.ifname, sizeof(d.ifname), err, sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s", err);
+	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
+	cli_cleanup_stale_guards(d.state_dir);
+	local.port = drive_source_port(&d, &local.addr);
+
+	drive_config(&d, &local, &remote);
+	hs_session_params p = {
+		.local = local, .remote = remote,
+		.capture_iface = c->iface ? c->iface : d.ifname,
+		.pcap_out = c->pcap_out, .guard = !c->no_guard, .step = c->step,
+	};
+	drive_open(&d, &p);
+
+	hs_tcb_connect(&d.s.tcb, &d.cfg, hs_now_ns(), &o);
+	if (hs_session_apply(&d.s, &o, NULL, 0) < 0)
+		return drive_failed(&d, HS_RUN_ERROR, "");
+	enum hs_run r = hs_session_run(&d.s, established, NULL, 0);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "the SYN,ACK");
+	return drive_established(&d);
+}

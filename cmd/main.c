@@ -1,2 +1,9 @@
+/* hs: craft TCP handshakes and teardowns by hand. Everything lives in hs_main()
+ * (cmd/cli.c) so that it can be driven from tests. */
 #include <config.h>
-int main(void){return 0;}
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+	return hs_main(argc, argv);
+}

@@ -1,2 +1,746 @@
-/* opts: filled in below */
+/* TCP options: parsing the user's --opt LIST, encoding it for a SYN, encoding the
+ * options of an established connection, and decoding/formatting options from the wire. */
 #include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hs/opts.h"
+
+#define KNOWN_OPTS "mss, sack, ts, wscale, nop, eol, tfo, md5, raw"
+
+/* Wire lengths of the options whose length is fixed. */
+#define LEN_MSS 4
+#define LEN_WSCALE 3
+#define LEN_SACKOK 2
+#define LEN_TS 10
+#define LEN_MD5 18
+#define MAX_TFO_COOKIE 16
+
+/* ---- parsing the user's list ------------------------------------------------------ */
+
+/* Strict decimal: digits only, no sign, no spaces, value <= max. */
+static int parse_decimal(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Even-length hex into at most max bytes. Returns the byte count, or -1. */
+static int parse_hex(const char *s, size_t n, uint8_t *out, size_t max)
+{
+	if (n % 2 != 0 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hex_nibble(s[i]), lo = hex_nibble(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(n / 2);
+}
+
+/* Bytes an item takes on the wire (before padding). */
+static size_t item_wire_len(const hs_opt_item *it)
+{
+	if (it->raw)
+		return (it->kind == HS_OPTK_EOL || it->kind == HS_OPTK_NOP) ? 1 : 2u + it->len;
+	switch (it->kind) {
+	case HS_OPTK_EOL:
+	case HS_OPTK_NOP:
+		return 1;
+	case HS_OPTK_MSS:
+		return LEN_MSS;
+	case HS_OPTK_WSCALE:
+		return LEN_WSCALE;
+	case HS_OPTK_SACKOK:
+		return LEN_SACKOK;
+	case HS_OPTK_TS:
+		return LEN_TS;
+	case HS_OPTK_MD5:
+		return LEN_MD5;
+	case HS_OPTK_TFO:
+		return 2u + it->len;
+	default:
+		return 2u + it->len;
+	}
+}
+
+/* One "name[=value]" item; name and value are not NUL-terminated. */
+typedef struct item_text {
+	const char *name;
+	size_t name_len;
+	const char *val; /* NULL: no '=' */
+	size_t val_len;
+	const char *whole;
+	size_t whole_len;
+} item_text;
+
+static bool name_is(const item_text *t, const char *name)
+{
+	return strlen(name) == t->name_len && strncasecmp(t->name, name, t->name_len) == 0;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const item_text *t)
+{
+	if (err && errlen)
+		snprintf(err, errlen, fmt, (int)t->whole_len, t->whole);
+	return -1;
+}
+
+/* Value-less options: nop, eol, sack/sackok, md5. */
+static int parse_flag_item(const item_text *t, uint8_t kind, hs_opt_item *it, char *err, size_t errlen)
+{
+	if (t->val)
+		return fail(err, errlen, "%.*s: this TCP option takes no value", t);
+	it->kind = kind;
+	return 0;
+}
+
+static int parse_mss(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	if (!t->val || parse_decimal(t->val, t->val_len, 65535, &it->v1) < 0)
+		return fail(err, errlen, "mss must be mss=0..65535: \"%.*s\"", t);
+	it->kind = HS_OPTK_MSS;
+	return 0;
+}
+
+static int parse_wscale(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	if (!t->val || parse_decimal(t->val, t->val_len, 14, &it->v1) < 0) {
+		if (err && errlen) {
+			if (t->val)
+				snprintf(err, errlen, "wscale must be 0..14: \"%.*s\"", (int)t->val_len, t->val);
+			else
+				snprintf(err, errlen, "wscale needs a value: wscale=0..14");
+		}
+		return -1;
+	}
+	it->kind = HS_OPTK_WSCALE;
+	return 0;
+}
+
+static int parse_ts(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	it->kind = HS_OPTK_TS;
+	if (!t->val) {
+		it->ts_auto = true;
+		return 0;
+	}
+	const char *colon = memchr(t->val, ':', t->val_len);
+	if (!colon || parse_decimal(t->val, (size_t)(colon - t->val), UINT32_MAX, &it->v1) < 0 ||
+	    parse_decimal(colon + 1, t->val_len - (size_t)(colon + 1 - t->val), UINT32_MAX, &it->v2) < 0)
+		return fail(err, errlen, "ts must be ts or ts=VAL:ECR (each 0..4294967295): \"%.*s\"", t);
+	return 0;
+}
+
+static int parse_raw(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	const char *colon = t->val ? memchr(t->val, ':', t->val_len) : NULL;
+	size_t kind_len = !t->val ? 0 : colon ? (size_t)(colon - t->val) : t->val_len;
+	uint32_t kind;
+
+	if (!t->val || parse_decimal(t->val, kind_len, 255, &kind) < 0)
+		return fail(err, errlen, "raw must be raw=KIND:HEX with KIND 0..255: \"%.*s\"", t);
+	it->raw = true;
+	it->kind = (uint8_t)kind;
+	if (!colon)
+		return 0;
+	const char *hex = colon + 1;
+	size_t hex_len = t->val_len - kind_len - 1;
+	if ((kind == HS_OPTK_EOL || kind == HS_OPTK_NOP) && hex_len > 0)
+		return fail(err, errlen, "raw kinds 0 and 1 are one byte and take no data: \"%.*s\"", t);
+	int n = parse_hex(hex, hex_len, it->data, HS_OPT_MAXLEN - 2);
+	if (n < 0)
+		return fail(err, errlen, "raw data must be an even number of hex digits, at most 38 bytes: \"%.*s\"", t);
+	it->len = (uint8_t)n;
+	return 0;
+}
+
+static int parse_tfo(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	it->kind = HS_OPTK_TFO;
+	if (!t->val)
+		return 0; /* cookie request */
+	int n = parse_hex(t->val, t->val_len, it->data, MAX_TFO_COOKIE);
+	if (n < 0)
+		return fail(err, errlen, "tfo cookie must be an even number of hex digits, at most 16 bytes: \"%.*s\"", t);
+	it->len = (uint8_t)n;
+	return 0;
+}
+
+static int parse_item(const item_text *t, hs_opt_item *it, char *err, size_t errlen)
+{
+	memset(it, 0, sizeof(*it));
+	if (name_is(t, "mss"))
+		return parse_mss(t, it, err, errlen);
+	if (name_is(t, "sack") || name_is(t, "sackok"))
+		return parse_flag_item(t, HS_OPTK_SACKOK, it, err, errlen);
+	if (name_is(t, "ts"))
+		return parse_ts(t, it, err, errlen);
+	if (name_is(t, "wscale"))
+		return parse_wscale(t, it, err, errlen);
+	if (name_is(t, "nop"))
+		return parse_flag_item(t, HS_OPTK_NOP, it, err, errlen);
+	if (name_is(t, "eol"))
+		return parse_flag_item(t, HS_OPTK_EOL, it, err, errlen);
+	if (name_is(t, "md5"))
+		return parse_flag_item(t, HS_OPTK_MD5, it, err, errlen);
+	if (name_is(t, "tfo"))
+		return parse_tfo(t, it, err, errlen);
+	if (name_is(t, "raw"))
+		return parse_raw(t, it, err, errlen);
+	if (err && errlen)
+		snprintf(err, errlen, "unknown TCP option \"%.*s\" (known: " KNOWN_OPTS ")",
+		         (int)t->name_len, t->name);
+	return -1;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s)) {
+		++*s;
+		--*n;
+	}
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		--*n;
+}
+
+int hs_opt_spec_parse(const char *s, hs_opt_spec *out, char *err, size_t errlen)
+{
+	size_t total = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return 0;
+	const char *p = s;
+	size_t rest = strlen(s);
+	trim(&p, &rest);
+	if (rest == 0)
+		return 0;
+	for (;;) {
+		const char *comma = memchr(p, ',', rest);
+		item_text t = { .whole = p, .whole_len = comma ? (size_t)(comma - p) : rest };
+		trim(&t.whole, &t.whole_len);
+		if (t.whole_len == 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "empty item in TCP option list \"%s\"", s);
+			return -1;
+		}
+		const char *eq = memchr(t.whole, '=', t.whole_len);
+		t.name = t.whole;
+		t.name_len = eq ? (size_t)(eq - t.whole) : t.whole_len;
+		if (eq) {
+			t.val = eq + 1;
+			t.val_len = t.whole_len - t.name_len - 1;
+		}
+		hs_opt_item it;
+		if (parse_item(&t, &it, err, errlen) < 0)
+			return -1;
+		total += item_wire_len(&it);
+		if (total > HS_OPT_MAXLEN || out->n >= HS_OPT_MAXLEN) {
+			if (err && errlen)
+				snprintf(err, errlen, "options exceed 40 bytes");
+			return -1;
+		}
+		out->item[out->n++] = it;
+		if (!comma)
+			break;
+		rest -= (size_t)(comma + 1 - p);
+		p = comma + 1;
+	}
+	return 0;
+}
+
+void hs_opt_spec_default(hs_opt_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->item[0].kind = HS_OPTK_MSS;
+	out->item[0].v1 = 1460;
+	out->item[1].kind = HS_OPTK_SACKOK;
+	out->item[2].kind = HS_OPTK_TS;
+	out->item[2].ts_auto = true;
+	out->item[3].kind = HS_OPTK_NOP;
+	out->item[4].kind = HS_OPTK_WSCALE;
+	out->item[4].v1 = 7;
+	out->n = 5;
+}
+
+/* ---- encoding ----------------------------------------------------------------------- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static size_t put_ts(uint8_t *p, uint32_t val, uint32_t ecr)
+{
+	p[0] = HS_OPTK_TS;
+	p[1] = LEN_TS;
+	put32(p + 2, val);
+	put32(p + 6, ecr);
+	return LEN_TS;
+}
+
+/* Writes one item at p (room already checked). Returns its length. */
+static size_t put_item(const hs_opt_item *it, uint32_t ts_val, uint32_t ts_ecr, uint8_t *p)
+{
+	size_t n = item_wire_len(it);
+
+	if (n == 1) {
+		p[0] = it->kind;
+		return 1;
+	}
+	p[0] = it->kind;
+	p[1] = (uint8_t)n;
+	if (it->raw) {
+		memcpy(p + 2, it->data, it->len);
+		return n;
+	}
+	switch (it->kind) {
+	case HS_OPTK_MSS:
+		p[2] = (uint8_t)(it->v1 >> 8);
+		p[3] = (uint8_t)it->v1;
+		break;
+	case HS_OPTK_WSCALE:
+		p[2] = (uint8_t)it->v1;
+		break;
+	case HS_OPTK_TS:
+		return it->ts_auto ? put_ts(p, ts_val, ts_ecr) : put_ts(p, it->v1, it->v2);
+	case HS_OPTK_MD5:
+		memset(p + 2, 0, LEN_MD5 - 2); /* placeholder digest: we hold no key */
+		break;
+	case HS_OPTK_SACKOK:
+		break;
+	default:
+		memcpy(p + 2, it->data, it->len);
+		break;
+	}
+	return n;
+}
+
+int hs_opt_spec_encode(const hs_opt_spec *spec, uint32_t ts_val, uint32_t ts_ecr,
+                       uint8_t out[HS_OPT_MAXLEN], const char **err)
+{
+	size_t pos = 0;
+
+	for (int i = 0; i < spec->n; i++) {
+		const hs_opt_item *it = &spec->item[i];
+		if (it->len > HS_OPT_MAXLEN - 2 || pos + item_wire_len(it) > HS_OPT_MAXLEN) {
+			if (err)
+				*err = "options exceed 40 bytes";
+			return -1;
+		}
+		pos += put_item(it, ts_val, ts_ecr, out + pos);
+	}
+	while (pos % 4 != 0)
+		out[pos++] = HS_OPTK_EOL;
+	return (int)pos;
+}
+
+int hs_opts_encode_established(bool ts, uint32_t ts_val, uint32_t ts_ecr,
+                               const hs_tcp_opts *sack_blocks, uint8_t out[HS_OPT_MAXLEN])
+{
+	size_t pos = 0;
+
+	if (ts) {
+		out[pos++] = HS_OPTK_NOP;
+		out[pos++] = HS_OPTK_NOP;
+		pos += put_ts(out + pos, ts_val, ts_ecr);
+	}
+	if (sack_blocks && sack_blocks->nsack > 0) {
+		/* As many blocks as fit: 4 without timestamps, 3 with them. */
+		size_t room = (HS_OPT_MAXLEN - pos - 4) / 8;
+		size_t n = sack_blocks->nsack;
+		if (n > HS_OPT_MAXSACK)
+			n = HS_OPT_MAXSACK;
+		if (n > room)
+			n = room;
+		out[pos++] = HS_OPTK_NOP;
+		out[pos++] = HS_OPTK_NOP;
+		out[pos++] = HS_OPTK_SACK;
+		out[pos++] = (uint8_t)(2 + 8 * n);
+		for (size_t i = 0; i < n; i++) {
+			put32(out + pos, sack_blocks->sack[i].left);
+			put32(out + pos + 4, sack_blocks->sack[i].right);
+			pos += 8;
+		}
+	}
+	return (int)pos;
+}
+
+/* ---- decoding ----------------------------------------------------------------------- */
+
+/* Expected length check per kind; returns an error string or NULL. */
+static const char *check_kind_len(uint8_t kind, uint8_t len)
+{
+	switch (kind) {
+	case HS_OPTK_MSS:
+		return len == LEN_MSS ? NULL : "bad MSS option length";
+	case HS_OPTK_WSCALE:
+		return len == LEN_WSCALE ? NULL : "bad window scale option length";
+	case HS_OPTK_SACKOK:
+		return len == LEN_SACKOK ? NULL : "bad SACK-permitted option length";
+	case HS_OPTK_TS:
+		return len == LEN_TS ? NULL : "bad timestamp option length";
+	case HS_OPTK_SACK:
+		return (len >= 10 && (len - 2) % 8 == 0 && (len - 2) / 8 <= HS_OPT_MAXSACK) ? NULL
+		       : "bad SACK option length";
+	case HS_OPTK_MD5:
+		return len == LEN_MD5 ? NULL : "bad MD5 option length";
+	case HS_OPTK_TFO:
+		return len <= 2 + MAX_TFO_COOKIE ? NULL : "bad TFO option length";
+	default:
+		return NULL;
+	}
+}
+
+/* Stores one well-formed option (kind, len >= 2, body of len - 2 bytes). */
+static void store_option(hs_tcp_opts *o, uint8_t kind, uint8_t len, const uint8_t *body)
+{
+	switch (kind) {
+	case HS_OPTK_MSS:
+		o->has |= HS_HAS_MSS;
+		o->mss = (uint16_t)(body[0] << 8 | body[1]);
+		break;
+	case HS_OPTK_WSCALE:
+		o->has |= HS_HAS_WSCALE;
+		o->wscale = body[0];
+		break;
+	case HS_OPTK_SACKOK:
+		o->has |= HS_HAS_SACKOK;
+		break;
+	case HS_OPTK_TS:
+		o->has |= HS_HAS_TS;
+		o->ts_val = get32(body);
+		o->ts_ecr = get32(body + 4);
+		break;
+	case HS_OPTK_SACK:
+		o->has |= HS_HAS_SACK;
+		o->nsack = (uint8_t)((len - 2) / 8);
+		for (int i = 0; i < o->nsack; i++) {
+			o->sack[i].left = get32(body + 8 * i);
+			o->sack[i].right = get32(body + 8 * i + 4);
+		}
+		break;
+	case HS_OPTK_MD5:
+		o->has |= HS_HAS_MD5;
+		break;
+	case HS_OPTK_TFO:
+		o->has |= HS_HAS_TFO;
+		o->tfo_len = (uint8_t)(len - 2);
+		memcpy(o->tfo_cookie, body, o->tfo_len);
+		break;
+	default:
+		o->has |= HS_HAS_UNKNOWN;
+		break;
+	}
+}
+
+/* Walks an option list; calls visit for each option (kind, len, body; len 1 for
+ * EOL/NOP) until EOL or the end. Returns 0, or -1 with *err at the first fault. */
+typedef void (*opt_visit)(void *ctx, uint8_t kind, uint8_t len, const uint8_t *body);
+
+static int walk_options(const uint8_t *buf, size_t len, opt_visit visit, void *ctx, const char **err)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t kind = buf[i];
+		if (kind == HS_OPTK_EOL || kind == HS_OPTK_NOP) {
+			visit(ctx, kind, 1, NULL);
+			if (kind == HS_OPTK_EOL)
+				return 0;
+			i++;
+			continue;
+		}
+		const char *e = NULL;
+		if (i + 1 >= len)
+			e = "TCP option length byte missing";
+		else if (buf[i + 1] < 2)
+			e = "TCP option length below 2";
+		else if (buf[i + 1] > len - i)
+			e = "TCP option overruns the option space";
+		else
+			e = check_kind_len(kind, buf[i + 1]);
+		if (e) {
+			if (err)
+				*err = e;
+			return -1;
+		}
+		visit(ctx, kind, buf[i + 1], buf + i + 2);
+		i += buf[i + 1];
+	}
+	return 0;
+}
+
+static void decode_visit(void *ctx, uint8_t kind, uint8_t len, const uint8_t *body)
+{
+	if (len >= 2)
+		store_option(ctx, kind, len, body);
+}
+
+int hs_opts_decode(const uint8_t *buf, size_t len, hs_tcp_opts *out, const char **err)
+{
+	memset(out, 0, sizeof(*out));
+	out->raw_len = (uint8_t)(len < HS_OPT_MAXLEN ? len : HS_OPT_MAXLEN);
+	if (out->raw_len)
+		memcpy(out->raw, buf, out->raw_len);
+	return walk_options(buf, len, decode_visit, out, err);
+}
+
+/* ---- formatting ----------------------------------------------------------------------- */
+
+/* A bounded text builder: never writes past len, always NUL-terminated (len > 0). */
+typedef struct sbuf {
+	char *p;
+	size_t len, pos;
+	bool full;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->full || b->len == 0)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->p + b->pos, b->len - b->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->len - b->pos) {
+		b->full = true;
+		b->pos = b->len - 1;
+	} else {
+		b->pos += (size_t)n;
+	}
+}
+
+static void sb_hex(sbuf *b, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sb_printf(b, "%02x", p[i]);
+}
+
+typedef struct text_ctx {
+	sbuf *b;
+	int count;
+} text_ctx;
+
+static void text_visit(void *vctx, uint8_t kind, uint8_t len, const uint8_t *body)
+{
+	text_ctx *c = vctx;
+	sbuf *b = c->b;
+
+	if (c->count++)
+		sb_printf(b, ",");
+	switch (kind) {
+	case HS_OPTK_EOL:
+		sb_printf(b, "eol");
+		break;
+	case HS_OPTK_NOP:
+		sb_printf(b, "nop");
+		break;
+	case HS_OPTK_MSS:
+		sb_printf(b, "mss %u", (unsigned)(body[0] << 8 | body[1]));
+		break;
+	case HS_OPTK_WSCALE:
+		sb_printf(b, "wscale %u", body[0]);
+		break;
+	case HS_OPTK_SACKOK:
+		sb_printf(b, "sackOK");
+		break;
+	case HS_OPTK_TS:
+		sb_printf(b, "ts %" PRIu32 " %" PRIu32, get32(body), get32(body + 4));
+		break;
+	case HS_OPTK_SACK:
+		sb_printf(b, "sack");
+		for (int i = 0; i < (len - 2) / 8; i++)
+			sb_printf(b, " %" PRIu32 "-%" PRIu32, get32(body + 8 * i), get32(body + 8 * i + 4));
+		break;
+	case HS_OPTK_MD5:
+		sb_printf(b, "md5");
+		break;
+	case HS_OPTK_TFO:
+		sb_printf(b, "tfo");
+		if (len > 2) {
+			sb_printf(b, " ");
+			sb_hex(b, body, len - 2u);
+		}
+		break;
+	default:
+		sb_printf(b, "opt-%u(%u)", kind, len);
+		break;
+	}
+}
+
+/* Options built by hand (no raw bytes): show the fields in Linux order. */
+static void text_from_fields(const hs_tcp_opts *o, text_ctx *c)
+{
+	uint8_t body[2 + 8 * HS_OPT_MAXSACK];
+
+	if (o->has & HS_HAS_MSS) {
+		body[0] = (uint8_t)(o->mss >> 8);
+		body[1] = (uint8_t)o->mss;
+		text_visit(c, HS_OPTK_MSS, LEN_MSS, body);
+	}
+	if (o->has & HS_HAS_SACKOK)
+		text_visit(c, HS_OPTK_SACKOK, LEN_SACKOK, body);
+	if (o->has & HS_HAS_TS) {
+		put32(body, o->ts_val);
+		put32(body + 4, o->ts_ecr);
+		text_visit(c, HS_OPTK_TS, LEN_TS, body);
+	}
+	if (o->has & HS_HAS_WSCALE) {
+		body[0] = o->wscale;
+		text_visit(c, HS_OPTK_WSCALE, LEN_WSCALE, body);
+	}
+	if (o->has & HS_HAS_SACK) {
+		int n = o->nsack <= HS_OPT_MAXSACK ? o->nsack : HS_OPT_MAXSACK;
+		for (int i = 0; i < n; i++) {
+			put32(body + 8 * i, o->sack[i].left);
+			put32(body + 8 * i + 4, o->sack[i].right);
+		}
+		text_visit(c, HS_OPTK_SACK, (uint8_t)(2 + 8 * n), body);
+	}
+	if (o->has & HS_HAS_TFO) {
+		uint8_t n = o->tfo_len <= MAX_TFO_COOKIE ? o->tfo_len : MAX_TFO_COOKIE;
+		text_visit(c, HS_OPTK_TFO, (uint8_t)(2 + n), o->tfo_cookie);
+	}
+	if (o->has & HS_HAS_MD5)
+		text_visit(c, HS_OPTK_MD5, LEN_MD5, body);
+}
+
+const char *hs_opts_format(const hs_tcp_opts *o, char *buf, size_t len)
+{
+	sbuf b = { .p = buf, .len = len };
+	text_ctx c = { .b = &b };
+
+	if (len)
+		buf[0] = '\0';
+	if (o->raw_len == 0) {
+		text_from_fields(o, &c);
+		return buf;
+	}
+	size_t n = o->raw_len <= HS_OPT_MAXLEN ? o->raw_len : HS_OPT_MAXLEN;
+	if (walk_options(o->raw, n, text_visit, &c, NULL) < 0)
+		sb_printf(&b, "%sbad-opt", c.count ? "," : "");
+	return buf;
+}
+
+typedef struct unknown_ctx {
+	uint8_t kind[HS_OPT_MAXLEN];
+	int n;
+} unknown_ctx;
+
+static void unknown_visit(void *vctx, uint8_t kind, uint8_t len, const uint8_t *body)
+{
+	unknown_ctx *c = vctx;
+
+	(void)body;
+	if (len < 2 || check_kind_len(kind, len) != NULL)
+		return;
+	switch (kind) {
+	case HS_OPTK_MSS: case HS_OPTK_WSCALE: case HS_OPTK_SACKOK: case HS_OPTK_SACK:
+	case HS_OPTK_TS: case HS_OPTK_MD5: case HS_OPTK_TFO:
+		return;
+	default:
+		if (c->n < HS_OPT_MAXLEN)
+			c->kind[c->n++] = kind;
+	}
+}
+
+const char *hs_opts_format_json(const hs_tcp_opts *o, char *buf, size_t len)
+{
+	sbuf b = { .p = buf, .len = len };
+	const char *sep = "";
+
+	if (len)
+		buf[0] = '\0';
+	sb_printf(&b, "{");
+	if (o->has & HS_HAS_MSS) {
+		sb_printf(&b, "\"mss\":%u", o->mss);
+		sep = ",";
+	}
+	if (o->has & HS_HAS_SACKOK) {
+		sb_printf(&b, "%s\"sack\":true", sep);
+		sep = ",";
+	}
+	if (o->has & HS_HAS_TS) {
+		sb_printf(&b, "%s\"ts\":[%" PRIu32 ",%" PRIu32 "]", sep, o->ts_val, o->ts_ecr);
+		sep = ",";
+	}
+	if (o->has & HS_HAS_WSCALE) {
+		sb_printf(&b, "%s\"wscale\":%u", sep, o->wscale);
+		sep = ",";
+	}
+	if (o->has & HS_HAS_SACK) {
+		int n = o->nsack <= HS_OPT_MAXSACK ? o->nsack : HS_OPT_MAXSACK;
+		sb_printf(&b, "%s\"sack_blocks\":[", sep);
+		for (int i = 0; i < n; i++)
+			sb_printf(&b, "%s[%" PRIu32 ",%" PRIu32 "]", i ? "," : "", o->sack[i].left, o->sack[i].right);
+		sb_printf(&b, "]");
+		sep = ",";
+	}
+	if (o->has & HS_HAS_TFO) {
+		sb_printf(&b, "%s\"tfo\":\"", sep);
+		sb_hex(&b, o->tfo_cookie, o->tfo_len <= MAX_TFO_COOKIE ? o->tfo_len : MAX_TFO_COOKIE);
+		sb_printf(&b, "\"");
+		sep = ",";
+	}
+	if (o->has & HS_HAS_MD5) {
+		sb_printf(&b, "%s\"md5\":true", sep);
+		sep = ",";
+	}
+	if (o->has & HS_HAS_UNKNOWN) {
+		unknown_ctx u = { .n = 0 };
+		size_t n = o->raw_len <= HS_OPT_MAXLEN ? o->raw_len : HS_OPT_MAXLEN;
+		(void)walk_options(o->raw, n, unknown_visit, &u, NULL);
+		sb_printf(&b, "%s\"unknown\":[", sep);
+		for (int i = 0; i < u.n; i++)
+			sb_printf(&b, "%s%u", i ? "," : "", u.kind[i]);
+		sb_printf(&b, "]");
+	}
+	sb_printf(&b, "}");
+	/* A cut-off object is not JSON: fall back to an empty one. */
+	if (b.full && len >= 3)
+		memcpy(buf, "{}", 3);
+	return buf;
+}

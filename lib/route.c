@@ -1,2 +1,305 @@
-/* route: filled in below */
+/* Source address and interface the way the kernel would choose them, and the local
+ * ports in use, from /proc (which shows the current network namespace). */
 #include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs/route.h"
+
+static bool is_loopback(const hs_addr *a)
+{
+	if (a->family == AF_INET)
+		return (ntohl(a->u.v4.s_addr) >> 24) == 127;
+	return a->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.v6);
+}
+
+static bool is_link_local6(const struct in6_addr *a)
+{
+	return a->s6_addr[0] == 0xfe && (a->s6_addr[1] & 0xc0) == 0x80;
+}
+
+static bool ifa_address(const struct ifaddrs *ifa, hs_addr *out)
+{
+	hs_endpoint e;
+
+	if (!ifa->ifa_addr || (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+		return false;
+	hs_endpoint_from_sockaddr(ifa->ifa_addr, &e);
+	*out = e.addr;
+	return true;
+}
+
+/* The interface that holds addr, into iface. Returns 0 or -1. */
+static int iface_holding(const hs_addr *addr, char *iface, size_t iflen)
+{
+	struct ifaddrs *list, *ifa;
+	int rc = -1;
+
+	if (getifaddrs(&list) < 0)
+		return -1;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		hs_addr a;
+		if (ifa_address(ifa, &a) && hs_addr_equal(&a, addr) && ifa->ifa_name) {
+			snprintf(iface, iflen, "%s", ifa->ifa_name);
+			rc = 0;
+			break;
+		}
+	}
+	freeifaddrs(list);
+	return rc;
+}
+
+int hs_route_source(const hs_addr *dst, const char *bind_iface, hs_addr *src, char *iface, size_t iflen,
+                    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	hs_endpoint to = { .port = 9 }, from;
+	char dtext[INET6_ADDRSTRLEN + 1], stext[INET6_ADDRSTRLEN + 1];
+	int fd;
+
+	if (!dst || (dst->family != AF_INET && dst->family != AF_INET6)) {
+		snprintf(err, errlen, "no destination address");
+		return -1;
+	}
+	hs_addr_format(dst, dtext, sizeof(dtext));
+	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a %s socket: %s", dst->family == AF_INET ? "IPv4" : "IPv6",
+		         strerror(errno));
+		return -1;
+	}
+	if (bind_iface && *bind_iface &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bind_iface, (socklen_t)strlen(bind_iface) + 1) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENODEV)
+			snprintf(err, errlen, "no such interface %s", bind_iface);
+		else
+			snprintf(err, errlen, "cannot bind to interface %s: %s%s", bind_iface, strerror(e),
+			         e == EPERM ? " (needs CAP_NET_RAW)" : "");
+		return -1;
+	}
+	/* A UDP connect() only routes: no packet leaves. */
+	to.addr = *dst;
+	sslen = (socklen_t)hs_endpoint_to_sockaddr(&to, &ss);
+	if (dst->family == AF_INET6 && is_link_local6(&dst->u.v6) && bind_iface && *bind_iface)
+		((struct sockaddr_in6 *)(void *)&ss)->sin6_scope_id = if_nametoindex(bind_iface);
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENETUNREACH || e == EHOSTUNREACH)
+			snprintf(err, errlen, "no route to %s: %s", dtext, strerror(e));
+		else if (e == EINVAL && dst->family == AF_INET6 && is_link_local6(&dst->u.v6))
+			snprintf(err, errlen, "link-local destination %s needs an interface (-i IFACE)", dtext);
+		else
+			snprintf(err, errlen, "cannot choose a source address for %s: %s", dtext, strerror(e));
+		return -1;
+	}
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+		int e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot choose a source address for %s: %s", dtext, strerror(e));
+		return -1;
+	}
+	close(fd);
+	hs_endpoint_from_sockaddr(&ss, &from);
+	*src = from.addr;
+	if (!iface || !iflen)
+		return 0;
+	/* Local destinations are reached through lo, whatever interface holds them. */
+	if (hs_addr_equal(src, dst) || is_loopback(src) || is_loopback(dst)) {
+		snprintf(iface, iflen, "lo");
+		return 0;
+	}
+	if (bind_iface && *bind_iface) {
+		snprintf(iface, iflen, "%s", bind_iface);
+		return 0;
+	}
+	if (iface_holding(src, iface, iflen) < 0) {
+		hs_addr_format(src, stext, sizeof(stext));
+		snprintf(err, errlen, "the source address %s for %s is on no interface (use -i IFACE)", stext, dtext);
+		return -1;
+	}
+	return 0;
+}
+
+bool hs_iface_exists(const char *name)
+{
+	return name && *name && strlen(name) < IF_NAMESIZE && if_nametoindex(name) != 0;
+}
+
+int hs_iface_addr(const char *name, int family, hs_addr *out)
+{
+	struct ifaddrs *list, *ifa;
+	int rc = -1;
+
+	if (!name || getifaddrs(&list) < 0)
+		return -1;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		hs_addr a;
+		if (!ifa->ifa_name || strcmp(ifa->ifa_name, name) != 0 || !ifa_address(ifa, &a))
+			continue;
+		if (a.family != family || (family == AF_INET6 && is_link_local6(&a.u.v6)))
+			continue;
+		*out = a;
+		rc = 0;
+		break;
+	}
+	freeifaddrs(list);
+	return rc;
+}
+
+/* ---- local ports, from /proc/net/tcp and tcp6 -------------------------------------- */
+
+#define TCP_LISTEN_STATE 0x0A
+
+/* Calls mark(port, arg) for each socket line of /proc/net/tcp{,6} (only LISTEN ones
+ * when listening_only). Lines look like
+ *   "  0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 ..." */
+static void each_local_port(bool listening_only, void (*mark)(uint16_t, void *), void *arg)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "re");
+		char line[512];
+
+		if (!f)
+			continue; /* no IPv6 in this kernel: nothing to mark */
+		if (!fgets(line, sizeof(line), f)) { /* the header */
+			fclose(f);
+			continue;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			char local[64];
+			unsigned port, state;
+			char *colon;
+
+			if (sscanf(line, "%*s %63s %*s %x", local, &state) != 2)
+				continue;
+			colon = strrchr(local, ':');
+			if (!colon || sscanf(colon + 1, "%x", &port) != 1 || port > 65535)
+				continue;
+			if (listening_only && state != TCP_LISTEN_STATE)
+				continue;
+			mark((uint16_t)port, arg);
+		}
+		fclose(f);
+	}
+}
+
+struct port_query {
+	uint16_t port;
+	bool found;
+};
+
+static void match_port(uint16_t port, void *arg)
+{
+	struct port_query *q = arg;
+
+	if (port == q->port)
+		q->found = true;
+}
+
+bool hs_local_port_in_use(uint16_t port, bool listening_only)
+{
+	struct port_query q = { port, false };
+
+	each_local_port(listening_only, match_port, &q);
+	return q.found;
+}
+
+/* One bit per port. */
+struct port_set {
+	unsigned char bits[65536 / 8];
+};
+
+static void set_port(uint16_t port, void *arg)
+{
+	struct port_set *s = arg;
+
+	s->bits[port / 8] |= (unsigned char)(1u << (port % 8));
+}
+
+static bool has_port(const struct port_set *s, unsigned port)
+{
+	return s->bits[port / 8] & (1u << (port % 8));
+}
+
+/* ip_local_reserved_ports: "8080,9000-9010" (possibly empty). */
+static void mark_reserved(struct port_set *s)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "re");
+	char buf[4096];
+	char *p, *tok, *save = NULL;
+
+	if (!f)
+		return;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	for (p = buf; (tok = strtok_r(p, ",\n", &save)); p = NULL) {
+		unsigned lo, hi;
+		int n = sscanf(tok, "%u-%u", &lo, &hi);
+		if (n == 1)
+			hi = lo;
+		if (n < 1 || lo > hi || hi > 65535)
+			continue;
+		for (unsigned port = lo; port <= hi; port++)
+			set_port((uint16_t)port, s);
+	}
+}
+
+static uint32_t random32(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	/* No entropy yet (early boot): any spread is good enough for a port. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16);
+}
+
+uint16_t hs_pick_ephemeral_port(void)
+{
+	static struct port_set used; /* 8 KiB: static, not on the stack */
+	unsigned lo = 32768, hi = 60999, span, start;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (f) {
+		unsigned a, b;
+		if (fscanf(f, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
+			lo = a;
+			hi = b;
+		}
+		fclose(f);
+	}
+	memset(&used, 0, sizeof(used));
+	each_local_port(false, set_port, &used);
+	mark_reserved(&used);
+	span = hi - lo + 1;
+	start = random32() % span;
+	/* From a random point, the first free port in the range. */
+	for (unsigned k = 0; k < span; k++) {
+		unsigned port = lo + (start + k) % span;
+		if (!has_port(&used, port))
+			return (uint16_t)port;
+	}
+	return 0;
+}

@@ -1,2 +1,245 @@
-/* sender: filled in below */
+/* Sending crafted segments with libnet 1.1.6 in raw mode (LIBNET_RAW4 / LIBNET_RAW6):
+ * the kernel routes, resolves the neighbour and picks the interface.
+ *
+ * Build order per packet, as libnet requires: TCP options -> TCP (with the payload)
+ * -> IPv4/IPv6. The protocol tags of the previous packet are passed back so that
+ * libnet patches its blocks in place. Measured on libnet 1.1.6: that gives the same
+ * bytes as a fresh build when the option length or the payload length changes
+ * (20 -> 12 -> 40 -> 4 bytes of options, 0 <-> n bytes of payload), but not when
+ * the options block appears or disappears (a stale block stays in the chain), so
+ * then the packet is cleared and built from scratch. The gain is small: building
+ * and coalescing a packet takes 0.1-0.3 us either way, against tens of us for the
+ * sendto() itself. */
 #include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <libnet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs/sender.h"
+
+#define IPV4_DONT_FRAGMENT 0x4000
+
+struct hs_sender {
+	libnet_t *l;
+	int family;
+	/* Tags of the blocks built for the previous packet; 0 = none yet. */
+	libnet_ptag_t opt_tag, tcp_tag, ip_tag;
+	uint16_t ip_id;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* libnet reports failures as text only ("libnet_open_raw4(): SOCK_RAW allocation
+ * failed: Operation not permitted"); errno is usually still the socket() one. */
+static bool is_permission_error(int saved_errno, const char *msg)
+{
+	return saved_errno == EPERM || saved_errno == EACCES ||
+	       strstr(msg, strerror(EPERM)) || strstr(msg, strerror(EACCES));
+}
+
+/* The IPv4 identification only has to differ between datagrams in flight (RFC 6864);
+ * start somewhere unpredictable so two hs runs do not emit the same sequence. */
+static uint16_t initial_ip_id(void)
+{
+	uint16_t id;
+	struct timespec ts;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) == (ssize_t)sizeof(id))
+		return id;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint16_t)(ts.tv_nsec ^ getpid());
+}
+
+/* libnet's raw sockets ignore the device; bind the socket to it so that segments
+ * leave through the interface the user named (the kernel still routes on it). */
+static int bind_to_device(hs_sender *s, const char *iface, bool *eperm, char *err, size_t errlen)
+{
+	int fd = libnet_getfd(s->l);
+
+	if (strlen(iface) >= IFNAMSIZ) {
+		seterr(err, errlen, "interface name too long: %s", iface);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface, (socklen_t)strlen(iface) + 1) != 0) {
+		int e = errno;
+		if (e == EPERM || e == EACCES) {
+			*eperm = true;
+			seterr(err, errlen, "cannot bind the raw socket to %s: %s (hs needs CAP_NET_RAW: run as root)",
+			       iface, strerror(e));
+		} else {
+			seterr(err, errlen, "cannot send on %s: %s", iface, e == ENODEV ? "no such interface" : strerror(e));
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, char *err, size_t errlen)
+{
+	char ebuf[LIBNET_ERRBUF_SIZE] = "";
+	bool perm_dummy;
+
+	if (!eperm)
+		eperm = &perm_dummy;
+	*eperm = false;
+	*out = NULL;
+	if (family != AF_INET && family != AF_INET6) {
+		seterr(err, errlen, "sender: unsupported address family %d", family);
+		return -1;
+	}
+	hs_sender *s = calloc(1, sizeof(*s));
+	if (!s) {
+		seterr(err, errlen, "sender: out of memory");
+		return -1;
+	}
+	s->family = family;
+	s->ip_id = initial_ip_id();
+
+	/* In raw mode libnet does not use the device (no SO_BINDTODEVICE), so it is
+	 * not passed: bind_to_device() does what -i means. The IPv4 open raises the
+	 * socket's send buffer 128 bytes at a time (~6,500 setsockopt calls, ~1.7 ms
+	 * measured): a one-time cost libnet gives no way to skip. */
+	errno = 0;
+	s->l = libnet_init(family == AF_INET ? LIBNET_RAW4 : LIBNET_RAW6, NULL, ebuf);
+	if (!s->l) {
+		int e = errno;
+		if (is_permission_error(e, ebuf)) {
+			*eperm = true;
+			seterr(err, errlen, "cannot open a raw socket: %s (hs needs CAP_NET_RAW: run as root)",
+			       strerror(EPERM));
+		} else {
+			seterr(err, errlen, "cannot open a raw socket: %s", ebuf[0] ? ebuf : strerror(e));
+		}
+		free(s);
+		return -1;
+	}
+	if (iface && *iface && strcmp(iface, "any") != 0 && bind_to_device(s, iface, eperm, err, errlen) != 0) {
+		hs_sender_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static void forget_packet(hs_sender *s)
+{
+	libnet_clear_packet(s->l);
+	s->opt_tag = s->tcp_tag = s->ip_tag = 0;
+}
+
+/* Builds the three blocks, reusing the previous packet's tags. Returns 0 or -1. */
+static int build(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx)
+{
+	uint32_t tcp_len = LIBNET_TCP_H + tx->opt_len + tx->len;
+	libnet_ptag_t t;
+
+	if (tx->opt_len > 0) {
+		t = libnet_build_tcp_options(tx->opts, tx->opt_len, s->l, s->opt_tag);
+		if (t == -1)
+			return -1;
+		s->opt_tag = t;
+	}
+	t = libnet_build_tcp(src->port, dst->port, tx->seq, tx->ack, tx->flags, tx->win, 0, 0,
+	                     (uint16_t)tcp_len, tx->len ? tx->data : NULL, tx->len, s->l, s->tcp_tag);
+	if (t == -1)
+		return -1;
+	s->tcp_tag = t;
+
+	if (s->family == AF_INET) {
+		t = libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + tcp_len), 0, s->ip_id++, IPV4_DONT_FRAGMENT, 64,
+		                      IPPROTO_TCP, 0, src->addr.u.v4.s_addr, dst->addr.u.v4.s_addr,
+		                      NULL, 0, s->l, s->ip_tag);
+	} else {
+		struct libnet_in6_addr a, b;
+		memcpy(&a, &src->addr.u.v6, sizeof(a));
+		memcpy(&b, &dst->addr.u.v6, sizeof(b));
+		t = libnet_build_ipv6(0, 0, (uint16_t)tcp_len, IPPROTO_TCP, 64, a, b, NULL, 0, s->l, s->ip_tag);
+	}
+	if (t == -1)
+		return -1;
+	s->ip_tag = t;
+	return 0;
+}
+
+static int check_segment(const hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
+                         const hs_tx *tx, char *err, size_t errlen)
+{
+	size_t ip_h = s->family == AF_INET ? LIBNET_IPV4_H : 0; /* IPv6 counts the payload only */
+
+	if (src->addr.family != s->family || dst->addr.family != s->family) {
+		seterr(err, errlen, "send: address family does not match the sender");
+		return -1;
+	}
+	if (tx->opt_len > HS_OPT_MAXLEN || tx->opt_len % 4) {
+		seterr(err, errlen, "send: option length %u is not a multiple of 4 up to 40", (unsigned)tx->opt_len);
+		return -1;
+	}
+	if (tx->len && !tx->data) {
+		seterr(err, errlen, "send: payload without data");
+		return -1;
+	}
+	if ((size_t)tx->len > 65535 - ip_h - LIBNET_TCP_H - tx->opt_len) {
+		seterr(err, errlen, "send: payload of %lu bytes does not fit in one datagram", (unsigned long)tx->len);
+		return -1;
+	}
+	return 0;
+}
+
+int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
+                   char *err, size_t errlen)
+{
+	if (check_segment(s, src, dst, tx, err, errlen) != 0)
+		return -1;
+
+	/* Reusing a chain is safe only while the options block stays (see the top). */
+	bool had_opts = s->opt_tag != 0;
+	if (s->ip_tag && had_opts != (tx->opt_len > 0))
+		forget_packet(s);
+	if (build(s, src, dst, tx) != 0) {
+		/* A half-updated chain cannot be trusted: start over once. */
+		forget_packet(s);
+		if (build(s, src, dst, tx) != 0) {
+			seterr(err, errlen, "cannot build segment: %s", libnet_geterror(s->l));
+			forget_packet(s);
+			return -1;
+		}
+	}
+	size_t want = (s->family == AF_INET ? LIBNET_IPV4_H : LIBNET_IPV6_H) + LIBNET_TCP_H + tx->opt_len + tx->len;
+	int n = libnet_write(s->l);
+	if (n < 0 || (size_t)n != want) {
+		/* libnet's message names the failed sendto() and errno ("... (Operation
+		 * not permitted)" from an OUTPUT drop rule, "Network is unreachable"). */
+		seterr(err, errlen, "cannot send segment: %s", libnet_geterror(s->l));
+		return -1;
+	}
+	return 0;
+}
+
+void hs_sender_close(hs_sender *s)
+{
+	if (!s)
+		return;
+	if (s->l)
+		libnet_destroy(s->l);
+	free(s);
+}

@@ -1,2 +1,1174 @@
-/* tcb: filled in below */
+/* The TCP control block: RFC 9293 event processing, with RFC 5961 for RST and SYN
+ * in synchronized states, RFC 7323 for timestamps and window scaling and RFC 6298
+ * for the retransmission backoff. Sans-I/O: time comes in as `now`, segments go out
+ * through hs_tcb_out; nothing here allocates, prints or reads a clock.
+ *
+ * Simplifications, chosen for a tool that crafts single connections:
+ * - data is consumed as soon as it arrives in order, so the advertised window is
+ *   constant (cfg.window) and every data segment is acknowledged at once;
+ * - out-of-order data is not kept: it is answered with a duplicate ACK (plus a
+ *   SACK block for it when SACK was negotiated) and the peer retransmits;
+ * - an acceptable RST in SYN-RECEIVED ends the connection (result "reset") instead
+ *   of silently going back to LISTEN, so that `hs listen` can report it;
+ * - a zero window is probed with one byte of new data on the retransmission timer,
+ *   and probes count as retransmissions.
+ *
+ * The peer's state is inferred from evidence, one rule for every path:
+ * - segments from the peer move it: its SYN (SYN-SENT), its SYN,ACK (SYN-RECEIVED),
+ *   its ACK of our SYN (ESTABLISHED), its FIN (FIN-WAIT-1, or LAST-ACK once it has
+ *   acknowledged our FIN), its ACK of our FIN (CLOSE-WAIT, or TIME-WAIT after its
+ *   own FIN), its RST (CLOSED);
+ * - of our segments only ACKs and RSTs move it, and ACKs are assumed to arrive (no
+ *   one acknowledges an ACK): the ACK completing its handshake (ESTABLISHED), the
+ *   ACK of its FIN (FIN-WAIT-1 -> FIN-WAIT-2, CLOSING -> TIME-WAIT, LAST-ACK ->
+ *   CLOSED). Our SYN and FIN do not move it: their acknowledgement is the evidence.
+ *   While our own FIN is in flight, our ACK of its FIN leaves it in FIN-WAIT-1
+ *   (it may get our FIN first); its ACK of our FIN then shows FIN-WAIT-1 -> CLOSING,
+ *   and since our ACK of its FIN went out before, CLOSING -> TIME-WAIT;
+ * - a retransmission from the peer (SYN,ACK, FIN) shows that our ACK was lost: its
+ *   state goes back to what it was before that ACK, and our new ACK moves it again.
+ * Within one input, changes are recorded in this order: what the segment shows
+ * about the peer, what it does to us, what our replies do to the peer.
+ */
 #include <config.h>
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "hs/seq.h"
+#include "hs/tcb.h"
+
+#define OUR_MSS_DEFAULT 1460
+#define PEER_MSS_DEFAULT 536   /* RFC 9293 3.7.1: when the peer sends no MSS option */
+#define PEER_MSS_MIN 48        /* a smaller MSS option is clamped (as Linux does) */
+#define WSCALE_MAX 14          /* RFC 7323 2.3 */
+#define TS_OPT_SPACE 12        /* NOP,NOP,TS: taken from the payload of each segment */
+#define RTO_MAX_NS (120ull * 1000000000ull)
+#define NS_PER_MS 1000000u
+#define SEND_MAX (1u << 30)    /* more outstanding data than this breaks seq compares */
+
+/* ICMP types and codes we act on; everything else (time exceeded, ...) is soft. */
+#define ICMP4_DEST_UNREACH 3
+#define ICMP4_PROT_UNREACH 2
+#define ICMP4_PORT_UNREACH 3
+#define ICMP6_DEST_UNREACH 1
+#define ICMP6_PARAM_PROB 4
+#define ICMP6_PORT_UNREACH 4
+#define ICMP6_UNKNOWN_NEXTHDR 1
+
+static const char *const note_names[HS_NOTE_COUNT] = {
+	[HS_NOTE_NONE] = "",
+	[HS_NOTE_RETRANSMISSION] = "retransmission",
+	[HS_NOTE_DUPLICATE] = "duplicate",
+	[HS_NOTE_OUT_OF_WINDOW] = "out-of-window",
+	[HS_NOTE_OUT_OF_ORDER] = "out-of-order",
+	[HS_NOTE_PARTIAL] = "partial",
+	[HS_NOTE_CHALLENGE_ACK] = "challenge-ack",
+	[HS_NOTE_DUP_ACK] = "dup-ack",
+	[HS_NOTE_UNACCEPTABLE] = "unacceptable",
+	[HS_NOTE_KEEPALIVE] = "keepalive",
+	[HS_NOTE_WINDOW_UPDATE] = "window-update",
+	[HS_NOTE_ZERO_WINDOW] = "zero-window",
+};
+
+static const char *const result_names[HS_RES_COUNT] = {
+	[HS_RES_NONE] = "",
+	[HS_RES_CLOSED] = "closed",
+	[HS_RES_REFUSED] = "refused",
+	[HS_RES_RESET] = "reset",
+	[HS_RES_ABORTED] = "aborted",
+	[HS_RES_TIMEOUT] = "timeout",
+	[HS_RES_UNREACHABLE] = "unreachable",
+};
+
+const char *hs_note_name(enum hs_note n)
+{
+	if ((int)n < 0 || (int)n >= HS_NOTE_COUNT)
+		return "?";
+	return note_names[n];
+}
+
+const char *hs_result_name(enum hs_result r)
+{
+	if ((int)r < 0 || (int)r >= HS_RES_COUNT)
+		return "?";
+	return result_names[r];
+}
+
+void hs_tcb_config_default(hs_tcb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->window = 64240;
+	hs_opt_spec_default(&cfg->syn_opts);
+	cfg->max_retries = 3;
+	cfg->rto_ns = 1000000000ull;
+	cfg->time_wait_ns = 1000000000ull;
+}
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+/* A timer deadline; 0 means "not running", so never return 0. */
+static uint64_t deadline_after(uint64_t now, uint64_t delay)
+{
+	uint64_t d = now + delay;
+	return d ? d : 1;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* SEG.LEN: payload plus one for each of SYN and FIN. */
+static uint32_t seg_len(const hs_segment *seg)
+{
+	uint32_t n = seg->len > UINT32_MAX - 2 ? UINT32_MAX - 2 : (uint32_t)seg->len;
+	return n + !!(seg->flags & HS_SYN) + !!(seg->flags & HS_FIN);
+}
+
+static uint32_t payload_len(const hs_segment *seg)
+{
+	return seg->len > UINT32_MAX - 2 ? UINT32_MAX - 2 : (uint32_t)seg->len;
+}
+
+static uint32_t ts_value(const hs_tcb *t, uint64_t now)
+{
+	uint64_t ms = now > t->t_open_ns ? (now - t->t_open_ns) / NS_PER_MS : 0;
+	return t->cfg.ts_clock + (uint32_t)ms;
+}
+
+static bool our_fin_in_flight(const hs_tcb *t)
+{
+	return t->fin_sent && !t->fin_acked;
+}
+
+/* cause: 0 for the input itself, k for out->tx[k-1] (see hs_change). */
+static void record(hs_tcb_out *out, bool peer, hs_state from, hs_state to, const char *why, int cause)
+{
+	if (from == to || out->nchange >= HS_TCB_MAXCHANGE)
+		return;
+	hs_change *c = &out->change[out->nchange++];
+	c->peer = peer;
+	c->from = from;
+	c->to = to;
+	c->why = why;
+	c->cause = (int8_t)cause;
+}
+
+static void set_state(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
+{
+	record(out, false, t->state, to, why, 0);
+	t->state = to;
+}
+
+static void set_peer_by(hs_tcb *t, hs_state to, const char *why, int cause, hs_tcb_out *out)
+{
+	record(out, true, t->peer_state, to, why, cause);
+	t->peer_state = to;
+}
+
+static void set_peer(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
+{
+	set_peer_by(t, to, why, 0, out);
+}
+
+/* The connection is over: CLOSED, no timers, the result reported once. */
+static void finish(hs_tcb *t, enum hs_result res, const char *why, hs_tcb_out *out)
+{
+	set_state(t, HS_CLOSED, why, out);
+	t->rtx_deadline = 0;
+	t->tw_deadline = 0;
+	t->result = res;
+	out->result = res;
+}
+
+static void enter_time_wait(hs_tcb *t, const char *why, uint64_t now, hs_tcb_out *out)
+{
+	set_state(t, HS_TIME_WAIT, why, out);
+	t->rtx_deadline = 0;
+	t->tw_deadline = deadline_after(now, t->cfg.time_wait_ns);
+}
+
+/* ---- options ------------------------------------------------------------------------ */
+
+/* What our SYN offers, read back from the bytes cfg.syn_opts encodes to (so that raw
+ * items count for what they are on the wire). */
+static void our_offer(const hs_tcb *t, hs_tcp_opts *o)
+{
+	uint8_t buf[HS_OPT_MAXLEN];
+	const char *err = NULL;
+	int n = hs_opt_spec_encode(&t->cfg.syn_opts, 0, 0, buf, &err);
+
+	memset(o, 0, sizeof(*o));
+	if (n > 0)
+		(void)hs_opts_decode(buf, (size_t)n, o, &err);
+}
+
+static uint16_t our_mss(const hs_tcb *t)
+{
+	hs_tcp_opts o;
+
+	our_offer(t, &o);
+	return (o.has & HS_HAS_MSS) ? o.mss : OUR_MSS_DEFAULT;
+}
+
+/* Settle the options from the peer's SYN against our offer (RFC 7323, 2018). */
+static void negotiate(hs_tcb *t, const hs_tcp_opts *peer)
+{
+	hs_tcp_opts ours;
+
+	our_offer(t, &ours);
+	if (peer->has & HS_HAS_MSS)
+		t->peer_mss = peer->mss < PEER_MSS_MIN ? PEER_MSS_MIN : peer->mss;
+	else
+		t->peer_mss = PEER_MSS_DEFAULT;
+	t->sack_ok = (peer->has & HS_HAS_SACKOK) && (ours.has & HS_HAS_SACKOK);
+	t->ts_ok = (peer->has & HS_HAS_TS) && (ours.has & HS_HAS_TS);
+	t->ws_ok = (peer->has & HS_HAS_WSCALE) && (ours.has & HS_HAS_WSCALE);
+	t->snd_wscale = t->ws_ok ? (peer->wscale > WSCALE_MAX ? WSCALE_MAX : peer->wscale) : 0;
+	t->rcv_wscale = t->ws_ok ? (ours.wscale > WSCALE_MAX ? WSCALE_MAX : ours.wscale) : 0;
+}
+
+static void spec_add(hs_opt_spec *s, uint8_t kind, uint32_t v1)
+{
+	hs_opt_item *it = &s->item[s->n++];
+	it->kind = kind;
+	it->v1 = v1;
+	it->ts_auto = kind == HS_OPTK_TS;
+}
+
+/* SYN,ACK options as Linux lays them out, limited to what both sides offered. */
+static int synack_opts(const hs_tcb *t, uint64_t now, uint8_t out[HS_OPT_MAXLEN])
+{
+	hs_opt_spec s;
+	const char *err = NULL;
+
+	memset(&s, 0, sizeof(s));
+	spec_add(&s, HS_OPTK_MSS, our_mss(t));
+	if (t->ts_ok && t->sack_ok) {
+		spec_add(&s, HS_OPTK_SACKOK, 0);
+		spec_add(&s, HS_OPTK_TS, 0);
+	} else if (t->ts_ok) {
+		spec_add(&s, HS_OPTK_NOP, 0);
+		spec_add(&s, HS_OPTK_NOP, 0);
+		spec_add(&s, HS_OPTK_TS, 0);
+	} else if (t->sack_ok) {
+		spec_add(&s, HS_OPTK_NOP, 0);
+		spec_add(&s, HS_OPTK_NOP, 0);
+		spec_add(&s, HS_OPTK_SACKOK, 0);
+	}
+	if (t->ws_ok) {
+		spec_add(&s, HS_OPTK_NOP, 0);
+		spec_add(&s, HS_OPTK_WSCALE, t->rcv_wscale);
+	}
+	int n = hs_opt_spec_encode(&s, ts_value(t, now), t->ts_recent, out, &err);
+	return n < 0 ? 0 : n;
+}
+
+/* Options of a segment after the handshake: TS when negotiated, an optional SACK block. */
+static void est_opts(const hs_tcb *t, hs_tx *tx, uint64_t now, const hs_tcp_opts *sack)
+{
+	int n = hs_opts_encode_established(t->ts_ok, ts_value(t, now), t->ts_recent, sack, tx->opts);
+	tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+}
+
+/* ---- our segments --------------------------------------------------------------- */
+
+/* What one of our segments (the last one in out->tx) does to the peer's inferred
+ * state (see the top comment). */
+static void peer_sees(hs_tcb *t, const hs_tx *tx, hs_tcb_out *out)
+{
+	int cause = out->ntx;
+
+	if (tx->flags & HS_RST) {
+		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
+		return;
+	}
+	if (!(tx->flags & HS_ACK) || (tx->flags & HS_SYN))
+		return;
+	if (t->peer_state == HS_SYN_RECEIVED)
+		set_peer_by(t, HS_ESTABLISHED, "ACK sent", cause, out);
+	if (!t->peer_fin_seen || tx->ack != t->peer_fin_seq + 1)
+		return;
+	switch (t->peer_state) {
+	case HS_FIN_WAIT_1:
+		if (!our_fin_in_flight(t) && !(tx->flags & HS_FIN))
+			set_peer_by(t, HS_FIN_WAIT_2, "ACK sent", cause, out);
+		break;
+	case HS_CLOSING:
+		set_peer_by(t, HS_TIME_WAIT, "ACK sent", cause, out);
+		break;
+	case HS_LAST_ACK:
+		set_peer_by(t, HS_CLOSED, "ACK sent", cause, out);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Appends one segment (header fields, window). Options and data are the caller's to
+ * fill. NULL when out->tx is full. */
+static hs_tx *append_tx(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, enum hs_note note,
+                        hs_tcb_out *out)
+{
+	if (out->ntx >= HS_TCB_MAXTX)
+		return NULL;
+	hs_tx *tx = &out->tx[out->ntx++];
+	memset(tx, 0, sizeof(*tx));
+	tx->flags = flags;
+	tx->seq = seq;
+	tx->ack = (flags & HS_ACK) ? ack : 0;
+	tx->note = note;
+	if (flags & HS_RST)
+		tx->win = 0;
+	else if (flags & HS_SYN)
+		tx->win = t->cfg.window; /* RFC 7323 2.2: never scaled in a SYN */
+	else
+		tx->win = (uint16_t)(t->cfg.window >> t->rcv_wscale);
+	return tx;
+}
+
+/* A segment of this connection: appended, and its effect on the peer's state applied. */
+static hs_tx *emit(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, enum hs_note note,
+                   hs_tcb_out *out)
+{
+	hs_tx *tx = append_tx(t, flags, seq, ack, note, out);
+
+	if (tx)
+		peer_sees(t, tx, out);
+	return tx;
+}
+
+/* RFC 9293 3.10.7: the reset for a segment that does not belong to this connection's
+ * state (its ACK names something we never sent). It is aimed at whatever stale
+ * connection sent it, so it says nothing about the peer's state here. */
+static void send_reply_rst(hs_tcb *t, uint32_t seq, bool with_ack, uint32_t ack, hs_tcb_out *out)
+{
+	append_tx(t, with_ack ? HS_RST | HS_ACK : HS_RST, seq, ack, HS_NOTE_NONE, out);
+}
+
+static void arm_rtx(hs_tcb *t, uint64_t now)
+{
+	if (!t->rtx_deadline)
+		t->rtx_deadline = deadline_after(now, t->rto_cur);
+}
+
+static void send_syn(hs_tcb *t, enum hs_note note, uint64_t now, hs_tcb_out *out)
+{
+	hs_tx *tx = emit(t, HS_SYN, t->iss, 0, note, out);
+	const char *err = NULL;
+
+	if (tx) {
+		int n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
+		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+	}
+	arm_rtx(t, now);
+}
+
+static void send_synack(hs_tcb *t, enum hs_note note, uint64_t now, hs_tcb_out *out)
+{
+	hs_tx *tx = emit(t, HS_SYN | HS_ACK, t->iss, t->rcv_nxt, note, out);
+
+	if (tx)
+		tx->opt_len = (uint8_t)synack_opts(t, now, tx->opts);
+	arm_rtx(t, now);
+}
+
+static void send_ack(hs_tcb *t, enum hs_note note, uint64_t now, hs_tcb_out *out)
+{
+	hs_tx *tx = emit(t, HS_ACK, t->snd_nxt, t->rcv_nxt, note, out);
+
+	if (tx)
+		est_opts(t, tx, now, NULL);
+}
+
+/* The duplicate ACK for out-of-order data, with a SACK block for it if negotiated. */
+static void send_sack(hs_tcb *t, uint32_t left, uint32_t right, uint64_t now, hs_tcb_out *out)
+{
+	hs_tcp_opts blocks;
+	hs_tx *tx = emit(t, HS_ACK, t->snd_nxt, t->rcv_nxt, HS_NOTE_NONE, out);
+
+	if (!tx)
+		return;
+	memset(&blocks, 0, sizeof(blocks));
+	blocks.nsack = 1;
+	blocks.sack[0].left = left;
+	blocks.sack[0].right = right;
+	est_opts(t, tx, now, t->sack_ok ? &blocks : NULL);
+}
+
+/* RFC 9293 3.10.7.1: the reset for a segment that arrives in CLOSED. */
+static void send_reset_for(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
+{
+	if (seg->flags & HS_ACK)
+		send_reply_rst(t, seg->ack, false, 0, out);
+	else
+		send_reply_rst(t, 0, true, seg->seq + seg_len(seg), out);
+}
+
+/* Bytes queued at seq up to the end of its chunk; *p points at them. 0 if none. */
+static uint32_t chunk_at(const hs_tcb *t, uint32_t seq, const uint8_t **p)
+{
+	for (int i = 0; i < t->nchunk; i++) {
+		uint32_t off = seq - t->chunk[i].seq;
+		if (off < t->chunk[i].len) {
+			*p = t->chunk[i].p + off;
+			return t->chunk[i].len - off;
+		}
+	}
+	*p = NULL;
+	return 0;
+}
+
+static void drop_acked_chunks(hs_tcb *t)
+{
+	int keep = 0;
+
+	for (int i = 0; i < t->nchunk; i++)
+		if (hs_seq_gt(t->chunk[i].seq + t->chunk[i].len, t->snd_una))
+			t->chunk[keep++] = t->chunk[i];
+	t->nchunk = keep;
+}
+
+/* Payload per segment: the peer's MSS less the option space we use (RFC 9293 3.7.1). */
+static uint32_t seg_max(const hs_tcb *t)
+{
+	uint32_t mss = t->peer_mss < PEER_MSS_MIN ? PEER_MSS_MIN : t->peer_mss;
+	return mss - (t->ts_ok ? TS_OPT_SPACE : 0);
+}
+
+/* Queued bytes not sent yet. */
+static bool unsent_data(const hs_tcb *t)
+{
+	const uint8_t *p;
+
+	return hs_seq_lt(t->snd_nxt, t->snd_end) && chunk_at(t, t->snd_nxt, &p) > 0;
+}
+
+static void send_data(hs_tcb *t, uint32_t seq, uint32_t n, bool fin, enum hs_note note,
+                      uint64_t now, hs_tcb_out *out)
+{
+	const uint8_t *p;
+	uint8_t flags = HS_PSH | HS_ACK | (fin ? HS_FIN : 0);
+
+	(void)chunk_at(t, seq, &p);
+	hs_tx *tx = emit(t, flags, seq, t->rcv_nxt, note, out);
+	if (!tx)
+		return;
+	tx->data = p;
+	tx->len = n;
+	est_opts(t, tx, now, NULL);
+}
+
+static bool state_can_transmit(hs_state s)
+{
+	return s == HS_ESTABLISHED || s == HS_CLOSE_WAIT || s == HS_FIN_WAIT_1 || s == HS_LAST_ACK;
+}
+
+/* Sends queued data the window allows, then a queued FIN (on the last data segment
+ * when it goes out together). Returns how many segments went out. */
+static int send_pending(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	int sent = 0;
+
+	if (!state_can_transmit(t->state))
+		return 0;
+	while (out->ntx < HS_TCB_MAXTX) {
+		if (hs_seq_lt(t->snd_nxt, t->snd_end)) {
+			int32_t usable = hs_seq_diff(t->snd_una + t->snd_wnd, t->snd_nxt);
+			if (usable <= 0)
+				break;
+			const uint8_t *p;
+			uint32_t n = min_u32(chunk_at(t, t->snd_nxt, &p), seg_max(t));
+			n = min_u32(n, (uint32_t)usable);
+			if (n == 0)
+				break; /* no queued bytes there (a TCB rebuilt without snd_end) */
+			bool fin = t->fin_queued && !t->fin_sent && t->snd_nxt + n == t->snd_end;
+			send_data(t, t->snd_nxt, n, fin, HS_NOTE_NONE, now, out);
+			t->snd_nxt += n;
+			if (fin) {
+				t->fin_seq = t->snd_nxt++;
+				t->fin_sent = true;
+			}
+		} else if (t->fin_queued && !t->fin_sent) {
+			hs_tx *tx = emit(t, HS_FIN | HS_ACK, t->snd_nxt, t->rcv_nxt, HS_NOTE_NONE, out);
+			if (tx)
+				est_opts(t, tx, now, NULL);
+			t->fin_seq = t->snd_nxt++;
+			t->fin_sent = true;
+		} else {
+			break;
+		}
+		sent++;
+	}
+	t->snd_max = t->snd_nxt;
+	/* Something in flight, or data held back by a zero window (the persist timer). */
+	if (sent || (t->snd_una == t->snd_nxt && unsent_data(t)))
+		arm_rtx(t, now);
+	return sent;
+}
+
+/* ---- the timer -------------------------------------------------------------------- */
+
+/* Resends the oldest unacknowledged segment (a zero-window probe if nothing is). */
+static void retransmit_oldest(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	const uint8_t *p;
+
+	if (t->snd_una == t->iss) {
+		if (t->irs_known)
+			send_synack(t, HS_NOTE_RETRANSMISSION, now, out);
+		else
+			send_syn(t, HS_NOTE_RETRANSMISSION, now, out);
+		return;
+	}
+	if (t->snd_una == t->snd_nxt) {
+		/* RFC 9293 3.8.6.1: one new byte beyond the closed window */
+		if (chunk_at(t, t->snd_nxt, &p) == 0)
+			return;
+		send_data(t, t->snd_nxt, 1, false, HS_NOTE_ZERO_WINDOW, now, out);
+		t->snd_max = ++t->snd_nxt;
+		return;
+	}
+	if (t->fin_sent && t->snd_una == t->fin_seq) {
+		hs_tx *tx = emit(t, HS_FIN | HS_ACK, t->fin_seq, t->rcv_nxt, HS_NOTE_RETRANSMISSION, out);
+		if (tx)
+			est_opts(t, tx, now, NULL);
+		return;
+	}
+	uint32_t sent_end = t->fin_sent ? t->fin_seq : t->snd_nxt;
+	uint32_t n = min_u32(chunk_at(t, t->snd_una, &p), seg_max(t));
+	n = min_u32(n, sent_end - t->snd_una);
+	if (n == 0)
+		return;
+	bool fin = t->fin_sent && t->snd_una + n == t->fin_seq;
+	send_data(t, t->snd_una, n, fin, HS_NOTE_RETRANSMISSION, now, out);
+}
+
+static void retransmit_timeout(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	bool pending = hs_seq_lt(t->snd_una, t->snd_nxt) || unsent_data(t);
+
+	t->rtx_deadline = 0;
+	if (!pending)
+		return;
+	if (t->retries >= t->cfg.max_retries) {
+		finish(t, HS_RES_TIMEOUT, "retransmissions exhausted", out);
+		return;
+	}
+	t->retries++;
+	t->rto_cur = t->rto_cur * 2 > RTO_MAX_NS ? RTO_MAX_NS : t->rto_cur * 2; /* RFC 6298 5.5 */
+	retransmit_oldest(t, now, out);
+	t->rtx_deadline = deadline_after(now, t->rto_cur);
+}
+
+void hs_tcb_timer(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->tw_deadline && now >= t->tw_deadline) {
+		finish(t, HS_RES_CLOSED, "2MSL", out);
+		return;
+	}
+	if (t->rtx_deadline && now >= t->rtx_deadline)
+		retransmit_timeout(t, now, out);
+}
+
+uint64_t hs_tcb_deadline(const hs_tcb *t)
+{
+	if (!t->rtx_deadline)
+		return t->tw_deadline;
+	if (!t->tw_deadline)
+		return t->rtx_deadline;
+	return t->rtx_deadline < t->tw_deadline ? t->rtx_deadline : t->tw_deadline;
+}
+
+/* ---- opening ---------------------------------------------------------------------- */
+
+static void tcb_init(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
+{
+	memset(t, 0, sizeof(*t));
+	t->cfg = *cfg;
+	t->state = HS_CLOSED;
+	t->peer_state = HS_CLOSED;
+	t->iss = cfg->iss;
+	t->snd_una = t->snd_nxt = t->snd_max = cfg->iss;
+	t->snd_end = cfg->iss + 1; /* data starts after the SYN */
+	t->rcv_wnd = cfg->window;
+	t->peer_mss = PEER_MSS_DEFAULT;
+	t->rto_cur = cfg->rto_ns;
+	t->t_open_ns = now;
+}
+
+void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	tcb_init(t, cfg, now);
+	set_state(t, HS_SYN_SENT, "SYN sent", out);
+	send_syn(t, HS_NOTE_NONE, now, out);
+	t->snd_nxt = t->snd_max = t->iss + 1;
+}
+
+void hs_tcb_listen(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	tcb_init(t, cfg, now);
+	set_state(t, HS_LISTEN, "listen", out);
+}
+
+/* Takes the peer's SYN: its ISN, options and (unscaled) window. */
+static void take_peer_syn(hs_tcb *t, const hs_segment *seg)
+{
+	t->irs = seg->seq;
+	t->irs_known = true;
+	t->rcv_nxt = seg->seq + 1;
+	negotiate(t, &seg->opts);
+	if (t->ts_ok)
+		t->ts_recent = seg->opts.ts_val;
+	t->snd_wnd = seg->win;
+	t->snd_wl1 = seg->seq;
+	t->snd_wl2 = (seg->flags & HS_ACK) ? seg->ack : t->iss;
+}
+
+/* ---- processing one segment in a synchronized state --------------------------------- */
+
+/* What one input segment did, gathered before the state transitions are applied. */
+typedef struct rx {
+	const hs_segment *seg;
+	uint64_t now;
+	uint32_t text_seq;   /* sequence number of the first payload byte */
+	bool syn_acked;      /* it acknowledged our SYN */
+	bool fin_acked;      /* it acknowledged our FIN */
+	bool fin_accepted;   /* its FIN was taken */
+	bool trimmed;        /* payload cut at the right edge of our window */
+	bool need_ack;
+	bool sack;           /* answer with a SACK block [sack_left, sack_right) */
+	uint32_t sack_left, sack_right;
+} rx;
+
+static bool in_rcv_window(const hs_tcb *t, uint32_t seq)
+{
+	return hs_seq_in(seq, t->rcv_nxt, t->rcv_nxt + t->rcv_wnd);
+}
+
+/* RFC 9293 3.10.7.4, the four cases of segment acceptability. */
+static bool acceptable(const hs_tcb *t, const hs_segment *seg)
+{
+	uint32_t len = seg_len(seg);
+
+	if (len == 0)
+		return t->rcv_wnd == 0 ? seg->seq == t->rcv_nxt : in_rcv_window(t, seg->seq);
+	if (t->rcv_wnd == 0)
+		return false;
+	return in_rcv_window(t, seg->seq) || in_rcv_window(t, seg->seq + len - 1);
+}
+
+/* RFC 5961 3.2: only an RST at exactly RCV.NXT resets; one elsewhere in the window
+ * draws a challenge ACK; the rest are ignored. */
+static void input_rst(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	if (seg->seq == t->rcv_nxt) {
+		set_peer(t, HS_CLOSED, "RST received", out);
+		/* In TIME-WAIT the orderly close had already finished. */
+		finish(t, t->state == HS_TIME_WAIT ? HS_RES_CLOSED : HS_RES_RESET, "RST received", out);
+	} else if (in_rcv_window(t, seg->seq)) {
+		send_ack(t, HS_NOTE_CHALLENGE_ACK, now, out);
+	} else {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+	}
+}
+
+/* A SYN in SYN-RECEIVED or a synchronized state. Returns true if processing goes on
+ * (the peer's SYN,ACK in a simultaneous open), false when the segment is done with. */
+static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
+{
+	bool with_ack = seg->flags & HS_ACK;
+
+	if (seg->seq == t->irs && t->state == HS_SYN_RECEIVED) {
+		if (!with_ack) { /* our SYN,ACK was lost */
+			out->in_note = HS_NOTE_DUPLICATE;
+			send_synack(t, HS_NOTE_RETRANSMISSION, r->now, out);
+			return false;
+		}
+		if (hs_seq_gt(seg->ack, t->snd_una) && hs_seq_leq(seg->ack, t->snd_nxt)) {
+			set_peer(t, HS_SYN_RECEIVED, "SYN,ACK received", out);
+			r->need_ack = true; /* RFC 9293 figure 8: the SYN,ACK is acknowledged */
+			return true;
+		}
+	} else if (seg->seq == t->irs && with_ack) { /* our ACK of its SYN,ACK was lost */
+		out->in_note = HS_NOTE_DUPLICATE;
+		if (t->peer_state == HS_ESTABLISHED)
+			set_peer(t, HS_SYN_RECEIVED, "SYN,ACK retransmitted", out);
+		send_ack(t, HS_NOTE_NONE, r->now, out);
+		return false;
+	}
+	send_ack(t, HS_NOTE_CHALLENGE_ACK, r->now, out); /* RFC 5961 4.2 */
+	return false;
+}
+
+/* A segment outside the window: answered with an ACK, classified for the user. */
+static void input_unacceptable(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	uint32_t len = seg_len(seg);
+	bool fin_again = (seg->flags & HS_FIN) && t->peer_fin_seen &&
+	                 seg->seq + payload_len(seg) == t->peer_fin_seq;
+
+	if (fin_again) {
+		out->in_note = HS_NOTE_RETRANSMISSION;
+		/* Our ACK of its FIN was lost: its state is what it was before that ACK. */
+		if (t->peer_state == HS_FIN_WAIT_2)
+			set_peer(t, HS_FIN_WAIT_1, "FIN retransmitted", out);
+		else if (t->peer_state == HS_CLOSED)
+			set_peer(t, HS_LAST_ACK, "FIN retransmitted", out);
+		else if (t->peer_state == HS_TIME_WAIT)
+			set_peer(t, HS_CLOSING, "FIN retransmitted", out);
+		if (t->state == HS_TIME_WAIT)
+			t->tw_deadline = deadline_after(now, t->cfg.time_wait_ns); /* RFC 9293: restart 2MSL */
+	} else if (len == 0 && seg->seq == t->rcv_nxt - 1 && (seg->flags & HS_ACK)) {
+		out->in_note = HS_NOTE_KEEPALIVE;
+	} else if (len > 0 && hs_seq_leq(seg->seq + len, t->rcv_nxt)) {
+		out->in_note = HS_NOTE_RETRANSMISSION;
+	} else {
+		out->in_note = HS_NOTE_OUT_OF_WINDOW;
+	}
+	send_ack(t, HS_NOTE_NONE, now, out);
+}
+
+static void new_ack(hs_tcb *t, uint32_t ack, rx *r, hs_tcb_out *out)
+{
+	out->acked += ack - t->snd_una;
+	if (t->snd_una == t->iss)
+		r->syn_acked = true;
+	t->snd_una = ack;
+	if (t->fin_sent && !t->fin_acked && hs_seq_gt(ack, t->fin_seq)) {
+		t->fin_acked = true;
+		r->fin_acked = true;
+	}
+	drop_acked_chunks(t);
+	/* RFC 6298 5.3: restart the timer with a fresh RTO, stop it when all is acked. */
+	t->retries = 0;
+	t->rto_cur = t->cfg.rto_ns;
+	t->rtx_deadline = t->snd_una == t->snd_nxt ? 0 : deadline_after(r->now, t->rto_cur);
+}
+
+/* The ACK field (RFC 9293 3.10.7.4, fifth step). Returns false if the segment is dropped. */
+static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
+{
+	const hs_segment *seg = r->seg;
+	uint32_t ack = seg->ack;
+	bool pure = payload_len(seg) == 0 && !(seg->flags & (HS_SYN | HS_FIN));
+
+	if (t->state == HS_SYN_RECEIVED &&
+	    !(hs_seq_gt(ack, t->snd_una) && hs_seq_leq(ack, t->snd_nxt))) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		send_reply_rst(t, ack, false, 0, out);
+		return false;
+	}
+	if (hs_seq_gt(ack, t->snd_nxt)) { /* acknowledges something not yet sent */
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		send_ack(t, HS_NOTE_NONE, r->now, out);
+		return false;
+	}
+	bool dup = ack == t->snd_una && pure && t->snd_una != t->snd_nxt;
+	bool same_ack = ack == t->snd_una;
+	if (hs_seq_gt(ack, t->snd_una))
+		new_ack(t, ack, r, out);
+	if (hs_seq_lt(ack, t->snd_una))
+		return true; /* an old ACK: the window it carries is stale too */
+
+	if (hs_seq_lt(t->snd_wl1, seg->seq) ||
+	    (t->snd_wl1 == seg->seq && hs_seq_leq(t->snd_wl2, ack))) {
+		uint32_t wnd = (uint32_t)seg->win << ((seg->flags & HS_SYN) ? 0 : t->snd_wscale);
+		bool changed = wnd != t->snd_wnd;
+		t->snd_wnd = wnd;
+		t->snd_wl1 = seg->seq;
+		t->snd_wl2 = ack;
+		if (changed && wnd == 0)
+			out->in_note = HS_NOTE_ZERO_WINDOW;
+		else if (changed && same_ack && pure)
+			out->in_note = HS_NOTE_WINDOW_UPDATE;
+		if (changed)
+			dup = false;
+	}
+	if (dup)
+		out->in_note = HS_NOTE_DUP_ACK;
+	return true;
+}
+
+/* The segment text (RFC 9293 3.10.7.4, seventh step). */
+static void process_text(hs_tcb *t, rx *r, hs_tcb_out *out)
+{
+	const hs_segment *seg = r->seg;
+	uint32_t len = payload_len(seg);
+	uint32_t start = r->text_seq;
+
+	if (len == 0)
+		return;
+	r->need_ack = true;
+	if (t->peer_fin_seen) { /* nothing can follow its FIN */
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (hs_seq_gt(start, t->rcv_nxt)) {
+		out->in_note = HS_NOTE_OUT_OF_ORDER;
+		r->sack = true;
+		r->sack_left = start;
+		r->sack_right = hs_seq_gt(start + len, t->rcv_nxt + t->rcv_wnd) ? t->rcv_nxt + t->rcv_wnd
+		                                                                : start + len;
+		return;
+	}
+	uint32_t skip = t->rcv_nxt - start;
+	if (skip > 0)
+		out->in_note = HS_NOTE_PARTIAL;
+	if (skip >= len)
+		return; /* only the FIN after it is new */
+	uint32_t n = len - skip;
+	if (n > t->rcv_wnd) {
+		n = t->rcv_wnd;
+		r->trimmed = true;
+	}
+	out->data = seg->payload + skip;
+	out->data_len = n;
+	out->data_seq = t->rcv_nxt;
+	t->rcv_nxt += n;
+}
+
+/* The FIN bit (eighth step): taken only when it is next in sequence. */
+static void process_fin(hs_tcb *t, rx *r, hs_tcb_out *out)
+{
+	const hs_segment *seg = r->seg;
+
+	if (!(seg->flags & HS_FIN) || t->peer_fin_seen || r->trimmed)
+		return;
+	uint32_t fin_seq = r->text_seq + payload_len(seg);
+	r->need_ack = true;
+	if (fin_seq != t->rcv_nxt) {
+		if (out->in_note == HS_NOTE_NONE)
+			out->in_note = HS_NOTE_OUT_OF_ORDER;
+		return;
+	}
+	t->peer_fin_seen = true;
+	t->peer_fin_seq = fin_seq;
+	t->rcv_nxt = fin_seq + 1;
+	out->peer_fin = true;
+	r->fin_accepted = true;
+}
+
+/* Its ACK of our FIN, as the peer lives it. */
+static void peer_got_our_fin(hs_tcb *t, hs_tcb_out *out)
+{
+	switch (t->peer_state) {
+	case HS_ESTABLISHED:
+		set_peer(t, HS_CLOSE_WAIT, "our FIN acknowledged", out);
+		break;
+	case HS_FIN_WAIT_2:
+		set_peer(t, HS_TIME_WAIT, "our FIN acknowledged", out);
+		break;
+	case HS_FIN_WAIT_1: /* simultaneous close; our ACK of its FIN went out before */
+		set_peer(t, HS_CLOSING, "our FIN acknowledged", out);
+		set_peer(t, HS_TIME_WAIT, "our ACK of its FIN", out);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Its FIN, as the peer lives it. */
+static void peer_sent_fin(hs_tcb *t, hs_tcb_out *out)
+{
+	if (t->fin_acked)
+		set_peer(t, HS_LAST_ACK, "FIN received", out);
+	else
+		set_peer(t, HS_FIN_WAIT_1, "FIN received", out);
+}
+
+static void transitions(hs_tcb *t, rx *r, hs_tcb_out *out)
+{
+	bool merged = r->fin_acked && r->fin_accepted;
+
+	/* What the segment shows about the peer. */
+	if (r->syn_acked && t->peer_state == HS_SYN_SENT)
+		set_peer(t, HS_ESTABLISHED, "ACK received", out);
+	if (merged) {
+		set_peer(t, HS_LAST_ACK, "FIN+ACK received", out);
+	} else {
+		if (r->fin_acked)
+			peer_got_our_fin(t, out);
+		if (r->fin_accepted)
+			peer_sent_fin(t, out);
+	}
+
+	/* What it does to us. */
+	if (r->syn_acked && t->state == HS_SYN_RECEIVED)
+		set_state(t, HS_ESTABLISHED, (r->seg->flags & HS_SYN) ? "SYN,ACK received" : "ACK received", out);
+	if (merged && t->state == HS_FIN_WAIT_1) {
+		enter_time_wait(t, "FIN+ACK received", r->now, out);
+		return;
+	}
+	if (r->fin_acked) {
+		if (t->state == HS_FIN_WAIT_1)
+			set_state(t, HS_FIN_WAIT_2, "our FIN acknowledged", out);
+		else if (t->state == HS_CLOSING)
+			enter_time_wait(t, "our FIN acknowledged", r->now, out);
+		else if (t->state == HS_LAST_ACK)
+			finish(t, HS_RES_CLOSED, "our FIN acknowledged", out);
+	}
+	if (r->fin_accepted) {
+		if (t->state == HS_ESTABLISHED || t->state == HS_SYN_RECEIVED)
+			set_state(t, HS_CLOSE_WAIT, "FIN received", out);
+		else if (t->state == HS_FIN_WAIT_1)
+			set_state(t, HS_CLOSING, "FIN received", out);
+		else if (t->state == HS_FIN_WAIT_2)
+			enter_time_wait(t, "FIN received", r->now, out);
+	}
+}
+
+/* Text, FIN, state changes, then what we send back: new data the window now allows
+ * (which carries the ACK) or a bare ACK. */
+static void finish_input(hs_tcb *t, rx *r, hs_tcb_out *out)
+{
+	process_text(t, r, out);
+	process_fin(t, r, out);
+	transitions(t, r, out);
+	if (t->state == HS_CLOSED)
+		return;
+	int sent = send_pending(t, r->now, out);
+	if (r->sack)
+		send_sack(t, r->sack_left, r->sack_right, r->now, out);
+	else if (r->need_ack && sent == 0)
+		send_ack(t, HS_NOTE_NONE, r->now, out);
+}
+
+static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + !!(seg->flags & HS_SYN) };
+
+	if (seg->flags & HS_RST) {
+		input_rst(t, seg, now, out);
+		return;
+	}
+	if (seg->flags & HS_SYN) {
+		if (!input_syn(t, seg, &r, out))
+			return;
+	} else if (!acceptable(t, seg)) {
+		input_unacceptable(t, seg, now, out);
+		return;
+	}
+	/* RFC 7323 4.3, simplified: the newest TSval from a segment not beyond RCV.NXT */
+	if (t->ts_ok && (seg->opts.has & HS_HAS_TS) && hs_seq_leq(seg->seq, t->rcv_nxt))
+		t->ts_recent = seg->opts.ts_val;
+	if (!(seg->flags & HS_ACK)) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (!process_ack(t, &r, out))
+		return;
+	finish_input(t, &r, out);
+}
+
+/* ---- processing one segment before synchronization ------------------------------- */
+
+static void input_closed(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
+{
+	out->in_note = HS_NOTE_UNACCEPTABLE;
+	if (!(seg->flags & HS_RST))
+		send_reset_for(t, seg, out);
+}
+
+static bool remote_is_set(const hs_endpoint *e)
+{
+	return e->addr.family != 0 && e->port != 0;
+}
+
+static void input_listen(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	if (remote_is_set(&t->cfg.remote) && !hs_endpoint_equal(&seg->src, &t->cfg.remote)) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (seg->flags & HS_RST) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (seg->flags & HS_ACK) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		send_reply_rst(t, seg->ack, false, 0, out);
+		return;
+	}
+	if (!(seg->flags & HS_SYN)) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (!remote_is_set(&t->cfg.remote))
+		t->cfg.remote = seg->src;
+	take_peer_syn(t, seg);
+	set_peer(t, HS_SYN_SENT, "SYN received", out);
+	set_state(t, HS_SYN_RECEIVED, "SYN received", out);
+	send_synack(t, HS_NOTE_NONE, now, out);
+	t->snd_nxt = t->snd_max = t->iss + 1;
+}
+
+static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	bool ack_ok = false;
+
+	if (seg->flags & HS_ACK) {
+		if (!(hs_seq_gt(seg->ack, t->snd_una) && hs_seq_leq(seg->ack, t->snd_nxt))) {
+			out->in_note = HS_NOTE_UNACCEPTABLE;
+			if (!(seg->flags & HS_RST))
+				send_reply_rst(t, seg->ack, false, 0, out);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (seg->flags & HS_RST) {
+		if (ack_ok)
+			finish(t, HS_RES_REFUSED, "RST received", out);
+		else
+			out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (!(seg->flags & HS_SYN)) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	take_peer_syn(t, seg);
+	if (!ack_ok) { /* simultaneous open */
+		set_peer(t, HS_SYN_SENT, "SYN received", out);
+		set_state(t, HS_SYN_RECEIVED, "SYN received", out);
+		send_synack(t, HS_NOTE_NONE, now, out);
+		return;
+	}
+	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + 1, .need_ack = true };
+	set_peer(t, HS_SYN_RECEIVED, "SYN,ACK received", out);
+	new_ack(t, seg->ack, &r, out);
+	set_state(t, HS_ESTABLISHED, "SYN,ACK received", out);
+	finish_input(t, &r, out);
+}
+
+void hs_tcb_input(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (t->state) {
+	case HS_CLOSED:
+		input_closed(t, seg, out);
+		break;
+	case HS_LISTEN:
+		input_listen(t, seg, now, out);
+		break;
+	case HS_SYN_SENT:
+		input_syn_sent(t, seg, now, out);
+		break;
+	default:
+		input_synchronized(t, seg, now, out);
+		break;
+	}
+}
+
+/* ---- ICMP ----------------------------------------------------------------------------- */
+
+static bool icmp_unreachable(const hs_icmp_error *icmp)
+{
+	if (icmp->family == AF_INET)
+		return icmp->type == ICMP4_DEST_UNREACH;
+	return icmp->type == ICMP6_DEST_UNREACH ||
+	       (icmp->type == ICMP6_PARAM_PROB && icmp->code == ICMP6_UNKNOWN_NEXTHDR);
+}
+
+/* Port or protocol unreachable: no one will ever answer (RFC 1122 4.2.3.9). */
+static bool icmp_port_or_proto(const hs_icmp_error *icmp)
+{
+	if (icmp->family == AF_INET)
+		return icmp->code == ICMP4_PROT_UNREACH || icmp->code == ICMP4_PORT_UNREACH;
+	if (icmp->type == ICMP6_PARAM_PROB)
+		return true;
+	return icmp->code == ICMP6_PORT_UNREACH;
+}
+
+void hs_tcb_icmp(hs_tcb *t, const hs_icmp_error *icmp, uint64_t now, hs_tcb_out *out)
+{
+	(void)now;
+	memset(out, 0, sizeof(*out));
+	if (t->state == HS_CLOSED || t->state == HS_LISTEN)
+		return;
+	if (!hs_endpoint_equal(&icmp->orig_src, &t->cfg.local) ||
+	    !hs_endpoint_equal(&icmp->orig_dst, &t->cfg.remote))
+		return;
+	/* RFC 5927 4.1: the quoted segment must be one we could have sent */
+	if (!(hs_seq_geq(icmp->orig_seq, t->snd_una) && hs_seq_leq(icmp->orig_seq, t->snd_nxt))) {
+		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (!icmp_unreachable(icmp))
+		return; /* time exceeded and the like: soft */
+	bool handshake = t->state == HS_SYN_SENT || t->state == HS_SYN_RECEIVED;
+	if (handshake || icmp_port_or_proto(icmp))
+		finish(t, HS_RES_UNREACHABLE, "ICMP unreachable", out);
+}
+
+/* ---- user requests ---------------------------------------------------------------- */
+
+int hs_tcb_send(hs_tcb *t, const uint8_t *data, uint32_t len, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->state != HS_ESTABLISHED && t->state != HS_CLOSE_WAIT)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (!data || len > SEND_MAX || (uint32_t)(t->snd_end - t->snd_una) > SEND_MAX - len)
+		return -1;
+	drop_acked_chunks(t);
+	if (t->nchunk >= HS_TCB_MAXCHUNKS)
+		return -1;
+	t->chunk[t->nchunk].p = data;
+	t->chunk[t->nchunk].len = len;
+	t->chunk[t->nchunk].seq = t->snd_end;
+	t->nchunk++;
+	t->snd_end += len;
+	send_pending(t, now, out);
+	return 0;
+}
+
+int hs_tcb_close(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	const char *why = t->snd_nxt == t->snd_end ? "FIN sent" : "close requested";
+
+	memset(out, 0, sizeof(*out));
+	switch (t->state) {
+	case HS_LISTEN:
+		finish(t, HS_RES_CLOSED, "close in LISTEN", out);
+		return 0;
+	case HS_SYN_SENT:
+		finish(t, HS_RES_CLOSED, "close in SYN-SENT", out);
+		return 0;
+	case HS_SYN_RECEIVED:
+	case HS_ESTABLISHED:
+		set_state(t, HS_FIN_WAIT_1, why, out);
+		break;
+	case HS_CLOSE_WAIT:
+		set_state(t, HS_LAST_ACK, why, out);
+		break;
+	default:
+		return -1;
+	}
+	t->fin_queued = true;
+	send_pending(t, now, out);
+	return 0;
+}
+
+void hs_tcb_abort(hs_tcb *t, bool ack, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (t->state == HS_CLOSED || t->state == HS_LISTEN) {
+		finish(t, HS_RES_ABORTED, "abort", out);
+		return;
+	}
+	finish(t, HS_RES_ABORTED, "RST sent", out);
+	hs_tx *tx = emit(t, ack ? HS_RST | HS_ACK : HS_RST, t->snd_nxt, t->rcv_nxt, HS_NOTE_NONE, out);
+	if (tx)
+		est_opts(t, tx, now, NULL);
+}
+
+bool hs_tcb_all_acked(const hs_tcb *t)
+{
+	return hs_seq_geq(t->snd_una, t->snd_end) && (!t->fin_queued || t->fin_acked);
+}

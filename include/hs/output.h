@@ -14,8 +14,15 @@ typedef struct hs_output {
 	bool color;
 	bool hex;        /* -x: payload as hex dump instead of escaped text */
 	bool absolute;   /* show absolute seq/ack in human mode */
+
+	/* Set by hs_output_init, kept between events; not for callers. */
+	bool ascii;          /* locale is not UTF-8: "->"/"<-" instead of arrows */
+	int last_line;       /* what the previous human line showed */
+	uint64_t last_t_ns;  /* and when */
 } hs_output;
 
+/* Defaults: human lines, no color, not quiet. Call after setlocale(LC_CTYPE, ""):
+ * it picks UTF-8 or ASCII arrows from the locale. */
 void hs_output_init(hs_output *o, FILE *fp, FILE *err);
 void hs_output_emit(hs_output *o, const hs_event *ev);
 

@@ -1,4 +1,83 @@
-/* placeholder: the shared driver loop (capture -> tcb -> send -> output) */
+/* A session joins the pieces around one hs_tcb: the capture that feeds it, the
+ * sender that carries out what it asks, the RST guard, and the output that shows
+ * every step. The subcommands are thin drivers that open a session, tell the TCB
+ * what to do (connect, listen, send, close, abort) and run the loop until a goal.
+ *
+ * The hot path is hs_session_apply(): the TCB's segments leave first, and only then
+ * is anything turned into output events. */
 #ifndef HS_SESSION_H
 #define HS_SESSION_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "hs/capture.h"
+#include "hs/guard.h"
+#include "hs/output.h"
+#include "hs/sender.h"
+#include "hs/tcb.h"
+
+/* Exit statuses of the contract (INTERFACE.md). */
+enum hs_exit {
+	HS_EXIT_OK = 0,
+	HS_EXIT_PEER = 1,
+	HS_EXIT_USAGE = 2,
+	HS_EXIT_TIMEOUT = 3,
+	HS_EXIT_ENV = 4,
+};
+
+typedef struct hs_session_params {
+	hs_endpoint local, remote;  /* remote port 0: listen, any peer */
+	const char *capture_iface;  /* NULL: "any" */
+	const char *pcap_out;       /* -w FILE, or NULL */
+	bool guard;                 /* install the RST guard */
+	bool listen;                /* guard the listening port instead of a 4-tuple */
+	bool step;                  /* --step: wait for Enter before each segment sent */
+} hs_session_params;
+
+typedef struct hs_session {
+	hs_output *out;
+	uint64_t t0;                /* monotonic start of the command */
+	hs_capture *cap;
+	hs_sender *snd;
+	hs_guard guard;
+	hs_tcb tcb;
+	bool step;
+	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
+	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
+	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM handlers */
+	char err[256];              /* last error */
+} hs_session;
+
+/* Why hs_session_run() returned. */
+enum hs_run {
+	HS_RUN_GOAL = 0,     /* the goal predicate became true */
+	HS_RUN_ENDED,        /* the TCB reached a result (tcb.result) */
+	HS_RUN_IDLE,         /* nothing happened before the idle deadline */
+	HS_RUN_SIGNAL,       /* interrupted by a signal */
+	HS_RUN_ERROR,        /* capture or send failed (s->err) */
+};
+
+/* Open capture (filter set before any send), sender and guard. Returns an exit
+ * status: HS_EXIT_OK, or HS_EXIT_ENV with s->err set. */
+int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
+                    const volatile sig_atomic_t *stop, uint64_t t0);
+/* Remove the guard (unless keep_guard), close everything. Idempotent. */
+void hs_session_close(hs_session *s, bool keep_guard);
+
+/* Send what the TCB asked for, then emit events for in (may be NULL), the segments
+ * sent and the state changes. Returns 0, or -1 if a send failed (s->err). */
+int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts);
+
+typedef bool (*hs_goal_fn)(const hs_tcb *t, void *arg);
+
+/* Feed captured segments, ICMP and timer expiries to the TCB until goal(t, arg)
+ * holds, the TCB ends, a signal arrives, or idle_deadline (monotonic; 0 = none)
+ * passes with no TCB timer running. */
+enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline);
+
+/* Emit helpers (they fill an hs_event and call hs_output_emit). */
+void hs_session_info(hs_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hs_session_result(hs_session *s, const char *outcome, int exit_code, const char *conn_id,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -70,6 +70,8 @@ typedef struct hs_change {
 	bool peer;              /* false: this side; true: the peer's inferred state */
 	hs_state from, to;
 	const char *why;        /* static: "SYN sent", "SYN,ACK received", "2MSL", ... */
+	int8_t cause;           /* 0: the input (segment, timer, user call); k > 0: caused by
+	                         * out->tx[k-1] (e.g. the peer's state once our ACK arrives) */
 } hs_change;
 
 typedef struct hs_tcb_out {

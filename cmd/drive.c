@@ -1,0 +1,242 @@
+#include <config.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include "drive.h"
+#include "hs/clock.h"
+#include "hs/route.h"
+#include "hs/seq.h"
+
+static uint32_t random32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)hs_now_ns() * 2654435761u;
+	return v;
+}
+
+void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote)
+{
+	const struct cli *c = d->c;
+
+	hs_tcb_config_default(&d->cfg);
+	d->cfg.local = *local;
+	d->cfg.remote = *remote;
+	d->cfg.iss = c->have_isn ? c->isn : random32();
+	d->cfg.window = c->window;
+	d->cfg.syn_opts = c->opts;
+	d->cfg.ts_clock = random32();
+	d->cfg.max_retries = c->retries;
+	d->cfg.rto_ns = c->timeout_ns;
+	d->cfg.time_wait_ns = c->time_wait_ns;
+}
+
+void drive_open(struct drive *d, const hs_session_params *p)
+{
+	cli_install_signals();
+	int rc = hs_session_open(&d->s, p, &d->out, &hs_stop_signal, d->t0);
+	hs_cleanup_session = &d->s;
+	if (rc != HS_EXIT_OK)
+		die(rc, "%s", d->s.err);
+}
+
+uint64_t drive_patience(const struct cli *c)
+{
+	return c->timeout_ns * ((2ull << c->retries) - 1);
+}
+
+uint16_t drive_source_port(struct drive *d, const hs_addr *src)
+{
+	hs_endpoint local = { .addr = *src };
+
+	if (d->c->sport) {
+		local.port = d->c->sport;
+		if (hs_local_port_in_use(local.port, false))
+			die(HS_EXIT_USAGE, "source port %u is in use by a local socket: choose another --sport", local.port);
+		if (hs_store_local_in_use(d->state_dir, &local))
+			die(HS_EXIT_USAGE, "source port %u is in use by a kept connection (see hs ls)", local.port);
+		return local.port;
+	}
+	for (int tries = 0; tries < 64; tries++) {
+		local.port = hs_pick_ephemeral_port();
+		if (local.port && !hs_store_local_in_use(d->state_dir, &local))
+			return local.port;
+	}
+	die(HS_EXIT_ENV, "no free source port found: use --sport");
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+static int finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg)
+{
+	hs_session_result(&d->s, outcome, code, conn, "%s", msg);
+	hs_session_close(&d->s, conn != NULL);
+	hs_cleanup_session = NULL;
+	return code;
+}
+
+int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
+{
+	hs_tcb *t = &d->s.tcb;
+	char peer[HS_ENDPOINT_STRLEN], msg[512];
+
+	hs_endpoint_format(&t->cfg.remote, peer, sizeof(peer));
+	switch (r) {
+	case HS_RUN_SIGNAL:
+		snprintf(msg, sizeof(msg), "interrupted by %s in %s (peer %s); guard removed",
+		         signal_name(hs_stop_signal), hs_state_name(t->state), hs_state_name(t->peer_state));
+		return finish(d, "interrupted", 128 + hs_stop_signal, NULL, msg);
+	case HS_RUN_ERROR:
+		return finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
+	case HS_RUN_IDLE:
+		snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
+		         hs_state_name(t->state));
+		return finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
+	case HS_RUN_GOAL:
+	case HS_RUN_ENDED:
+		break;
+	}
+	switch (t->result) {
+	case HS_RES_REFUSED:
+		snprintf(msg, sizeof(msg), "connection refused by %s (RST,ACK to our SYN: nothing listens there)", peer);
+		return finish(d, "refused", HS_EXIT_PEER, NULL, msg);
+	case HS_RES_RESET:
+		if (d->s.kernel_rsts)
+			snprintf(msg, sizeof(msg), "connection reset by %s after the local kernel sent RST "
+			         "(no socket owns our port; run without --no-guard)", peer);
+		else
+			snprintf(msg, sizeof(msg), "connection reset by %s", peer);
+		return finish(d, "reset", HS_EXIT_PEER, NULL, msg);
+	case HS_RES_TIMEOUT:
+		snprintf(msg, sizeof(msg), "timeout: no answer from %s after %d retransmissions while waiting for %s "
+		         "(try --timeout/--retries)", peer, d->c->retries, waiting_for);
+		return finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
+	case HS_RES_UNREACHABLE:
+		snprintf(msg, sizeof(msg), "%s is unreachable: an ICMP error answered our segment", peer);
+		return finish(d, "unreachable", HS_EXIT_PEER, NULL, msg);
+	case HS_RES_ABORTED:
+		return finish(d, "aborted", HS_EXIT_OK, NULL, "connection aborted with RST");
+	case HS_RES_CLOSED:
+		return finish(d, "closed", HS_EXIT_OK, NULL, "connection closed");
+	default:
+		snprintf(msg, sizeof(msg), "stopped unexpectedly in %s", hs_state_name(t->state));
+		return finish(d, "error", HS_EXIT_PEER, NULL, msg);
+	}
+}
+
+static bool all_acked(const hs_tcb *t, void *arg)
+{
+	return hs_tcb_all_acked(t);
+}
+
+static bool peer_closed(const hs_tcb *t, void *arg)
+{
+	return t->state == HS_CLOSE_WAIT || t->state == HS_CLOSING || t->state == HS_TIME_WAIT ||
+	       t->state == HS_LAST_ACK;
+}
+
+/* --no-guard: the kernel's RST races our ACK; give the capture a moment to show it
+ * before claiming success. */
+static enum hs_run settle_without_guard(struct drive *d)
+{
+	uint64_t grace = d->c->timeout_ns < 200 * HS_NS_PER_MS ? d->c->timeout_ns : 200 * HS_NS_PER_MS;
+	enum hs_run r = hs_session_run(&d->s, NULL, NULL, hs_now_ns() + grace);
+	return r == HS_RUN_IDLE ? HS_RUN_GOAL : r;
+}
+
+static int keep(struct drive *d)
+{
+	hs_tcb *t = &d->s.tcb;
+	hs_conn_record rec;
+	char err[256], id[16], msg[128];
+
+	memset(&rec, 0, sizeof(rec));
+	rec.local = t->cfg.local;
+	rec.remote = t->cfg.remote;
+	snprintf(rec.iface, sizeof(rec.iface), "%s", d->ifname);
+	rec.state = t->state;
+	rec.peer_state = t->peer_state;
+	rec.iss = t->iss;
+	rec.irs = t->irs;
+	rec.snd_una = t->snd_una;
+	rec.snd_nxt = t->snd_nxt;
+	rec.rcv_nxt = t->rcv_nxt;
+	rec.snd_wnd = t->snd_wnd;
+	rec.rcv_wnd = t->rcv_wnd;
+	rec.peer_mss = t->peer_mss;
+	rec.snd_wscale = t->snd_wscale;
+	rec.rcv_wscale = t->rcv_wscale;
+	rec.ws_ok = t->ws_ok;
+	rec.sack_ok = t->sack_ok;
+	rec.ts_ok = t->ts_ok;
+	rec.ts_recent = t->ts_recent;
+	rec.ts_clock = t->cfg.ts_clock + (uint32_t)((hs_now_ns() - t->t_open_ns) / HS_NS_PER_MS);
+	snprintf(rec.guard, sizeof(rec.guard), "%s", d->s.guard.table);
+	rec.created = time(NULL);
+	rec.pid = getpid();
+	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
+		return finish(d, "error", HS_EXIT_ENV, NULL, err);
+	snprintf(id, sizeof(id), "%d", rec.id);
+	snprintf(msg, sizeof(msg), "%s", rec.guard[0] ? "the guard stays: continue with hs fin or hs rst"
+	                                              : "no guard: the local kernel may reset it");
+	return finish(d, "established", HS_EXIT_OK, id, msg);
+}
+
+int drive_established(struct drive *d)
+{
+	struct cli *c = d->c;
+	hs_session *s = &d->s;
+	hs_tcb_out o;
+	enum hs_run r;
+
+	if (c->no_guard) {
+		r = settle_without_guard(d);
+		if (r != HS_RUN_GOAL)
+			return drive_failed(d, r, "nothing");
+		if (s->kernel_rsts) {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "the local kernel reset the connection (it owns no socket for port %u); "
+			         "run without --no-guard", s->tcb.cfg.local.port);
+			return finish(d, "reset", HS_EXIT_PEER, NULL, msg);
+		}
+	}
+
+	for (int i = 0; i < c->nsend; i++) {
+		if (hs_tcb_send(&s->tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
+			return finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
+		if (hs_session_apply(s, &o, NULL, 0) < 0)
+			return drive_failed(d, HS_RUN_ERROR, "");
+	}
+	r = hs_session_run(s, all_acked, NULL, 0);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(d, r, "the ACK of our data");
+
+	switch (c->close) {
+	case CLOSE_KEEP:
+		return keep(d);
+	case CLOSE_RST:
+		hs_tcb_abort(&s->tcb, false, hs_now_ns(), &o);
+		hs_session_apply(s, &o, NULL, 0);
+		return drive_failed(d, HS_RUN_ENDED, "");
+	case CLOSE_WAIT:
+		r = hs_session_run(s, peer_closed, NULL, hs_now_ns() + drive_patience(c));
+		if (r != HS_RUN_GOAL)
+			return drive_failed(d, r, "the peer's FIN");
+		/* The peer closed first; now our FIN. */
+		/* fall through */
+	case CLOSE_FIN:
+		if (hs_tcb_close(&s->tcb, hs_now_ns(), &o) < 0)
+			return finish(d, "error", HS_EXIT_PEER, NULL, "cannot close in this state");
+		hs_session_apply(s, &o, NULL, 0);
+		r = hs_session_run(s, NULL, NULL, 0);
+		return drive_failed(d, r, "the peer's ACK of our FIN");
+	}
+	return HS_EXIT_PEER;
+}

@@ -1,0 +1,34 @@
+/* What every connection-driving command shares once a session is open: the data
+ * phase, the --close modes, keeping a connection, and turning how the loop ended
+ * into the contract's outcome and exit status. */
+#ifndef HS_CMD_DRIVE_H
+#define HS_CMD_DRIVE_H
+#include "cli.h"
+#include "hs/session.h"
+#include "hs/store.h"
+
+struct drive {
+	struct cli *c;
+	hs_session s;
+	hs_output out;
+	hs_tcb_config cfg;
+	char state_dir[256];
+	char ifname[32];
+	uint64_t t0;
+};
+
+/* TCB configuration from the command line (ISN and TS clock random unless given). */
+void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote);
+/* Open the session; dies with the contract's exit status on failure. */
+void drive_open(struct drive *d, const hs_session_params *p);
+/* How long to wait for something only the peer can start (its FIN, a SYN): as long
+ * as our retransmissions would take: timeout * (2^(retries+1) - 1). */
+uint64_t drive_patience(const struct cli *c);
+/* ESTABLISHED: send the --send data, then carry out --close. Returns the exit status. */
+int drive_established(struct drive *d);
+/* The loop ended without reaching its goal: report and return the exit status. */
+int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
+/* Pick or check the source port (dies when it is taken). */
+uint16_t drive_source_port(struct drive *d, const hs_addr *src);
+
+#endif
