@@ -85,7 +85,7 @@ static int finish(struct drive *d, const char *outcome, int code, const char *co
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 {
 	hs_tcb *t = &d->s.tcb;
-	char peer[HS_ENDPOINT_STRLEN], msg[512];
+	char peer[HS_ENDPOINT_STRLEN], host[HS_ENDPOINT_STRLEN], msg[512];
 
 	hs_endpoint_format(&t->cfg.remote, peer, sizeof(peer));
 	switch (r) {
@@ -119,7 +119,13 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		         "(try --timeout/--retries)", peer, d->c->retries, waiting_for);
 		return finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RES_UNREACHABLE:
-		snprintf(msg, sizeof(msg), "%s is unreachable: an ICMP error answered our segment", peer);
+		if (d->s.have_icmp)
+			snprintf(msg, sizeof(msg), "%s is unreachable: ICMP %s from %s (type %u code %u)", peer,
+			         hs_icmp_text(&d->s.last_icmp),
+			         hs_addr_format(&d->s.last_icmp.reporter.addr, host, sizeof(host)),
+			         d->s.last_icmp.type, d->s.last_icmp.code);
+		else
+			snprintf(msg, sizeof(msg), "%s is unreachable: an ICMP error answered our segment", peer);
 		return finish(d, "unreachable", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_ABORTED:
 		return finish(d, "aborted", HS_EXIT_OK, NULL, "connection aborted with RST");

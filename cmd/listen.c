@@ -1,7 +1,80 @@
+/* hs listen [ADDR] PORT: the passive open, driven by hand. */
 #include <config.h>
-#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+#include "drive.h"
+#include "hs/clock.h"
+#include "hs/route.h"
+
+static bool left_listen(const hs_tcb *t, void *arg)
+{
+	return t->state != HS_LISTEN;
+}
+
+static bool established(const hs_tcb *t, void *arg)
+{
+	return t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT;
+}
 
 int cmd_listen(struct cli *c)
 {
-	die(HS_EXIT_USAGE, "hs listen is not implemented yet");
+	struct drive d = { .c = c, .t0 = hs_now_ns() };
+	hs_endpoint local, any_remote;
+	const char *why;
+	char err[256], where[HS_ENDPOINT_STRLEN];
+	hs_tcb_out o;
+
+	if (c->nargs < 1 || c->nargs > 2)
+		die(HS_EXIT_USAGE, c->nargs < 1 ? "listen needs a PORT (hs listen [ADDR] PORT)"
+		                                : "listen takes [ADDR] PORT, not \"%s\"", c->args[c->nargs > 2 ? 2 : 0]);
+	memset(&local, 0, sizeof(local));
+	memset(&any_remote, 0, sizeof(any_remote));
+	const char *port = c->args[c->nargs - 1];
+	if (hs_port_parse(port, &local.port) < 0)
+		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", port);
+	cli_enter_netns(c);
+	cli_output_init(c, &d.out);
+	if (c->nargs == 2 && hs_addr_resolve(c->args[0], 0, &local.addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve address \"%s\": %s", c->args[0], why);
+	if (c->iface && !hs_iface_exists(c->iface))
+		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", c->iface);
+	if (hs_local_port_in_use(local.port, true))
+		die(HS_EXIT_ENV, "port %u: the local kernel already listens on it (stop that program or choose another port)",
+		    local.port);
+	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
+	cli_cleanup_stale_guards(d.state_dir);
+	if (hs_store_local_in_use(d.state_dir, &local))
+		die(HS_EXIT_USAGE, "port %u is in use by a kept connection (see hs ls)", local.port);
+	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");
+
+	drive_config(&d, &local, &any_remote);
+	hs_session_params p = {
+		.local = local, .remote = any_remote, .capture_iface = d.ifname,
+		.pcap_out = c->pcap_out, .guard = !c->no_guard, .listen = true, .step = c->step,
+	};
+	drive_open(&d, &p);
+
+	hs_tcb_listen(&d.s.tcb, &d.cfg, hs_now_ns(), &o);
+	hs_session_apply(&d.s, &o, NULL, 0);
+	if (local.addr.family)
+		hs_endpoint_format(&local, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "port %u", local.port);
+	hs_session_info(&d.s, "listening on %s (capture on %s%s%s)", where, d.ifname,
+	                d.s.guard.table[0] ? ", kernel RSTs blocked by nft table " : ", no guard",
+	                d.s.guard.table);
+
+	/* --timeout bounds the wait for the SYN; without it, wait until interrupted. */
+	uint64_t idle = (c->given & O_TIMEOUT) ? hs_now_ns() + c->timeout_ns : 0;
+	enum hs_run r = hs_session_run(&d.s, left_listen, NULL, idle);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "a SYN");
+	r = hs_session_run(&d.s, established, NULL, 0);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "the ACK of our SYN,ACK");
+	/* From now on the guard need only cover this one peer. */
+	if (d.s.guard.table[0] &&
+	    hs_guard_narrow(&d.s.guard, &d.s.tcb.cfg.local, &d.s.tcb.cfg.remote, err, sizeof(err)) < 0)
+		hs_session_info(&d.s, "could not narrow the guard to this connection: %s", err);
+	return drive_established(&d);
 }

@@ -402,7 +402,7 @@ static const char *icmp_v6_unreach(uint8_t code)
 }
 
 /* What an ICMP error means, in words (RFC 792/1812 for v4, RFC 4443 for v6). */
-static const char *icmp_text(const hs_icmp_error *ic)
+const char *hs_icmp_text(const hs_icmp_error *ic)
 {
 	if (ic->family == AF_INET6) {
 		switch (ic->type) {
@@ -589,7 +589,7 @@ static void human_icmp(hs_output *o, const hs_event *ev)
 	line_color(&l, C_RED);
 	line_puts(&l, arrow_left(o));
 	line_puts(&l, ic->family == AF_INET6 ? " ICMPv6 " : " ICMP ");
-	line_puts(&l, icmp_text(ic));
+	line_puts(&l, hs_icmp_text(ic));
 	line_color(&l, C_RESET);
 	line_printf(&l, " from %s (type %u code %u)", hs_addr_format(&ic->reporter.addr, a, sizeof(a)),
 	            ic->type, ic->code);
@@ -776,7 +776,7 @@ static void json_icmp(hs_output *o, const hs_event *ev)
 	json_begin(&l, "icmp", ev->t_ns);
 	json_field_str(&l, "from", hs_addr_format(&ic->reporter.addr, a, sizeof(a)));
 	line_printf(&l, ",\"icmp_type\":%u,\"icmp_code\":%u", ic->type, ic->code);
-	json_field_str(&l, "text", icmp_text(ic));
+	json_field_str(&l, "text", hs_icmp_text(ic));
 	if (ic->orig_src.addr.family != 0) {
 		snprintf(about, sizeof(about), "%s>%s", endpoint(&ic->orig_src, a, sizeof(a)),
 		         endpoint(&ic->orig_dst, b, sizeof(b)));

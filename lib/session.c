@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "hs/clock.h"
 #include "hs/session.h"
@@ -31,7 +32,8 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 		return HS_EXIT_ENV;
 	if (p->pcap_out && hs_capture_dump_open(s->cap, p->pcap_out, s->err, sizeof(s->err)) < 0)
 		return HS_EXIT_ENV;
-	if (hs_sender_open(&s->snd, p->local.addr.family, p->capture_iface, &eperm, s->err, sizeof(s->err)) < 0)
+	s->family = p->local.addr.family ? p->local.addr.family : AF_INET;
+	if (hs_sender_open(&s->snd, s->family, p->capture_iface, &eperm, s->err, sizeof(s->err)) < 0)
 		return HS_EXIT_ENV;
 	if (p->guard) {
 		int rc = p->listen
@@ -193,10 +195,14 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
 
 static bool from_peer(const hs_tcb *t, const hs_segment *seg)
 {
-	const hs_endpoint *r = &t->cfg.remote;
+	const hs_endpoint *r = &t->cfg.remote, *l = &t->cfg.local;
 
-	if (!hs_endpoint_equal(&seg->dst, &t->cfg.local))
+	if (l->addr.family == 0) { /* listening on any address */
+		if (seg->dst.port != l->port)
+			return false;
+	} else if (!hs_endpoint_equal(&seg->dst, l)) {
 		return false;
+	}
 	if (r->addr.family == 0 || r->port == 0) /* listening: any peer until one is chosen */
 		return true;
 	return hs_endpoint_equal(&seg->src, r);
@@ -266,6 +272,11 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		if (pkt.kind == HS_PKT_TCP) {
 			const hs_segment *seg = &pkt.u.tcp;
 			if (from_peer(&s->tcb, seg)) {
+				/* Listening on any address: the first SYN chooses ours. */
+				if (s->tcb.state == HS_LISTEN && s->tcb.cfg.local.addr.family == 0 &&
+				    (seg->flags & (HS_SYN | HS_ACK | HS_RST)) == HS_SYN &&
+				    seg->dst.addr.family == s->family)
+					s->tcb.cfg.local.addr = seg->dst.addr;
 				hs_tcb_input(&s->tcb, seg, ts, &o);
 				if (hs_session_apply(s, &o, seg, ts) < 0)
 					return HS_RUN_ERROR;
@@ -275,6 +286,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		} else if (pkt.kind == HS_PKT_ICMP && icmp_about_us(&s->tcb, &pkt.u.icmp)) {
 			hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(s, ts), .icmp = &pkt.u.icmp };
 			hs_output_emit(s->out, &ev);
+			s->last_icmp = pkt.u.icmp;
+			s->have_icmp = true;
 			hs_tcb_icmp(&s->tcb, &pkt.u.icmp, ts, &o);
 			if (hs_session_apply(s, &o, NULL, ts) < 0)
 				return HS_RUN_ERROR;

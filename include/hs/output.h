@@ -30,4 +30,7 @@ void hs_output_emit(hs_output *o, const hs_event *ev);
  * outlen-1. Returns the number of bytes written. */
 size_t hs_escape_text(const uint8_t *p, size_t n, char *out, size_t outlen, bool json);
 
+/* "port unreachable", "time exceeded in transit", ... for an ICMP(v6) error. */
+const char *hs_icmp_text(const hs_icmp_error *ic);
+
 #endif

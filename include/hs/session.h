@@ -42,8 +42,11 @@ typedef struct hs_session {
 	hs_guard guard;
 	hs_tcb tcb;
 	bool step;
+	int family;                 /* of the sender: AF_INET or AF_INET6 */
 	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
 	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
+	hs_icmp_error last_icmp;    /* the last ICMP error about this connection */
+	bool have_icmp;
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM handlers */
 	char err[256];              /* last error */
 } hs_session;
