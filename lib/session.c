@@ -30,8 +30,11 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 	}
 	if (hs_capture_filter(s->cap, filter, s->err, sizeof(s->err)) < 0)
 		return HS_EXIT_ENV;
-	if (p->pcap_out && hs_capture_dump_open(s->cap, p->pcap_out, s->err, sizeof(s->err)) < 0)
-		return HS_EXIT_ENV;
+	if (p->pcap_out) {
+		if (hs_capture_dump_open(s->cap, p->pcap_out, s->err, sizeof(s->err)) < 0)
+			return HS_EXIT_ENV;
+		s->dumping = true;
+	}
 	s->family = p->local.addr.family ? p->local.addr.family : AF_INET;
 	if (hs_sender_open(&s->snd, s->family, p->capture_iface, &eperm, s->err, sizeof(s->err)) < 0)
 		return HS_EXIT_ENV;
@@ -131,6 +134,17 @@ static void states_before(const hs_tcb *t, const hs_tcb_out *o, hs_state *state,
 	}
 }
 
+/* -w: our own segments go into the file even when hs exits before the capture
+ * brings them back (the capture keeps one copy of each). */
+static void dump_sent(hs_session *s, const hs_tx *tx)
+{
+	uint8_t buf[60 + HS_OPT_MAXLEN + 65536];
+	int n = hs_segment_encode_ip(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx, buf, sizeof(buf));
+
+	if (n > 0)
+		hs_capture_dump_ip(s->cap, buf, (size_t)n);
+}
+
 int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts)
 {
 	uint64_t sent_at[HS_TCB_MAXTX];
@@ -189,6 +203,8 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
 		};
 		hs_output_emit(s->out, &ev);
 		emit_changes(s, o, i + 1, true, ev.t_ns, &state, &peer);
+		if (s->dumping)
+			dump_sent(s, tx);
 	}
 	return failed < 0 ? 0 : -1;
 }

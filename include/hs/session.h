@@ -42,6 +42,7 @@ typedef struct hs_session {
 	hs_guard guard;
 	hs_tcb tcb;
 	bool step;
+	bool dumping;               /* -w FILE is open */
 	int family;                 /* of the sender: AF_INET or AF_INET6 */
 	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
 	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
