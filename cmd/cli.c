@@ -75,7 +75,7 @@ static const struct command commands[] = {
 	  SEGMENT_HELP "\n" CLOSE_HELP },
 	{ "listen", cmd_listen, SEGMENT_OPTS, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK.\n\n" SEGMENT_HELP "\n" CLOSE_HELP },
-	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX,
+	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [OPTIONS]",
 	  "Orderly teardown of a kept connection (active close; --wait: passive close).\n" },
 	{ "rst", cmd_rst, O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
@@ -177,9 +177,11 @@ void cli_cleanup_stale_guards(const char *state_dir)
 	char err[256];
 	int n = hs_store_guards(state_dir, names, 64);
 
+	if (n < 0) /* unreadable store: a guard we cannot vouch for may be a kept one */
+		return;
 	for (int i = 0; i < n; i++)
 		keep[i] = names[i];
-	hs_guard_cleanup_stale(keep, n < 0 ? 0 : n, err, sizeof(err));
+	hs_guard_cleanup_stale(keep, n, err, sizeof(err));
 }
 
 /* ---- option values ---------------------------------------------------------- */

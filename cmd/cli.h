@@ -65,6 +65,10 @@ int cmd_listen(struct cli *c);
 int cmd_fin(struct cli *c);
 int cmd_rst(struct cli *c);
 int cmd_ls(struct cli *c);
+/* hs rst / hs fin A:PORT B:PORT: a live connection between two other endpoints. */
+int cmd_live(struct cli *c, bool fin);
+/* Two arguments that both parse as ADDR:PORT: a live connection, not a kept one. */
+bool cli_is_live_pair(const struct cli *c);
 
 /* Shared by the drivers. */
 void cli_install_signals(void);

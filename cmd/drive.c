@@ -1,5 +1,6 @@
 #include <config.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -74,10 +75,12 @@ static const char *signal_name(int sig)
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
-static int finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg)
+int drive_finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg)
 {
 	hs_session_result(&d->s, outcome, code, conn, "%s", msg);
 	hs_session_close(&d->s, conn != NULL);
+	if (d->kept_id)
+		hs_store_remove(d->state_dir, d->kept_id);
 	hs_cleanup_session = NULL;
 	return code;
 }
@@ -92,13 +95,13 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 	case HS_RUN_SIGNAL:
 		snprintf(msg, sizeof(msg), "interrupted by %s in %s (peer %s); guard removed",
 		         signal_name(hs_stop_signal), hs_state_name(t->state), hs_state_name(t->peer_state));
-		return finish(d, "interrupted", 128 + hs_stop_signal, NULL, msg);
+		return drive_finish(d, "interrupted", 128 + hs_stop_signal, NULL, msg);
 	case HS_RUN_ERROR:
-		return finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
+		return drive_finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
 	case HS_RUN_IDLE:
 		snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
 		         hs_state_name(t->state));
-		return finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
+		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RUN_GOAL:
 	case HS_RUN_ENDED:
 		break;
@@ -106,18 +109,18 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 	switch (t->result) {
 	case HS_RES_REFUSED:
 		snprintf(msg, sizeof(msg), "connection refused by %s (RST,ACK to our SYN: nothing listens there)", peer);
-		return finish(d, "refused", HS_EXIT_PEER, NULL, msg);
+		return drive_finish(d, "refused", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_RESET:
 		if (d->s.kernel_rsts)
 			snprintf(msg, sizeof(msg), "connection reset by %s after the local kernel sent RST "
 			         "(no socket owns our port; run without --no-guard)", peer);
 		else
 			snprintf(msg, sizeof(msg), "connection reset by %s", peer);
-		return finish(d, "reset", HS_EXIT_PEER, NULL, msg);
+		return drive_finish(d, "reset", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_TIMEOUT:
 		snprintf(msg, sizeof(msg), "timeout: no answer from %s after %d retransmissions while waiting for %s "
 		         "(try --timeout/--retries)", peer, d->c->retries, waiting_for);
-		return finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
+		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RES_UNREACHABLE:
 		if (d->s.have_icmp)
 			snprintf(msg, sizeof(msg), "%s is unreachable: ICMP %s from %s (type %u code %u)", peer,
@@ -126,14 +129,14 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			         d->s.last_icmp.type, d->s.last_icmp.code);
 		else
 			snprintf(msg, sizeof(msg), "%s is unreachable: an ICMP error answered our segment", peer);
-		return finish(d, "unreachable", HS_EXIT_PEER, NULL, msg);
+		return drive_finish(d, "unreachable", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_ABORTED:
-		return finish(d, "aborted", HS_EXIT_OK, NULL, "connection aborted with RST");
+		return drive_finish(d, "aborted", HS_EXIT_OK, NULL, "connection aborted with RST");
 	case HS_RES_CLOSED:
-		return finish(d, "closed", HS_EXIT_OK, NULL, "connection closed");
+		return drive_finish(d, "closed", HS_EXIT_OK, NULL, "connection closed");
 	default:
 		snprintf(msg, sizeof(msg), "stopped unexpectedly in %s", hs_state_name(t->state));
-		return finish(d, "error", HS_EXIT_PEER, NULL, msg);
+		return drive_finish(d, "error", HS_EXIT_PEER, NULL, msg);
 	}
 }
 
@@ -157,42 +160,156 @@ static enum hs_run settle_without_guard(struct drive *d)
 	return r == HS_RUN_IDLE ? HS_RUN_GOAL : r;
 }
 
+static void record_from_tcb(const struct drive *d, hs_conn_record *rec)
+{
+	const hs_tcb *t = &d->s.tcb;
+	hs_tcb_snapshot snap;
+
+	hs_tcb_snapshot_take(t, hs_now_ns(), &snap);
+	memset(rec, 0, sizeof(*rec));
+	rec->local = t->cfg.local;
+	rec->remote = t->cfg.remote;
+	snprintf(rec->iface, sizeof(rec->iface), "%s", d->ifname);
+	rec->state = snap.state;
+	rec->peer_state = snap.peer_state;
+	rec->iss = snap.iss;
+	rec->irs = snap.irs;
+	rec->snd_una = snap.snd_nxt;
+	rec->snd_nxt = snap.snd_nxt;
+	rec->rcv_nxt = snap.rcv_nxt;
+	rec->snd_wnd = snap.snd_wnd;
+	rec->rcv_wnd = t->rcv_wnd;
+	rec->peer_mss = snap.peer_mss;
+	rec->snd_wscale = snap.snd_wscale;
+	rec->rcv_wscale = snap.rcv_wscale;
+	rec->ws_ok = snap.ws_ok;
+	rec->sack_ok = snap.sack_ok;
+	rec->ts_ok = snap.ts_ok;
+	rec->ts_recent = snap.ts_recent;
+	rec->ts_clock = snap.ts_val;
+	snprintf(rec->guard, sizeof(rec->guard), "%s", d->s.guard.table);
+	rec->created = time(NULL);
+	rec->pid = getpid();
+}
+
+static void snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->state = rec->state;
+	snap->peer_state = rec->peer_state;
+	snap->iss = rec->iss;
+	snap->irs = rec->irs;
+	snap->snd_nxt = rec->snd_nxt;
+	snap->rcv_nxt = rec->rcv_nxt;
+	snap->snd_wnd = rec->snd_wnd;
+	snap->peer_mss = rec->peer_mss;
+	snap->snd_wscale = rec->snd_wscale;
+	snap->rcv_wscale = rec->rcv_wscale;
+	snap->ws_ok = rec->ws_ok;
+	snap->sack_ok = rec->sack_ok;
+	snap->ts_ok = rec->ts_ok;
+	snap->ts_recent = rec->ts_recent;
+	/* TSval must not go backwards: advance it by the wall time since saving. */
+	time_t now = time(NULL);
+	snap->ts_val = rec->ts_clock + (uint32_t)((now > rec->created ? now - rec->created : 0) * 1000);
+}
+
 static int keep(struct drive *d)
 {
-	hs_tcb *t = &d->s.tcb;
 	hs_conn_record rec;
-	char err[256], id[16], msg[128];
+	char err[256], id[16];
 
-	memset(&rec, 0, sizeof(rec));
-	rec.local = t->cfg.local;
-	rec.remote = t->cfg.remote;
-	snprintf(rec.iface, sizeof(rec.iface), "%s", d->ifname);
-	rec.state = t->state;
-	rec.peer_state = t->peer_state;
-	rec.iss = t->iss;
-	rec.irs = t->irs;
-	rec.snd_una = t->snd_una;
-	rec.snd_nxt = t->snd_nxt;
-	rec.rcv_nxt = t->rcv_nxt;
-	rec.snd_wnd = t->snd_wnd;
-	rec.rcv_wnd = t->rcv_wnd;
-	rec.peer_mss = t->peer_mss;
-	rec.snd_wscale = t->snd_wscale;
-	rec.rcv_wscale = t->rcv_wscale;
-	rec.ws_ok = t->ws_ok;
-	rec.sack_ok = t->sack_ok;
-	rec.ts_ok = t->ts_ok;
-	rec.ts_recent = t->ts_recent;
-	rec.ts_clock = t->cfg.ts_clock + (uint32_t)((hs_now_ns() - t->t_open_ns) / HS_NS_PER_MS);
-	snprintf(rec.guard, sizeof(rec.guard), "%s", d->s.guard.table);
-	rec.created = time(NULL);
-	rec.pid = getpid();
+	record_from_tcb(d, &rec);
 	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
-		return finish(d, "error", HS_EXIT_ENV, NULL, err);
+		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
+	d->kept_id = 0; /* saved anew: not to be removed */
 	snprintf(id, sizeof(id), "%d", rec.id);
-	snprintf(msg, sizeof(msg), "%s", rec.guard[0] ? "the guard stays: continue with hs fin or hs rst"
-	                                              : "no guard: the local kernel may reset it");
-	return finish(d, "established", HS_EXIT_OK, id, msg);
+	return drive_finish(d, "established", HS_EXIT_OK, id,
+	              rec.guard[0] ? "the guard stays: continue with hs fin or hs rst"
+	                           : "no guard: the local kernel may reset it");
+}
+
+void drive_resume(struct drive *d, const char *name, hs_conn_record *rec)
+{
+	char err[256], l[HS_ENDPOINT_STRLEN], r[HS_ENDPOINT_STRLEN];
+	hs_tcb_snapshot snap;
+
+	cli_state_dir(d->c, d->state_dir, sizeof(d->state_dir));
+	int rc = hs_store_find(d->state_dir, name, rec, err, sizeof(err));
+	if (rc > 0)
+		die(HS_EXIT_USAGE, "%s", err);
+	if (rc < 0)
+		die(HS_EXIT_ENV, "%s", err);
+	hs_endpoint_format(&rec->local, l, sizeof(l));
+	hs_endpoint_format(&rec->remote, r, sizeof(r));
+	if (rec->pid != getpid() && kill(rec->pid, 0) == 0 && rec->pid != 0) {
+		/* The saving process exited long ago in normal use; a live one may be a
+		 * different program that reuses the pid, so this is only a hint. */
+	}
+	if (rec->guard[0] && !hs_guard_exists(rec->guard)) {
+		hs_store_remove(d->state_dir, rec->id);
+		die(HS_EXIT_PEER, "kept connection %d (%s -> %s) is stale: its guard %s is gone, so the local kernel "
+		    "resets it at the peer's next segment; removed", rec->id, l, r, rec->guard);
+	}
+	d->kept_id = rec->id;
+	snprintf(d->ifname, sizeof(d->ifname), "%s", rec->iface[0] ? rec->iface : "any");
+	drive_config(d, &rec->local, &rec->remote);
+	hs_session_params p = {
+		.local = rec->local, .remote = rec->remote, .capture_iface = d->ifname,
+		.pcap_out = d->c->pcap_out, .guard = false, .step = d->c->step,
+	};
+	drive_open(d, &p);
+	/* The kept guard is this process's now: it goes when we finish. */
+	snprintf(d->s.guard.table, sizeof(d->s.guard.table), "%s", rec->guard);
+	snapshot_from_record(rec, &snap);
+	hs_tcb_resume(&d->s.tcb, &d->cfg, &snap, hs_now_ns());
+	hs_session_info(&d->s, "resuming kept connection %d: %s %s -> %s (peer %s)", rec->id,
+	                hs_state_name(rec->state), l, r, hs_state_name(rec->peer_state));
+}
+
+static bool heard_peer(const hs_tcb *t, void *arg)
+{
+	const hs_session *s = arg;
+	return s->inputs > 0;
+}
+
+static bool caught_up(const hs_tcb *t, void *arg)
+{
+	const hs_session *s = arg;
+	return hs_seq_geq(t->rcv_nxt, s->peer_next);
+}
+
+enum hs_run drive_catch_up(struct drive *d)
+{
+	hs_session *s = &d->s;
+	hs_tcb_out o;
+	enum hs_run r = HS_RUN_IDLE;
+	uint64_t wait = d->c->timeout_ns;
+
+	/* Where is the peer? A keepalive probe makes it show its SND.NXT (or RST). */
+	for (int i = 0; i <= d->c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
+		hs_tcb_probe(&s->tcb, true, hs_now_ns(), &o);
+		if (i)
+			o.tx[0].note = HS_NOTE_RETRANSMISSION;
+		if (hs_session_apply(s, &o, NULL, 0) < 0)
+			return HS_RUN_ERROR;
+		r = hs_session_run(s, heard_peer, s, hs_now_ns() + wait);
+	}
+	if (r != HS_RUN_GOAL)
+		return r;
+	if (caught_up(&s->tcb, s))
+		return HS_RUN_GOAL;
+	hs_session_info(s, "the peer sent %u bytes (or its FIN) while no hs ran; asking it to retransmit",
+	                (unsigned)(s->peer_next - s->tcb.rcv_nxt));
+	/* Three duplicate ACKs: the peer retransmits at once instead of waiting for
+	 * its backed-off timer. */
+	for (int i = 0; i < 3; i++) {
+		hs_tcb_probe(&s->tcb, false, hs_now_ns(), &o);
+		if (hs_session_apply(s, &o, NULL, 0) < 0)
+			return HS_RUN_ERROR;
+	}
+	r = hs_session_run(s, caught_up, s, hs_now_ns() + drive_patience(d->c));
+	return r == HS_RUN_IDLE ? HS_RUN_IDLE : r;
 }
 
 int drive_established(struct drive *d)
@@ -210,25 +327,34 @@ int drive_established(struct drive *d)
 			char msg[256];
 			snprintf(msg, sizeof(msg), "the local kernel reset the connection (it owns no socket for port %u); "
 			         "run without --no-guard", s->tcb.cfg.local.port);
-			return finish(d, "reset", HS_EXIT_PEER, NULL, msg);
+			return drive_finish(d, "reset", HS_EXIT_PEER, NULL, msg);
 		}
 	}
 
 	for (int i = 0; i < c->nsend; i++) {
 		if (hs_tcb_send(&s->tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
-			return finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
+			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
 		if (hs_session_apply(s, &o, NULL, 0) < 0)
 			return drive_failed(d, HS_RUN_ERROR, "");
 	}
 	r = hs_session_run(s, all_acked, NULL, 0);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(d, r, "the ACK of our data");
+	return drive_close(d, c->close);
+}
 
-	switch (c->close) {
+int drive_close(struct drive *d, enum close_mode mode)
+{
+	const struct cli *c = d->c;
+	hs_session *s = &d->s;
+	hs_tcb_out o;
+	enum hs_run r;
+
+	switch (mode) {
 	case CLOSE_KEEP:
 		return keep(d);
 	case CLOSE_RST:
-		hs_tcb_abort(&s->tcb, false, hs_now_ns(), &o);
+		hs_tcb_abort(&s->tcb, c->ack, hs_now_ns(), &o);
 		hs_session_apply(s, &o, NULL, 0);
 		return drive_failed(d, HS_RUN_ENDED, "");
 	case CLOSE_WAIT:
@@ -239,10 +365,11 @@ int drive_established(struct drive *d)
 		/* fall through */
 	case CLOSE_FIN:
 		if (hs_tcb_close(&s->tcb, hs_now_ns(), &o) < 0)
-			return finish(d, "error", HS_EXIT_PEER, NULL, "cannot close in this state");
+			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot close in this state");
 		hs_session_apply(s, &o, NULL, 0);
-		r = hs_session_run(s, NULL, NULL, 0);
-		return drive_failed(d, r, "the peer's ACK of our FIN");
+		/* Bounded: a peer that never sends its FIN leaves us in FIN-WAIT-2. */
+		r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
+		return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");
 	}
 	return HS_EXIT_PEER;
 }

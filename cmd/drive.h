@@ -15,6 +15,7 @@ struct drive {
 	char state_dir[256];
 	char ifname[32];
 	uint64_t t0;
+	int kept_id;                 /* resumed kept connection: removed from the store when done */
 };
 
 /* TCB configuration from the command line (ISN and TS clock random unless given). */
@@ -30,5 +31,17 @@ int drive_established(struct drive *d);
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
 /* Pick or check the source port (dies when it is taken). */
 uint16_t drive_source_port(struct drive *d, const hs_addr *src);
+
+/* Load kept connection NAME (NULL: the most recent), check that its guard is still
+ * there, open a session on it and resume its TCB. Dies on error. */
+void drive_resume(struct drive *d, const char *name, hs_conn_record *rec);
+/* Probe the peer and take in what it sent while no hs process ran (asking for a
+ * retransmission with duplicate ACKs). HS_RUN_GOAL when in sync. */
+enum hs_run drive_catch_up(struct drive *d);
+/* Emit the result (conn: the kept id, or NULL), close the session (keeping the guard
+ * only for a kept connection) and return code. */
+int drive_finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg);
+/* Carry out --close (keep/fin/wait/rst) on an established connection. */
+int drive_close(struct drive *d, enum close_mode mode);
 
 #endif

@@ -36,7 +36,12 @@ int cmd_ls(struct cli *c)
 			       stale ? "true" : "false");
 		else if (!c->quiet)
 			printf("%-4d %-24s %-24s %-12s %-12s %5lds  %s%s\n", k->id, l, r, hs_state_name(k->state),
-			       hs_state_name(k->peer_state), age, k->guard[0] ? k->guard : "-", stale ? " (gone: stale)" : "");
+			       hs_state_name(k->peer_state), age, k->guard[0] ? k->guard : "-",
+			       stale ? " (guard gone: stale, removed)" : "");
+		/* Without its guard the local kernel resets the connection at the peer's
+		 * next segment: nothing is left to continue. */
+		if (stale)
+			hs_store_remove(dir, k->id);
 	}
 	if (c->json)
 		printf("{\"type\":\"result\",\"outcome\":\"listed\",\"exit\":0,\"count\":%d}\n", n);

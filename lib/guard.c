@@ -214,28 +214,30 @@ static void make_comment(const hs_endpoint *local, const hs_endpoint *remote, ch
 }
 
 /* The match part of the drop rule: remote -> local of a 4-tuple, or anything to the
- * local port (and address, when set) when remote is NULL. */
+ * local port (and address, when set) when remote is NULL. A local address of family 0
+ * is left out of the match (a listen guard narrowed before the address is known). */
 static int make_match(const hs_endpoint *local, const hs_endpoint *remote, char *buf, size_t len)
 {
-	char l[INET6_ADDRSTRLEN + 1], r[INET6_ADDRSTRLEN + 1];
-	const char *ipkw;
+	char l[INET6_ADDRSTRLEN + 1], r[INET6_ADDRSTRLEN + 1], daddr[INET6_ADDRSTRLEN + 16] = "";
+	int family = remote ? remote->addr.family : local->addr.family;
+	const char *ipkw = family == AF_INET6 ? "ip6" : "ip";
 	int n;
 
-	if (!local->port)
+	if (!local->port || (remote && !remote->port))
 		return -1;
-	ipkw = local->addr.family == AF_INET6 ? "ip6" : "ip";
-	format_addr(&local->addr, l, sizeof(l));
+	if (remote && ((family != AF_INET && family != AF_INET6) ||
+	               (local->addr.family && local->addr.family != family)))
+		return -1;
+	if (local->addr.family == AF_INET || local->addr.family == AF_INET6) {
+		format_addr(&local->addr, l, sizeof(l));
+		snprintf(daddr, sizeof(daddr), "%s daddr %s ", ipkw, l);
+	}
 	if (remote) {
-		if (local->addr.family != remote->addr.family || !remote->port ||
-		    (local->addr.family != AF_INET && local->addr.family != AF_INET6))
-			return -1;
 		format_addr(&remote->addr, r, sizeof(r));
-		n = snprintf(buf, len, "%s saddr %s %s daddr %s tcp sport %u tcp dport %u",
-		             ipkw, r, ipkw, l, remote->port, local->port);
-	} else if (local->addr.family == AF_INET || local->addr.family == AF_INET6) {
-		n = snprintf(buf, len, "%s daddr %s tcp dport %u", ipkw, l, local->port);
+		n = snprintf(buf, len, "%s saddr %s %stcp sport %u tcp dport %u", ipkw, r, daddr, remote->port,
+		             local->port);
 	} else {
-		n = snprintf(buf, len, "tcp dport %u", local->port);
+		n = snprintf(buf, len, "%stcp dport %u", daddr, local->port);
 	}
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

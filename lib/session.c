@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "hs/clock.h"
+#include "hs/seq.h"
 #include "hs/session.h"
 
 int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
@@ -224,6 +225,33 @@ static bool from_peer(const hs_tcb *t, const hs_segment *seg)
 	return hs_endpoint_equal(&seg->src, r);
 }
 
+/* How far the peer's sequence space reaches: shows data it sent while no hs ran. */
+static void note_peer_seq(hs_session *s, const hs_segment *seg)
+{
+	uint32_t end = seg->seq + (uint32_t)seg->len + !!(seg->flags & HS_SYN) + !!(seg->flags & HS_FIN);
+
+	if (seg->flags & HS_RST)
+		return;
+	if (!s->inputs || hs_seq_gt(end, s->peer_next))
+		s->peer_next = end;
+	s->inputs++;
+	s->last_in_flags = seg->flags;
+}
+
+/* Once the TCB has ended (hs rst checking that the peer took its RST), the peer's
+ * segments are shown and counted but answer nothing. */
+static void observe_in(hs_session *s, const hs_segment *seg, uint64_t ts)
+{
+	s->inputs++;
+	s->last_in_flags = seg->flags;
+	hs_event ev = {
+		.type = HS_EV_SEGMENT, .t_ns = since_start(s, ts), .dir = HS_DIR_IN, .seg = seg,
+		.rseq = hs_tcb_rel_rcv(&s->tcb, seg->seq), .rack = seg->ack - s->tcb.iss,
+		.state = s->tcb.state, .peer_state = s->tcb.peer_state,
+	};
+	hs_output_emit(s->out, &ev);
+}
+
 static bool from_us(const hs_tcb *t, const hs_segment *seg)
 {
 	return hs_endpoint_equal(&seg->src, &t->cfg.local) && hs_endpoint_equal(&seg->dst, &t->cfg.remote);
@@ -257,7 +285,7 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 	uint64_t ts;
 
 	for (;;) {
-		if (s->tcb.result != HS_RES_NONE)
+		if (s->tcb.result != HS_RES_NONE && !s->observe)
 			return HS_RUN_ENDED;
 		if (goal && goal(&s->tcb, arg))
 			return HS_RUN_GOAL;
@@ -287,12 +315,15 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		}
 		if (pkt.kind == HS_PKT_TCP) {
 			const hs_segment *seg = &pkt.u.tcp;
-			if (from_peer(&s->tcb, seg)) {
+			if (from_peer(&s->tcb, seg) && s->observe) {
+				observe_in(s, seg, ts);
+			} else if (from_peer(&s->tcb, seg)) {
 				/* Listening on any address: the first SYN chooses ours. */
 				if (s->tcb.state == HS_LISTEN && s->tcb.cfg.local.addr.family == 0 &&
 				    (seg->flags & (HS_SYN | HS_ACK | HS_RST)) == HS_SYN &&
 				    seg->dst.addr.family == s->family)
 					s->tcb.cfg.local.addr = seg->dst.addr;
+				note_peer_seq(s, seg);
 				hs_tcb_input(&s->tcb, seg, ts, &o);
 				if (hs_session_apply(s, &o, seg, ts) < 0)
 					return HS_RUN_ERROR;

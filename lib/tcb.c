@@ -608,6 +608,65 @@ void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_ou
 	t->snd_nxt = t->snd_max = t->iss + 1;
 }
 
+void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *snap, uint64_t now)
+{
+	hs_tcb_config c = *cfg;
+
+	c.iss = snap->iss;
+	c.ts_clock = snap->ts_val; /* TSval continues from where the saving process left it */
+	tcb_init(t, &c, now);
+	t->state = snap->state;
+	t->peer_state = snap->peer_state;
+	t->irs = snap->irs;
+	t->irs_known = true;
+	t->snd_una = t->snd_nxt = t->snd_max = t->snd_end = snap->snd_nxt;
+	t->rcv_nxt = snap->rcv_nxt;
+	t->snd_wnd = snap->snd_wnd;
+	t->snd_wl1 = snap->rcv_nxt;
+	t->snd_wl2 = snap->snd_nxt;
+	t->peer_mss = snap->peer_mss ? snap->peer_mss : PEER_MSS_DEFAULT;
+	t->snd_wscale = snap->snd_wscale;
+	t->rcv_wscale = snap->rcv_wscale;
+	t->ws_ok = snap->ws_ok;
+	t->sack_ok = snap->sack_ok;
+	t->ts_ok = snap->ts_ok;
+	t->ts_recent = snap->ts_recent;
+	/* A kept CLOSE-WAIT connection has already taken the peer's FIN. */
+	if (t->state == HS_CLOSE_WAIT) {
+		t->peer_fin_seen = true;
+		t->peer_fin_seq = t->rcv_nxt - 1;
+	}
+}
+
+void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->state = t->state;
+	snap->peer_state = t->peer_state;
+	snap->iss = t->iss;
+	snap->irs = t->irs;
+	snap->snd_nxt = t->snd_nxt;
+	snap->rcv_nxt = t->rcv_nxt;
+	snap->snd_wnd = t->snd_wnd;
+	snap->peer_mss = t->peer_mss;
+	snap->snd_wscale = t->snd_wscale;
+	snap->rcv_wscale = t->rcv_wscale;
+	snap->ws_ok = t->ws_ok;
+	snap->sack_ok = t->sack_ok;
+	snap->ts_ok = t->ts_ok;
+	snap->ts_recent = t->ts_recent;
+	snap->ts_val = ts_value(t, now);
+}
+
+void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	hs_tx *tx = append_tx(t, HS_ACK, keepalive ? t->snd_nxt - 1 : t->snd_nxt, t->rcv_nxt,
+	                      keepalive ? HS_NOTE_KEEPALIVE : HS_NOTE_DUP_ACK, out);
+	if (tx)
+		est_opts(t, tx, now, NULL);
+}
+
 void hs_tcb_listen(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1124,7 +1183,8 @@ int hs_tcb_send(hs_tcb *t, const uint8_t *data, uint32_t len, uint64_t now, hs_t
 	t->chunk[t->nchunk].seq = t->snd_end;
 	t->nchunk++;
 	t->snd_end += len;
-	send_pending(t, now, out);
+	if (!t->cork)
+		send_pending(t, now, out);
 	return 0;
 }
 
@@ -1151,6 +1211,7 @@ int hs_tcb_close(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 		return -1;
 	}
 	t->fin_queued = true;
+	t->cork = false;
 	send_pending(t, now, out);
 	return 0;
 }

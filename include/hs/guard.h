@@ -22,7 +22,8 @@ int hs_guard_install_conn(hs_guard *g, const hs_endpoint *local, const hs_endpoi
                           bool *eperm, char *err, size_t errlen);
 /* Drop TCP to local port (local address family 0 = any address of either family). */
 int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, char *err, size_t errlen);
-/* Narrow a listen guard to one 4-tuple once the peer is known (replace the rule). */
+/* Narrow a listen guard to one 4-tuple once the peer is known (replace the rule).
+ * local's address may be unset (family 0): then only the remote and the ports match. */
 int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* Delete the table; no-op if not installed. Returns 0 or -1. */
 int hs_guard_remove(hs_guard *g, char *err, size_t errlen);

@@ -46,6 +46,10 @@ typedef struct hs_session {
 	int family;                 /* of the sender: AF_INET or AF_INET6 */
 	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
 	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
+	unsigned inputs;            /* segments from the peer fed to the TCB */
+	uint8_t last_in_flags;      /* flags of the peer's latest segment */
+	bool observe;               /* after the end: show the peer's segments, feed nothing */
+	uint32_t peer_next;         /* highest sequence number the peer has used, + 1 */
 	hs_icmp_error last_icmp;    /* the last ICMP error about this connection */
 	bool have_icmp;
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM handlers */

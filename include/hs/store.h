@@ -31,17 +31,23 @@ typedef struct hs_conn_record {
 
 /* Default directory for this network namespace. Returns 0 or -1. */
 int hs_store_default_dir(char *buf, size_t len);
-/* Save (create or replace); assigns rec->id if 0. Creates dir as needed. */
+/* Save (create or replace); assigns rec->id if 0. Creates dir as needed.
+ * Also fills rec->created and rec->pid when they are 0. */
 int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen);
 /* Find by name: NULL/"" = most recent, a number = id, or "LOCAL-REMOTE" /
- * "REMOTE" endpoints text. Returns 0, 1 if not found, -1 on error. */
+ * "REMOTE" endpoints text. Returns 0, 1 if not found, -1 on error.
+ * (Also "LOCAL" or a bare remote address; several matches: the most recent.
+ * A corrupted record asked for by id is an error; otherwise it is skipped.) */
 int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *err, size_t errlen);
-/* All records, oldest first, up to max. Returns the count or -1. */
+/* All records, oldest first, up to max. Returns the count or -1. Corrupted files
+ * are skipped; err is then a warning about the last one (else ""). */
 int hs_store_list(const char *dir, hs_conn_record *recs, int max, char *err, size_t errlen);
 int hs_store_remove(const char *dir, int id);
 /* Is this local endpoint used by a kept connection? */
 bool hs_store_local_in_use(const char *dir, const hs_endpoint *local);
-/* Names of guard tables of all kept connections (for stale-guard cleanup). */
+/* Names of guard tables of all kept connections (for stale-guard cleanup).
+ * Returns the count, or -1 on error or when there are more than max: then do
+ * not run hs_guard_cleanup_stale (it would remove kept connections' guards). */
 int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max);
 
 /* Text form used in the files and tests: key=value lines. */

@@ -123,6 +123,8 @@ typedef struct hs_tcb {
 	struct { const uint8_t *p; uint32_t len; uint32_t seq; } chunk[HS_TCB_MAXCHUNKS];
 	int nchunk;
 	uint32_t snd_end;           /* sequence number after the last queued byte */
+	bool cork;                  /* hs_tcb_send() only queues; hs_tcb_close() sends data and
+	                             * FIN together (data,FIN in one segment, as stacks do) */
 	bool fin_queued;            /* hs_tcb_close() called: FIN follows the data */
 	uint32_t fin_seq;           /* valid once the FIN was sent */
 	bool fin_sent, fin_acked, peer_fin_seen;
@@ -163,6 +165,27 @@ int hs_tcb_send(hs_tcb *t, const uint8_t *data, uint32_t len, uint64_t now, hs_t
 int hs_tcb_close(hs_tcb *t, uint64_t now, hs_tcb_out *out);
 /* Abort: send RST (with ACK if ack is true), -> CLOSED, result ABORTED. */
 void hs_tcb_abort(hs_tcb *t, bool ack, uint64_t now, hs_tcb_out *out);
+
+/* What a kept connection needs to continue in another process (see hs/store.h). */
+typedef struct hs_tcb_snapshot {
+	hs_state state, peer_state;
+	uint32_t iss, irs, snd_nxt, rcv_nxt;
+	uint32_t snd_wnd;
+	uint16_t peer_mss;
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, sack_ok, ts_ok;
+	uint32_t ts_recent;
+	uint32_t ts_val;             /* our TSval when resuming (cfg.ts_clock is ignored) */
+} hs_tcb_snapshot;
+
+/* Continue a kept, synchronized connection: nothing in flight, no timer running. */
+void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *snap, uint64_t now);
+void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap);
+/* keepalive: an ACK with SEG.SEQ = SND.NXT - 1, which any live peer answers with an
+ * ACK showing its SND.NXT and RCV.NXT (a peer without the connection: RST).
+ * Otherwise a plain ACK of RCV.NXT: three of them are the duplicate ACKs that make
+ * the peer retransmit at once. Changes no state. */
+void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out);
 
 /* True when all queued data (and a queued FIN) has been acknowledged. */
 bool hs_tcb_all_acked(const hs_tcb *t);
