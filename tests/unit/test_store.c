@@ -271,6 +271,9 @@ static void test_store(void)
 	EQ_INT(got.id, 2, "  the most recent of two with that remote");
 	EQ_INT(hs_store_find(dir, "198.18.0.1:40000", &got, err, sizeof(err)), 0, "find LOCAL");
 	EQ_INT(got.id, 1, "  the right one");
+	EQ_INT(hs_store_find(dir, "198.18.0.2", &got, err, sizeof(err)), 0, "find a bare remote address");
+	EQ_INT(got.id, 2, "  the most recent with that address");
+	EQ_INT(hs_store_find(dir, "198.18.0.1", &got, err, sizeof(err)), 1, "a bare local address does not match");
 	EQ_INT(hs_store_find(dir, "[2001:db8::2]:443", &got, err, sizeof(err)), 0, "find IPv6 REMOTE");
 	EQ_INT(got.id, 3, "  the right one");
 	EQ_INT(hs_store_find(dir, "[2001:db8::1]:40002-[2001:db8:0::2]:443", &got, err, sizeof(err)), 0,
