@@ -299,8 +299,9 @@ enum hs_run drive_catch_up(struct drive *d)
 		return r;
 	if (caught_up(&s->tcb, s))
 		return HS_RUN_GOAL;
-	hs_session_info(s, "the peer sent %u bytes (or its FIN) while no hs ran; asking it to retransmit",
-	                (unsigned)(s->peer_next - s->tcb.rcv_nxt));
+	hs_session_info(s, "the peer sent %u byte%s (counting a FIN) while no hs ran: waiting for its "
+	                "retransmission (three duplicate ACKs sent to hurry it)",
+	                (unsigned)(s->peer_next - s->tcb.rcv_nxt), s->peer_next - s->tcb.rcv_nxt == 1 ? "" : "s");
 	/* Three duplicate ACKs: the peer retransmits at once instead of waiting for
 	 * its backed-off timer. */
 	for (int i = 0; i < 3; i++) {

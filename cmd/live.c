@@ -1,7 +1,772 @@
+/* hs rst A:PORT B:PORT and hs fin A:PORT B:PORT: act on a live connection between
+ * two other endpoints (hs runs on a router between them, or anywhere their segments
+ * pass), with segments whose source address is spoofed.
+ *
+ * 1. Learn the numbers. Every segment X->Y tells X's next sequence number (seq +
+ *    len, +1 for SYN/FIN) and, through its ACK field, Y's (Y's next byte is what X
+ *    expects). A connection that carries nothing is asked: one byte of data with a
+ *    random (out-of-window) sequence number, sent to Y as if from X, makes a stack
+ *    answer with a duplicate ACK carrying its SND.NXT and RCV.NXT (RFC 9293 3.10.7.4).
+ *    Linux rate-limits such answers per socket (tcp_invalid_ratelimit, 500 ms) only
+ *    for segments without data, so the byte matters.
+ * 2. rst: send RST to each end as the other, seq = its RCV.NXT exactly (RFC 5961
+ *    accepts nothing else at once; an in-window miss only draws a challenge ACK,
+ *    itself rate-limited, so silence proves nothing). Then probe each end with one
+ *    byte far below its window: an end that dropped the connection answers RST, one
+ *    that kept it answers at once with a duplicate ACK (with a D-SACK block naming
+ *    the probe when SACK is on) whose numbers are fresh: retry with them (--count).
+ *    fin: send FIN,ACK to B as A and report B's answer: its ACK of the FIN (B is in
+ *    CLOSE-WAIT), and its own FIN if its application closes (ACKed as A).
+ *
+ * Captured on "any", a forwarded segment shows twice (in on one interface, out on
+ * the other) and our own segments show once: both are recognised and dropped. */
 #include <config.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include "cli.h"
+#include "hs/capture.h"
+#include "hs/clock.h"
+#include "hs/route.h"
+#include "hs/sender.h"
+#include "hs/seq.h"
+
+enum { SIDE_A = 0, SIDE_B = 1 };
+
+#define RECENT_SLOTS 16
+#define SENT_SLOTS 128
+#define DUP_WINDOW_NS (20 * HS_NS_PER_MS) /* the two copies of a forwarded segment */
+#define PASSIVE_MAX_NS (200 * HS_NS_PER_MS) /* how long to wait before asking */
+#define ASK_AGAIN_NS (300 * HS_NS_PER_MS)
+#define PROBE_BELOW 0x40000000u          /* how far below RCV.NXT a probe goes */
+#define MAX_PROBES 8                     /* per end and round */
+#define BUSY_NS (50 * HS_NS_PER_MS)      /* data seen this recently: the end is sending */
+#define MAX_BURST 8
+#define DEFAULT_COUNT 3
+
+struct side {
+	hs_endpoint ep;
+	const char *name;     /* "A" or "B" */
+	bool known;
+	uint32_t next;        /* this end's next sequence number = the other's RCV.NXT */
+	bool based;
+	uint32_t base;        /* first sequence number seen from it: rseq/rack are relative to it */
+	uint16_t win;         /* its last window field */
+	uint32_t last_len;    /* payload length of its last data segment */
+	uint64_t last_data;   /* and when it was captured */
+	hs_state state;       /* as inferred */
+	bool rst;             /* it sent RST: it has no connection */
+	/* This round's questions to it (probes after the RST; the FIN of hs fin). */
+	uint64_t asked_at;    /* when the first left (0: none) */
+	bool answered;        /* it sent something captured after that */
+	bool alive;           /* it answered a probe with an ACK naming it (D-SACK) */
+	uint32_t probe_seq[MAX_PROBES];
+	int nprobe;
+	/* hs fin */
+	bool fin_sent;        /* we sent a FIN as this end */
+	bool fin_acked;       /* this end acknowledged the FIN sent as the other */
+	bool fin_seen;        /* this end sent a FIN */
+	uint32_t fin_end;     /* the sequence number after that FIN */
+};
+
+/* A segment seen recently, to drop the second copy of a forwarded one. */
+struct recent {
+	int from;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;
+	size_t len;
+	uint32_t tsval;       /* options too: a duplicate ACK with a D-SACK block is news */
+	uint8_t nsack;
+	uint32_t sack0;
+	uint64_t ts;
+};
+
+/* A segment we sent, to recognise it when the capture brings it. */
+struct sent {
+	int from;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint32_t len;
+	bool used;            /* the capture brought it already */
+};
+
+struct live {
+	struct cli *c;
+	bool fin;
+	hs_output out;
+	hs_capture *cap;
+	hs_sender *snd;
+	uint64_t t0;
+	int count;
+	struct side side[2];
+	struct recent recent[RECENT_SLOTS];
+	unsigned nrecent;
+	struct sent sent[SENT_SLOTS];
+	unsigned nsent;
+	unsigned seen;        /* segments of the connection seen (not ours) */
+	char err[256];
+};
+
+/* ---- output ------------------------------------------------------------------------ */
+
+static uint64_t since_start(const struct live *l, uint64_t ts)
+{
+	return ts > l->t0 ? ts - l->t0 : 0;
+}
+
+static void info(struct live *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void info(struct live *l, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	hs_event ev = { .type = HS_EV_INFO, .t_ns = since_start(l, hs_now_ns()), .text = text };
+	hs_output_emit(&l->out, &ev);
+}
+
+static int finish(struct live *l, const char *outcome, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int finish(struct live *l, const char *outcome, int code, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	hs_event ev = {
+		.type = HS_EV_RESULT, .t_ns = since_start(l, hs_now_ns()), .text = text,
+		.outcome = outcome, .exit_code = code,
+		.local = &l->side[SIDE_A].ep, .remote = &l->side[SIDE_B].ep,
+		.final_state = l->side[SIDE_A].state, .final_peer_state = l->side[SIDE_B].state,
+	};
+	hs_output_emit(&l->out, &ev);
+	if (l->cap)
+		hs_capture_close(l->cap);
+	if (l->snd)
+		hs_sender_close(l->snd);
+	l->cap = NULL;
+	l->snd = NULL;
+	return code;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+static __attribute__((noreturn)) void interrupted(struct live *l)
+{
+	exit(finish(l, "interrupted", 128 + hs_stop_signal, "interrupted by %s", signal_name(hs_stop_signal)));
+}
+
+static __attribute__((noreturn)) void failed(struct live *l, const char *what)
+{
+	exit(finish(l, "error", HS_EXIT_ENV, "%s", what));
+}
+
+static uint32_t rel(const struct live *l, int side, uint32_t seq)
+{
+	const struct side *s = &l->side[side];
+	return s->based ? seq - s->base : 0;
+}
+
+/* A segment event. Human lines do not show addresses, so they name the direction
+ * in the note; JSON has src and dst and gets only the purpose. */
+static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir, int from, uint64_t ts,
+                         const char *purpose)
+{
+	char note[64];
+	hs_event ev = {
+		.type = HS_EV_SEGMENT, .t_ns = since_start(l, ts), .dir = dir, .seg = seg,
+		.rseq = rel(l, from, seg->seq), .rack = (seg->flags & HS_ACK) ? rel(l, !from, seg->ack) : 0,
+		.state = l->side[SIDE_A].state, .peer_state = l->side[SIDE_B].state,
+	};
+
+	if (l->out.json) {
+		ev.note_text = purpose;
+	} else {
+		snprintf(note, sizeof(note), "%s%s->%s%s%s", dir == HS_DIR_OUT ? "as " : "", l->side[from].name,
+		         l->side[!from].name, purpose ? ", " : "", purpose ? purpose : "");
+		ev.note_text = note;
+	}
+	hs_output_emit(&l->out, &ev);
+}
+
+/* ---- sending ----------------------------------------------------------------------- */
+
+static uint32_t random32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)hs_now_ns() * 2654435761u;
+	return v;
+}
+
+static void step_pause(const char *what)
+{
+	char line[16];
+
+	fprintf(stderr, "-- press Enter to send %s --", what);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		fputc('\n', stderr);
+}
+
+/* Send a segment to the other end as if from side `from`, and show it. */
+static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint32_t ack, const uint8_t *data,
+                    uint32_t len, const char *purpose)
+{
+	const struct side *src = &l->side[from], *dst = &l->side[!from];
+	hs_tx tx;
+	hs_segment seg;
+	char err[256];
+
+	memset(&tx, 0, sizeof(tx));
+	tx.flags = flags;
+	tx.seq = seq;
+	tx.ack = (flags & HS_ACK) ? ack : 0;
+	tx.win = (flags & HS_RST) ? 0 : src->win;
+	tx.data = data;
+	tx.len = len;
+	if (l->c->step) {
+		char what[64], fl[32];
+		snprintf(what, sizeof(what), "%s as %s->%s", hs_flags_format(flags, fl, sizeof(fl)), src->name, dst->name);
+		step_pause(what);
+	}
+	struct sent *s = &l->sent[l->nsent++ % SENT_SLOTS];
+	*s = (struct sent){ .from = from, .seq = tx.seq, .ack = tx.ack, .flags = flags, .len = len };
+	uint64_t at = hs_now_ns();
+	if (hs_sender_send(l->snd, &src->ep, &dst->ep, &tx, err, sizeof(err)) < 0) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "cannot send to %s: %s", dst->name, err);
+		failed(l, msg);
+	}
+	if (l->c->pcap_out) {
+		uint8_t ip[120];
+		int n = hs_segment_encode_ip(&src->ep, &dst->ep, &tx, ip, sizeof(ip));
+		if (n > 0)
+			hs_capture_dump_ip(l->cap, ip, (size_t)n);
+	}
+	memset(&seg, 0, sizeof(seg));
+	seg.src = src->ep;
+	seg.dst = dst->ep;
+	seg.seq = tx.seq;
+	seg.ack = tx.ack;
+	seg.flags = flags;
+	seg.win = tx.win;
+	seg.ttl = 64;
+	seg.payload = data;
+	seg.len = len;
+	show_segment(l, &seg, HS_DIR_OUT, from, at, purpose);
+}
+
+/* One byte of data: answered at once, and not rate-limited like a bare ACK. */
+static const uint8_t probe_byte[1] = { 0 };
+
+/* Ask `to` for its numbers: a byte at a random sequence number (almost surely out of
+ * its window), acknowledging a random one (so that, were the byte in the window, the
+ * segment would still be dropped for its ACK). */
+static void ask(struct live *l, int to)
+{
+	send_as(l, !to, HS_ACK, random32(), random32(), probe_byte, 1, "ask");
+}
+
+/* Probe `to` after our RST: a byte far below its window, answered with a duplicate
+ * ACK (and a D-SACK block naming it) by an end that kept the connection, with RST by
+ * one that did not. That RST's seq is the probe's ACK field: far below the other
+ * end's window too, so that it cannot disturb it, and unlike any RST we send. */
+static void probe(struct live *l, int to)
+{
+	struct side *t = &l->side[to], *f = &l->side[!to];
+	uint32_t seq = f->next - PROBE_BELOW;
+
+	if (t->nprobe == MAX_PROBES)
+		return;
+	t->probe_seq[t->nprobe++] = seq;
+	if (!t->asked_at)
+		t->asked_at = hs_now_ns();
+	send_as(l, !to, HS_ACK, seq, t->next - PROBE_BELOW, probe_byte, 1, "probe");
+}
+
+/* Start a round of questions to a side. */
+static void new_round(struct side *s)
+{
+	s->asked_at = 0;
+	s->answered = false;
+	s->alive = false;
+	s->nprobe = 0;
+}
+
+/* ---- sniffing ---------------------------------------------------------------------- */
+
+/* Which side sent seg (-1: not of this connection). */
+static int sender_of(const struct live *l, const hs_segment *seg)
+{
+	for (int i = 0; i < 2; i++)
+		if (hs_endpoint_equal(&seg->src, &l->side[i].ep) && hs_endpoint_equal(&seg->dst, &l->side[!i].ep))
+			return i;
+	return -1;
+}
+
+/* Each segment we send shows at most once (on the way out), so a match is used up:
+ * an identical segment after it is not ours. */
+static bool is_ours(struct live *l, int from, const hs_segment *seg)
+{
+	unsigned n = l->nsent < SENT_SLOTS ? l->nsent : SENT_SLOTS;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct sent *s = &l->sent[i];
+		if (!s->used && s->from == from && s->seq == seg->seq && s->flags == seg->flags &&
+		    s->len == seg->len && (!(s->flags & HS_ACK) || s->ack == seg->ack)) {
+			s->used = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The second copy of a forwarded segment (or a duplicate ACK right behind the
+ * first: nothing to learn from it either). */
+static bool is_copy(struct live *l, int from, const hs_segment *seg, uint64_t ts)
+{
+	for (unsigned i = 0; i < RECENT_SLOTS; i++) {
+		const struct recent *r = &l->recent[i];
+		if (r->ts && r->from == from && r->seq == seg->seq && r->ack == seg->ack && r->flags == seg->flags &&
+		    r->win == seg->win && r->len == seg->len && r->tsval == seg->opts.ts_val &&
+		    r->nsack == seg->opts.nsack && (!r->nsack || r->sack0 == seg->opts.sack[0].left) &&
+		    ts >= r->ts && ts - r->ts < DUP_WINDOW_NS)
+			return true;
+	}
+	l->recent[l->nrecent++ % RECENT_SLOTS] = (struct recent){
+		.from = from, .seq = seg->seq, .ack = seg->ack, .flags = seg->flags, .win = seg->win,
+		.len = seg->len, .tsval = seg->opts.ts_val, .nsack = seg->opts.nsack,
+		.sack0 = seg->opts.nsack ? seg->opts.sack[0].left : 0, .ts = ts,
+	};
+	return false;
+}
+
+static void advance(struct side *s, uint32_t next)
+{
+	if (!s->known || hs_seq_gt(next, s->next))
+		s->next = next;
+	s->known = true;
+}
+
+/* Does a SACK block of seg name one of our probes of x? */
+static bool names_probe(const struct side *x, const hs_segment *seg)
+{
+	if (!(seg->opts.has & HS_HAS_SACK))
+		return false;
+	for (int i = 0; i < seg->opts.nsack && i < HS_OPT_MAXSACK; i++)
+		for (int k = 0; k < x->nprobe; k++)
+			if (seg->opts.sack[i].left == x->probe_seq[k])
+				return true;
+	return false;
+}
+
+/* What a segment from `from`, captured at ts, tells. */
+static void learn(struct live *l, int from, const hs_segment *seg, uint64_t ts)
+{
+	struct side *x = &l->side[from], *y = &l->side[!from];
+
+	/* What it sent before our question left cannot be its answer. */
+	if (x->asked_at && ts >= x->asked_at)
+		x->answered = true;
+	if (seg->flags & HS_RST) {
+		x->rst = true;
+		x->state = HS_CLOSED;
+		return;
+	}
+	uint32_t end = seg->seq + (uint32_t)seg->len + ((seg->flags & HS_SYN) ? 1 : 0) + ((seg->flags & HS_FIN) ? 1 : 0);
+	if (!x->based) {
+		x->base = seg->seq;
+		x->based = true;
+	}
+	advance(x, end);
+	x->win = seg->win;
+	if (seg->len) {
+		x->last_len = (uint32_t)seg->len;
+		x->last_data = ts;
+	}
+	if (x->state == HS_CLOSED)
+		x->state = HS_ESTABLISHED;
+	if (seg->flags & HS_ACK) {
+		if (!y->based) {
+			y->base = seg->ack;
+			y->based = true;
+		}
+		advance(y, seg->ack);
+		/* hs fin: B's ACK of the FIN we sent as A. */
+		if (y->fin_sent && !x->fin_acked && hs_seq_geq(seg->ack, y->fin_end)) {
+			x->fin_acked = true;
+			x->state = HS_CLOSE_WAIT;
+		}
+	}
+	if (x->nprobe && names_probe(x, seg))
+		x->alive = true;
+	if ((seg->flags & HS_FIN) && !x->fin_seen) {
+		x->fin_seen = true;
+		x->fin_end = end;
+		if (x->state == HS_CLOSE_WAIT)
+			x->state = HS_LAST_ACK;
+	}
+}
+
+/* Wait until deadline (0: do not block) for the next segment of the connection that
+ * is neither ours nor a copy; learn from it and show it. Returns its sender, or -1
+ * at the deadline. */
+static int sniff(struct live *l, uint64_t deadline)
+{
+	hs_packet pkt;
+	uint64_t ts;
+
+	for (;;) {
+		if (hs_stop_signal)
+			interrupted(l);
+		int rc = hs_capture_next(l->cap, deadline, &pkt, &ts, l->err, sizeof(l->err));
+		if (rc == -2)
+			continue;
+		if (rc < 0)
+			failed(l, l->err);
+		if (rc == 0)
+			return -1;
+		if (pkt.kind == HS_PKT_ICMP) {
+			hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(l, ts), .icmp = &pkt.u.icmp };
+			hs_output_emit(&l->out, &ev);
+			continue;
+		}
+		if (pkt.kind != HS_PKT_TCP)
+			continue;
+		const hs_segment *seg = &pkt.u.tcp;
+		int from = sender_of(l, seg);
+		if (from < 0 || is_ours(l, from, seg) || is_copy(l, from, seg, ts))
+			continue;
+		l->seen++;
+		learn(l, from, seg, ts);
+		show_segment(l, seg, HS_DIR_IN, from, ts, NULL);
+		return from;
+	}
+}
+
+/* Take in what is already captured, without waiting: the newest numbers. */
+static void drain(struct live *l)
+{
+	while (sniff(l, 0) >= 0)
+		;
+}
+
+/* ---- learning the numbers ---------------------------------------------------------- */
+
+static bool numbers_known(const struct live *l)
+{
+	return l->side[SIDE_A].known && l->side[SIDE_B].known;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Returns 0 once both numbers are known, or the exit status (result shown). */
+static int learn_numbers(struct live *l)
+{
+	struct side *a = &l->side[SIDE_A], *b = &l->side[SIDE_B];
+	uint64_t timeout = l->c->timeout_ns;
+	uint64_t start = hs_now_ns(), deadline = start + timeout;
+	uint64_t next_ask = start + min_u64(timeout / 2, PASSIVE_MAX_NS);
+	int asked = 0;
+
+	while (!numbers_known(l)) {
+		uint64_t now = hs_now_ns();
+		if (now >= deadline)
+			break;
+		if (asked && a->rst && b->rst)
+			break;
+		if (now >= next_ask) {
+			if (!asked)
+				info(l, l->seen ? "not enough seen yet: asking both ends for their numbers"
+				                : "nothing seen yet: asking both ends for their numbers");
+			a->rst = b->rst = false;
+			ask(l, SIDE_B);
+			ask(l, SIDE_A);
+			asked++;
+			next_ask = now + ASK_AGAIN_NS;
+			continue;
+		}
+		sniff(l, min_u64(deadline, next_ask));
+	}
+	if (numbers_known(l)) {
+		info(l, "%s's next seq %u (%s's RCV.NXT), %s's next seq %u (%s's RCV.NXT)", a->name, a->next, b->name,
+		     b->name, b->next, a->name);
+		return 0;
+	}
+
+	char ea[HS_ENDPOINT_STRLEN], eb[HS_ENDPOINT_STRLEN], secs[32];
+	hs_endpoint_format(&a->ep, ea, sizeof(ea));
+	hs_endpoint_format(&b->ep, eb, sizeof(eb));
+	snprintf(secs, sizeof(secs), "%.3g", (double)timeout / HS_NS_PER_SEC);
+	a->state = b->state = HS_CLOSED;
+	if (a->rst && b->rst)
+		return finish(l, "timeout", HS_EXIT_TIMEOUT,
+		              "no connection %s <-> %s: both ends answer RST (nothing of it seen within %s s)", ea, eb,
+		              secs);
+	if (a->rst || b->rst)
+		return finish(l, "timeout", HS_EXIT_TIMEOUT,
+		              "no connection %s <-> %s: %s answers RST, %s nothing (nothing of it seen within %s s)",
+		              ea, eb, a->rst ? "A" : "B", a->rst ? "B" : "A", secs);
+	return finish(l, "timeout", HS_EXIT_TIMEOUT,
+	              "no segment of %s <-> %s seen within %s s, and neither end answered (does its traffic "
+	              "pass through this host? try -i or a longer --timeout)", ea, eb, secs);
+}
+
+/* ---- rst --------------------------------------------------------------------------- */
+
+static bool decided(const struct side *s)
+{
+	return s->rst || s->alive;
+}
+
+/* Took it: answers RST, or nothing at all (an end that kept the connection answers a
+ * probe at once). */
+static bool took(const struct side *s)
+{
+	return s->rst || !s->answered;
+}
+
+/* How many RSTs to send to the receiver of `from`'s data: one at its RCV.NXT, and,
+ * from the second round on while `from` is sending, more at the RCV.NXT its segments
+ * still in flight will make (spaced by the last segment's length): with data arriving
+ * every few microseconds, one exact RST often finds RCV.NXT moved on. Those that miss
+ * draw at most a (rate-limited) challenge ACK. */
+static int burst(const struct live *l, int from, int round)
+{
+	const struct side *x = &l->side[from];
+
+	if (round == 1 || !x->last_len || hs_now_ns() - x->last_data > BUSY_NS)
+		return 1;
+	int n = 2 << (round - 1);
+	return n < MAX_BURST ? n : MAX_BURST;
+}
+
+/* After the RSTs: probe each end until it has answered, or the deadline. A probe can
+ * go unanswered even by an end that took the RST (it lands in the socket's backlog
+ * behind the RST, and the closed socket drops it), so it is repeated. */
+static void await_verdicts(struct live *l, const bool tried[2], uint64_t deadline)
+{
+	uint64_t every = l->c->timeout_ns / MAX_PROBES;
+	uint64_t next = 0;
+
+	if (every < 10 * HS_NS_PER_MS)
+		every = 10 * HS_NS_PER_MS;
+	for (;;) {
+		bool all = true;
+		for (int i = SIDE_B; i >= SIDE_A; i--)
+			all = all && (!tried[i] || decided(&l->side[i]));
+		uint64_t now = hs_now_ns();
+		if (all || now >= deadline)
+			return;
+		if (now >= next) {
+			for (int i = SIDE_B; i >= SIDE_A; i--)
+				if (tried[i] && !decided(&l->side[i]))
+					probe(l, i);
+			next = now + every;
+		}
+		sniff(l, min_u64(next, deadline));
+	}
+}
+
+static void report(struct live *l, int i)
+{
+	struct side *s = &l->side[i];
+
+	if (s->rst)
+		info(l, "%s took the RST: it answers RST (no connection left)", s->name);
+	else if (s->answered)
+		info(l, "%s did not take the RST: it still answers with ACKs, expecting seq %u", s->name,
+		     l->side[!i].next);
+	else
+		info(l, "%s does not answer our probes: taking the RST as accepted", s->name);
+}
+
+static int do_rst(struct live *l)
+{
+	struct side *a = &l->side[SIDE_A], *b = &l->side[SIDE_B];
+	uint8_t flags = l->c->ack ? (HS_RST | HS_ACK) : HS_RST;
+	bool tried[2];
+
+	a->rst = b->rst = false; /* those were answers to our questions, not to RSTs */
+	for (int round = 1; round <= l->count; round++) {
+		drain(l);
+		/* To each end as the other: the RST's seq is the receiver's RCV.NXT, which is
+		 * the sender's next seq. */
+		for (int i = SIDE_B; i >= SIDE_A; i--) {
+			struct side *to = &l->side[i], *from = &l->side[!i];
+			tried[i] = !to->rst;
+			if (!tried[i])
+				continue;
+			new_round(to);
+			int n = burst(l, !i, round);
+			for (int k = 0; k < n; k++)
+				send_as(l, !i, flags, from->next + (uint32_t)k * from->last_len, to->next, NULL, 0,
+				        n > 1 ? "burst" : NULL);
+		}
+		await_verdicts(l, tried, hs_now_ns() + l->c->timeout_ns);
+		for (int i = SIDE_B; i >= SIDE_A; i--)
+			if (tried[i])
+				report(l, i);
+		if (took(a) && took(b)) {
+			a->state = b->state = HS_CLOSED;
+			return finish(l, "reset", HS_EXIT_OK, "%s", a->rst && b->rst ? "both ends took the RST"
+			              : "both ends took the RST (one does not answer our probes)");
+		}
+		if (round < l->count)
+			info(l, "again with the newest numbers (round %d of %d)", round + 1, l->count);
+	}
+	const char *who = !took(a) && !took(b) ? "neither end" : !took(a) ? "A" : "B";
+	return finish(l, "rejected", HS_EXIT_PEER,
+	              "%s took the RST in %d rounds: it still answers with ACKs (the connection moves faster "
+	              "than we learn its numbers; try a larger --count)", who, l->count);
+}
+
+/* ---- fin --------------------------------------------------------------------------- */
+
+static int do_fin(struct live *l)
+{
+	struct side *a = &l->side[SIDE_A], *b = &l->side[SIDE_B];
+	double secs = (double)l->c->timeout_ns / HS_NS_PER_SEC;
+
+	a->rst = b->rst = false;
+	for (int round = 1; round <= l->count && !b->fin_acked; round++) {
+		if (round > 1)
+			info(l, "B did not acknowledge the FIN; again with the newest numbers (round %d of %d)", round,
+			     l->count);
+		drain(l);
+		if (b->fin_acked)
+			break;
+		a->fin_sent = true;
+		a->fin_end = a->next + 1;
+		new_round(b);
+		b->asked_at = hs_now_ns();
+		send_as(l, SIDE_A, HS_FIN | HS_ACK, a->next, b->next, NULL, 0, NULL);
+		uint64_t deadline = hs_now_ns() + l->c->timeout_ns;
+		while (!b->fin_acked && !b->rst && sniff(l, deadline) >= 0)
+			;
+		if (b->rst)
+			return finish(l, "reset", HS_EXIT_PEER, "B answered our FIN with RST");
+		if (!b->fin_acked && !b->answered)
+			return finish(l, "timeout", HS_EXIT_TIMEOUT, "B did not answer our FIN within %.3g s", secs);
+	}
+	if (!b->fin_acked)
+		return finish(l, "rejected", HS_EXIT_PEER,
+		              "B did not acknowledge our FIN in %d rounds: it answers with other ACKs", l->count);
+	info(l, "B acknowledged the FIN: it is in CLOSE-WAIT (A does not know)");
+
+	/* B's application may close in turn: acknowledge its FIN as A, or B would
+	 * retransmit it to an A that cannot take it. */
+	uint64_t deadline = hs_now_ns() + l->c->timeout_ns;
+	while (!b->fin_seen && !b->rst && sniff(l, deadline) >= 0)
+		;
+	if (b->fin_seen) {
+		send_as(l, SIDE_A, HS_ACK, a->fin_end, b->fin_end, NULL, 0, NULL);
+		b->state = HS_CLOSED;
+		return finish(l, "closed", HS_EXIT_OK,
+		              "B acknowledged our FIN and closed its side too; we acknowledged its FIN as A");
+	}
+	return finish(l, "half-closed", HS_EXIT_OK,
+	              "B acknowledged our FIN and stays in CLOSE-WAIT; A still has the connection");
+}
+
+/* ---- the command ------------------------------------------------------------------- */
+
+static void check_options(const struct cli *c, bool fin)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ O_SPORT, "--sport" }, { O_ISN, "--isn" }, { O_WINDOW, "--window" }, { O_OPT, "--opt" },
+		{ O_SEND, "--send" }, { O_CLOSE, "--close" }, { O_RETRIES, "--retries" },
+		{ O_NOGUARD, "--no-guard" }, { O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
+	};
+	unsigned ok = O_TIMEOUT | O_COUNT | O_STEP | O_HEX | (fin ? 0 : O_ACK);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (c->given & ~ok & names[i].bit)
+			die(HS_EXIT_USAGE, "option %s does not apply to hs %s A:PORT B:PORT", names[i].name,
+			    fin ? "fin" : "rst");
+}
+
+static void parse_pair(const struct cli *c, hs_endpoint *a, hs_endpoint *b)
+{
+	if (c->nargs != 2)
+		die(HS_EXIT_USAGE, "a live connection is named by two endpoints: A:PORT B:PORT");
+	for (int i = 0; i < 2; i++)
+		if (hs_endpoint_parse(c->args[i], i ? b : a) < 0)
+			die(HS_EXIT_USAGE, "bad endpoint \"%s\": use ADDR:PORT or [IPv6]:PORT", c->args[i]);
+	if (a->addr.family != b->addr.family)
+		die(HS_EXIT_USAGE, "%s and %s are of different address families", c->args[0], c->args[1]);
+	if (hs_endpoint_equal(a, b))
+		die(HS_EXIT_USAGE, "A and B are the same endpoint (%s)", c->args[0]);
+}
+
+static void open_io(struct live *l)
+{
+	const char *iface = l->c->iface ? l->c->iface : "any";
+	bool eperm = false, nodev = false;
+	char filter[1024];
+
+	if (l->c->iface && !hs_iface_exists(l->c->iface))
+		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", l->c->iface);
+	if (hs_capture_open(&l->cap, iface, &eperm, &nodev, l->err, sizeof(l->err)) < 0)
+		die(HS_EXIT_ENV, "%s", l->err);
+	if (hs_bpf_conn(&l->side[SIDE_A].ep, &l->side[SIDE_B].ep, filter, sizeof(filter)) < 0)
+		die(HS_EXIT_ENV, "internal error: capture filter too long");
+	if (hs_capture_filter(l->cap, filter, l->err, sizeof(l->err)) < 0)
+		die(HS_EXIT_ENV, "%s", l->err);
+	if (l->c->pcap_out && hs_capture_dump_open(l->cap, l->c->pcap_out, l->err, sizeof(l->err)) < 0)
+		die(HS_EXIT_ENV, "%s", l->err);
+	/* Not bound to -i: the segments to A and those to B may leave by different
+	 * interfaces, and the kernel's routes know which. */
+	if (hs_sender_open(&l->snd, l->side[SIDE_A].ep.addr.family, NULL, &eperm, l->err, sizeof(l->err)) < 0)
+		die(HS_EXIT_ENV, "%s", l->err);
+}
 
 int cmd_live(struct cli *c, bool fin)
 {
-	die(HS_EXIT_USAGE, "live connections are not implemented yet");
+	struct live l;
+	char ea[HS_ENDPOINT_STRLEN], eb[HS_ENDPOINT_STRLEN];
+
+	memset(&l, 0, sizeof(l));
+	l.c = c;
+	l.fin = fin;
+	l.t0 = hs_now_ns();
+	l.count = (c->given & O_COUNT) ? c->count : DEFAULT_COUNT;
+	if (l.count < 1)
+		l.count = 1;
+	l.side[SIDE_A].name = "A";
+	l.side[SIDE_B].name = "B";
+	check_options(c, fin);
+	parse_pair(c, &l.side[SIDE_A].ep, &l.side[SIDE_B].ep);
+	cli_enter_netns(c);
+	cli_output_init(c, &l.out);
+	/* Relative numbers need the ISNs, which a live connection never shows. */
+	l.out.absolute = true;
+	cli_install_signals();
+	open_io(&l);
+
+	info(&l, "A = %s, B = %s: watching on %s", hs_endpoint_format(&l.side[SIDE_A].ep, ea, sizeof(ea)),
+	     hs_endpoint_format(&l.side[SIDE_B].ep, eb, sizeof(eb)), c->iface ? c->iface : "any");
+	int rc = learn_numbers(&l);
+	if (rc != 0)
+		return rc;
+	return fin ? do_fin(&l) : do_rst(&l);
 }

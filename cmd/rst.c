@@ -1,6 +1,7 @@
 /* hs rst [CONN]: abort a kept connection (--ack: RST,ACK) and check that the peer
  * took it. With A:PORT B:PORT, reset a live connection between two other endpoints. */
 #include <config.h>
+#include <stdio.h>
 #include <string.h>
 #include "drive.h"
 #include "hs/clock.h"
@@ -33,19 +34,37 @@ int cmd_rst(struct cli *c)
 	hs_session_apply(&d.s, &o, NULL, 0);
 
 	/* Did the peer take it? A probe right behind the RST is answered with RST by a
-	 * peer that dropped the connection, and with an ACK by one that did not. */
+	 * peer that dropped the connection, and with an ACK by one that did not — but a
+	 * Linux peer answers out-of-window segments at most once per
+	 * tcp_invalid_ratelimit (500 ms), and our catch-up probe just used that: so
+	 * silence is not an answer, and the probe is repeated after the limit. */
 	unsigned before = d.s.inputs;
-	hs_tcb_probe(&d.s.tcb, true, hs_now_ns(), &o);
-	hs_session_apply(&d.s, &o, NULL, 0);
+	uint64_t wait = c->timeout_ns < 600 * HS_NS_PER_MS ? 600 * HS_NS_PER_MS : c->timeout_ns;
 	d.s.observe = true;
-	r = hs_session_run(&d.s, answered, &before, hs_now_ns() + c->timeout_ns);
-	if (r == HS_RUN_GOAL && !(d.s.last_in_flags & HS_RST))
-		return drive_finish(&d, "rejected", HS_EXIT_PEER, NULL,
-		                    "the peer did not take the RST: it still answers our probe with an ACK");
+	r = HS_RUN_IDLE;
+	for (int i = 0; i <= c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
+		hs_tcb_probe(&d.s.tcb, true, hs_now_ns(), &o);
+		if (i)
+			o.tx[0].note = HS_NOTE_RETRANSMISSION;
+		hs_session_apply(&d.s, &o, NULL, 0);
+		r = hs_session_run(&d.s, answered, &before, hs_now_ns() + wait);
+	}
+	if (r == HS_RUN_GOAL && !(d.s.last_in_flags & HS_RST)) {
+		/* Still connected: keep it (and its guard) so it can be tried again. */
+		char id[16];
+		snprintf(id, sizeof(id), "%d", d.kept_id);
+		d.kept_id = 0;
+		d.s.tcb.state = rec.state;
+		d.s.tcb.peer_state = rec.peer_state;
+		return drive_finish(&d, "rejected", HS_EXIT_PEER, id,
+		                    "the peer did not take the RST: it still answers our probe with an ACK "
+		                    "(the connection stays kept)");
+	}
 	if (r == HS_RUN_GOAL)
 		hs_session_info(&d.s, "the peer took the RST: it answers our probe with RST (no such connection)");
 	else if (r == HS_RUN_IDLE)
-		hs_session_info(&d.s, "no answer to our probe after the RST: the connection is gone");
+		hs_session_info(&d.s, "no answer to %d probes after the RST: the connection is most likely gone",
+		                c->retries + 1);
 	else
 		return drive_failed(&d, r, "");
 	d.s.tcb.result = HS_RES_ABORTED;

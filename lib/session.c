@@ -249,6 +249,8 @@ static void observe_in(hs_session *s, const hs_segment *seg, uint64_t ts)
 		.rseq = hs_tcb_rel_rcv(&s->tcb, seg->seq), .rack = seg->ack - s->tcb.iss,
 		.state = s->tcb.state, .peer_state = s->tcb.peer_state,
 	};
+	if (!(seg->flags & HS_ACK))
+		ev.rack = 0;
 	hs_output_emit(s->out, &ev);
 }
 
