@@ -76,12 +76,31 @@ static const struct command commands[] = {
 	{ "listen", cmd_listen, SEGMENT_OPTS, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK.\n\n" SEGMENT_HELP "\n" CLOSE_HELP },
 	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
-	  "hs fin [CONN] [--wait] [OPTIONS]",
-	  "Orderly teardown of a kept connection (active close; --wait: passive close).\n" },
+	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
+	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
+	  "default the most recent): a keepalive probe first takes in what the peer sent\n"
+	  "meanwhile, then FIN (with --send data in the same segment), or with --wait the\n"
+	  "peer's FIN first (passive close).\n"
+	  "With A:PORT B:PORT: inject a FIN, as A, into a live connection between two other\n"
+	  "endpoints, with the sequence numbers learned by sniffing (--timeout, --count).\n\n"
+	  "  --wait            passive close: wait for the peer's FIN, then ours\n"
+	  "  --send DATA       send DATA before the FIN (repeatable)\n"
+	  "  --timeout SEC     wait per reply (default 1)\n"
+	  "  --retries N       retransmissions (default 3)\n"
+	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" },
 	{ "rst", cmd_rst, O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
-	  "Abort a kept connection, or reset a live connection between two endpoints.\n" },
-	{ "ls", cmd_ls, 0, "hs ls", "List kept connections.\n" },
+	  "Abort a kept connection with RST (CONN as for fin) and check with a probe that\n"
+	  "the peer took it. With A:PORT B:PORT: reset a live connection between two other\n"
+	  "endpoints (e.g. from a router between them): hs learns the sequence numbers by\n"
+	  "sniffing, or asks both ends for them when the connection is idle, resets both\n"
+	  "ends and reports whether each took the RST.\n\n"
+	  "  --ack             send RST,ACK instead of RST\n"
+	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
+	  "  --timeout SEC     wait per reply (default 1)\n" },
+	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
+	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
+	  "or whose guard is gone show as stale and are removed.\n" },
 };
 
 static void usage_all(FILE *fp)

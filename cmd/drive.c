@@ -99,8 +99,11 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 	case HS_RUN_ERROR:
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
 	case HS_RUN_IDLE:
-		snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
-		         hs_state_name(t->state));
+		if (t->state == HS_LISTEN)
+			snprintf(msg, sizeof(msg), "timeout: no SYN came to port %u while in LISTEN (--timeout)", t->cfg.local.port);
+		else
+			snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
+			         hs_state_name(t->state));
 		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RUN_GOAL:
 	case HS_RUN_ENDED:
@@ -192,7 +195,7 @@ static void record_from_tcb(const struct drive *d, hs_conn_record *rec)
 	rec->pid = getpid();
 }
 
-static void snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap)
+void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
 	snap->state = rec->state;
@@ -261,7 +264,7 @@ void drive_resume(struct drive *d, const char *name, hs_conn_record *rec)
 	drive_open(d, &p);
 	/* The kept guard is this process's now: it goes when we finish. */
 	snprintf(d->s.guard.table, sizeof(d->s.guard.table), "%s", rec->guard);
-	snapshot_from_record(rec, &snap);
+	drive_snapshot_from_record(rec, &snap);
 	hs_tcb_resume(&d->s.tcb, &d->cfg, &snap, hs_now_ns());
 	hs_session_info(&d->s, "resuming kept connection %d: %s %s -> %s (peer %s)", rec->id,
 	                hs_state_name(rec->state), l, r, hs_state_name(rec->peer_state));

@@ -35,6 +35,8 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src);
 /* Load kept connection NAME (NULL: the most recent), check that its guard is still
  * there, open a session on it and resume its TCB. Dies on error. */
 void drive_resume(struct drive *d, const char *name, hs_conn_record *rec);
+/* The TCB state a kept record holds (TSval advanced by the time since saving). */
+void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap);
 /* Probe the peer and take in what it sent while no hs process ran (asking for a
  * retransmission with duplicate ACKs). HS_RUN_GOAL when in sync. */
 enum hs_run drive_catch_up(struct drive *d);

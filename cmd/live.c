@@ -6,22 +6,22 @@
  *    len, +1 for SYN/FIN) and, through its ACK field, Y's (Y's next byte is what X
  *    expects). A connection that carries nothing is asked: one byte of data with a
  *    random (out-of-window) sequence number, sent to Y as if from X, makes a stack
- *    answer with a duplicate ACK carrying its SND.NXT and RCV.NXT (RFC 9293 3.10.7.4).
- *    Linux rate-limits such answers per socket (tcp_invalid_ratelimit, 500 ms) only
- *    for segments without data, so the byte matters.
+ *    answer with a duplicate ACK carrying its SND.NXT and RCV.NXT (RFC 9293
+ *    3.10.7.4). Linux rate-limits those answers per socket (tcp_invalid_ratelimit,
+ *    500 ms) only for segments without data: hence the byte.
  * 2. rst: send RST to each end as the other, seq = its RCV.NXT exactly (RFC 5961
  *    accepts nothing else at once; an in-window miss only draws a challenge ACK,
- *    itself rate-limited, so silence proves nothing). Then probe each end with one
- *    byte far below its window: an end that dropped the connection answers RST, one
- *    that kept it answers at once with a duplicate ACK (with a D-SACK block naming
- *    the probe when SACK is on) whose numbers are fresh: retry with them (--count).
+ *    itself rate-limited, so silence after an RST proves nothing). Then probe each
+ *    end with one byte far below its window: an end that dropped the connection
+ *    answers RST; one that kept it answers at once with a duplicate ACK, carrying a
+ *    D-SACK block that names the probe when SACK is on, and fresh numbers: the next
+ *    round (--count) uses them, with a burst of RSTs if the data keeps flowing.
  *    fin: send FIN,ACK to B as A and report B's answer: its ACK of the FIN (B is in
- *    CLOSE-WAIT), and its own FIN if its application closes (ACKed as A).
+ *    CLOSE-WAIT), then its own FIN if its application closes (ACKed as A).
  *
  * Captured on "any", a forwarded segment shows twice (in on one interface, out on
- * the other) and our own segments show once: both are recognised and dropped. */
+ * the other) and our own segments once: both are recognised and dropped. */
 #include <config.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ enum { SIDE_A = 0, SIDE_B = 1 };
 #define SENT_SLOTS 128
 #define DUP_WINDOW_NS (20 * HS_NS_PER_MS) /* the two copies of a forwarded segment */
 #define PASSIVE_MAX_NS (200 * HS_NS_PER_MS) /* how long to wait before asking */
-#define ASK_AGAIN_NS (300 * HS_NS_PER_MS)
+#define ASK_AGAIN_NS (300 * HS_NS_PER_MS) /* then doubling */
 #define PROBE_BELOW 0x40000000u          /* how far below RCV.NXT a probe goes */
 #define MAX_PROBES 8                     /* per end and round */
 #define BUSY_NS (50 * HS_NS_PER_MS)      /* data seen this recently: the end is sending */
@@ -97,7 +97,6 @@ struct sent {
 
 struct live {
 	struct cli *c;
-	bool fin;
 	hs_output out;
 	hs_capture *cap;
 	hs_sender *snd;
@@ -501,15 +500,15 @@ static int learn_numbers(struct live *l)
 			a->rst = b->rst = false;
 			ask(l, SIDE_B);
 			ask(l, SIDE_A);
+			next_ask = now + (ASK_AGAIN_NS << (asked < 5 ? asked : 5));
 			asked++;
-			next_ask = now + ASK_AGAIN_NS;
 			continue;
 		}
 		sniff(l, min_u64(deadline, next_ask));
 	}
 	if (numbers_known(l)) {
-		info(l, "%s's next seq %u (%s's RCV.NXT), %s's next seq %u (%s's RCV.NXT)", a->name, a->next, b->name,
-		     b->name, b->next, a->name);
+		info(l, "learned from %s: %s's next seq %u (%s's RCV.NXT), %s's next seq %u (%s's RCV.NXT)",
+		     asked ? "the answers" : "the traffic", a->name, a->next, b->name, b->name, b->next, a->name);
 		return 0;
 	}
 
@@ -520,12 +519,12 @@ static int learn_numbers(struct live *l)
 	a->state = b->state = HS_CLOSED;
 	if (a->rst && b->rst)
 		return finish(l, "timeout", HS_EXIT_TIMEOUT,
-		              "no connection %s <-> %s: both ends answer RST (nothing of it seen within %s s)", ea, eb,
-		              secs);
+		              "no connection %s <-> %s: both ends answer RST to our questions, and nothing of it "
+		              "passed", ea, eb);
 	if (a->rst || b->rst)
 		return finish(l, "timeout", HS_EXIT_TIMEOUT,
-		              "no connection %s <-> %s: %s answers RST, %s nothing (nothing of it seen within %s s)",
-		              ea, eb, a->rst ? "A" : "B", a->rst ? "B" : "A", secs);
+		              "no connection %s <-> %s: %s answers RST to our questions, %s nothing, and nothing of "
+		              "it passed within %s s", ea, eb, a->rst ? "A" : "B", a->rst ? "B" : "A", secs);
 	return finish(l, "timeout", HS_EXIT_TIMEOUT,
 	              "no segment of %s <-> %s seen within %s s, and neither end answered (does its traffic "
 	              "pass through this host? try -i or a longer --timeout)", ea, eb, secs);
@@ -747,7 +746,6 @@ int cmd_live(struct cli *c, bool fin)
 
 	memset(&l, 0, sizeof(l));
 	l.c = c;
-	l.fin = fin;
 	l.t0 = hs_now_ns();
 	l.count = (c->given & O_COUNT) ? c->count : DEFAULT_COUNT;
 	if (l.count < 1)

@@ -298,6 +298,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		uint64_t deadline = timer;
 		if (idle_deadline && (!deadline || idle_deadline < deadline))
 			deadline = idle_deadline;
+		if (!deadline) /* nothing to wait for but the peer (or a signal): block */
+			deadline = hs_now_ns() + 3600 * HS_NS_PER_SEC;
 
 		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
 		if (rc == -2)
@@ -368,7 +370,8 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	hs_event ev = {
 		.type = HS_EV_RESULT, .t_ns = since_start(s, hs_now_ns()), .text = text,
 		.outcome = outcome, .exit_code = exit_code, .conn_id = conn_id,
-		.local = &s->tcb.cfg.local, .remote = &s->tcb.cfg.remote,
+		.local = s->tcb.cfg.local.addr.family ? &s->tcb.cfg.local : NULL,
+		.remote = s->tcb.cfg.remote.addr.family ? &s->tcb.cfg.remote : NULL,
 		.final_state = s->tcb.state, .final_peer_state = s->tcb.peer_state,
 	};
 	hs_output_emit(s->out, &ev);

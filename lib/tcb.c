@@ -661,10 +661,19 @@ void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap)
 void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* The keepalive carries one old byte, as BSD's do: Linux rate-limits its answers
+	 * to out-of-window segments without data (tcp_invalid_ratelimit, 500 ms), but
+	 * answers an old data byte at once (with a D-SACK when SACK is on). */
+	static const uint8_t garbage = 0;
 	hs_tx *tx = append_tx(t, HS_ACK, keepalive ? t->snd_nxt - 1 : t->snd_nxt, t->rcv_nxt,
 	                      keepalive ? HS_NOTE_KEEPALIVE : HS_NOTE_DUP_ACK, out);
-	if (tx)
-		est_opts(t, tx, now, NULL);
+	if (!tx)
+		return;
+	est_opts(t, tx, now, NULL);
+	if (keepalive) {
+		tx->data = &garbage;
+		tx->len = 1;
+	}
 }
 
 void hs_tcb_listen(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_out *out)

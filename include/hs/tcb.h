@@ -181,8 +181,8 @@ typedef struct hs_tcb_snapshot {
 /* Continue a kept, synchronized connection: nothing in flight, no timer running. */
 void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *snap, uint64_t now);
 void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap);
-/* keepalive: an ACK with SEG.SEQ = SND.NXT - 1, which any live peer answers with an
- * ACK showing its SND.NXT and RCV.NXT (a peer without the connection: RST).
+/* keepalive: an ACK with SEG.SEQ = SND.NXT - 1 and one old byte, which any live peer
+ * answers at once with an ACK showing its SND.NXT and RCV.NXT (a peer without the connection: RST).
  * Otherwise a plain ACK of RCV.NXT: three of them are the duplicate ACKs that make
  * the peer retransmit at once. Changes no state. */
 void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out);

@@ -1,0 +1,416 @@
+#!/usr/bin/env bats
+# hs listen: the passive open from userspace, as the server of the textbook
+# exchange (accept, send hello, receive byebye, close) for a kernel client in
+# namespace b (tests/peers/textbook_client.py); a lost SYN,ACK; and the ways a
+# listen ends without a client: a port the local kernel owns, usage errors,
+# timeout, Ctrl-C. Each test checks the client's report, its ss and the wire in
+# b, as well as hs's JSON.
+#
+# Run by `make check`, or by hand as root: bats tests/bats/listen.bats
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load ../lab/lab
+
+PORT=7000   # hs's port
+CPORT=45000 # the kernel client's port when hs listens
+PYTHON=/usr/bin/python3
+
+setup() {
+	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
+	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
+	export HS HS_LAB
+	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
+	[[ -x $PYTHON ]] || fail "$PYTHON is missing (the peers need it)"
+	lab_require jq nft ss ip tcpdump
+	PEERS=$BATS_TEST_DIRNAME/../peers
+	lab_setup
+	STATE=$BATS_TEST_TMPDIR/state
+}
+
+teardown() {
+	lab_teardown
+}
+
+# ---- hs ---------------------------------------------------------------------------
+
+# hs in namespace a: stdout in $output/$lines, stderr in $stderr.
+hs_a() {
+	run --separate-stderr lab_hs "$@"
+}
+
+# hs_bg ARGS...: hs in namespace a in the background, stdout in $LAB_DIR/hs.out,
+# stderr in $LAB_DIR/hs.err. Sets HS_PID (hs itself: ip netns exec and env exec).
+hs_bg() {
+	ip netns exec "$LAB_A" env --default-signal=INT "$HS" "$@" </dev/null \
+		>"$LAB_DIR/hs.out" 2>"$LAB_DIR/hs.err" 3>&- &
+	HS_PID=$!
+	LAB_PIDS+=("$HS_PID")
+}
+
+# hs_listening: the background hs listen has its capture and guard ready.
+hs_listening() {
+	grep -q '"text":"listening on' "$LAB_DIR/hs.out"
+}
+
+# hs_finish TIMEOUT: wait for the background hs to exit; then $status, $output,
+# $lines, $stderr and $stderr_lines are as after `run --separate-stderr`.
+hs_finish() {
+	wait_until "$1" lab_gone "$HS_PID" || fail "hs still runs after $1 s: $(cat "$LAB_DIR/hs.out")"
+	status=0
+	wait "$HS_PID" || status=$?
+	output=$(cat "$LAB_DIR/hs.out")
+	mapfile -t lines <"$LAB_DIR/hs.out"
+	stderr=$(cat "$LAB_DIR/hs.err")
+	# shellcheck disable=SC2034 # read by lab_assert_hs_error
+	mapfile -t stderr_lines <"$LAB_DIR/hs.err"
+}
+
+# jqo FILTER: query hs's JSON output of the last run, compact.
+jqo() {
+	jq -c "$@" <<<"$output"
+}
+
+# segs FILTER: hs's segment events that match the jq FILTER, one a line.
+segs() {
+	jqo "select(.type == \"segment\" and ($1))"
+}
+
+result() {
+	local last=${lines[${#lines[@]} - 1]}
+	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"
+	printf '%s\n' "$last"
+}
+
+# field JSON KEY: a field's value, raw.
+field() {
+	jq -r ".$2 | if type == \"array\" or type == \"object\" then tojson else . end" <<<"$1"
+}
+
+# expect JSON KEY VALUE
+expect() {
+	local got
+	got=$(field "$1" "$2")
+	[[ $got == "$3" ]] || fail "$2 is '$got', expected '$3' in: $1"
+}
+
+assert_all_json() {
+	local line
+	for line in "${lines[@]}"; do
+		[[ $(jq -r 'type' <<<"$line" 2>/dev/null) == object ]] || fail "not a JSON object line: $line"
+	done
+}
+
+# path: the states hs went through, in order, as one line ("SYN-SENT ESTABLISHED ...").
+path() {
+	jq -rs '[.[] | if .type == "segment" then .state elif .type == "state" then .to else empty end]
+		| reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end)
+		| join(" ")' <<<"$output"
+}
+
+assert_path() {
+	local got
+	got=$(path)
+	[[ $got =~ ^$1$ ]] || fail "hs went through '$got', expected /$1/: $output"
+}
+
+assert_no_guard_left() {
+	local tables
+	tables=$(lab_hs_tables a)
+	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
+}
+
+assert_no_state_left() {
+	if [[ -d $STATE ]]; then
+		local files
+		files=$(find "$STATE" -type f)
+		[[ -z $files ]] || fail "state files left: $files"
+	fi
+}
+
+# ---- the peer's side --------------------------------------------------------------
+
+# tb_client [STEP...]: the textbook client in namespace b, from $CPORT to hs on
+# $LAB_ADDR_A:$PORT, in the background; its report in $LAB_DIR/client.out.
+tb_client() {
+	lab_bg b client.out "$PYTHON" -u "$PEERS/textbook_client.py" --sport "$CPORT" "$LAB_ADDR_A" "$PORT" "$@"
+}
+
+client_said() {
+	grep -qE -- "$1" "$LAB_DIR/client.out"
+}
+
+# assert_report FILE: the peer program's report is exactly stdin.
+assert_report() {
+	diff -u - "$LAB_DIR/$1" >&2 || fail "$1 is not as expected (diff above)"
+}
+
+# assert_time_wait_ended: hs left TIME-WAIT when --time-wait ran out (a 2MSL
+# state event) -- or earlier through an RST from the peer. That happens when hs
+# acknowledges the peer's data and FIN a few ms late: the peer's kernel resends
+# its FIN (tail loss probe), hs acknowledges it again as it must, and the peer,
+# CLOSED by then, answers that ACK with RST, which ends TIME-WAIT (RFC 9293).
+assert_time_wait_ended() {
+	[[ -n $(jqo 'select(.type == "state" and .from == "TIME-WAIT" and .to == "CLOSED" and .why == "2MSL")') ]] &&
+		return 0
+	jq -e -s 'map(select(.type == "segment" and .dir == "in")) as $in
+		| ($in | map(select((.flags | test("FIN")) and .note == "retransmission")) | length > 0)
+		  and ($in[-1].flags | test("RST")) and $in[-1].state == "CLOSED"' <<<"$output" >/dev/null ||
+		fail "TIME-WAIT did not end by 2MSL, nor by the peer's RST after its repeated FIN: $output"
+}
+
+# no_rst_from_hs: the capture in b holds no RST from namespace a.
+no_rst_from_hs() {
+	! wire | grep -qE "$LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.[0-9]+: Flags \[R"
+}
+
+# wire: the capture in namespace b as text, absolute sequence numbers.
+wire() {
+	lab_tcpdump_text
+}
+
+# drop_once FAMILY HOOK MATCH ADDR: an nft table in namespace b whose chain (on
+# HOOK) drops the first segment that matches MATCH and lets the later ones
+# through: the first one puts its ADDR (ip saddr or ip daddr) into a set, and
+# the others are accepted because it is there. Exactly one, whatever the timing.
+drop_once() {
+	local family=$1 hook=$2 match=$3 addr=$4
+	lab_nft b <<-EOT
+		table $family labonce {
+			set seen { type ipv4_addr; flags dynamic; }
+			chain c {
+				$hook
+				$match $addr @seen counter accept
+				$match add @seen { $addr } counter drop
+			}
+		}
+	EOT
+}
+
+# once_counts FAMILY: "DROPPED PASSED" packet counts of drop_once's rules.
+once_counts() {
+	lab_b nft list table "$1" labonce |
+		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n[++k] = $(i + 1) }
+			END { print n[2] + 0, n[1] + 0 }'
+}
+
+# client_conns: the kernel client's connections from $CPORT ("STATE LOCAL PEER").
+client_conns() {
+	lab_conns b "$CPORT"
+}
+
+client_in_time_wait() {
+	client_conns | grep -qx "TIME-WAIT $LAB_ADDR_B:$CPORT $LAB_ADDR_A:$PORT"
+}
+
+client_has_none() {
+	[[ -z $(client_conns) ]]
+}
+
+# ---- tests ------------------------------------------------------------------------
+
+@test "listen: the textbook exchange as the server: the client gets hello, hs shows its byebye" {
+	hs_bg listen "$PORT" --send hello --close wait --timeout 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	lab_tcpdump_start tcp port "$PORT"
+	tb_client expect=hello send=byebye close
+	wait_until 3 client_said '^done '
+	hs_finish 3
+	assert_success
+	assert_all_json
+	[[ -z $stderr ]] || fail "stderr: $stderr"
+	assert_report client.out <<-EOF
+		connected $LAB_ADDR_A:$PORT from $LAB_ADDR_B:$CPORT
+		received $LAB_ADDR_A:$PORT 5 bytes: 'hello'
+		sent $LAB_ADDR_A:$PORT 6 bytes: 'byebye'
+		closed $LAB_ADDR_A:$PORT
+		done ok
+	EOF
+	local res syn synack ack hello byebye fin
+	res=$(result)
+	expect "$res" outcome closed
+	expect "$res" exit 0
+	expect "$res" local "$LAB_ADDR_A:$PORT"
+	expect "$res" remote "$LAB_ADDR_B:$CPORT"
+	expect "$res" state CLOSED
+	expect "$res" peer_state TIME-WAIT
+	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'
+	# the passive open
+	syn=$(segs '.dir == "in"' | sed -n 1p)
+	synack=$(segs '.dir == "out"' | sed -n 1p)
+	ack=$(segs '.dir == "in"' | sed -n 2p)
+	expect "$syn" flags SYN
+	expect "$syn" src "$LAB_ADDR_B:$CPORT"
+	expect "$syn" dst "$LAB_ADDR_A:$PORT"
+	expect "$syn" state SYN-RECEIVED
+	expect "$syn" peer_state SYN-SENT
+	expect "$synack" flags SYN,ACK
+	expect "$synack" rseq 0
+	expect "$synack" rack 1
+	expect "$synack" ack $((($(field "$syn" seq) + 1) % 4294967296))
+	expect "$ack" flags ACK
+	expect "$ack" rack 1
+	expect "$ack" state ESTABLISHED
+	# hello out, acknowledged; byebye in, acknowledged
+	hello=$(segs '.dir == "out" and .len > 0')
+	[[ $(wc -l <<<"$hello") == 1 ]] || fail "hs sent data more than once: $output"
+	expect "$hello" data hello
+	expect "$hello" rseq 1
+	[[ -n $(segs '.dir == "in" and .rack == 6') ]] || fail "the client never acknowledged hello: $output"
+	byebye=$(segs '.dir == "in" and .len > 0 and .note == null')
+	[[ $(wc -l <<<"$byebye") == 1 ]] || fail "byebye came in more than once: $output"
+	expect "$byebye" data byebye
+	expect "$byebye" rseq 1
+	expect "$byebye" state ESTABLISHED
+	[[ -n $(segs '.dir == "out" and .rack == 7') ]] || fail "hs never acknowledged byebye: $output"
+	# the client's FIN, then ours
+	fin=$(segs '.dir == "in" and (.flags | test("FIN")) and .note == null')
+	expect "$fin" rseq 7
+	expect "$fin" state CLOSE-WAIT
+	fin=$(segs '.dir == "out" and (.flags | test("FIN"))')
+	[[ $(wc -l <<<"$fin") == 1 ]] || fail "hs sent its FIN more than once: $output"
+	expect "$fin" state LAST-ACK
+	expect "$fin" rseq 6
+	expect "$fin" rack 8
+	# the client closed first: TIME-WAIT on its side; no RST anywhere
+	wait_until 2 client_in_time_wait
+	lab_tcpdump_stop
+	no_rst_from_hs || fail "an RST from hs on the wire: $(wire)"
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+@test "listen ADDR PORT --close fin: hs closes first, byebye comes in FIN-WAIT-2, the client sees EOF" {
+	hs_bg listen "$LAB_ADDR_A" "$PORT" --send hello --close fin --time-wait 0.1 --timeout 3 \
+		--json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	grep -q "\"listening on $LAB_ADDR_A:$PORT" "$LAB_DIR/hs.out" || fail "listening where? $(cat "$LAB_DIR/hs.out")"
+	# the client's application takes a moment before answering
+	tb_client expect=hello sleep=0.2 send=byebye eof close
+	wait_until 3 client_said '^done '
+	hs_finish 3
+	assert_success
+	assert_report client.out <<-EOF
+		connected $LAB_ADDR_A:$PORT from $LAB_ADDR_B:$CPORT
+		received $LAB_ADDR_A:$PORT 5 bytes: 'hello'
+		sent $LAB_ADDR_A:$PORT 6 bytes: 'byebye'
+		eof $LAB_ADDR_A:$PORT (the peer sent FIN)
+		closed $LAB_ADDR_A:$PORT
+		done ok
+	EOF
+	expect "$(result)" outcome closed
+	expect "$(result)" local "$LAB_ADDR_A:$PORT"
+	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED'
+	local byebye fin
+	byebye=$(segs '.dir == "in" and .len > 0 and .note == null')
+	expect "$byebye" data byebye
+	expect "$byebye" state FIN-WAIT-2
+	expect "$byebye" peer_state CLOSE-WAIT
+	[[ -n $(segs '.dir == "out" and .rack == 7 and .state == "FIN-WAIT-2"') ]] ||
+		fail "hs did not acknowledge byebye in FIN-WAIT-2: $output"
+	fin=$(segs '.dir == "in" and (.flags | test("FIN")) and .note == null')
+	expect "$fin" rseq 7
+	expect "$fin" state TIME-WAIT
+	assert_time_wait_ended
+	# the client's LAST-ACK ended with our ACK
+	wait_until 2 client_has_none
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+@test "listen: hs's SYN,ACK lost once: the client retransmits its SYN, hs answers it again" {
+	drop_once inet "type filter hook input priority 0;" \
+		"tcp sport $PORT tcp flags & (syn | ack | fin | rst) == syn | ack" 'ip saddr'
+	# hs's own retransmission (--timeout 3) would come later than the client's (1 s)
+	hs_bg listen "$PORT" --send hello --close wait --timeout 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	tb_client expect=hello send=byebye close
+	wait_until 4 client_said '^done '
+	hs_finish 3
+	assert_success
+	[[ $(once_counts inet) == "1 1" ]] || fail "dropped/passed SYN,ACKs: $(once_counts inet)"
+	local syns synacks
+	syns=$(segs '.dir == "in" and .flags == "SYN"')
+	[[ $(wc -l <<<"$syns") == 2 ]] || fail "expected the client's SYN twice: $output"
+	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "duplicate"
+		and (.[1].t - .[0].t) >= 0.5' <<<"$syns" >/dev/null || fail "the SYNs: $syns"
+	synacks=$(segs '.dir == "out" and .flags == "SYN,ACK"')
+	[[ $(wc -l <<<"$synacks") == 2 ]] || fail "expected hs's SYN,ACK twice: $output"
+	jq -e -s 'map(.seq) | unique | length == 1' <<<"$synacks" >/dev/null || fail "the SYN,ACKs differ: $synacks"
+	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'
+	assert_report client.out <<-EOF
+		connected $LAB_ADDR_A:$PORT from $LAB_ADDR_B:$CPORT
+		received $LAB_ADDR_A:$PORT 5 bytes: 'hello'
+		sent $LAB_ADDR_A:$PORT 6 bytes: 'byebye'
+		closed $LAB_ADDR_A:$PORT
+		done ok
+	EOF
+	[[ -n $(segs '.dir == "in" and .data == "byebye"') ]] || fail "no byebye: $output"
+	wait_until 2 client_in_time_wait
+	assert_no_guard_left
+}
+
+@test "listen on a port the local kernel already listens on: exit 4, one line, no guard" {
+	lab_bg a holder.out "$PYTHON" -u "$PEERS/textbook_server.py" --port "$PORT"
+	wait_until 5 lab_listening a "$PORT"
+	hs_a listen "$PORT" --json --state-dir "$STATE"
+	assert_failure 4
+	lab_assert_hs_error "port $PORT.*listen"
+	expect "$(result)" exit 4
+	assert_no_guard_left
+	assert_no_state_left
+	lab_listening a "$PORT" # the kernel's listener is untouched
+	# and a client still reaches the kernel's listener, not hs
+	run -0 lab_b "$PYTHON" -u "$PEERS/textbook_client.py" "$LAB_ADDR_A" "$PORT" expect=hello send=byebye close
+	assert_line 'done ok'
+}
+
+@test "listen usage errors: port 0, too many arguments, bad port: exit 2 with one line" {
+	local args
+	for args in "0" "1 2 3" "70000" "http" ""; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		hs_a listen $args --state-dir "$STATE"
+		((status == 2)) || fail "hs listen $args: exit $status, expected 2: $stderr"
+		lab_assert_hs_error
+		[[ -z $output ]] || fail "hs listen $args printed on stdout: $output"
+	done
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+@test "listen --timeout 0.3 with no client: exit 3 quickly, LISTEN named, no guard left" {
+	local t0=$EPOCHREALTIME elapsed
+	hs_a listen --timeout 0.3 "$PORT" --json --state-dir "$STATE"
+	elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+	assert_failure 3
+	lab_assert_hs_error 'SYN.*LISTEN|LISTEN.*SYN'
+	local res
+	res=$(result)
+	expect "$res" outcome timeout
+	expect "$res" exit 3
+	expect "$res" state LISTEN
+	awk -v e="$elapsed" 'BEGIN { exit !(e >= 0.25 && e < 1.5) }' || fail "took ${elapsed}s for --timeout 0.3"
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+@test "SIGINT to a waiting hs listen: prompt exit, LISTEN named, no guard left, the port refuses" {
+	hs_bg listen "$PORT" --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	[[ -n $(lab_hs_tables a) ]] || fail "no guard while hs listens"
+	kill -INT "$HS_PID"
+	hs_finish 1
+	((status != 0)) || fail "hs exited 0 after SIGINT"
+	lab_assert_hs_error 'LISTEN'
+	assert_all_json
+	local res
+	res=$(result)
+	expect "$res" exit "$status"
+	expect "$res" state LISTEN
+	assert_no_guard_left
+	assert_no_state_left
+	# nothing stands between a client and the kernel of namespace a any more
+	run -1 lab_b "$PYTHON" -u "$PEERS/textbook_client.py" --timeout 2 "$LAB_ADDR_A" "$PORT"
+	assert_line --regexp '^error .*refused'
+}
