@@ -1711,6 +1711,92 @@ static void test_out_reset(void)
 	EQ_INT(o.nchange, 1, "listen: one change only");
 }
 
+
+/* A kept connection saved by one process and resumed by another continues with
+ * the same numbers, options and TSval (never going back). */
+static void test_resume(void)
+{
+	hs_tcb t, u;
+	hs_tcb_out o;
+	hs_tcb_snapshot snap;
+	hs_segment s;
+
+	est_full(&t, &o);
+	hs_tcb_snapshot_take(&t, 2 * SEC, &snap);
+	EQ_INT(snap.state, S_EST, "snapshot: state");
+	EQ_INT(snap.peer_state, S_EST, "snapshot: peer state");
+	EQ_INT(snap.snd_nxt, ISS + 1, "snapshot: SND.NXT");
+	EQ_INT(snap.rcv_nxt, IRS + 1, "snapshot: RCV.NXT");
+	EQ_INT(snap.ts_val, TSC + 2000, "snapshot: TSval now");
+	OK(snap.ts_ok && snap.sack_ok && snap.ws_ok, "snapshot: options");
+
+	hs_tcb_config c = cfg_base();
+	c.iss = 77; /* ignored: the snapshot's ISS counts */
+	hs_tcb_resume(&u, &c, &snap, 50 * SEC);
+	EQ_INT(u.state, S_EST, "resumed: ESTABLISHED");
+	EQ_INT(u.iss, ISS, "resumed: ISS");
+	EQ_INT(u.snd_nxt, ISS + 1, "resumed: SND.NXT");
+	EQ_INT(u.snd_una, ISS + 1, "resumed: SND.UNA");
+	EQ_INT(u.rcv_nxt, IRS + 1, "resumed: RCV.NXT");
+	EQ_INT(u.snd_wscale, 8, "resumed: peer's shift");
+	EQ_INT(u.rcv_wscale, 7, "resumed: our shift");
+	EQ_INT(hs_tcb_deadline(&u), 0, "resumed: no timer");
+	OK(hs_tcb_all_acked(&u), "resumed: nothing in flight");
+
+	/* The keepalive: one old byte at SND.NXT-1, TSval continuing from the snapshot. */
+	hs_tcb_probe(&u, true, 50 * SEC + 5 * MS, &o);
+	check_tx(&o, 0, HS_ACK, ISS, IRS + 1, 64240 >> 7, 1, "keepalive");
+	EQ_INT(o.tx[0].note, HS_NOTE_KEEPALIVE, "keepalive noted");
+	check_ts(&o.tx[0], TSC + 2000 + 5, 9000, "keepalive");
+	EQ_INT(o.nchange, 0, "keepalive changes nothing");
+	EQ_INT(u.snd_nxt, ISS + 1, "keepalive: SND.NXT unchanged");
+	hs_tcb_probe(&u, false, 50 * SEC + 5 * MS, &o);
+	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "dup ACK");
+	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "dup ACK noted");
+
+	/* The peer's answer is a plain ACK: nothing to send back. */
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 1000);
+	with_ts(&s, 9900, TSC + 2005);
+	hs_tcb_input(&u, &s, 50 * SEC + 6 * MS, &o);
+	EQ_INT(o.ntx, 0, "answer to keepalive: no reply");
+	EQ_INT(u.state, S_EST, "answer to keepalive: still ESTABLISHED");
+	EQ_INT(u.ts_recent, 9900, "answer to keepalive: TS.Recent");
+
+	/* An RST answer (the peer lost the connection) at RCV.NXT ends it. */
+	s = pseg(&u, HS_RST, IRS + 1, 0, 0);
+	hs_tcb_input(&u, &s, 50 * SEC + 7 * MS, &o);
+	EQ_INT(u.result, HS_RES_RESET, "RST answer: reset");
+	EQ_INT(u.state, S_CLOSED, "RST answer: CLOSED");
+
+	/* A kept CLOSE-WAIT connection knows the peer's FIN: close goes to LAST-ACK. */
+	snap.state = S_CW;
+	snap.peer_state = HS_FIN_WAIT_2;
+	snap.rcv_nxt = IRS + 2;
+	hs_tcb_resume(&u, &c, &snap, 0);
+	EQ_INT(hs_tcb_close(&u, 0, &o), 0, "close in resumed CLOSE-WAIT");
+	EQ_INT(u.state, S_LA, "resumed CLOSE-WAIT: LAST-ACK");
+	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 1, IRS + 2, 64240 >> 7, 0, "resumed: FIN");
+}
+
+/* cork: data queued by hs_tcb_send goes out with the FIN in one segment on close. */
+static void test_cork(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+
+	est_full(&t, &o);
+	t.cork = true;
+	EQ_INT(hs_tcb_send(&t, (const uint8_t *)"last words", 10, 10 * MS, &o), 0, "corked send");
+	EQ_INT(o.ntx, 0, "corked: nothing sent");
+	EQ_INT(hs_tcb_close(&t, 10 * MS, &o), 0, "close");
+	EQ_INT(o.ntx, 1, "one segment");
+	check_tx(&o, 0, HS_FIN | HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 10, "data and FIN");
+	OK(o.tx[0].data && memcmp(o.tx[0].data, "last words", 10) == 0, "data and FIN: the bytes");
+	EQ_INT(t.state, S_FW1, "FIN-WAIT-1");
+	EQ_INT(t.snd_nxt, ISS + 12, "SND.NXT after data and FIN");
+	OK(!t.cork, "close uncorks");
+}
+
 int main(void)
 {
 	test_names();
@@ -1744,5 +1830,7 @@ int main(void)
 	test_wraparound();
 	test_ts_echo();
 	test_out_reset();
+	test_resume();
+	test_cork();
 	return tap_done();
 }
