@@ -232,12 +232,21 @@ static int keep(struct drive *d)
 	                           : "no guard: the local kernel may reset it");
 }
 
-void drive_resume(struct drive *d, const char *name, hs_conn_record *rec)
+static enum hs_run drive_catch_up(struct drive *d);
+
+enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 {
+	struct cli *c = d->c;
 	char err[256], l[HS_ENDPOINT_STRLEN], r[HS_ENDPOINT_STRLEN];
 	hs_tcb_snapshot snap;
 
-	cli_state_dir(d->c, d->state_dir, sizeof(d->state_dir));
+	if (c->nargs > 1)
+		die(HS_EXIT_USAGE, "%s takes one kept connection (see hs ls) or A:PORT B:PORT, not \"%s\"", c->cmd,
+		    c->args[1]);
+	const char *name = c->nargs ? c->args[0] : NULL;
+	cli_enter_netns(c);
+	cli_output_init(c, &d->out);
+	cli_state_dir(c, d->state_dir, sizeof(d->state_dir));
 	int rc = hs_store_find(d->state_dir, name, rec, err, sizeof(err));
 	if (rc > 0)
 		die(HS_EXIT_USAGE, "%s", err);
@@ -245,10 +254,6 @@ void drive_resume(struct drive *d, const char *name, hs_conn_record *rec)
 		die(HS_EXIT_ENV, "%s", err);
 	hs_endpoint_format(&rec->local, l, sizeof(l));
 	hs_endpoint_format(&rec->remote, r, sizeof(r));
-	if (rec->pid != getpid() && kill(rec->pid, 0) == 0 && rec->pid != 0) {
-		/* The saving process exited long ago in normal use; a live one may be a
-		 * different program that reuses the pid, so this is only a hint. */
-	}
 	if (rec->guard[0] && !hs_guard_exists(rec->guard)) {
 		hs_store_remove(d->state_dir, rec->id);
 		die(HS_EXIT_PEER, "kept connection %d (%s -> %s) is stale: its guard %s is gone, so the local kernel "
@@ -268,6 +273,7 @@ void drive_resume(struct drive *d, const char *name, hs_conn_record *rec)
 	hs_tcb_resume(&d->s.tcb, &d->cfg, &snap, hs_now_ns());
 	hs_session_info(&d->s, "resuming kept connection %d: %s %s -> %s (peer %s)", rec->id,
 	                hs_state_name(rec->state), l, r, hs_state_name(rec->peer_state));
+	return drive_catch_up(d);
 }
 
 static bool heard_peer(const hs_tcb *t, void *arg)
@@ -282,7 +288,7 @@ static bool caught_up(const hs_tcb *t, void *arg)
 	return hs_seq_geq(t->rcv_nxt, s->peer_next);
 }
 
-enum hs_run drive_catch_up(struct drive *d)
+static enum hs_run drive_catch_up(struct drive *d)
 {
 	hs_session *s = &d->s;
 	hs_tcb_out o;

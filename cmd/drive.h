@@ -32,14 +32,14 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
 /* Pick or check the source port (dies when it is taken). */
 uint16_t drive_source_port(struct drive *d, const hs_addr *src);
 
-/* Load kept connection NAME (NULL: the most recent), check that its guard is still
- * there, open a session on it and resume its TCB. Dies on error. */
-void drive_resume(struct drive *d, const char *name, hs_conn_record *rec);
+/* hs fin / hs rst on a kept connection: load the one the command line names (the
+ * most recent without an argument), check that its guard is still there, open a
+ * session on it, resume its TCB, then probe the peer and take in what it sent while
+ * no hs ran (asking for a retransmission with duplicate ACKs). Dies on error;
+ * returns HS_RUN_GOAL when in sync with the peer. */
+enum hs_run drive_resume(struct drive *d, hs_conn_record *rec);
 /* The TCB state a kept record holds (TSval advanced by the time since saving). */
 void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap);
-/* Probe the peer and take in what it sent while no hs process ran (asking for a
- * retransmission with duplicate ACKs). HS_RUN_GOAL when in sync. */
-enum hs_run drive_catch_up(struct drive *d);
 /* Emit the result (conn: the kept id, or NULL), close the session (keeping the guard
  * only for a kept connection) and return code. */
 int drive_finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg);

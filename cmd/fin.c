@@ -21,13 +21,7 @@ int cmd_fin(struct cli *c)
 
 	if (cli_is_live_pair(c))
 		return cmd_live(c, true);
-	if (c->nargs > 1)
-		die(HS_EXIT_USAGE, "fin takes one kept connection (see hs ls) or A:PORT B:PORT, not \"%s\"", c->args[1]);
-	cli_enter_netns(c);
-	cli_output_init(c, &d.out);
-	drive_resume(&d, c->nargs ? c->args[0] : NULL, &rec);
-
-	enum hs_run r = drive_catch_up(&d);
+	enum hs_run r = drive_resume(&d, &rec);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
 	if (c->wait && c->nsend == 0)

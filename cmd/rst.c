@@ -20,13 +20,7 @@ int cmd_rst(struct cli *c)
 
 	if (cli_is_live_pair(c))
 		return cmd_live(c, false);
-	if (c->nargs > 1)
-		die(HS_EXIT_USAGE, "rst takes one kept connection (see hs ls) or A:PORT B:PORT, not \"%s\"", c->args[1]);
-	cli_enter_netns(c);
-	cli_output_init(c, &d.out);
-	drive_resume(&d, c->nargs ? c->args[0] : NULL, &rec);
-
-	enum hs_run r = drive_catch_up(&d);
+	enum hs_run r = drive_resume(&d, &rec);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
 
@@ -34,10 +28,9 @@ int cmd_rst(struct cli *c)
 	hs_session_apply(&d.s, &o, NULL, 0);
 
 	/* Did the peer take it? A probe right behind the RST is answered with RST by a
-	 * peer that dropped the connection, and with an ACK by one that did not — but a
-	 * Linux peer answers out-of-window segments at most once per
-	 * tcp_invalid_ratelimit (500 ms), and our catch-up probe just used that: so
-	 * silence is not an answer, and the probe is repeated after the limit. */
+	 * peer that dropped the connection, and with an ACK by one that did not. The
+	 * probe carries a byte, so Linux answers it without its 500 ms rate limit for
+	 * out-of-window segments; it is repeated in case it or the answer is lost. */
 	unsigned before = d.s.inputs;
 	uint64_t wait = c->timeout_ns < 600 * HS_NS_PER_MS ? 600 * HS_NS_PER_MS : c->timeout_ns;
 	d.s.observe = true;
