@@ -121,6 +121,12 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			snprintf(msg, sizeof(msg), "connection reset by %s", peer);
 		return drive_finish(d, "reset", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_TIMEOUT:
+		if (t->state != HS_SYN_SENT && t->state != HS_SYN_RECEIVED && t->snd_wnd == 0) {
+			snprintf(msg, sizeof(msg), "timeout: %s kept its window closed through %d zero-window probes "
+			         "(its application is not reading); %u of %u bytes were delivered", peer,
+			         d->c->retries, t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
+			return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
+		}
 		snprintf(msg, sizeof(msg), "timeout: no answer from %s after %d retransmissions while waiting for %s "
 		         "(try --timeout/--retries)", peer, d->c->retries, waiting_for);
 		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
