@@ -5,41 +5,21 @@
 # Run by `make check`, or by hand as root: bats tests/bats/cli.bats
 # (HS defaults to the in-tree ./hs, HS_LAB to tests/lab/hs-lab).
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
-	export HS HS_LAB
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
-	lab_require jq nft ss ip setpriv
-	lab_setup
-	STATE=$BATS_TEST_TMPDIR/state
+	hs_setup jq nft ss ip setpriv
 }
 
 teardown() {
 	lab_teardown
 }
 
-# hs in namespace a, stdout in $output, stderr in $stderr.
-hs_a() {
-	run --separate-stderr lab_hs "$@"
-}
-
 # After a failure: no guard table in namespace a, no kept connection in the
 # store, and the default store of namespace a untouched.
 assert_nothing_left() {
-	local tables
-	tables=$(lab_hs_tables a)
-	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
-	if [[ -d $STATE ]]; then
-		local files
-		files=$(find "$STATE" -type f)
-		[[ -z $files ]] || fail "state files left: $files"
-	fi
+	assert_no_guard_left
+	assert_no_state_left
 	local default
 	default=/run/hs/ns-$(lab_ns_inode a)
 	[[ ! -e $default ]] || fail "the default store $default was written although --state-dir was given"

@@ -5,19 +5,10 @@
 #
 # Run by `make check`, or by hand as root: bats tests/bats/connect.bats
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
-	export HS HS_LAB
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
-	lab_require jq nft ss ip tcpdump socat
-	lab_setup
-	STATE=$BATS_TEST_TMPDIR/state
+	hs_setup jq nft ss ip tcpdump socat
 	DEFAULT_STORE=''
 }
 
@@ -29,72 +20,13 @@ teardown() {
 	lab_teardown
 }
 
-# hs in namespace a: stdout in $output/$lines, stderr in $stderr.
-hs_a() {
-	run --separate-stderr lab_hs "$@"
-}
-
-# jqo FILTER: query hs's JSON output of the last run, compact.
-jqo() {
-	jq -c "$@" <<<"$output"
-}
-
 # seg N: the Nth (1-based) segment event.
 seg() {
 	jq -c "select(.type == \"segment\")" <<<"$output" | sed -n "${1}p"
 }
 
-result() {
-	local last=${lines[${#lines[@]} - 1]}
-	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"
-	printf '%s\n' "$last"
-}
-
-# field JSON KEY: a field's value, raw.
-field() {
-	jq -r ".$2 | if type == \"array\" or type == \"object\" then tojson else . end" <<<"$1"
-}
-
-# expect JSON KEY VALUE
-expect() {
-	local got
-	got=$(field "$1" "$2")
-	[[ $got == "$3" ]] || fail "$2 is '$got', expected '$3' in: $1"
-}
-
-assert_all_json() {
-	local line
-	for line in "${lines[@]}"; do
-		[[ $(jq -r 'type' <<<"$line" 2>/dev/null) == object ]] || fail "not a JSON object line: $line"
-	done
-}
-
-assert_no_guard_left() {
-	local tables
-	tables=$(lab_hs_tables a)
-	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
-}
-
-assert_no_state_left() {
-	if [[ -d $STATE ]]; then
-		local files
-		files=$(find "$STATE" -type f)
-		[[ -z $files ]] || fail "state files left: $files"
-	fi
-}
-
-# peer_has_established SPORT: the kernel peer has an ESTABLISHED connection
-# from 198.18.0.1:SPORT to its port 8080.
-peer_has_established() {
-	lab_established b 8080 | grep -q " $LAB_ADDR_A:$1\$"
-}
-
 peer_has_none() {
 	! lab_conns b 8080 | grep -q " $LAB_ADDR_A:$1\$"
-}
-
-peer_said() {
-	grep -qE -- "$1" "$LAB_DIR/peer.out"
 }
 
 @test "connect: the kernel peer reaches ESTABLISHED with hs's port (human output)" {

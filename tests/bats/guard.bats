@@ -5,53 +5,14 @@
 #
 # Run by `make check`, or by hand as root: bats tests/bats/guard.bats
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
-	export HS HS_LAB
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
-	lab_require jq nft ss ip tcpdump socat
-	lab_setup
-	STATE=$BATS_TEST_TMPDIR/state
+	hs_setup jq nft ss ip tcpdump socat
 }
 
 teardown() {
 	lab_teardown
-}
-
-hs_a() {
-	run --separate-stderr lab_hs "$@"
-}
-
-jqo() {
-	jq -c "$@" <<<"$output"
-}
-
-assert_no_guard_left() {
-	local tables
-	tables=$(lab_hs_tables a)
-	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
-}
-
-assert_no_state_left() {
-	if [[ -d $STATE ]]; then
-		local files
-		files=$(find "$STATE" -type f)
-		[[ -z $files ]] || fail "state files left: $files"
-	fi
-}
-
-peer_has_established() {
-	lab_established b 8080 | grep -q " $LAB_ADDR_A:$1\$"
-}
-
-peer_said() {
-	grep -qE -- "$1" "$LAB_DIR/peer.out"
 }
 
 a_has_table() {

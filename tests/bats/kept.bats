@@ -7,29 +7,15 @@
 #
 # Run by `make check`, or by hand as root: bats tests/bats/kept.bats
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
-	export HS HS_LAB
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
-	lab_require jq nft ss ip tcpdump python3
-	lab_setup
-	STATE=$BATS_TEST_TMPDIR/state
+	hs_setup jq nft ss ip tcpdump python3
 	CUE=$LAB_DIR/cue
 }
 
 teardown() {
 	lab_teardown
-}
-
-# hs in namespace a: stdout in $output/$lines, stderr in $stderr.
-hs_a() {
-	run --separate-stderr lab_hs "$@"
 }
 
 # keep SPORT: a kept connection from 198.18.0.1:SPORT to the peer's 8080.
@@ -49,55 +35,11 @@ cued_peer() {
 	wait_until 5 lab_listening b 8080 || fail "cued.py does not listen: $(cat "$LAB_DIR/peer.out")"
 }
 
-# jqo FILTER: query hs's JSON output of the last run, compact.
-jqo() {
-	jq -c "$@" <<<"$output"
-}
-
-result() {
-	local last=${lines[${#lines[@]} - 1]}
-	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"
-	printf '%s\n' "$last"
-}
-
-# field JSON KEY: a field's value, raw.
-field() {
-	jq -r ".$2 | if type == \"array\" or type == \"object\" then tojson else . end" <<<"$1"
-}
-
-# expect JSON KEY VALUE
-expect() {
-	local got
-	got=$(field "$1" "$2")
-	[[ $got == "$3" ]] || fail "$2 is '$got', expected '$3' in: $1"
-}
-
-assert_all_json() {
-	local line
-	for line in "${lines[@]}"; do
-		[[ $(jq -r 'type' <<<"$line" 2>/dev/null) == object ]] || fail "not a JSON object line: $line"
-	done
-}
-
 # states: hs's states in order, repeats folded, one line ("ESTABLISHED FIN-WAIT-1 ...").
 states() {
 	# shellcheck disable=SC2016 # $s is jq's
 	jqo -r -s '[.[] | select(.type == "segment" or .type == "state") | (.state // .to)] |
 		reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end) | join(" ")'
-}
-
-assert_no_guard_left() {
-	local tables
-	tables=$(lab_hs_tables a)
-	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
-}
-
-assert_no_state_left() {
-	if [[ -d $STATE ]]; then
-		local files
-		files=$(find "$STATE" -type f)
-		[[ -z $files ]] || fail "state files left: $files"
-	fi
 }
 
 # assert_none_kept: hs ls --json lists nothing.
@@ -106,10 +48,6 @@ assert_none_kept() {
 	assert_success
 	[[ -z $(jqo 'select(.type == "conn")') ]] || fail "hs ls still lists: $output"
 	expect "$(result)" count 0
-}
-
-peer_has_established() {
-	lab_established b 8080 | grep -q " $LAB_ADDR_A:$1\$"
 }
 
 # peer_conns SPORT: the peer's connections from port SPORT, as "STATE LOCAL PEER".
@@ -131,10 +69,6 @@ peer_in_time_wait() {
 # that nobody acknowledged, its FIN counting as one).
 peer_sendq() {
 	lab_b ss -Htan "sport = :8080 and dport = :$1" | awk '$1 != "LISTEN" { print $3 }'
-}
-
-peer_said() {
-	grep -qE -- "$1" "$LAB_DIR/peer.out"
 }
 
 # a_has_no_socket SPORT: namespace a's kernel has no socket on SPORT: hs's

@@ -10,17 +10,12 @@
 #
 # Run by `make check`, or by hand as root: bats tests/bats/live.bats
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 PORT=5000
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	export HS
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
+	hs_find
 	lab_require ip ss jq python3
 	PEER=$BATS_TEST_DIRNAME/../peers/live_peer.py
 	[[ -r $PEER ]] || fail "missing $PEER"
@@ -124,22 +119,9 @@ assert_both_reset() {
 	wait_until 3 no_connection "$CLI" || fail "the client still has: $(connections "$CLI")"
 }
 
-result() {
-	local last=${lines[${#lines[@]} - 1]}
-	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"
-	printf '%s\n' "$last"
-}
-
 # has FILTER: some line of hs's JSON output matches the jq condition FILTER.
 has() {
 	[[ -n $(jq -c "select($1)" <<<"$output") ]]
-}
-
-assert_all_json() {
-	local line
-	for line in "${lines[@]}"; do
-		[[ $(jq -r 'type' <<<"$line" 2>/dev/null) == object ]] || fail "not a JSON object line: $line"
-	done
 }
 
 @test "rst: a busy connection is reset at both ends" {

@@ -8,140 +8,20 @@
 #
 # Run by `make check`, or by hand as root: bats tests/bats/teardown.bats
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
-load ../lab/lab
+load common
 
 PORT=7000   # the kernel server's port
 SPORT=40000 # hs's port when it connects
-PYTHON=/usr/bin/python3
 
 setup() {
-	: "${HS:=$BATS_TEST_DIRNAME/../../hs}"
-	: "${HS_LAB:=$BATS_TEST_DIRNAME/../lab/hs-lab}"
-	export HS HS_LAB
-	[[ -x $HS ]] || fail "hs is not built: $HS (run make, or set HS)"
-	[[ -x $PYTHON ]] || fail "$PYTHON is missing (the peers need it)"
-	lab_require jq nft ss ip tcpdump
-	PEERS=$BATS_TEST_DIRNAME/../peers
-	lab_setup
-	STATE=$BATS_TEST_TMPDIR/state
+	tb_setup
 }
 
 teardown() {
 	lab_teardown
 }
 
-# ---- hs ---------------------------------------------------------------------------
-
-# hs in namespace a: stdout in $output/$lines, stderr in $stderr.
-hs_a() {
-	run --separate-stderr lab_hs "$@"
-}
-
-# hs_bg ARGS...: hs in namespace a in the background, stdout in $LAB_DIR/hs.out,
-# stderr in $LAB_DIR/hs.err. Sets HS_PID (hs itself: ip netns exec and env exec).
-hs_bg() {
-	ip netns exec "$LAB_A" env --default-signal=INT "$HS" "$@" </dev/null \
-		>"$LAB_DIR/hs.out" 2>"$LAB_DIR/hs.err" 3>&- &
-	HS_PID=$!
-	LAB_PIDS+=("$HS_PID")
-}
-
-# hs_finish TIMEOUT: wait for the background hs to exit; then $status, $output,
-# $lines, $stderr and $stderr_lines are as after `run --separate-stderr`.
-hs_finish() {
-	wait_until "$1" lab_gone "$HS_PID" || fail "hs still runs after $1 s: $(cat "$LAB_DIR/hs.out")"
-	status=0
-	wait "$HS_PID" || status=$?
-	output=$(cat "$LAB_DIR/hs.out")
-	mapfile -t lines <"$LAB_DIR/hs.out"
-	stderr=$(cat "$LAB_DIR/hs.err")
-	# shellcheck disable=SC2034 # read by lab_assert_hs_error
-	mapfile -t stderr_lines <"$LAB_DIR/hs.err"
-}
-
-# jqo FILTER: query hs's JSON output of the last run, compact.
-jqo() {
-	jq -c "$@" <<<"$output"
-}
-
-# segs FILTER: hs's segment events that match the jq FILTER, one a line.
-segs() {
-	jqo "select(.type == \"segment\" and ($1))"
-}
-
-result() {
-	local last=${lines[${#lines[@]} - 1]}
-	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"
-	printf '%s\n' "$last"
-}
-
-# field JSON KEY: a field's value, raw.
-field() {
-	jq -r ".$2 | if type == \"array\" or type == \"object\" then tojson else . end" <<<"$1"
-}
-
-# expect JSON KEY VALUE
-expect() {
-	local got
-	got=$(field "$1" "$2")
-	[[ $got == "$3" ]] || fail "$2 is '$got', expected '$3' in: $1"
-}
-
-assert_all_json() {
-	local line
-	for line in "${lines[@]}"; do
-		[[ $(jq -r 'type' <<<"$line" 2>/dev/null) == object ]] || fail "not a JSON object line: $line"
-	done
-}
-
-# path: the states hs went through, in order, as one line ("SYN-SENT ESTABLISHED ...").
-path() {
-	jq -rs '[.[] | if .type == "segment" then .state elif .type == "state" then .to else empty end]
-		| reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end)
-		| join(" ")' <<<"$output"
-}
-
-assert_path() {
-	local got
-	got=$(path)
-	[[ $got =~ ^$1$ ]] || fail "hs went through '$got', expected /$1/: $output"
-}
-
-assert_no_guard_left() {
-	local tables
-	tables=$(lab_hs_tables a)
-	[[ -z $tables ]] || fail "guard tables left in $LAB_A: $tables"
-}
-
-assert_no_state_left() {
-	if [[ -d $STATE ]]; then
-		local files
-		files=$(find "$STATE" -type f)
-		[[ -z $files ]] || fail "state files left: $files"
-	fi
-}
-
 # ---- the peer's side --------------------------------------------------------------
-
-# tb_server [STEP...]: the textbook server in namespace b on $PORT (steps: see
-# textbook.py); its report in $LAB_DIR/$SERVER_OUT (server.out). Returns once it
-# listens.
-tb_server() {
-	lab_bg b "${SERVER_OUT:-server.out}" "$PYTHON" -u "$PEERS/textbook_server.py" --port "$PORT" "$@"
-	wait_until 5 lab_listening b "$PORT" || fail "the server does not listen: $(cat "$LAB_DIR/server.out")"
-}
-
-server_said() {
-	grep -qE -- "$1" "$LAB_DIR/server.out"
-}
-
-# assert_report FILE: the peer program's report is exactly stdin.
-assert_report() {
-	diff -u - "$LAB_DIR/$1" >&2 || fail "$1 is not as expected (diff above)"
-}
 
 # peer_conns PORT: the kernel peer's connections on its local PORT ("STATE LOCAL PEER").
 peer_conns() {
@@ -158,55 +38,6 @@ peer_has_none() {
 # PORT and hs's PEER-PORT is in TIME-WAIT (it closed first).
 peer_in_time_wait() {
 	peer_conns "$1" | grep -qx "TIME-WAIT $LAB_ADDR_B:$1 $LAB_ADDR_A:$2"
-}
-
-# assert_time_wait_ended: hs left TIME-WAIT when --time-wait ran out (a 2MSL
-# state event) -- or earlier through an RST from the peer. That happens when hs
-# acknowledges the peer's data and FIN a few ms late: the peer's kernel resends
-# its FIN (tail loss probe), hs acknowledges it again as it must, and the peer,
-# CLOSED by then, answers that ACK with RST, which ends TIME-WAIT (RFC 9293).
-assert_time_wait_ended() {
-	[[ -n $(jqo 'select(.type == "state" and .from == "TIME-WAIT" and .to == "CLOSED" and .why == "2MSL")') ]] &&
-		return 0
-	jq -e -s 'map(select(.type == "segment" and .dir == "in")) as $in
-		| ($in | map(select((.flags | test("FIN")) and .note == "retransmission")) | length > 0)
-		  and ($in[-1].flags | test("RST")) and $in[-1].state == "CLOSED"' <<<"$output" >/dev/null ||
-		fail "TIME-WAIT did not end by 2MSL, nor by the peer's RST after its repeated FIN: $output"
-}
-
-# no_rst_from_hs: the capture in b holds no RST from namespace a.
-no_rst_from_hs() {
-	! wire | grep -qE "$LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.[0-9]+: Flags \[R"
-}
-
-# wire: the capture in namespace b as text, absolute sequence numbers.
-wire() {
-	lab_tcpdump_text
-}
-
-# drop_once FAMILY HOOK MATCH ADDR: an nft table in namespace b whose chain (on
-# HOOK) drops the first segment that matches MATCH and lets the later ones
-# through: the first one puts its ADDR (ip saddr or ip daddr) into a set, and
-# the others are accepted because it is there. Exactly one, whatever the timing.
-drop_once() {
-	local family=$1 hook=$2 match=$3 addr=$4
-	lab_nft b <<-EOT
-		table $family labonce {
-			set seen { type ipv4_addr; flags dynamic; }
-			chain c {
-				$hook
-				$match $addr @seen counter accept
-				$match add @seen { $addr } counter drop
-			}
-		}
-	EOT
-}
-
-# once_counts FAMILY: "DROPPED PASSED" packet counts of drop_once's rules.
-once_counts() {
-	lab_b nft list table "$1" labonce |
-		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n[++k] = $(i + 1) }
-			END { print n[2] + 0, n[1] + 0 }'
 }
 
 # same_as CMD...: CMD's output is exactly stdin (shows a diff otherwise).
