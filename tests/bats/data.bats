@@ -279,3 +279,35 @@ client_send_q() {
 	EOF
 	wait_until 2 peer_in_time_wait "$PORT" "$SPORT"
 }
+
+@test "a peer that never reads: its window closes, hs probes it and gives up with a clear answer" {
+	# A server with a tiny receive buffer that accepts and never reads.
+	lab_bg b sink.out "$PYTHON" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept()
+print("accepted", flush=True)
+time.sleep(30)' "$PORT"
+	wait_until 5 lab_listening b "$PORT" || fail "the sink does not listen"
+	local big
+	big=$(head -c 100000 /dev/zero | tr '\0' a)
+	hs_a connect "$LAB_ADDR_B" "$PORT" --sport "$SPORT" --send "$big" --close fin \
+		--timeout 0.2 --retries 2 --json --state-dir "$STATE"
+	assert_failure 3
+	lab_assert_hs_error 'window closed.*not reading'
+	expect "$(result)" outcome timeout
+	# the peer advertised a zero window, and hs kept to it: what it sent beyond the
+	# last window were one-byte probes only
+	[[ -n $(segs '.dir == "in" and .win == 0') ]] || fail "no zero window from the peer: $output"
+	local acked sent
+	acked=$(segs '.dir == "in"' | jq -s 'map(.rack) | max')
+	sent=$(segs '.dir == "out" and .len > 0' | jq -s 'map(.rseq + .len) | max')
+	((sent <= acked + 1)) || fail "hs sent past the closed window: sent up to $sent, acked $acked"
+	((acked > 1 && acked < 100000)) || fail "acked $acked of 100000"
+	# the peer still holds the connection with the unread bytes queued
+	[[ $(ip netns exec "$LAB_B" ss -Htn state established "sport = :$PORT" | awk '{print $1}') -gt 0 ]] ||
+		fail "the peer's receive queue is empty: $(ip netns exec "$LAB_B" ss -tn)"
+}
