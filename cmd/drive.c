@@ -30,6 +30,11 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 	d->cfg.iss = c->have_isn ? c->isn : random32();
 	d->cfg.window = c->window;
 	d->cfg.syn_opts = c->opts;
+	/* The default MSS is the Ethernet one for the family: 1500 minus the headers. */
+	if (!c->have_opts && (remote->addr.family == AF_INET6 || local->addr.family == AF_INET6))
+		for (int i = 0; i < d->cfg.syn_opts.n; i++)
+			if (d->cfg.syn_opts.item[i].kind == HS_OPTK_MSS && !d->cfg.syn_opts.item[i].raw)
+				d->cfg.syn_opts.item[i].v1 = 1440;
 	d->cfg.ts_clock = random32();
 	d->cfg.max_retries = c->retries;
 	d->cfg.rto_ns = c->timeout_ns;

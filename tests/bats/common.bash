@@ -235,3 +235,9 @@ once_counts() {
 		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n[++k] = $(i + 1) }
 			END { print n[2] + 0, n[1] + 0 }'
 }
+
+# no_tentative_addresses: IPv6 neighbour discovery in the lab works once no
+# address in either namespace is tentative any more.
+no_tentative_addresses() {
+	[[ -z $(ip -n "$LAB_A" -6 addr show tentative) && -z $(ip -n "$LAB_B" -6 addr show tentative) ]]
+}

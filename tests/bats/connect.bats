@@ -393,3 +393,21 @@ peer_has_none() {
 	[[ ${lines[2]} =~ $LAB_ADDR_A\.40000\ \>\ $LAB_ADDR_B\.8080:\ Flags\ \[\.\],\ ack\ $(((synack_seq + 1) % 4294967296)), ]] ||
 		fail "third: ${lines[2]}"
 }
+
+@test "connect over IPv6: the handshake, data and close against the kernel, MSS for IPv6" {
+	lab_peer
+	# IPv6 neighbour discovery works once no address is tentative any more
+	wait_until 5 no_tentative_addresses || fail "IPv6 addresses still tentative"
+	hs_a connect "$LAB_ADDR6_B" 8080 --send 'hello v6' --close fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	expect "$(result)" outcome closed
+	local syn
+	syn=$(segs '.dir == "out" and .flags == "SYN"' | head -n 1)
+	[[ $(jq -r .dst <<<"$syn") == "[$LAB_ADDR6_B]:8080" ]] || fail "SYN to: $syn"
+	[[ $(jq -r .opts.mss <<<"$syn") == 1440 ]] || fail "an IPv6 SYN offers MSS 1440 (1500 - 60): $syn"
+	[[ $(jq -r .src <<<"$syn") =~ ^\[2001:db8::1\]:([0-9]+)$ ]] || fail "SYN from: $syn"
+	local sport=${BASH_REMATCH[1]}
+	# the peer's program got the data and our FIN over IPv6
+	wait_until 2 peer_said "^eof \\[?$LAB_ADDR6_A\\]?:$sport" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	peer_said "hello v6" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+}

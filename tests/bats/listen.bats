@@ -242,3 +242,25 @@ client_has_none() {
 	run -1 lab_b "$PYTHON" -u "$PEERS/textbook_client.py" --timeout 2 "$LAB_ADDR_A" "$PORT"
 	assert_line --regexp '^error .*refused'
 }
+
+@test "listen on an IPv6 address: the client gets hello over IPv6, hs shows its byebye" {
+	wait_until 5 no_tentative_addresses || fail "IPv6 addresses still tentative"
+	hs_bg listen "$LAB_ADDR6_A" "$PORT" --send hello --close wait --timeout 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	lab_bg b client.out "$PYTHON" -u "$PEERS/textbook_client.py" --sport "$CPORT" "$LAB_ADDR6_A" "$PORT" \
+		expect=hello send=byebye close
+	wait_until 3 client_said '^done '
+	hs_finish 3
+	assert_success
+	client_said "^received .* 5 bytes: 'hello'" || fail "client: $(cat "$LAB_DIR/client.out")"
+	client_said '^done ok' || fail "client: $(cat "$LAB_DIR/client.out")"
+	local res syn
+	res=$(result)
+	expect "$res" outcome closed
+	expect "$res" local "[$LAB_ADDR6_A]:$PORT"
+	expect "$res" remote "[$LAB_ADDR6_B]:$CPORT"
+	syn=$(segs '.dir == "out" and .flags == "SYN,ACK"' | head -n 1)
+	[[ $(jq -r .opts.mss <<<"$syn") == 1440 ]] || fail "SYN,ACK over IPv6 offers MSS 1440: $syn"
+	[[ -n $(segs '.dir == "in" and .data == "byebye"') ]] || fail "hs did not show byebye: $output"
+	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'
+}
