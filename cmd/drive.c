@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "drive.h"
 #include "hs/clock.h"
+#include "hs/privs.h"
 #include "hs/route.h"
 #include "hs/seq.h"
 
@@ -48,6 +49,11 @@ void drive_open(struct drive *d, const hs_session_params *p)
 	hs_cleanup_session = &d->s;
 	if (rc != HS_EXIT_OK)
 		die(rc, "%s", d->s.err);
+	/* The raw socket and the capture are open: keep only CAP_NET_ADMIN, which
+	 * removing (or narrowing) the guard needs. A failure here leaves hs no worse
+	 * off than before, so it is not fatal. */
+	char err[128];
+	hs_drop_privileges(true, err, sizeof(err));
 }
 
 uint64_t drive_patience(const struct cli *c)

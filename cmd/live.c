@@ -29,6 +29,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include "cli.h"
+#include "hs/privs.h"
 #include "hs/capture.h"
 #include "hs/clock.h"
 #include "hs/route.h"
@@ -737,6 +738,8 @@ static void open_io(struct live *l)
 	 * interfaces, and the kernel's routes know which. */
 	if (hs_sender_open(&l->snd, l->side[SIDE_A].ep.addr.family, NULL, &eperm, l->err, sizeof(l->err)) < 0)
 		die(HS_EXIT_ENV, "%s", l->err);
+	/* Sockets open, no guard to remove: no capability is needed any more. */
+	hs_drop_privileges(false, l->err, sizeof(l->err));
 }
 
 int cmd_live(struct cli *c, bool fin)

@@ -172,3 +172,17 @@ interrupt() {
 	run ! a_has_table "hs_${dead}_0"
 	a_has_table "hs_${live}_0" || fail "hs removed the table of a live process ($live)"
 }
+
+@test "once its sockets are open, hs keeps only CAP_NET_ADMIN (to remove its guard), and still removes it" {
+	hs_bg listen 7000 --timeout 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	local caps
+	caps=$(grep -E '^Cap(Eff|Prm|Inh):' "/proc/$HS_PID/status" | awk '{print $1 $2}' | tr '\n' ' ')
+	[[ $caps == "CapInh:0000000000000000 CapPrm:0000000000001000 CapEff:0000000000001000 " ]] ||
+		fail "capabilities of the running hs: $caps"
+	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$HS_PID/status" || fail "no_new_privs not set"
+	[[ -n $(lab_hs_tables a) ]] || fail "no guard while listening"
+	hs_finish 5
+	assert_failure 3
+	[[ -z $(lab_hs_tables a) ]] || fail "guard left behind after the drop: $(lab_hs_tables a)"
+}

@@ -1,0 +1,13 @@
+/* Dropping privileges once the sockets are open (as tcpdump and arping do). */
+#ifndef HS_PRIVS_H
+#define HS_PRIVS_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Keep only CAP_NET_ADMIN (when keep_net_admin: the RST guard must still be removed
+ * at exit) in the effective and permitted sets, clear the inheritable set, and set
+ * no_new_privs. The raw socket and the capture stay usable. Returns 0, or -1 with
+ * err. A process without capabilities is left as it is (returns 0). */
+int hs_drop_privileges(bool keep_net_admin, char *err, size_t errlen);
+
+#endif
