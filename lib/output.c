@@ -333,7 +333,7 @@ static void json_field_str(line *l, const char *key, const char *val)
 #define TIME_W 11     /* "   0.000412": seconds, right-aligned */
 #define INDENT (TIME_W + 2)
 #define FLAGS_W 13    /* "FIN,PSH,ACK" and two spaces */
-#define WIN_W 11      /* "win 65535" and two spaces */
+#define WIN_W 11      /* "win 65535" and two spaces; a scaled window runs wider */
 #define WHY_COL 48    /* where the reason of a state change starts */
 #define PAYLOAD_SHOW 200 /* escaped characters of payload shown in human mode */
 
@@ -523,6 +523,8 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_pad(&l, l.col + ack_w);
 	start = l.col;
 	line_printf(&l, "win %u", s->win);
+	if (ev->win_shift) /* what the window means in bytes: the header value scaled */
+		line_printf(&l, " (%lu)", (unsigned long)s->win << ev->win_shift);
 	line_gap(&l, start + WIN_W, 2);
 
 	if (s->len > 0)
@@ -728,6 +730,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	            ",\"rack\":%" PRIu32 ",\"win\":%u,\"len\":%zu,\"opts\":%s",
 	            s->seq, s->ack, ev->rseq, ev->rack, s->win, s->len,
 	            hs_opts_format_json(&s->opts, opts, sizeof(opts)));
+	if (ev->win_shift)
+		line_printf(&l, ",\"win_scaled\":%lu", (unsigned long)s->win << ev->win_shift);
 	json_field_str(&l, "state", hs_state_name(ev->state));
 	json_field_str(&l, "peer_state", hs_state_name(ev->peer_state));
 	if (s->len > 0 && s->payload) {

@@ -184,6 +184,8 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
 		};
 		if (!(in->flags & HS_ACK))
 			ev.rack = 0;
+		if (s->tcb.ws_ok && !(in->flags & HS_SYN))
+			ev.win_shift = s->tcb.snd_wscale;
 		hs_output_emit(s->out, &ev);
 	}
 	emit_changes(s, o, 0, by_segment, t_in, &state, &peer);
@@ -202,6 +204,8 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
 			.rack = (tx->flags & HS_ACK) ? hs_tcb_rel_rcv(&s->tcb, tx->ack) : 0,
 			.state = st, .peer_state = pe, .note = tx->note,
 		};
+		if (s->tcb.ws_ok && !(tx->flags & (HS_SYN | HS_RST)))
+			ev.win_shift = s->tcb.rcv_wscale;
 		hs_output_emit(s->out, &ev);
 		emit_changes(s, o, i + 1, true, ev.t_ns, &state, &peer);
 		if (s->dumping)

@@ -26,6 +26,7 @@ typedef struct hs_event {
 	enum hs_dir dir;
 	const hs_segment *seg;      /* full header, options and payload */
 	uint32_t rseq, rack;        /* relative to each side's ISN */
+	uint8_t win_shift;          /* window scale that applies to seg->win (0: none) */
 	hs_state state, peer_state; /* after this segment */
 	enum hs_note note;
 	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */

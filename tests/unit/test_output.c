@@ -593,6 +593,18 @@ static void test_human_segments(void)
 	EQ_STR(got_out, "   0.000402  \u2192 ACK          seq 1       ack 1      win 502\n",
 	       "human ACK: no options, no trailing blanks");
 
+	/* A scaled window: the header value, then what it means in bytes. */
+	ev.win_shift = 7;
+	render(&h, &ev);
+	EQ_STR(got_out, "   0.000402  \u2192 ACK          seq 1       ack 1      win 502 (64256)\n",
+	       "human ACK: scaled window in bytes");
+	render(&JSON, &ev);
+	OK(strstr(got_out, ",\"win\":502,") && strstr(got_out, ",\"win_scaled\":64256,"),
+	   "JSON: win as in the header, win_scaled in bytes");
+	ev.win_shift = 0;
+	render(&JSON, &ev);
+	OK(!strstr(got_out, "win_scaled"), "JSON: no win_scaled without scaling");
+
 	static const uint8_t hello[] = "hello\n\"x\"";
 	hs_segment d;
 	make_seg(&d, HS_DIR_OUT, HS_PSH | HS_ACK, 1001, 5001, 502);
