@@ -140,6 +140,11 @@ void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+const char *cli_signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
 static void on_signal(int sig)
 {
 	hs_stop_signal = sig;

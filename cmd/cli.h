@@ -72,6 +72,8 @@ bool cli_is_live_pair(const struct cli *c);
 
 /* Shared by the drivers. */
 void cli_install_signals(void);
+/* "SIGINT", "SIGTERM", ... for messages. */
+const char *cli_signal_name(int sig);
 void cli_enter_netns(const struct cli *c);
 void cli_output_init(const struct cli *c, hs_output *o);
 const char *cli_state_dir(const struct cli *c, char *buf, size_t len);

@@ -3,23 +3,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include "drive.h"
+#include "hs/random.h"
 #include "hs/clock.h"
 #include "hs/privs.h"
 #include "hs/route.h"
 #include "hs/seq.h"
-
-static uint32_t random32(void)
-{
-	uint32_t v = 0;
-
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint32_t)hs_now_ns() * 2654435761u;
-	return v;
-}
 
 void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote)
 {
@@ -28,7 +19,7 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 	hs_tcb_config_default(&d->cfg);
 	d->cfg.local = *local;
 	d->cfg.remote = *remote;
-	d->cfg.iss = c->have_isn ? c->isn : random32();
+	d->cfg.iss = c->have_isn ? c->isn : hs_random32();
 	d->cfg.window = c->window;
 	d->cfg.syn_opts = c->opts;
 	/* The default MSS is the Ethernet one for the family: 1500 minus the headers. */
@@ -36,7 +27,7 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 		for (int i = 0; i < d->cfg.syn_opts.n; i++)
 			if (d->cfg.syn_opts.item[i].kind == HS_OPTK_MSS && !d->cfg.syn_opts.item[i].raw)
 				d->cfg.syn_opts.item[i].v1 = 1440;
-	d->cfg.ts_clock = random32();
+	d->cfg.ts_clock = hs_random32();
 	d->cfg.max_retries = c->retries;
 	d->cfg.rto_ns = c->timeout_ns;
 	d->cfg.time_wait_ns = c->time_wait_ns;
@@ -81,11 +72,6 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 	die(HS_EXIT_ENV, "no free source port found: use --sport");
 }
 
-static const char *signal_name(int sig)
-{
-	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
-}
-
 int drive_finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg)
 {
 	hs_session_result(&d->s, outcome, code, conn, "%s", msg);
@@ -105,7 +91,7 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 	switch (r) {
 	case HS_RUN_SIGNAL:
 		snprintf(msg, sizeof(msg), "interrupted by %s in %s (peer %s); guard removed",
-		         signal_name(hs_stop_signal), hs_state_name(t->state), hs_state_name(t->peer_state));
+		         cli_signal_name(hs_stop_signal), hs_state_name(t->state), hs_state_name(t->peer_state));
 		return drive_finish(d, "interrupted", 128 + hs_stop_signal, NULL, msg);
 	case HS_RUN_ERROR:
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);

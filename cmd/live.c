@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include "cli.h"
+#include "hs/random.h"
 #include "hs/privs.h"
 #include "hs/capture.h"
 #include "hs/clock.h"
@@ -160,14 +160,9 @@ static int finish(struct live *l, const char *outcome, int code, const char *fmt
 	return code;
 }
 
-static const char *signal_name(int sig)
-{
-	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
-}
-
 static __attribute__((noreturn)) void interrupted(struct live *l)
 {
-	exit(finish(l, "interrupted", 128 + hs_stop_signal, "interrupted by %s", signal_name(hs_stop_signal)));
+	exit(finish(l, "interrupted", 128 + hs_stop_signal, "interrupted by %s", cli_signal_name(hs_stop_signal)));
 }
 
 static __attribute__((noreturn)) void failed(struct live *l, const char *what)
@@ -205,25 +200,6 @@ static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir,
 
 /* ---- sending ----------------------------------------------------------------------- */
 
-static uint32_t random32(void)
-{
-	uint32_t v = 0;
-
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint32_t)hs_now_ns() * 2654435761u;
-	return v;
-}
-
-static void step_pause(const char *what)
-{
-	char line[16];
-
-	fprintf(stderr, "-- press Enter to send %s --", what);
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		fputc('\n', stderr);
-}
-
 /* Send a segment to the other end as if from side `from`, and show it. */
 static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint32_t ack, const uint8_t *data,
                     uint32_t len, const char *purpose)
@@ -243,7 +219,7 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	if (l->c->step) {
 		char what[64], fl[32];
 		snprintf(what, sizeof(what), "%s as %s->%s", hs_flags_format(flags, fl, sizeof(fl)), src->name, dst->name);
-		step_pause(what);
+		hs_step_pause(what);
 	}
 	struct sent *s = &l->sent[l->nsent++ % SENT_SLOTS];
 	*s = (struct sent){ .from = from, .seq = tx.seq, .ack = tx.ack, .flags = flags, .len = len };
@@ -280,7 +256,7 @@ static const uint8_t probe_byte[1] = { 0 };
  * segment would still be dropped for its ACK). */
 static void ask(struct live *l, int to)
 {
-	send_as(l, !to, HS_ACK, random32(), random32(), probe_byte, 1, "ask");
+	send_as(l, !to, HS_ACK, hs_random32(), hs_random32(), probe_byte, 1, "ask");
 }
 
 /* Probe `to` after our RST: a byte far below its window, answered with a duplicate

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hs/random.h"
 #include "hs/route.h"
 
 static bool is_loopback(const hs_addr *a)
@@ -264,18 +264,6 @@ static void mark_reserved(struct port_set *s)
 	}
 }
 
-static uint32_t random32(void)
-{
-	uint32_t r;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
-		return r;
-	/* No entropy yet (early boot): any spread is good enough for a port. */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16);
-}
-
 uint16_t hs_pick_ephemeral_port(void)
 {
 	static struct port_set used; /* 8 KiB: static, not on the stack */
@@ -294,7 +282,7 @@ uint16_t hs_pick_ephemeral_port(void)
 	each_local_port(false, set_port, &used);
 	mark_reserved(&used);
 	span = hi - lo + 1;
-	start = random32() % span;
+	start = hs_random32() % span;
 	/* From a random point, the first free port in the range. */
 	for (unsigned k = 0; k < span; k++) {
 		unsigned port = lo + (start + k) % span;

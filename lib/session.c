@@ -70,16 +70,24 @@ static uint64_t since_start(const hs_session *s, uint64_t now)
 	return now > s->t0 ? now - s->t0 : 0;
 }
 
-/* --step: let the user read what happened before the next segment leaves. */
-static void step_pause(hs_session *s, const hs_tx *tx)
+void hs_step_pause(const char *what)
 {
-	char flags[48], line[16];
+	char line[16];
 
-	hs_flags_format(tx->flags, flags, sizeof(flags));
-	fprintf(stderr, "-- press Enter to send %s (seq %u) --", flags, hs_tcb_rel_snd(&s->tcb, tx->seq));
+	fprintf(stderr, "-- press Enter to send %s --", what);
 	fflush(stderr);
 	if (!fgets(line, sizeof(line), stdin))
 		fputc('\n', stderr);
+}
+
+/* --step: let the user read what happened before the next segment leaves. */
+static void step_pause(hs_session *s, const hs_tx *tx)
+{
+	char flags[48], what[80];
+
+	hs_flags_format(tx->flags, flags, sizeof(flags));
+	snprintf(what, sizeof(what), "%s (seq %u)", flags, hs_tcb_rel_snd(&s->tcb, tx->seq));
+	hs_step_pause(what);
 }
 
 static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *seg)

@@ -83,6 +83,9 @@ typedef bool (*hs_goal_fn)(const hs_tcb *t, void *arg);
  * passes with no TCB timer running. */
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline);
 
+/* --step: "-- press Enter to send WHAT --" on stderr, then wait for a line. */
+void hs_step_pause(const char *what);
+
 /* Emit helpers (they fill an hs_event and call hs_output_emit). */
 void hs_session_info(hs_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hs_session_result(hs_session *s, const char *outcome, int exit_code, const char *conn_id,
