@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "hs/err.h"
 #include "hs/capture.h"
 #include "hs/clock.h"
 
@@ -92,19 +93,6 @@ struct hs_capture {
 	struct dedup flushed;     /* recorded segments written: a later captured copy is dropped */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t wall_ns(void)
 {
 	struct timespec ts;
@@ -133,17 +121,17 @@ static int activate_error(pcap_t *p, int rc, const char *iface, bool *eperm, boo
 	switch (rc) {
 	case PCAP_ERROR_PERM_DENIED:
 		*eperm = true;
-		seterr(err, errlen, "cannot capture on %s: permission denied (hs needs CAP_NET_RAW: run as root)", iface);
+		hs_seterr(err, errlen, "cannot capture on %s: permission denied (hs needs CAP_NET_RAW: run as root)", iface);
 		break;
 	case PCAP_ERROR_NO_SUCH_DEVICE:
 		*nodev = true;
-		seterr(err, errlen, "cannot capture on %s: no such interface", iface);
+		hs_seterr(err, errlen, "cannot capture on %s: no such interface", iface);
 		break;
 	case PCAP_ERROR_IFACE_NOT_UP:
-		seterr(err, errlen, "cannot capture on %s: the interface is down", iface);
+		hs_seterr(err, errlen, "cannot capture on %s: the interface is down", iface);
 		break;
 	default:
-		seterr(err, errlen, "cannot capture on %s: %s", iface,
+		hs_seterr(err, errlen, "cannot capture on %s: %s", iface,
 		       rc == PCAP_ERROR && *pcap_geterr(p) ? pcap_geterr(p) : pcap_statustostr(rc));
 		break;
 	}
@@ -177,17 +165,17 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 
 	hs_capture *c = calloc(1, sizeof(*c));
 	if (!c) {
-		seterr(err, errlen, "capture: out of memory");
+		hs_seterr(err, errlen, "capture: out of memory");
 		return -1;
 	}
 	c->fd = -1;
 	c->p = pcap_create(iface, ebuf);
 	if (!c->p) {
-		seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
+		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
 		goto fail;
 	}
 	if (configure(c->p) != 0) {
-		seterr(err, errlen, "cannot capture on %s: %s", iface, pcap_geterr(c->p));
+		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, pcap_geterr(c->p));
 		goto fail;
 	}
 	int rc = pcap_activate(c->p);
@@ -197,12 +185,12 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 	}
 	/* rc > 0 is a warning (e.g. promiscuous mode not supported): harmless here. */
 	if (pcap_setnonblock(c->p, 1, ebuf) != 0) {
-		seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
+		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
 		goto fail;
 	}
 	c->fd = pcap_get_selectable_fd(c->p);
 	if (c->fd < 0) {
-		seterr(err, errlen, "cannot capture on %s: no selectable file descriptor", iface);
+		hs_seterr(err, errlen, "cannot capture on %s: no selectable file descriptor", iface);
 		goto fail;
 	}
 	c->dlt = pcap_datalink(c->p);
@@ -211,7 +199,7 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 	c->frame_cap = snap > 0 ? (size_t)snap : SNAPLEN;
 	c->frame = malloc(c->frame_cap);
 	if (!c->frame) {
-		seterr(err, errlen, "capture: out of memory");
+		hs_seterr(err, errlen, "capture: out of memory");
 		goto fail;
 	}
 	c->wall_to_mono_ns = measure_wall_to_mono(&c->opened_ns);
@@ -227,13 +215,13 @@ int hs_capture_filter(hs_capture *c, const char *expr, char *err, size_t errlen)
 	struct bpf_program prog;
 
 	if (pcap_compile(c->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		seterr(err, errlen, "bad capture filter \"%s\": %s", expr, pcap_geterr(c->p));
+		hs_seterr(err, errlen, "bad capture filter \"%s\": %s", expr, pcap_geterr(c->p));
 		return -1;
 	}
 	int rc = pcap_setfilter(c->p, &prog);
 	pcap_freecode(&prog);
 	if (rc != 0) {
-		seterr(err, errlen, "cannot install capture filter: %s", pcap_geterr(c->p));
+		hs_seterr(err, errlen, "cannot install capture filter: %s", pcap_geterr(c->p));
 		return -1;
 	}
 	return 0;
@@ -390,20 +378,20 @@ static void pending_flush(hs_capture *c, uint64_t ts_wall_ns)
 int hs_capture_dump_open(hs_capture *c, const char *path, char *err, size_t errlen)
 {
 	if (c->dump) {
-		seterr(err, errlen, "a capture file is already open");
+		hs_seterr(err, errlen, "a capture file is already open");
 		return -1;
 	}
 	c->pending_buf = malloc((size_t)PENDING_SLOTS * SNAPLEN);
 	c->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
 	if (!c->pending_buf || !c->dead) {
-		seterr(err, errlen, "cannot write %s: out of memory", path);
+		hs_seterr(err, errlen, "cannot write %s: out of memory", path);
 		goto fail;
 	}
 	for (unsigned i = 0; i < PENDING_SLOTS; i++)
 		c->pending[i].ip = c->pending_buf + (size_t)i * SNAPLEN;
 	c->dump = pcap_dump_open(c->dead, path);
 	if (!c->dump) {
-		seterr(err, errlen, "cannot write %s", pcap_geterr(c->dead)); /* "PATH: reason" */
+		hs_seterr(err, errlen, "cannot write %s", pcap_geterr(c->dead)); /* "PATH: reason" */
 		goto fail;
 	}
 	pcap_dump_flush(c->dump); /* the file header, even if nothing follows */
@@ -492,7 +480,7 @@ static int read_one(hs_capture *c, hs_packet *pkt, uint64_t *ts_ns, char *err, s
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
-		seterr(err, errlen, "capture failed: %s", rc == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(rc));
+		hs_seterr(err, errlen, "capture failed: %s", rc == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(rc));
 		return -1;
 	}
 	size_t caplen = h->caplen < c->frame_cap ? h->caplen : c->frame_cap;
@@ -540,7 +528,7 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 			pending_flush(c, UINT64_MAX); /* their captured copies are not coming */
 		if (fd_error) {
 			/* poll() said the socket failed but libpcap has nothing to say. */
-			seterr(err, errlen, "capture failed: the capture socket reported an error");
+			hs_seterr(err, errlen, "capture failed: the capture socket reported an error");
 			return -1;
 		}
 		if (deadline_ns == 0)
@@ -554,7 +542,7 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 		if (n < 0) {
 			if (errno == EINTR)
 				return -2;
-			seterr(err, errlen, "capture failed: poll: %s", strerror(errno));
+			hs_seterr(err, errlen, "capture failed: poll: %s", strerror(errno));
 			return -1;
 		}
 		if (n > 0 && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hs/err.h"
 #include "hs/sender.h"
 
 #define IPV4_DONT_FRAGMENT 0x4000
@@ -35,19 +36,6 @@ struct hs_sender {
 	libnet_ptag_t opt_tag, tcp_tag, ip_tag;
 	uint16_t ip_id;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* libnet reports failures as text only ("libnet_open_raw4(): SOCK_RAW allocation
  * failed: Operation not permitted"); errno is usually still the socket() one. */
@@ -77,17 +65,17 @@ static int bind_to_device(hs_sender *s, const char *iface, bool *eperm, char *er
 	int fd = libnet_getfd(s->l);
 
 	if (strlen(iface) >= IFNAMSIZ) {
-		seterr(err, errlen, "interface name too long: %s", iface);
+		hs_seterr(err, errlen, "interface name too long: %s", iface);
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface, (socklen_t)strlen(iface) + 1) != 0) {
 		int e = errno;
 		if (e == EPERM || e == EACCES) {
 			*eperm = true;
-			seterr(err, errlen, "cannot bind the raw socket to %s: %s (hs needs CAP_NET_RAW: run as root)",
+			hs_seterr(err, errlen, "cannot bind the raw socket to %s: %s (hs needs CAP_NET_RAW: run as root)",
 			       iface, strerror(e));
 		} else {
-			seterr(err, errlen, "cannot send on %s: %s", iface, e == ENODEV ? "no such interface" : strerror(e));
+			hs_seterr(err, errlen, "cannot send on %s: %s", iface, e == ENODEV ? "no such interface" : strerror(e));
 		}
 		return -1;
 	}
@@ -104,12 +92,12 @@ int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, 
 	*eperm = false;
 	*out = NULL;
 	if (family != AF_INET && family != AF_INET6) {
-		seterr(err, errlen, "sender: unsupported address family %d", family);
+		hs_seterr(err, errlen, "sender: unsupported address family %d", family);
 		return -1;
 	}
 	hs_sender *s = calloc(1, sizeof(*s));
 	if (!s) {
-		seterr(err, errlen, "sender: out of memory");
+		hs_seterr(err, errlen, "sender: out of memory");
 		return -1;
 	}
 	s->family = family;
@@ -125,10 +113,10 @@ int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, 
 		int e = errno;
 		if (is_permission_error(e, ebuf)) {
 			*eperm = true;
-			seterr(err, errlen, "cannot open a raw socket: %s (hs needs CAP_NET_RAW: run as root)",
+			hs_seterr(err, errlen, "cannot open a raw socket: %s (hs needs CAP_NET_RAW: run as root)",
 			       strerror(EPERM));
 		} else {
-			seterr(err, errlen, "cannot open a raw socket: %s", ebuf[0] ? ebuf : strerror(e));
+			hs_seterr(err, errlen, "cannot open a raw socket: %s", ebuf[0] ? ebuf : strerror(e));
 		}
 		free(s);
 		return -1;
@@ -187,19 +175,19 @@ static int check_segment(const hs_sender *s, const hs_endpoint *src, const hs_en
 	size_t ip_h = s->family == AF_INET ? LIBNET_IPV4_H : 0; /* IPv6 counts the payload only */
 
 	if (src->addr.family != s->family || dst->addr.family != s->family) {
-		seterr(err, errlen, "send: address family does not match the sender");
+		hs_seterr(err, errlen, "send: address family does not match the sender");
 		return -1;
 	}
 	if (tx->opt_len > HS_OPT_MAXLEN || tx->opt_len % 4) {
-		seterr(err, errlen, "send: option length %u is not a multiple of 4 up to 40", (unsigned)tx->opt_len);
+		hs_seterr(err, errlen, "send: option length %u is not a multiple of 4 up to 40", (unsigned)tx->opt_len);
 		return -1;
 	}
 	if (tx->len && !tx->data) {
-		seterr(err, errlen, "send: payload without data");
+		hs_seterr(err, errlen, "send: payload without data");
 		return -1;
 	}
 	if ((size_t)tx->len > 65535 - ip_h - LIBNET_TCP_H - tx->opt_len) {
-		seterr(err, errlen, "send: payload of %lu bytes does not fit in one datagram", (unsigned long)tx->len);
+		hs_seterr(err, errlen, "send: payload of %lu bytes does not fit in one datagram", (unsigned long)tx->len);
 		return -1;
 	}
 	return 0;
@@ -219,7 +207,7 @@ int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
 		/* A half-updated chain cannot be trusted: start over once. */
 		forget_packet(s);
 		if (build(s, src, dst, tx) != 0) {
-			seterr(err, errlen, "cannot build segment: %s", libnet_geterror(s->l));
+			hs_seterr(err, errlen, "cannot build segment: %s", libnet_geterror(s->l));
 			forget_packet(s);
 			return -1;
 		}
@@ -229,7 +217,7 @@ int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
 	if (n < 0 || (size_t)n != want) {
 		/* libnet's message names the failed sendto() and errno ("... (Operation
 		 * not permitted)" from an OUTPUT drop rule, "Network is unreachable"). */
-		seterr(err, errlen, "cannot send segment: %s", libnet_geterror(s->l));
+		hs_seterr(err, errlen, "cannot send segment: %s", libnet_geterror(s->l));
 		return -1;
 	}
 	return 0;

@@ -16,23 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hs/err.h"
 #include "hs/store.h"
 
 /* A record is about 500 bytes; anything much larger is not one of ours. */
 #define RECORD_MAX 4096
 #define LINE_MAX_LEN 256
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the text form --------------------------------------------------------------- */
 
@@ -269,7 +258,7 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 	int lineno = 0;
 
 	if (!text) {
-		set_err(err, errlen, "no text");
+		hs_seterr(err, errlen, "no text");
 		return -1;
 	}
 	memset(&r, 0, sizeof(r));
@@ -282,7 +271,7 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 
 		lineno++;
 		if (n >= sizeof(buf)) {
-			set_err(err, errlen, "line %d: too long", lineno);
+			hs_seterr(err, errlen, "line %d: too long", lineno);
 			return -1;
 		}
 		memcpy(buf, line, n);
@@ -292,7 +281,7 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 		if (!*key || *key == '#')
 			continue;
 		if (!(eq = strchr(buf, '='))) {
-			set_err(err, errlen, "line %d: expected key=value", lineno);
+			hs_seterr(err, errlen, "line %d: expected key=value", lineno);
 			return -1;
 		}
 		*eq = '\0';
@@ -302,12 +291,12 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 			if (strcmp(key, fields[i].key) != 0)
 				continue;
 			if (seen[i]) {
-				set_err(err, errlen, "line %d: %s given twice", lineno, key);
+				hs_seterr(err, errlen, "line %d: %s given twice", lineno, key);
 				return -1;
 			}
 			seen[i] = true;
 			if (parse_field(&fields[i], value, &r) < 0) {
-				set_err(err, errlen, "line %d: bad value for %s: \"%.64s\"", lineno, key, value);
+				hs_seterr(err, errlen, "line %d: bad value for %s: \"%.64s\"", lineno, key, value);
 				return -1;
 			}
 			break;
@@ -316,12 +305,12 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 	}
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (fields[i].mandatory && !seen[i]) {
-			set_err(err, errlen, "missing %s", fields[i].key);
+			hs_seterr(err, errlen, "missing %s", fields[i].key);
 			return -1;
 		}
 	}
 	if (r.local.addr.family != r.remote.addr.family) {
-		set_err(err, errlen, "local and remote addresses are of different families");
+		hs_seterr(err, errlen, "local and remote addresses are of different families");
 		return -1;
 	}
 	*rec = r;
@@ -409,7 +398,7 @@ static int list_ids(const char *dir, int **ids, char *err, size_t errlen)
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, errlen, "cannot read state directory %s: %s", dir, strerror(errno));
+		hs_seterr(err, errlen, "cannot read state directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d))) {
@@ -422,7 +411,7 @@ static int list_ids(const char *dir, int **ids, char *err, size_t errlen)
 				free(*ids);
 				*ids = NULL;
 				closedir(d);
-				set_err(err, errlen, "out of memory");
+				hs_seterr(err, errlen, "out of memory");
 				return -1;
 			}
 			*ids = more;
@@ -455,19 +444,19 @@ static int load_record(const char *dir, int id, hs_conn_record *rec, char *err, 
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		set_err(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
+		hs_seterr(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		set_err(err, errlen, "kept connection %s is not a regular file", path);
+		hs_seterr(err, errlen, "kept connection %s is not a regular file", path);
 		return -1;
 	}
 	while (got < sizeof(text) && (n = read(fd, text + got, sizeof(text) - got)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			set_err(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
+			hs_seterr(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -475,16 +464,16 @@ static int load_record(const char *dir, int id, hs_conn_record *rec, char *err, 
 	}
 	close(fd);
 	if (got > RECORD_MAX) {
-		set_err(err, errlen, "kept connection %s is corrupted: too large", path);
+		hs_seterr(err, errlen, "kept connection %s is corrupted: too large", path);
 		return -1;
 	}
 	text[got] = '\0';
 	if (memchr(text, '\0', got)) {
-		set_err(err, errlen, "kept connection %s is corrupted: contains NUL bytes", path);
+		hs_seterr(err, errlen, "kept connection %s is corrupted: contains NUL bytes", path);
 		return -1;
 	}
 	if (hs_record_parse(text, rec, why, sizeof(why)) < 0) {
-		set_err(err, errlen, "kept connection %s is corrupted: %s (remove it)", path, why);
+		hs_seterr(err, errlen, "kept connection %s is corrupted: %s (remove it)", path, why);
 		return -1;
 	}
 	rec->id = id; /* the file name is authoritative */
@@ -540,7 +529,7 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 	int *ids = NULL, n, len;
 
 	if (mkdir_parents(dir) < 0) {
-		set_err(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
+		hs_seterr(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!r.created)
@@ -550,12 +539,12 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 	if (r.id > 0) {
 		/* Replace: rename over the old file in one step. */
 		if ((len = hs_record_format(&r, text, sizeof(text))) < 0) {
-			set_err(err, errlen, "cannot format the kept connection");
+			hs_seterr(err, errlen, "cannot format the kept connection");
 			return -1;
 		}
 		record_path(dir, r.id, path, sizeof(path));
 		if (write_temp(dir, text, (size_t)len, tmp, sizeof(tmp)) < 0 || rename(tmp, path) < 0) {
-			set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+			hs_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
 			unlink(tmp);
 			return -1;
 		}
@@ -569,16 +558,16 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 	/* New: link() refuses to replace, so two hs saving at once get distinct ids. */
 	for (int tries = 0; ; tries++, r.id++) {
 		if (r.id <= 0 || tries == 100) {
-			set_err(err, errlen, "cannot allocate an id in %s", dir);
+			hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
 			return -1;
 		}
 		if ((len = hs_record_format(&r, text, sizeof(text))) < 0) {
-			set_err(err, errlen, "cannot format the kept connection");
+			hs_seterr(err, errlen, "cannot format the kept connection");
 			return -1;
 		}
 		record_path(dir, r.id, path, sizeof(path));
 		if (write_temp(dir, text, (size_t)len, tmp, sizeof(tmp)) < 0) {
-			set_err(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
+			hs_seterr(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
 			return -1;
 		}
 		int rc = link(tmp, path), saved = errno;
@@ -586,7 +575,7 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 		if (rc == 0)
 			break;
 		if (saved != EEXIST) {
-			set_err(err, errlen, "cannot write %s: %s", path, strerror(saved));
+			hs_seterr(err, errlen, "cannot write %s: %s", path, strerror(saved));
 			return -1;
 		}
 	}
@@ -613,7 +602,7 @@ static int each_record(const char *dir, bool newest_first, int (*visit)(const hs
 		if (lr == 0)
 			rc = visit(&rec, arg);
 		else if (lr < 0 && err && errlen)
-			set_err(err, errlen, "%s", why);
+			hs_seterr(err, errlen, "%s", why);
 	}
 	free(ids);
 	return rc;
@@ -705,7 +694,7 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 	if (name && *name && parse_number(name, INT_MAX, &id) == 0) {
 		rc = id ? load_record(dir, (int)id, rec, err, errlen) : 1;
 		if (rc == 1)
-			set_err(err, errlen, "no kept connection named %s (see hs ls)", name);
+			hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 		return rc;
 	}
 	if (!name || !*name)
@@ -717,21 +706,21 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 	else if (hs_addr_parse(name, &c.a.addr) == 0)
 		c.kind = 3;
 	else {
-		set_err(err, errlen, "no kept connection named %s (see hs ls)", name);
+		hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 		return 1;
 	}
 	rc = each_record(dir, true, visit_find, &c, why, sizeof(why));
 	if (rc < 0) {
-		set_err(err, errlen, "%s", why);
+		hs_seterr(err, errlen, "%s", why);
 		return -1;
 	}
 	if (rc > 0)
 		return 0;
 	if (c.kind == 0)
-		set_err(err, errlen, "no kept connection (hs connect --close keep makes one)%s%s",
+		hs_seterr(err, errlen, "no kept connection (hs connect --close keep makes one)%s%s",
 		         why[0] ? "; " : "", why);
 	else
-		set_err(err, errlen, "no kept connection named %s (see hs ls)", name);
+		hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 	return 1;
 }
 
