@@ -179,6 +179,29 @@ client_has_none() {
 	assert_no_guard_left
 }
 
+@test "listen: the client's ACK lost once: hs retransmits its SYN,ACK, the client ACKs again" {
+	drop_once inet "type filter hook output priority 0;" \
+		"tcp dport $PORT tcp flags & (syn | ack | fin | rst) == ack" 'ip daddr'
+	hs_bg listen "$PORT" --send hello --close wait --timeout 0.3 --retries 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	tb_client expect=hello send=byebye close
+	wait_until 4 client_said '^done '
+	hs_finish 3
+	assert_success
+	[[ $(once_counts inet | cut -d' ' -f1) == 1 ]] || fail "dropped ACKs: $(once_counts inet)"
+	local synacks
+	synacks=$(segs '.dir == "out" and .flags == "SYN,ACK"')
+	[[ $(wc -l <<<"$synacks") == 2 ]] || fail "expected hs's SYN,ACK twice: $output"
+	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "retransmission"
+		and (.[1].t - .[0].t) >= 0.29' <<<"$synacks" >/dev/null || fail "the SYN,ACKs: $synacks"
+	# only the client's SYN came in once: it was hs that retransmitted
+	[[ $(segs '.dir == "in" and .flags == "SYN"' | wc -l) == 1 ]] || fail "the client resent its SYN: $output"
+	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'
+	client_said "^received .* 5 bytes: 'hello'" || fail "client: $(cat "$LAB_DIR/client.out")"
+	client_said '^done ok' || fail "client: $(cat "$LAB_DIR/client.out")"
+	assert_no_guard_left
+}
+
 @test "listen on a port the local kernel already listens on: exit 4, one line, no guard" {
 	lab_bg a holder.out "$PYTHON" -u "$PEERS/textbook_server.py" --port "$PORT"
 	wait_until 5 lab_listening a "$PORT"
