@@ -54,8 +54,9 @@ static enum probe probe(struct cli *c, const hs_conn_record *k, uint32_t *behind
 int cmd_ls(struct cli *c)
 {
 	hs_conn_record recs[256];
-	char dir[256], err[256], l[HS_ENDPOINT_STRLEN], r[HS_ENDPOINT_STRLEN], status[96];
+	char dir[256], err[256], status[96], id[16];
 	hs_output out;
+	uint64_t t0 = hs_now_ns();
 
 	if (c->nargs)
 		die(HS_EXIT_USAGE, "ls takes no arguments");
@@ -66,9 +67,6 @@ int cmd_ls(struct cli *c)
 	if (n < 0)
 		die(HS_EXIT_ENV, "%s", err);
 	time_t now = time(NULL);
-	if (!c->json && !c->quiet && n)
-		printf("%-4s %-22s %-22s %-12s %-12s %5s  %-12s %s\n", "ID", "LOCAL", "REMOTE", "STATE", "PEER", "AGE",
-		       "GUARD", "STATUS");
 	for (int i = 0; i < n; i++) {
 		const hs_conn_record *k = &recs[i];
 		uint32_t behind = 0;
@@ -87,17 +85,14 @@ int cmd_ls(struct cli *c)
 		case PROBE_SILENT: snprintf(status, sizeof(status), "no answer to a probe"); break;
 		case PROBE_FAILED: snprintf(status, sizeof(status), "not probed"); break;
 		}
-		hs_endpoint_format(&k->local, l, sizeof(l));
-		hs_endpoint_format(&k->remote, r, sizeof(r));
-		long age = (long)(now - k->created);
-		if (c->json)
-			printf("{\"type\":\"conn\",\"id\":\"%d\",\"local\":\"%s\",\"remote\":\"%s\",\"state\":\"%s\","
-			       "\"peer_state\":\"%s\",\"age\":%ld,\"guard\":\"%s\",\"stale\":%s,\"probe\":\"%s\",\"unread\":%u}\n",
-			       k->id, l, r, hs_state_name(k->state), hs_state_name(k->peer_state), age, k->guard,
-			       stale ? "true" : "false", probe_word[pr], behind);
-		else if (!c->quiet)
-			printf("%-4d %-22s %-22s %-12s %-12s %4lds  %-12s %s\n", k->id, l, r, hs_state_name(k->state),
-			       hs_state_name(k->peer_state), age, k->guard[0] ? k->guard : "-", status);
+		snprintf(id, sizeof(id), "%d", k->id);
+		hs_conn_view view = {
+			.id = id, .local = &k->local, .remote = &k->remote, .state = k->state,
+			.peer_state = k->peer_state, .age_s = (long)(now - k->created), .guard = k->guard,
+			.probe = probe_word[pr], .status = status, .stale = stale, .unread = behind,
+		};
+		hs_event ev = { .type = HS_EV_CONN, .t_ns = hs_now_ns() - t0, .conn = &view, .first = i == 0 };
+		hs_output_emit(&out, &ev);
 		/* Nothing is left to continue: without its guard the local kernel resets
 		 * the connection at the peer's next segment; a reset one is gone. */
 		if (stale) {
@@ -107,9 +102,8 @@ int cmd_ls(struct cli *c)
 			hs_store_remove(dir, k->id);
 		}
 	}
-	if (c->json)
-		printf("{\"type\":\"result\",\"outcome\":\"listed\",\"exit\":0,\"count\":%d}\n", n);
-	else if (!n && !c->quiet)
-		printf("no kept connections\n");
+	hs_event res = { .type = HS_EV_RESULT, .t_ns = hs_now_ns() - t0, .outcome = "listed", .listing = true,
+	                 .count = n };
+	hs_output_emit(&out, &res);
 	return 0;
 }

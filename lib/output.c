@@ -643,12 +643,68 @@ static void error_line(const hs_output *o, const hs_event *ev)
 	line_write(&l, o->err);
 }
 
+/* ---- kept connections (hs ls) ---------------------------------------------------- */
+
+static void human_conn(hs_output *o, const hs_event *ev)
+{
+	const hs_conn_view *k = ev->conn;
+	char a[HS_ENDPOINT_STRLEN], b[HS_ENDPOINT_STRLEN];
+	line l;
+
+	if (ev->first) {
+		line_init(&l, o->color);
+		line_color(&l, C_BOLD);
+		line_printf(&l, "%-4s %-22s %-22s %-12s %-12s %5s  %-12s %s", "ID", "LOCAL", "REMOTE", "STATE", "PEER",
+		            "AGE", "GUARD", "STATUS");
+		line_color(&l, C_RESET);
+		line_write(&l, o->fp);
+	}
+	line_init(&l, o->color);
+	line_printf(&l, "%-4s %-22s %-22s ", k->id, endpoint(k->local, a, sizeof(a)), endpoint(k->remote, b, sizeof(b)));
+	line_color(&l, C_BOLD);
+	line_printf(&l, "%-12s", hs_state_name(k->state));
+	line_color(&l, C_RESET);
+	line_printf(&l, " %-12s %4lds  %-12s ", hs_state_name(k->peer_state), k->age_s,
+	            k->guard && k->guard[0] ? k->guard : "-");
+	line_colored(&l, k->stale ? C_RED : C_GREEN, k->status ? k->status : "");
+	line_write(&l, o->fp);
+}
+
+static void json_conn(hs_output *o, const hs_event *ev)
+{
+	const hs_conn_view *k = ev->conn;
+	char ep[HS_ENDPOINT_STRLEN];
+	line l;
+
+	line_init(&l, false);
+	line_raw(&l, "{\"type\":\"conn\"", 14);
+	json_field_str(&l, "id", k->id);
+	json_field_str(&l, "local", endpoint(k->local, ep, sizeof(ep)));
+	json_field_str(&l, "remote", endpoint(k->remote, ep, sizeof(ep)));
+	json_field_str(&l, "state", hs_state_name(k->state));
+	json_field_str(&l, "peer_state", hs_state_name(k->peer_state));
+	line_printf(&l, ",\"age\":%ld", k->age_s);
+	json_field_str(&l, "guard", k->guard ? k->guard : "");
+	line_printf(&l, ",\"stale\":%s", k->stale ? "true" : "false");
+	json_field_str(&l, "probe", k->probe ? k->probe : "");
+	line_printf(&l, ",\"unread\":%" PRIu32 "}", k->unread);
+	line_write(&l, o->fp);
+}
+
 static void human_result(hs_output *o, const hs_event *ev)
 {
 	line l;
 
 	if (ev->exit_code != 0) {
 		error_line(o, ev);
+		return;
+	}
+	if (ev->listing) {
+		if (ev->count == 0 && !o->quiet) {
+			line_init(&l, o->color);
+			line_puts(&l, "no kept connections");
+			line_write(&l, o->fp);
+		}
 		return;
 	}
 	line_init(&l, o->color);
@@ -693,6 +749,10 @@ static void emit_human(hs_output *o, const hs_event *ev)
 		break;
 	case HS_EV_INFO:
 		human_info(o, ev);
+		break;
+	case HS_EV_CONN:
+		if (ev->conn)
+			human_conn(o, ev);
 		break;
 	case HS_EV_RESULT:
 		human_result(o, ev);
@@ -814,8 +874,12 @@ static void json_result(hs_output *o, const hs_event *ev)
 		json_field_str(&l, "local", endpoint(ev->local, ep, sizeof(ep)));
 	if (ev->remote)
 		json_field_str(&l, "remote", endpoint(ev->remote, ep, sizeof(ep)));
-	json_field_str(&l, "state", hs_state_name(ev->final_state));
-	json_field_str(&l, "peer_state", hs_state_name(ev->final_peer_state));
+	if (ev->listing) {
+		line_printf(&l, ",\"count\":%d", ev->count);
+	} else {
+		json_field_str(&l, "state", hs_state_name(ev->final_state));
+		json_field_str(&l, "peer_state", hs_state_name(ev->final_peer_state));
+	}
 	if (ev->conn_id)
 		json_field_str(&l, "conn", ev->conn_id);
 	if (ev->text)
@@ -845,6 +909,10 @@ static void emit_json(hs_output *o, const hs_event *ev)
 		break;
 	case HS_EV_INFO:
 		json_info(o, ev);
+		break;
+	case HS_EV_CONN:
+		if (ev->conn)
+			json_conn(o, ev);
 		break;
 	case HS_EV_RESULT:
 		json_result(o, ev);

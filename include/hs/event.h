@@ -13,10 +13,24 @@ enum hs_ev_type {
 	HS_EV_STATE,    /* a state change (this side or the peer) */
 	HS_EV_ICMP,     /* an ICMP error about the connection */
 	HS_EV_INFO,     /* a line of commentary ("listening on ...", "kept as 3") */
+	HS_EV_CONN,     /* one kept connection (hs ls) */
 	HS_EV_RESULT,   /* the last event: outcome and exit status */
 };
 
 enum hs_dir { HS_DIR_OUT = 0, HS_DIR_IN = 1 };
+
+/* A kept connection as hs ls shows it. */
+typedef struct hs_conn_view {
+	const char *id;
+	const hs_endpoint *local, *remote;
+	hs_state state, peer_state;
+	long age_s;
+	const char *guard;          /* nft table, "" if none */
+	const char *probe;          /* "alive", "reset", "no-answer", "not-probed", "guard-gone" */
+	const char *status;         /* the same for people: "alive, 3 unread bytes", ... */
+	bool stale;
+	uint32_t unread;            /* bytes the peer sent that no hs process has taken in */
+} hs_conn_view;
 
 typedef struct hs_event {
 	enum hs_ev_type type;
@@ -41,7 +55,13 @@ typedef struct hs_event {
 	/* HS_EV_INFO, HS_EV_RESULT */
 	const char *text;
 
+	/* HS_EV_CONN */
+	const hs_conn_view *conn;
+	bool first;                 /* the first of a listing (human mode: print the header) */
+
 	/* HS_EV_RESULT */
+	bool listing;               /* the end of a listing: count instead of states */
+	int count;
 	const char *outcome;        /* "established", "refused", "timeout", ... */
 	int exit_code;
 	const hs_endpoint *local, *remote; /* may be NULL */
