@@ -156,6 +156,28 @@ peer_has_established() {
 	lab_established b 8080 | grep -q " $LAB_ADDR_A:$1\$"
 }
 
+# peer_conns PORT [HSPORT]: the kernel peer's connections on its PORT, as
+# "STATE LOCAL PEER" lines; with HSPORT only those to hs's port HSPORT.
+peer_conns() {
+	if (($# > 1)); then
+		lab_conns b "$1" | grep " $LAB_ADDR_A:$2\$"
+	else
+		lab_conns b "$1"
+	fi
+}
+
+# peer_has_none PORT HSPORT: the kernel peer has no connection left between its
+# PORT and hs's HSPORT (not even TIME-WAIT).
+peer_has_none() {
+	[[ -z $(peer_conns "$1" "$2") ]]
+}
+
+# peer_in_time_wait PORT HSPORT: the kernel peer's only connection between its
+# PORT and hs's HSPORT is in TIME-WAIT (it closed first).
+peer_in_time_wait() {
+	[[ $(peer_conns "$1" "$2" | awk '{ print $1 }') == TIME-WAIT ]]
+}
+
 # peer_said REGEX: the peer program's log ($LAB_DIR/peer.out) has a matching line.
 peer_said() {
 	grep -qE -- "$1" "$LAB_DIR/peer.out"

@@ -25,10 +25,6 @@ seg() {
 	jq -c "select(.type == \"segment\")" <<<"$output" | sed -n "${1}p"
 }
 
-peer_has_none() {
-	! lab_conns b 8080 | grep -q " $LAB_ADDR_A:$1\$"
-}
-
 @test "connect: the kernel peer reaches ESTABLISHED with hs's port (human output)" {
 	lab_peer
 	hs_a connect "$LAB_ADDR_B" 8080 --no-color --state-dir "$STATE"
@@ -326,7 +322,7 @@ peer_has_none() {
 	[[ $(field "$rst" flags) == RST* ]] || fail "the last segment out is not an RST: $rst"
 	expect "$rst" rseq 1
 	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	assert_no_guard_left
 	assert_no_state_left
 }
@@ -346,7 +342,7 @@ peer_has_none() {
 		fail "no TIME-WAIT -> CLOSED state event: $output"
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	wait_until 2 peer_said "^closed $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	assert_no_guard_left
 	assert_no_state_left
 }

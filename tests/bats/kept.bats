@@ -50,21 +50,6 @@ assert_none_kept() {
 	expect "$(result)" count 0
 }
 
-# peer_conns SPORT: the peer's connections from port SPORT, as "STATE LOCAL PEER".
-peer_conns() {
-	lab_conns b 8080 | grep " $LAB_ADDR_A:$1\$"
-}
-
-peer_has_none() {
-	[[ -z $(peer_conns "$1") ]]
-}
-
-# peer_in_time_wait SPORT: the peer's only connection from SPORT is in TIME-WAIT
-# (it closed first, and it got our FIN and acknowledged it).
-peer_in_time_wait() {
-	[[ $(peer_conns "$1" | awk '{ print $1 }') == TIME-WAIT ]]
-}
-
 # peer_sendq SPORT: the Send-Q of the peer's connection from SPORT (bytes it sent
 # that nobody acknowledged, its FIN counting as one).
 peer_sendq() {
@@ -96,7 +81,7 @@ closed_meanwhile() {
 	touch "$CUE"
 	wait_until 2 peer_said "^shutdown $LAB_ADDR_A:40000"
 	# the peer's FIN is unacknowledged (FIN-WAIT-1, its FIN in the Send-Q)
-	[[ $(peer_conns 40000 | awk '{ print $1 }') == FIN-WAIT-1 ]] || fail "the peer: $(peer_conns 40000)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == FIN-WAIT-1 ]] || fail "the peer: $(peer_conns 8080 40000)"
 	[[ $(peer_sendq 40000) == 1 ]] || fail "the peer's Send-Q: '$(peer_sendq 40000)'"
 
 	hs_a fin "$@" --time-wait 0.1 --json --state-dir "$STATE"
@@ -122,7 +107,7 @@ closed_meanwhile() {
 	# the peer's program saw our FIN; its kernel holds only its TIME-WAIT
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	wait_until 2 peer_said '^done ok$'
-	wait_until 2 peer_in_time_wait 40000
+	wait_until 2 peer_in_time_wait 8080 40000
 	assert_none_kept
 	assert_no_guard_left
 	assert_no_state_left
@@ -156,7 +141,7 @@ rst_kept() {
 	jqo -s -e 'map(select(.type == "segment")) | last | .dir == "in" and .flags == "RST"' >/dev/null ||
 		fail "the last segment is not the peer's RST: $output"
 	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	lab_tcpdump_stop
 	local seq
 	seq=$(field "$rst" seq)
@@ -213,7 +198,7 @@ rst_dropped() {
 	# the peer: its program saw EOF, its kernel has nothing left (LAST-ACK is gone)
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	wait_until 2 peer_said "^closed $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	# TIME-WAIT was hs's alone: a's kernel never had a socket for it
 	a_has_no_socket 40000
 	assert_none_kept
@@ -252,7 +237,7 @@ rst_dropped() {
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	wait_until 2 peer_said "^outq $LAB_ADDR_A:40000 0 bytes unacknowledged\$"
 	wait_until 2 peer_said '^done ok$'
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	lab_tcpdump_stop
 	local wire
 	wire=$(wire_from_a 40000)
@@ -290,7 +275,7 @@ rst_dropped() {
 	# the data came before the EOF
 	[[ $(grep -E "^(received|eof) $LAB_ADDR_A:40000" "$LAB_DIR/peer.out" | awk '{ print $1 }' | xargs) == \
 		"received eof" ]] || fail "the peer: $(cat "$LAB_DIR/peer.out")"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	lab_tcpdump_stop
 	local seq wire
 	seq=$(field "$out" seq)
@@ -331,7 +316,7 @@ rst_dropped() {
 	[[ -z $(jqo 'select(.note == "dup-ack")') ]] || fail "hs asked for a retransmission: $output"
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	wait_until 2 peer_said '^done ok$'
-	wait_until 2 peer_in_time_wait 40000
+	wait_until 2 peer_in_time_wait 8080 40000
 	assert_none_kept
 	assert_no_guard_left
 	assert_no_state_left
@@ -409,7 +394,7 @@ rst_dropped() {
 	expect "$(result)" outcome closed
 	expect "$(result)" local "$LAB_ADDR_A:40000"
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	peer_has_established 40001
 	run ! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40001"
 	hs_a ls --json --state-dir "$STATE"
@@ -422,7 +407,7 @@ rst_dropped() {
 	expect "$(result)" outcome aborted
 	expect "$(result)" local "$LAB_ADDR_A:40001"
 	wait_until 2 peer_said "^reset $LAB_ADDR_A:40001"
-	wait_until 2 peer_has_none 40001
+	wait_until 2 peer_has_none 8080 40001
 	assert_none_kept
 	assert_no_guard_left
 	assert_no_state_left
@@ -449,7 +434,7 @@ rst_dropped() {
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000"
 	local p
 	for p in 40000 40001 40002; do
-		wait_until 2 peer_has_none "$p"
+		wait_until 2 peer_has_none 8080 "$p"
 	done
 	assert_none_kept
 	assert_no_guard_left
@@ -517,7 +502,7 @@ rst_dropped() {
 	keep 40000
 	touch "$CUE"
 	wait_until 2 peer_said "^aborted $LAB_ADDR_A:40000"
-	wait_until 2 peer_has_none 40000
+	wait_until 2 peer_has_none 8080 40000
 	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
 	assert_failure 1
 	lab_assert_hs_error reset

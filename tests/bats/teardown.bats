@@ -23,23 +23,6 @@ teardown() {
 
 # ---- the peer's side --------------------------------------------------------------
 
-# peer_conns PORT: the kernel peer's connections on its local PORT ("STATE LOCAL PEER").
-peer_conns() {
-	lab_conns b "$1"
-}
-
-# peer_has_none PORT PEER-PORT: the kernel peer has no connection left between
-# its PORT and hs's PEER-PORT (not even TIME-WAIT).
-peer_has_none() {
-	! peer_conns "$1" | grep -q " $LAB_ADDR_A:$2\$"
-}
-
-# peer_in_time_wait PORT PEER-PORT: the kernel peer's connection between its
-# PORT and hs's PEER-PORT is in TIME-WAIT (it closed first).
-peer_in_time_wait() {
-	peer_conns "$1" | grep -qx "TIME-WAIT $LAB_ADDR_B:$1 $LAB_ADDR_A:$2"
-}
-
 # same_as CMD...: CMD's output is exactly stdin (shows a diff otherwise).
 same_as() {
 	local got
