@@ -225,6 +225,12 @@ static int keep(struct drive *d)
 	hs_conn_record rec;
 	char err[256], id[16];
 
+	/* A kept guard outlives this process: it must cover only this connection, not
+	 * the whole port (narrowing takes milliseconds, so it is done here, not on the
+	 * way from the handshake to the data). */
+	if (d->listen_guard && d->s.guard.table[0] &&
+	    hs_guard_narrow(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
+		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
 	record_from_tcb(d, &rec);
 	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);

@@ -16,6 +16,7 @@ struct drive {
 	char ifname[32];
 	uint64_t t0;
 	int kept_id;                 /* resumed kept connection: removed from the store when done */
+	bool listen_guard;           /* the guard covers a listening port, not yet the 4-tuple */
 };
 
 /* TCB configuration from the command line (ISN and TS clock random unless given). */

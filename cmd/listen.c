@@ -21,7 +21,7 @@ int cmd_listen(struct cli *c)
 	struct drive d = { .c = c, .t0 = hs_now_ns() };
 	hs_endpoint local, any_remote;
 	const char *why;
-	char err[256], where[HS_ENDPOINT_STRLEN];
+	char where[HS_ENDPOINT_STRLEN];
 	hs_tcb_out o;
 
 	if (c->nargs < 1 || c->nargs > 2)
@@ -72,9 +72,6 @@ int cmd_listen(struct cli *c)
 	r = hs_session_run(&d.s, established, NULL, 0);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the ACK of our SYN,ACK");
-	/* From now on the guard need only cover this one peer. */
-	if (d.s.guard.table[0] &&
-	    hs_guard_narrow(&d.s.guard, &d.s.tcb.cfg.local, &d.s.tcb.cfg.remote, err, sizeof(err)) < 0)
-		hs_session_info(&d.s, "could not narrow the guard to this connection: %s", err);
+	d.listen_guard = true;
 	return drive_established(&d);
 }

@@ -287,3 +287,30 @@ client_has_none() {
 	[[ -n $(segs '.dir == "in" and .data == "byebye"') ]] || fail "hs did not show byebye: $output"
 	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'
 }
+
+@test "listen --close keep: the kept guard covers only this connection; another client is refused" {
+	hs_bg listen "$PORT" --close keep --timeout 3 --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	tb_client state sleep=10   # holds the connection open meanwhile
+	hs_finish 3
+	assert_success
+	expect "$(result)" outcome established
+	# the guard left behind names the 4-tuple, not the whole port
+	local rules
+	rules=$(lab_a nft list ruleset)
+	[[ $rules == *"ip saddr $LAB_ADDR_B"*"tcp sport $CPORT tcp dport $PORT drop"* ]] ||
+		fail "the kept guard is not the 4-tuple: $rules"
+	[[ $(grep -c ' drop' <<<"$rules") == 1 ]] || fail "more than one drop rule: $rules"
+	# the client holds the connection, and hs ls lists it
+	[[ -n $(lab_b ss -Htn state established "sport = :$CPORT") ]] || fail "the client is not ESTABLISHED"
+	hs_a ls --json --state-dir "$STATE"
+	[[ $(jqo -r 'select(.type == "conn") | .remote') == "$LAB_ADDR_B:$CPORT" ]] || fail "hs ls: $output"
+	# a second client to the same port meets the local kernel: nothing listens there
+	run lab_b "$PYTHON" -c 'import socket,sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")' "$LAB_ADDR_A" "$PORT"
+	assert_output refused
+}
