@@ -285,10 +285,29 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	return drive_catch_up(d);
 }
 
-static bool heard_peer(const hs_tcb *t, void *arg)
+bool drive_answered(const hs_tcb *t, void *arg)
 {
-	const hs_session *s = arg;
-	return s->inputs > 0;
+	const struct drive_answer *w = arg;
+	return w->s->inputs > w->before;
+}
+
+enum hs_run drive_probe(struct drive *d)
+{
+	hs_session *s = &d->s;
+	struct drive_answer w = { .s = s, .before = s->inputs };
+	uint64_t wait = d->c->timeout_ns;
+	enum hs_run r = HS_RUN_IDLE;
+	hs_tcb_out o;
+
+	for (int i = 0; i <= d->c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
+		hs_tcb_probe(&s->tcb, true, hs_now_ns(), &o);
+		if (i)
+			o.tx[0].note = HS_NOTE_RETRANSMISSION;
+		if (hs_session_apply(s, &o, NULL, 0) < 0)
+			return HS_RUN_ERROR;
+		r = hs_session_run(s, drive_answered, &w, hs_now_ns() + wait);
+	}
+	return r;
 }
 
 static bool caught_up(const hs_tcb *t, void *arg)
@@ -301,18 +320,9 @@ static enum hs_run drive_catch_up(struct drive *d)
 {
 	hs_session *s = &d->s;
 	hs_tcb_out o;
-	enum hs_run r = HS_RUN_IDLE;
-	uint64_t wait = d->c->timeout_ns;
 
 	/* Where is the peer? A keepalive probe makes it show its SND.NXT (or RST). */
-	for (int i = 0; i <= d->c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
-		hs_tcb_probe(&s->tcb, true, hs_now_ns(), &o);
-		if (i)
-			o.tx[0].note = HS_NOTE_RETRANSMISSION;
-		if (hs_session_apply(s, &o, NULL, 0) < 0)
-			return HS_RUN_ERROR;
-		r = hs_session_run(s, heard_peer, s, hs_now_ns() + wait);
-	}
+	enum hs_run r = drive_probe(d);
 	if (r != HS_RUN_GOAL)
 		return r;
 	if (caught_up(&s->tcb, s))

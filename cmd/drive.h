@@ -39,6 +39,16 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src);
  * no hs ran (asking for a retransmission with duplicate ACKs). Dies on error;
  * returns HS_RUN_GOAL when in sync with the peer. */
 enum hs_run drive_resume(struct drive *d, hs_conn_record *rec);
+/* Goal for hs_session_run: the peer sent a segment since `before` (s->inputs). */
+struct drive_answer {
+	const hs_session *s;
+	unsigned before;
+};
+bool drive_answered(const hs_tcb *t, void *arg);
+/* Keepalive probes (--retries, backoff from --timeout) until the peer answers.
+ * HS_RUN_GOAL when it did (its answer went to the TCB, or was only shown once the
+ * TCB has ended and s->observe is set). */
+enum hs_run drive_probe(struct drive *d);
 /* The TCB state a kept record holds (TSval advanced by the time since saving). */
 void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap);
 /* Emit the result (conn: the kept id, or NULL), close the session (keeping the guard

@@ -12,12 +12,6 @@ enum probe { PROBE_ALIVE, PROBE_RESET, PROBE_SILENT, PROBE_FAILED, PROBE_GUARD_G
 
 static const char *const probe_word[] = { "alive", "reset", "no-answer", "not-probed", "guard-gone" };
 
-static bool heard(const hs_tcb *t, void *arg)
-{
-	const hs_session *s = arg;
-	return s->inputs > 0 || t->result != HS_RES_NONE;
-}
-
 /* One keepalive to the peer, nothing printed. *behind: bytes the peer sent that
  * no hs process has taken in yet. */
 static enum probe probe(struct cli *c, const hs_conn_record *k, uint32_t *behind)
@@ -41,7 +35,8 @@ static enum probe probe(struct cli *c, const hs_conn_record *k, uint32_t *behind
 	hs_tcb_probe(&d.s.tcb, true, hs_now_ns(), &o);
 	hs_session_apply(&d.s, &o, NULL, 0);
 	uint64_t wait = c->timeout_ns < 300 * HS_NS_PER_MS ? c->timeout_ns : 300 * HS_NS_PER_MS;
-	enum hs_run r = hs_session_run(&d.s, heard, &d.s, hs_now_ns() + wait);
+	struct drive_answer w = { .s = &d.s, .before = 0 };
+	enum hs_run r = hs_session_run(&d.s, drive_answered, &w, hs_now_ns() + wait);
 	enum probe res = d.s.tcb.result == HS_RES_RESET ? PROBE_RESET
 	               : r == HS_RUN_GOAL ? PROBE_ALIVE
 	               : r == HS_RUN_IDLE ? PROBE_SILENT : PROBE_FAILED;

@@ -6,12 +6,6 @@
 #include "drive.h"
 #include "hs/clock.h"
 
-static bool answered(const hs_tcb *t, void *arg)
-{
-	const unsigned *before = arg;
-	return hs_cleanup_session->inputs > *before;
-}
-
 int cmd_rst(struct cli *c)
 {
 	struct drive d = { .c = c, .t0 = hs_now_ns() };
@@ -31,17 +25,8 @@ int cmd_rst(struct cli *c)
 	 * peer that dropped the connection, and with an ACK by one that did not. The
 	 * probe carries a byte, so Linux answers it without its 500 ms rate limit for
 	 * out-of-window segments; it is repeated in case it or the answer is lost. */
-	unsigned before = d.s.inputs;
-	uint64_t wait = c->timeout_ns < 600 * HS_NS_PER_MS ? 600 * HS_NS_PER_MS : c->timeout_ns;
 	d.s.observe = true;
-	r = HS_RUN_IDLE;
-	for (int i = 0; i <= c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
-		hs_tcb_probe(&d.s.tcb, true, hs_now_ns(), &o);
-		if (i)
-			o.tx[0].note = HS_NOTE_RETRANSMISSION;
-		hs_session_apply(&d.s, &o, NULL, 0);
-		r = hs_session_run(&d.s, answered, &before, hs_now_ns() + wait);
-	}
+	r = drive_probe(&d);
 	if (r == HS_RUN_GOAL && !(d.s.last_in_flags & HS_RST)) {
 		/* Still connected: keep it (and its guard) so it can be tried again. */
 		char id[16];
