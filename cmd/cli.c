@@ -44,6 +44,8 @@ static bool json_mode;
 	"  --timeout SEC     wait per reply, fractions allowed (default 1)\n" \
 	"  --retries N       retransmissions with exponential backoff (default 3)\n" \
 	"  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" \
+	"  --settle SEC      once established, take in what the peer sends (a banner, its\n" \
+	"                    FIN, an RST) for SEC before --send and --close (default 0)\n" \
 	"  --step            wait for Enter before each segment sent\n" \
 	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n"
 
@@ -67,7 +69,7 @@ struct command {
 };
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
-		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX)
+		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE)
 
 static const struct command commands[] = {
 	{ "connect", cmd_connect, SEGMENT_OPTS, "hs connect HOST PORT [OPTIONS]",
@@ -235,7 +237,7 @@ static enum close_mode parse_close(const char *s)
 
 enum {
 	L_NETNS = 256, L_JSON, L_NOCOLOR, L_STATEDIR, L_SPORT, L_ISN, L_WINDOW, L_OPT, L_SEND,
-	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT,
+	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
 };
 
 static const struct option long_options[] = {
@@ -264,6 +266,7 @@ static const struct option long_options[] = {
 	{ "ack", no_argument, NULL, L_ACK },
 	{ "wait", no_argument, NULL, L_WAIT },
 	{ "count", required_argument, NULL, L_COUNT },
+	{ "settle", required_argument, NULL, L_SETTLE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -274,7 +277,7 @@ static const char *option_name(unsigned bit)
 		{ O_SEND, "--send" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
 		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
 		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
-		{ O_COUNT, "--count" }, { O_HEX, "-x" },
+		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -374,6 +377,11 @@ int hs_main(int argc, char **argv)
 			break;
 		case L_ACK: c.ack = true; c.given |= O_ACK; break;
 		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
+		case L_SETTLE:
+			if (hs_seconds_parse(optarg, &c.settle_ns) < 0)
+				die(HS_EXIT_USAGE, "--settle needs seconds > 0 (fractions allowed), not \"%s\"", optarg);
+			c.given |= O_SETTLE;
+			break;
 		case L_COUNT:
 			c.count = (int)parse_ulong("--count", optarg, 1000);
 			c.given |= O_COUNT;

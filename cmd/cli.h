@@ -17,7 +17,7 @@ enum {
 	O_SPORT = 1u << 0, O_ISN = 1u << 1, O_WINDOW = 1u << 2, O_OPT = 1u << 3,
 	O_SEND = 1u << 4, O_CLOSE = 1u << 5, O_TIMEOUT = 1u << 6, O_RETRIES = 1u << 7,
 	O_STEP = 1u << 8, O_NOGUARD = 1u << 9, O_TIMEWAIT = 1u << 10, O_ACK = 1u << 11,
-	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14,
+	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
 };
 
 struct cli {
@@ -45,6 +45,7 @@ struct cli {
 	int retries;
 	bool step, no_guard, ack, wait, hex;
 	uint64_t time_wait_ns;
+	uint64_t settle_ns;         /* --settle: take in the peer's segments this long before deciding */
 	int count;
 };
 

@@ -87,6 +87,13 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 	hs_tcb *t = &d->s.tcb;
 	char peer[HS_ENDPOINT_STRLEN], host[HS_ENDPOINT_STRLEN], msg[512];
 
+	/* The outcome is decided on everything that has arrived: an RST captured while
+	 * the loop ended is the outcome, not a footnote after it. */
+	if (r != HS_RUN_ERROR && hs_session_drain(&d->s) == HS_RUN_ERROR)
+		r = HS_RUN_ERROR;
+	else if ((r == HS_RUN_IDLE || r == HS_RUN_GOAL) && t->result != HS_RES_NONE)
+		r = HS_RUN_ENDED;
+
 	hs_endpoint_format(&t->cfg.remote, peer, sizeof(peer));
 	switch (r) {
 	case HS_RUN_SIGNAL:
@@ -225,6 +232,11 @@ static int keep(struct drive *d)
 	hs_conn_record rec;
 	char err[256], id[16];
 
+	/* What the peer sent meanwhile (a banner, its FIN, an RST) is in the kept state. */
+	enum hs_run r = hs_session_drain(&d->s);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(d, r, "");
+
 	/* A kept guard outlives this process: it must cover only this connection, not
 	 * the whole port (narrowing takes milliseconds, so it is done here, not on the
 	 * way from the handshake to the data). */
@@ -360,7 +372,17 @@ int drive_established(struct drive *d)
 		}
 	}
 
+	/* --settle: what the peer says first (a banner, its FIN, an RST) before we act. */
+	if (c->settle_ns) {
+		r = hs_session_run(s, NULL, NULL, hs_now_ns() + c->settle_ns);
+		if (r != HS_RUN_IDLE)
+			return drive_failed(d, r, "nothing");
+	}
 	for (int i = 0; i < c->nsend; i++) {
+		/* Act on what has already arrived: no data after the peer's RST. */
+		r = hs_session_drain(s);
+		if (r != HS_RUN_GOAL)
+			return drive_failed(d, r, "");
 		if (hs_tcb_send(&s->tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
 			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
 		if (hs_session_apply(s, &o, NULL, 0) < 0)
@@ -379,6 +401,10 @@ int drive_close(struct drive *d, enum close_mode mode)
 	hs_tcb_out o;
 	enum hs_run r;
 
+	/* Act on what has already arrived: no FIN or RST into a connection already gone. */
+	r = hs_session_drain(s);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(d, r, "");
 	switch (mode) {
 	case CLOSE_KEEP:
 		return keep(d);

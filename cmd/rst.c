@@ -18,6 +18,9 @@ int cmd_rst(struct cli *c)
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
 
+	r = hs_session_drain(&d.s);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "");
 	hs_tcb_abort(&d.s.tcb, c->ack, hs_now_ns(), &o);
 	hs_session_apply(&d.s, &o, NULL, 0);
 

@@ -524,8 +524,10 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 				return 0;
 			continue;
 		}
+		/* Recorded segments whose captured copies did not come in time are not
+		 * coming (an interface that does not show outgoing frames): write them. */
 		if (c->npending)
-			pending_flush(c, UINT64_MAX); /* their captured copies are not coming */
+			pending_flush(c, wall_ns() - HS_ECHO_WAIT_NS);
 		if (fd_error) {
 			/* poll() said the socket failed but libpcap has nothing to say. */
 			hs_seterr(err, errlen, "capture failed: the capture socket reported an error");

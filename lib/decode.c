@@ -119,6 +119,8 @@ typedef struct ip_info {
 	size_t end;    /* bytes of the datagram that were captured */
 	uint8_t proto; /* upper-layer protocol */
 	uint8_t ttl;
+	bool has_id;   /* IPv4: the Identification field is in id */
+	uint16_t id;
 	bool later_fragment;
 	hs_addr src, dst;
 } ip_info;
@@ -146,6 +148,8 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->end = total < len ? total : len;
 	ip->proto = buf[9];
 	ip->ttl = buf[8];
+	ip->id = get16(buf + 4);
+	ip->has_id = true;
 	ip->later_fragment = (get16(buf + 6) & 0x1fff) != 0;
 	set_v4(&ip->src, buf + 12);
 	set_v4(&ip->dst, buf + 16);
@@ -167,6 +171,8 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 		total = len;
 	ip->end = total < len ? total : len;
 	ip->ttl = buf[7];
+	ip->has_id = false;
+	ip->id = 0;
 	ip->later_fragment = false;
 	set_v6(&ip->src, buf + 8);
 	set_v6(&ip->dst, buf + 24);
@@ -272,6 +278,8 @@ static int decode_upper(const uint8_t *buf, const ip_info *ip, int family, hs_pa
 		if (hs_decode_tcp(buf + ip->hlen, ip->end - ip->hlen, &ip->src, &ip->dst, seg, err) < 0)
 			return -1;
 		seg->ttl = ip->ttl;
+		seg->ip_id = ip->id;
+		seg->has_ip_id = ip->has_id;
 		out->kind = HS_PKT_TCP;
 		return 0;
 	}

@@ -575,6 +575,9 @@ static void human_state(hs_output *o, const hs_event *ev)
 		line_gap(&l, WHY_COL, 2);
 		line_color(&l, C_DIM);
 		line_text(&l, c->why);
+		/* Inferred from our segment, which no answer has shown to have arrived. */
+		if (c->assumed)
+			line_puts(&l, " (assumed)");
 		line_color(&l, C_RESET);
 	}
 	line_write(&l, o->fp);
@@ -719,6 +722,8 @@ static void human_result(hs_output *o, const hs_event *ev)
 	line_colored(&l, C_BOLD, hs_state_name(ev->final_state));
 	line_puts(&l, ", peer ");
 	line_colored(&l, C_BOLD, hs_state_name(ev->final_peer_state));
+	if (ev->peer_assumed)
+		line_puts(&l, " assumed");
 	line_puts(&l, ")");
 	if (ev->conn_id) {
 		line_puts(&l, ", kept as ");
@@ -794,6 +799,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 		line_printf(&l, ",\"win_scaled\":%lu", (unsigned long)s->win << ev->win_shift);
 	json_field_str(&l, "state", hs_state_name(ev->state));
 	json_field_str(&l, "peer_state", hs_state_name(ev->peer_state));
+	if (ev->peer_assumed) /* absent: the peer's own segments showed it */
+		json_field_str(&l, "peer_state_basis", "assumed");
 	if (s->len > 0 && s->payload) {
 		line_raw(&l, ",\"data\":", 8);
 		json_bytes(&l, s->payload, s->len);
@@ -826,6 +833,10 @@ static void json_state(hs_output *o, const hs_event *ev)
 	json_field_str(&l, "why", ev->change.why ? ev->change.why : "");
 	if (ev->change.peer)
 		json_field_str(&l, "side", "peer");
+	if (ev->change.peer && ev->change.assumed)
+		json_field_str(&l, "basis", "assumed");
+	if (ev->by_segment)
+		json_field_str(&l, "cause", "segment");
 	line_raw(&l, "}", 1);
 	line_write(&l, o->fp);
 }
@@ -879,6 +890,8 @@ static void json_result(hs_output *o, const hs_event *ev)
 	} else {
 		json_field_str(&l, "state", hs_state_name(ev->final_state));
 		json_field_str(&l, "peer_state", hs_state_name(ev->final_peer_state));
+		if (ev->peer_assumed)
+			json_field_str(&l, "peer_state_basis", "assumed");
 	}
 	if (ev->conn_id)
 		json_field_str(&l, "conn", ev->conn_id);
@@ -899,9 +912,9 @@ static void emit_json(hs_output *o, const hs_event *ev)
 			json_segment(o, ev);
 		break;
 	case HS_EV_STATE:
-		/* The segment line before it already carries the new states. */
-		if (!ev->by_segment)
-			json_state(o, ev);
+		/* Every change, as the human lines show it ("cause":"segment" when the
+		 * segment line before it caused it). */
+		json_state(o, ev);
 		break;
 	case HS_EV_ICMP:
 		if (ev->icmp)

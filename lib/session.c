@@ -108,20 +108,113 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
 		hs_opts_decode(tx->opts, tx->opt_len, &seg->opts, &err);
 }
 
-static void emit_changes(hs_session *s, const hs_tcb_out *o, int cause, bool by_segment, uint64_t t,
-                         hs_state *state, hs_state *peer)
+/* Every event goes out through here: in the order given, and never with a time before
+ * one already shown (the capture's clock and ours are read through an offset: a few
+ * microseconds of jitter must not make the output run backwards). */
+static void show(hs_session *s, hs_event *ev)
 {
-	for (int i = 0; i < o->nchange; i++) {
-		const hs_change *c = &o->change[i];
-		if (c->cause != cause)
-			continue;
-		if (c->peer)
-			*peer = c->to;
-		else
-			*state = c->to;
-		hs_event ev = { .type = HS_EV_STATE, .t_ns = t, .change = *c, .by_segment = by_segment };
-		hs_output_emit(s->out, &ev);
+	if (ev->t_ns < s->last_t_ns)
+		ev->t_ns = s->last_t_ns;
+	s->last_t_ns = ev->t_ns;
+	hs_output_emit(s->out, ev);
+}
+
+static void show_change(hs_session *s, const hs_change *c, uint64_t t, bool by_segment)
+{
+	hs_event ev = { .type = HS_EV_STATE, .t_ns = t, .change = *c, .by_segment = by_segment };
+	show(s, &ev);
+}
+
+/* Shows held[0..i]: held[i] at t_mono (its captured copy's time), the older ones,
+ * whose copies never came, at the time their sendto() returned. */
+static void release(hs_session *s, int i, uint64_t t_mono)
+{
+	for (int k = 0; k <= i; k++) {
+		hs_held *h = &s->held[k];
+		uint64_t t = since_start(s, k == i ? t_mono : h->sent_ns);
+		for (int j = 0; j < h->nbefore; j++)
+			show_change(s, &h->before[j], t, true);
+		h->ev.t_ns = t;
+		h->ev.seg = &h->seg;
+		show(s, &h->ev);
+		if (h->ev.t_ns > t)
+			t = h->ev.t_ns;
+		for (int j = 0; j < h->nchange; j++)
+			show_change(s, &h->change[j], t, true);
 	}
+	memmove(s->held, s->held + i + 1, (size_t)(s->nheld - i - 1) * sizeof(s->held[0]));
+	s->nheld -= i + 1;
+}
+
+static void release_all(hs_session *s)
+{
+	if (s->nheld > 0)
+		release(s, s->nheld - 1, s->held[s->nheld - 1].sent_ns);
+}
+
+/* Releases the held segments whose copies are overdue. */
+static void release_overdue(hs_session *s, uint64_t now)
+{
+	int last = -1;
+
+	for (int k = 0; k < s->nheld; k++)
+		if (now >= s->held[k].sent_ns + HS_ECHO_WAIT_NS)
+			last = k;
+	if (last >= 0)
+		release(s, last, s->held[last].sent_ns);
+}
+
+/* The capture's copy of a held segment: the same numbers, flags and length. */
+static int held_find(const hs_session *s, const hs_segment *seg)
+{
+	for (int k = 0; k < s->nheld; k++) {
+		const hs_segment *h = &s->held[k].seg;
+		if (h->seq == seg->seq && h->flags == seg->flags && h->len == seg->len &&
+		    (!(h->flags & HS_ACK) || h->ack == seg->ack))
+			return k;
+	}
+	return -1;
+}
+
+/* -w: our own segments are recorded as built; the capture's copy replaces the record
+ * when it comes (the capture keeps one copy of each). */
+static void dump_sent(hs_session *s, const hs_tx *tx)
+{
+	uint8_t buf[60 + HS_OPT_MAXLEN + 65536];
+	int n = hs_segment_encode_ip(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx, buf, sizeof(buf));
+
+	if (n > 0)
+		hs_capture_dump_ip(s->cap, buf, (size_t)n);
+}
+
+/* Holds the line of out->tx[i], just sent, until its captured copy comes. before:
+ * changes to show ahead of it (the call that made it), after: those it caused. */
+static void hold(hs_session *s, const hs_tcb_out *o, int i, uint64_t sent_ns, hs_state state,
+                 hs_state peer, bool assumed, const hs_change *before, int nbefore)
+{
+	const hs_tx *tx = &o->tx[i];
+
+	if (s->dumping)
+		dump_sent(s, tx);
+	if (s->nheld == HS_SESSION_HELD)
+		release(s, 0, s->held[0].sent_ns);
+	hs_held *h = &s->held[s->nheld++];
+	memset(h, 0, sizeof(*h));
+	segment_from_tx(s, tx, &h->seg);
+	h->sent_ns = sent_ns;
+	h->ev = (hs_event){
+		.type = HS_EV_SEGMENT, .dir = HS_DIR_OUT, .seg = &h->seg,
+		.rseq = hs_tcb_rel_snd(&s->tcb, tx->seq),
+		.rack = (tx->flags & HS_ACK) ? hs_tcb_rel_rcv(&s->tcb, tx->ack) : 0,
+		.state = state, .peer_state = peer, .peer_assumed = assumed, .note = tx->note,
+	};
+	if (s->tcb.ws_ok && !(tx->flags & (HS_SYN | HS_RST)))
+		h->ev.win_shift = s->tcb.rcv_wscale;
+	for (int k = 0; k < o->nchange; k++)
+		if (o->change[k].cause == i + 1 && h->nchange < HS_TCB_MAXCHANGE)
+			h->change[h->nchange++] = o->change[k];
+	for (int k = 0; k < nbefore && k < HS_TCB_MAXCHANGE; k++)
+		h->before[h->nbefore++] = before[k];
 }
 
 /* The state each side is in just before the changes of this output. */
@@ -143,81 +236,144 @@ static void states_before(const hs_tcb *t, const hs_tcb_out *o, hs_state *state,
 	}
 }
 
-/* -w: our own segments go into the file even when hs exits before the capture
- * brings them back (the capture keeps one copy of each). */
-static void dump_sent(hs_session *s, const hs_tx *tx)
+static void apply_change(const hs_change *c, hs_state *state, hs_state *peer, bool *assumed)
 {
-	uint8_t buf[60 + HS_OPT_MAXLEN + 65536];
-	int n = hs_segment_encode_ip(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx, buf, sizeof(buf));
+	if (c->peer) {
+		*peer = c->to;
+		*assumed = c->assumed;
+	} else {
+		*state = c->to;
+	}
+}
 
-	if (n > 0)
-		hs_capture_dump_ip(s->cap, buf, (size_t)n);
+/* The segment that arrived, with the states it left each side in. */
+static void show_input(hs_session *s, const hs_tcb_out *o, const hs_segment *in, uint64_t in_ts,
+                       hs_state state, hs_state peer, bool assumed)
+{
+	hs_event ev = {
+		.type = HS_EV_SEGMENT, .t_ns = since_start(s, in_ts), .dir = HS_DIR_IN, .seg = in,
+		.rseq = hs_tcb_rel_rcv(&s->tcb, in->seq), .rack = in->ack - s->tcb.iss,
+		.state = state, .peer_state = peer, .peer_assumed = assumed, .note = o->in_note,
+	};
+	if (!(in->flags & HS_ACK))
+		ev.rack = 0;
+	if (s->tcb.ws_ok && !(in->flags & HS_SYN))
+		ev.win_shift = s->tcb.snd_wscale;
+	show(s, &ev);
+}
+
+static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
+{
+	const hs_tx *tx = &o->tx[i];
+
+	int rc = hs_sender_send(s->snd, &s->tcb.cfg.local, &s->tcb.cfg.remote, tx, s->err, sizeof(s->err));
+	*sent_ns = hs_now_ns();
+	if (rc < 0)
+		return -1;
+	s->sent++;
+	if (tx->flags & HS_RST)
+		s->sent_rst = true;
+	hs_tcb_sent(&s->tcb, i, *sent_ns, o);
+	return 0;
+}
+
+/* --step: the cause is on the screen before the prompt; whatever the peer sends while
+ * we wait is taken in, and the held segment leaves up to date, or not at all when the
+ * connection ended meanwhile or a newer ACK already went out. */
+static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts)
+{
+	hs_state state, peer;
+	bool assumed = s->tcb.peer_assumed;
+	int failed = -1;
+
+	states_before(&s->tcb, o, &state, &peer);
+	for (int k = 0; k < o->nchange; k++)
+		if (o->change[k].cause == 0)
+			apply_change(&o->change[k], &state, &peer, &assumed);
+	if (in)
+		show_input(s, o, in, in_ts, state, peer, assumed);
+	uint64_t t = since_start(s, in ? in_ts : hs_now_ns());
+	for (int k = 0; k < o->nchange; k++)
+		if (o->change[k].cause == 0)
+			show_change(s, &o->change[k], t, in != NULL || o->ntx > 0);
+
+	for (int i = 0; i < o->ntx; i++) {
+		hs_tx *tx = &o->tx[i];
+		bool pure_ack = tx->flags == HS_ACK && tx->len == 0;
+		hs_session_drain(s); /* everything so far on the screen */
+		unsigned sent_before = s->sent;
+		uint32_t ack_before = s->tcb.rcv_nxt;
+		step_pause(s, tx);
+		s->depth++;
+		hs_session_drain(s);
+		s->depth--;
+		if (s->tcb.result != HS_RES_NONE && !(tx->flags & HS_RST))
+			break; /* the connection ended while we waited: nothing more to send */
+		if (pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)
+			continue; /* an ACK as new went out meanwhile */
+		hs_tcb_refresh(&s->tcb, tx, hs_now_ns());
+		uint64_t sent_ns;
+		if (send_one(s, o, i, &sent_ns) < 0) {
+			failed = i;
+			break;
+		}
+		hold(s, o, i, sent_ns, s->tcb.state, s->tcb.peer_state, s->tcb.peer_assumed, NULL, 0);
+	}
+	return failed < 0 ? 0 : -1;
 }
 
 int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts)
 {
 	uint64_t sent_at[HS_TCB_MAXTX];
+	bool sent_ok[HS_TCB_MAXTX];
+	bool assumed_in = s->tcb.peer_assumed;
 	int failed = -1;
+
+	if (s->step)
+		return apply_step(s, o, in, in_ts);
 
 	/* Hot path: answer first. */
 	for (int i = 0; i < o->ntx; i++) {
-		if (s->step)
-			step_pause(s, &o->tx[i]);
-		/* Stamped before the send: on a veth the peer's answer is generated inside
-		 * our sendto(), and its capture time must not precede our segment's. */
-		sent_at[i] = hs_now_ns();
-		if (hs_sender_send(s->snd, &s->tcb.cfg.local, &s->tcb.cfg.remote, &o->tx[i], s->err,
-		                   sizeof(s->err)) < 0 && failed < 0)
+		sent_ok[i] = send_one(s, o, i, &sent_at[i]) == 0;
+		if (!sent_ok[i] && failed < 0)
 			failed = i;
-		if (o->tx[i].flags & HS_RST)
-			s->sent_rst = true;
 	}
 
 	/* Then tell. */
 	hs_state state, peer;
+	bool assumed = assumed_in;
 	states_before(&s->tcb, o, &state, &peer);
-	bool by_segment = in || o->ntx > 0;
-	uint64_t t_in = since_start(s, in ? in_ts : (o->ntx ? sent_at[0] : hs_now_ns()));
+	for (int k = 0; k < o->nchange; k++)
+		if (o->change[k].cause == 0)
+			apply_change(&o->change[k], &state, &peer, &assumed);
 
-	if (in) {
-		/* The in-segment shows the states after the changes it caused. */
-		hs_state st = state, pe = peer;
-		for (int i = 0; i < o->nchange; i++)
-			if (o->change[i].cause == 0)
-				*(o->change[i].peer ? &pe : &st) = o->change[i].to;
-		hs_event ev = {
-			.type = HS_EV_SEGMENT, .t_ns = t_in, .dir = HS_DIR_IN, .seg = in,
-			.rseq = hs_tcb_rel_rcv(&s->tcb, in->seq), .rack = in->ack - s->tcb.iss,
-			.state = st, .peer_state = pe, .note = o->in_note,
-		};
-		if (!(in->flags & HS_ACK))
-			ev.rack = 0;
-		if (s->tcb.ws_ok && !(in->flags & HS_SYN))
-			ev.win_shift = s->tcb.snd_wscale;
-		hs_output_emit(s->out, &ev);
+	/* What the input (a segment, a timer, a call) changed: shown with the segment
+	 * that arrived, or ahead of the first segment it made us send. */
+	hs_change before[HS_TCB_MAXCHANGE];
+	int nbefore = 0;
+	for (int k = 0; k < o->nchange; k++)
+		if (o->change[k].cause == 0)
+			before[nbefore++] = o->change[k];
+	int first = -1;
+	for (int i = 0; i < o->ntx && first < 0; i++)
+		if (sent_ok[i])
+			first = i;
+	if (in || first < 0) {
+		if (in)
+			show_input(s, o, in, in_ts, state, peer, assumed);
+		uint64_t t = since_start(s, in ? in_ts : hs_now_ns());
+		for (int k = 0; k < nbefore; k++)
+			show_change(s, &before[k], t, in != NULL);
+		nbefore = 0;
 	}
-	emit_changes(s, o, 0, by_segment, t_in, &state, &peer);
 
 	for (int i = 0; i < o->ntx; i++) {
-		hs_segment seg;
-		const hs_tx *tx = &o->tx[i];
-		segment_from_tx(s, tx, &seg);
-		hs_state st = state, pe = peer;
+		if (!sent_ok[i])
+			continue;
 		for (int k = 0; k < o->nchange; k++)
 			if (o->change[k].cause == i + 1)
-				*(o->change[k].peer ? &pe : &st) = o->change[k].to;
-		hs_event ev = {
-			.type = HS_EV_SEGMENT, .t_ns = since_start(s, sent_at[i]), .dir = HS_DIR_OUT, .seg = &seg,
-			.rseq = hs_tcb_rel_snd(&s->tcb, tx->seq),
-			.rack = (tx->flags & HS_ACK) ? hs_tcb_rel_rcv(&s->tcb, tx->ack) : 0,
-			.state = st, .peer_state = pe, .note = tx->note,
-		};
-		if (s->tcb.ws_ok && !(tx->flags & (HS_SYN | HS_RST)))
-			ev.win_shift = s->tcb.rcv_wscale;
-		hs_output_emit(s->out, &ev);
-		emit_changes(s, o, i + 1, true, ev.t_ns, &state, &peer);
-		if (s->dumping)
-			dump_sent(s, tx);
+				apply_change(&o->change[k], &state, &peer, &assumed);
+		hold(s, o, i, sent_at[i], state, peer, assumed, before, i == first ? nbefore : 0);
 	}
 	return failed < 0 ? 0 : -1;
 }
@@ -259,11 +415,11 @@ static void observe_in(hs_session *s, const hs_segment *seg, uint64_t ts)
 	hs_event ev = {
 		.type = HS_EV_SEGMENT, .t_ns = since_start(s, ts), .dir = HS_DIR_IN, .seg = seg,
 		.rseq = hs_tcb_rel_rcv(&s->tcb, seg->seq), .rack = seg->ack - s->tcb.iss,
-		.state = s->tcb.state, .peer_state = s->tcb.peer_state,
+		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
 	};
 	if (!(seg->flags & HS_ACK))
 		ev.rack = 0;
-	hs_output_emit(s->out, &ev);
+	show(s, &ev);
 }
 
 static bool from_us(const hs_tcb *t, const hs_segment *seg)
@@ -281,15 +437,83 @@ static void check_own_echo(hs_session *s, const hs_segment *seg, uint64_t ts)
 	hs_event ev = {
 		.type = HS_EV_SEGMENT, .t_ns = since_start(s, ts), .dir = HS_DIR_OUT, .seg = seg,
 		.rseq = hs_tcb_rel_snd(&s->tcb, seg->seq), .rack = hs_tcb_rel_rcv(&s->tcb, seg->ack),
-		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .note_text = "kernel-rst",
+		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
+		.note_text = "kernel-rst",
 	};
-	hs_output_emit(s->out, &ev);
+	show(s, &ev);
 }
 
 static bool icmp_about_us(const hs_tcb *t, const hs_icmp_error *e)
 {
 	return hs_endpoint_equal(&e->orig_src, &t->cfg.local) &&
 	       (t->cfg.remote.port == 0 || hs_endpoint_equal(&e->orig_dst, &t->cfg.remote));
+}
+
+/* One captured packet: the peer's segments to the TCB (and our answer out at once),
+ * our own to their held lines, ICMP errors to the TCB. Returns 0, or -1 (s->err). */
+static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
+{
+	hs_tcb_out o;
+
+	if (pkt->kind == HS_PKT_TCP) {
+		const hs_segment *seg = &pkt->u.tcp;
+		if (from_peer(&s->tcb, seg) && s->observe) {
+			observe_in(s, seg, ts);
+		} else if (from_peer(&s->tcb, seg)) {
+			/* Listening on any address: the first SYN chooses ours. */
+			if (s->tcb.state == HS_LISTEN && s->tcb.cfg.local.addr.family == 0 &&
+			    (seg->flags & (HS_SYN | HS_ACK | HS_RST)) == HS_SYN &&
+			    seg->dst.addr.family == s->family)
+				s->tcb.cfg.local.addr = seg->dst.addr;
+			note_peer_seq(s, seg);
+			hs_tcb_input(&s->tcb, seg, ts, &o);
+			if (hs_session_apply(s, &o, seg, ts) < 0)
+				return -1;
+		} else if (from_us(&s->tcb, seg)) {
+			int k = held_find(s, seg);
+			if (k >= 0)
+				release(s, k, ts);
+			else
+				check_own_echo(s, seg, ts);
+		}
+	} else if (pkt->kind == HS_PKT_ICMP && icmp_about_us(&s->tcb, &pkt->u.icmp)) {
+		hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(s, ts), .icmp = &pkt->u.icmp };
+		show(s, &ev);
+		s->last_icmp = pkt->u.icmp;
+		s->have_icmp = true;
+		hs_tcb_icmp(&s->tcb, &pkt->u.icmp, ts, &o);
+		if (hs_session_apply(s, &o, NULL, ts) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum hs_run hs_session_drain(hs_session *s)
+{
+	hs_packet pkt;
+	uint64_t ts;
+
+	if (!s->cap)
+		return HS_RUN_GOAL;
+	for (;;) {
+		/* What is in the ring now; then, while our own segments' copies are
+		 * outstanding, whatever comes until they are overdue. */
+		uint64_t deadline = s->nheld ? s->held[0].sent_ns + HS_ECHO_WAIT_NS : 0;
+		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
+		if (rc == -2)
+			continue;
+		if (rc < 0)
+			return HS_RUN_ERROR;
+		if (rc == 0) {
+			if (s->nheld && hs_now_ns() < s->held[0].sent_ns + HS_ECHO_WAIT_NS)
+				continue;
+			release_all(s);
+			break;
+		}
+		if (take(s, &pkt, ts) < 0)
+			return HS_RUN_ERROR;
+	}
+	return s->tcb.result != HS_RES_NONE ? HS_RUN_ENDED : HS_RUN_GOAL;
 }
 
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
@@ -310,6 +534,11 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		uint64_t deadline = timer;
 		if (idle_deadline && (!deadline || idle_deadline < deadline))
 			deadline = idle_deadline;
+		if (s->nheld) {
+			uint64_t echo = s->held[0].sent_ns + HS_ECHO_WAIT_NS;
+			if (!deadline || echo < deadline)
+				deadline = echo;
+		}
 		if (!deadline) /* nothing to wait for but the peer (or a signal): block */
 			deadline = hs_now_ns() + 3600 * HS_NS_PER_SEC;
 
@@ -320,6 +549,7 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 			return HS_RUN_ERROR;
 		if (rc == 0) {
 			uint64_t now = hs_now_ns();
+			release_overdue(s, now);
 			if (timer && now >= timer) {
 				hs_tcb_timer(&s->tcb, now, &o);
 				if (hs_session_apply(s, &o, NULL, now) < 0)
@@ -329,32 +559,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 			}
 			continue;
 		}
-		if (pkt.kind == HS_PKT_TCP) {
-			const hs_segment *seg = &pkt.u.tcp;
-			if (from_peer(&s->tcb, seg) && s->observe) {
-				observe_in(s, seg, ts);
-			} else if (from_peer(&s->tcb, seg)) {
-				/* Listening on any address: the first SYN chooses ours. */
-				if (s->tcb.state == HS_LISTEN && s->tcb.cfg.local.addr.family == 0 &&
-				    (seg->flags & (HS_SYN | HS_ACK | HS_RST)) == HS_SYN &&
-				    seg->dst.addr.family == s->family)
-					s->tcb.cfg.local.addr = seg->dst.addr;
-				note_peer_seq(s, seg);
-				hs_tcb_input(&s->tcb, seg, ts, &o);
-				if (hs_session_apply(s, &o, seg, ts) < 0)
-					return HS_RUN_ERROR;
-			} else if (from_us(&s->tcb, seg)) {
-				check_own_echo(s, seg, ts);
-			}
-		} else if (pkt.kind == HS_PKT_ICMP && icmp_about_us(&s->tcb, &pkt.u.icmp)) {
-			hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(s, ts), .icmp = &pkt.u.icmp };
-			hs_output_emit(s->out, &ev);
-			s->last_icmp = pkt.u.icmp;
-			s->have_icmp = true;
-			hs_tcb_icmp(&s->tcb, &pkt.u.icmp, ts, &o);
-			if (hs_session_apply(s, &o, NULL, ts) < 0)
-				return HS_RUN_ERROR;
-		}
+		if (take(s, &pkt, ts) < 0)
+			return HS_RUN_ERROR;
 	}
 }
 
@@ -366,8 +572,9 @@ void hs_session_info(hs_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	release_all(s);
 	hs_event ev = { .type = HS_EV_INFO, .t_ns = since_start(s, hs_now_ns()), .text = text };
-	hs_output_emit(s->out, &ev);
+	show(s, &ev);
 }
 
 void hs_session_result(hs_session *s, const char *outcome, int exit_code, const char *conn_id,
@@ -379,12 +586,14 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	release_all(s);
 	hs_event ev = {
 		.type = HS_EV_RESULT, .t_ns = since_start(s, hs_now_ns()), .text = text,
 		.outcome = outcome, .exit_code = exit_code, .conn_id = conn_id,
 		.local = s->tcb.cfg.local.addr.family ? &s->tcb.cfg.local : NULL,
 		.remote = s->tcb.cfg.remote.addr.family ? &s->tcb.cfg.remote : NULL,
 		.final_state = s->tcb.state, .final_peer_state = s->tcb.peer_state,
+		.peer_assumed = s->tcb.peer_assumed,
 	};
-	hs_output_emit(s->out, &ev);
+	show(s, &ev);
 }

@@ -26,7 +26,14 @@
  *   (it may get our FIN first); its ACK of our FIN then shows FIN-WAIT-1 -> CLOSING,
  *   and since our ACK of its FIN went out before, CLOSING -> TIME-WAIT;
  * - a retransmission from the peer (SYN,ACK, FIN) shows that our ACK was lost: its
- *   state goes back to what it was before that ACK, and our new ACK moves it again.
+ *   state goes back to what it was before that ACK, and our new ACK moves it again;
+ *   a network copy of a segment (same TSval, or same IPv4 ID without timestamps) is
+ *   no retransmission: it is noted "duplicate" and moves nothing;
+ * - every move follows an edge of RFC 9293's state diagram, none is skipped (a FIN,ACK
+ *   that acknowledges our FIN: ESTABLISHED -> CLOSE-WAIT -> LAST-ACK);
+ * - what our segments do to the peer is applied when the driver says they left
+ *   (hs_tcb_sent), and stays "assumed" until the peer echoes a TSval at least as new
+ *   (or, without timestamps, sends its next in-sequence segment).
  * Within one input, changes are recorded in this order: what the segment shows
  * about the peer, what it does to us, what our replies do to the peer.
  */
@@ -137,22 +144,19 @@ static uint32_t ts_value(const hs_tcb *t, uint64_t now)
 	return t->cfg.ts_clock + (uint32_t)ms;
 }
 
-static bool our_fin_in_flight(const hs_tcb *t)
-{
-	return t->fin_sent && !t->fin_acked;
-}
-
 /* cause: 0 for the input itself, k for out->tx[k-1] (see hs_change). */
 static void record(hs_tcb_out *out, bool peer, hs_state from, hs_state to, const char *why, int cause)
 {
 	if (from == to || out->nchange >= HS_TCB_MAXCHANGE)
 		return;
 	hs_change *c = &out->change[out->nchange++];
+	memset(c, 0, sizeof(*c));
 	c->peer = peer;
 	c->from = from;
 	c->to = to;
 	c->why = why;
 	c->cause = (int8_t)cause;
+	c->assumed = peer && cause > 0;
 }
 
 static void set_state(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
@@ -165,6 +169,8 @@ static void set_peer_by(hs_tcb *t, hs_state to, const char *why, int cause, hs_t
 {
 	record(out, true, t->peer_state, to, why, cause);
 	t->peer_state = to;
+	/* The peer's own segment is evidence; ours is only sent. */
+	t->peer_assumed = cause > 0;
 }
 
 static void set_peer(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
@@ -270,40 +276,66 @@ static void est_opts(const hs_tcb *t, hs_tx *tx, uint64_t now, const hs_tcp_opts
 {
 	int n = hs_opts_encode_established(t->ts_ok, ts_value(t, now), t->ts_recent, sack, tx->opts);
 	tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+	tx->has_ts = t->ts_ok;
+	tx->tsval = ts_value(t, now);
 }
 
 /* ---- our segments --------------------------------------------------------------- */
 
-/* What one of our segments (the last one in out->tx) does to the peer's inferred
- * state (see the top comment). */
-static void peer_sees(hs_tcb *t, const hs_tx *tx, hs_tcb_out *out)
+/* Our FIN left before this segment and is not acknowledged: the peer may get it first. */
+static bool our_fin_before(const hs_tcb *t, const hs_tx *tx)
 {
-	int cause = out->ntx;
+	return t->fin_sent && !t->fin_acked && hs_seq_gt(tx->seq, t->fin_seq);
+}
 
+/* What one of our segments, once it has left, does to the peer's inferred state (see
+ * the top comment). cause is k+1 for out->tx[k]. */
+static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
+{
+	hs_state before = t->peer_state;
+
+	if (tx->reply_rst)
+		return;
 	if (tx->flags & HS_RST) {
 		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
-		return;
+	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
+		if (t->peer_state == HS_SYN_RECEIVED)
+			set_peer_by(t, HS_ESTABLISHED, "ACK sent", cause, out);
+		if (t->peer_fin_seen && tx->ack == t->peer_fin_seq + 1) {
+			switch (t->peer_state) {
+			case HS_FIN_WAIT_1:
+				if (!our_fin_before(t, tx) && !(tx->flags & HS_FIN))
+					set_peer_by(t, HS_FIN_WAIT_2, "ACK sent", cause, out);
+				break;
+			case HS_CLOSING:
+				set_peer_by(t, HS_TIME_WAIT, "ACK sent", cause, out);
+				break;
+			case HS_LAST_ACK:
+				set_peer_by(t, HS_CLOSED, "ACK sent", cause, out);
+				break;
+			default:
+				break;
+			}
+		}
 	}
-	if (!(tx->flags & HS_ACK) || (tx->flags & HS_SYN))
-		return;
-	if (t->peer_state == HS_SYN_RECEIVED)
-		set_peer_by(t, HS_ESTABLISHED, "ACK sent", cause, out);
-	if (!t->peer_fin_seen || tx->ack != t->peer_fin_seq + 1)
-		return;
-	switch (t->peer_state) {
-	case HS_FIN_WAIT_1:
-		if (!our_fin_in_flight(t) && !(tx->flags & HS_FIN))
-			set_peer_by(t, HS_FIN_WAIT_2, "ACK sent", cause, out);
-		break;
-	case HS_CLOSING:
-		set_peer_by(t, HS_TIME_WAIT, "ACK sent", cause, out);
-		break;
-	case HS_LAST_ACK:
-		set_peer_by(t, HS_CLOSED, "ACK sent", cause, out);
-		break;
-	default:
-		break;
+	if (t->peer_state != before) {
+		t->peer_assumed_has_ts = tx->has_ts;
+		t->peer_assumed_tsval = tx->tsval;
 	}
+}
+
+void hs_tcb_sent(hs_tcb *t, int k, uint64_t now, hs_tcb_out *out)
+{
+	(void)now;
+	if (k < 0 || k >= out->ntx)
+		return;
+	peer_sees(t, &out->tx[k], k + 1, out);
+}
+
+void hs_tcb_sent_all(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	for (int k = 0; k < out->ntx; k++)
+		hs_tcb_sent(t, k, now, out);
 }
 
 /* Appends one segment (header fields, window). Options and data are the caller's to
@@ -328,15 +360,12 @@ static hs_tx *append_tx(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, en
 	return tx;
 }
 
-/* A segment of this connection: appended, and its effect on the peer's state applied. */
+/* A segment of this connection. Its effect on the peer's state is applied once it
+ * has left (hs_tcb_sent). */
 static hs_tx *emit(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, enum hs_note note,
                    hs_tcb_out *out)
 {
-	hs_tx *tx = append_tx(t, flags, seq, ack, note, out);
-
-	if (tx)
-		peer_sees(t, tx, out);
-	return tx;
+	return append_tx(t, flags, seq, ack, note, out);
 }
 
 /* RFC 9293 3.10.7: the reset for a segment that does not belong to this connection's
@@ -344,7 +373,10 @@ static hs_tx *emit(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, enum hs
  * connection sent it, so it says nothing about the peer's state here. */
 static void send_reply_rst(hs_tcb *t, uint32_t seq, bool with_ack, uint32_t ack, hs_tcb_out *out)
 {
-	append_tx(t, with_ack ? HS_RST | HS_ACK : HS_RST, seq, ack, HS_NOTE_NONE, out);
+	hs_tx *tx = append_tx(t, with_ack ? HS_RST | HS_ACK : HS_RST, seq, ack, HS_NOTE_NONE, out);
+
+	if (tx)
+		tx->reply_rst = true;
 }
 
 static void arm_rtx(hs_tcb *t, uint64_t now)
@@ -753,7 +785,7 @@ static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
 
 	if (seg->seq == t->irs && t->state == HS_SYN_RECEIVED) {
 		if (!with_ack) { /* our SYN,ACK was lost */
-			out->in_note = HS_NOTE_DUPLICATE;
+			out->in_note = HS_NOTE_RETRANSMISSION;
 			send_synack(t, HS_NOTE_RETRANSMISSION, r->now, out);
 			return false;
 		}
@@ -763,7 +795,7 @@ static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
 			return true;
 		}
 	} else if (seg->seq == t->irs && with_ack) { /* our ACK of its SYN,ACK was lost */
-		out->in_note = HS_NOTE_DUPLICATE;
+		out->in_note = HS_NOTE_RETRANSMISSION;
 		if (t->peer_state == HS_ESTABLISHED)
 			set_peer(t, HS_SYN_RECEIVED, "SYN,ACK retransmitted", out);
 		send_ack(t, HS_NOTE_NONE, r->now, out);
@@ -949,29 +981,23 @@ static void peer_sent_fin(hs_tcb *t, hs_tcb_out *out)
 		set_peer(t, HS_FIN_WAIT_1, "FIN received", out);
 }
 
+/* Every move along an edge of RFC 9293's diagram, in the order the segment is
+ * processed (its ACK field, then its FIN): a FIN,ACK that acknowledges our FIN takes
+ * the peer ESTABLISHED -> CLOSE-WAIT -> LAST-ACK and us FIN-WAIT-1 -> FIN-WAIT-2 ->
+ * TIME-WAIT, never straight across. */
 static void transitions(hs_tcb *t, rx *r, hs_tcb_out *out)
 {
-	bool merged = r->fin_acked && r->fin_accepted;
-
 	/* What the segment shows about the peer. */
 	if (r->syn_acked && t->peer_state == HS_SYN_SENT)
 		set_peer(t, HS_ESTABLISHED, "ACK received", out);
-	if (merged) {
-		set_peer(t, HS_LAST_ACK, "FIN+ACK received", out);
-	} else {
-		if (r->fin_acked)
-			peer_got_our_fin(t, out);
-		if (r->fin_accepted)
-			peer_sent_fin(t, out);
-	}
+	if (r->fin_acked)
+		peer_got_our_fin(t, out);
+	if (r->fin_accepted)
+		peer_sent_fin(t, out);
 
 	/* What it does to us. */
 	if (r->syn_acked && t->state == HS_SYN_RECEIVED)
 		set_state(t, HS_ESTABLISHED, (r->seg->flags & HS_SYN) ? "SYN,ACK received" : "ACK received", out);
-	if (merged && t->state == HS_FIN_WAIT_1) {
-		enter_time_wait(t, "FIN+ACK received", r->now, out);
-		return;
-	}
 	if (r->fin_acked) {
 		if (t->state == HS_FIN_WAIT_1)
 			set_state(t, HS_FIN_WAIT_2, "our FIN acknowledged", out);
@@ -1021,6 +1047,11 @@ static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 		input_unacceptable(t, seg, now, out);
 		return;
 	}
+	/* Evidence that our segment which moved the peer arrived: the peer echoes its
+	 * TSval (or a later one); without timestamps, its next acceptable segment. */
+	if (t->peer_assumed && (!t->peer_assumed_has_ts ||
+	    ((seg->opts.has & HS_HAS_TS) && hs_seq_geq(seg->opts.ts_ecr, t->peer_assumed_tsval))))
+		t->peer_assumed = false;
 	/* RFC 7323 4.3, simplified: the newest TSval from a segment not beyond RCV.NXT */
 	if (t->ts_ok && (seg->opts.has & HS_HAS_TS) && hs_seq_leq(seg->seq, t->rcv_nxt))
 		t->ts_recent = seg->opts.ts_val;
@@ -1107,15 +1138,52 @@ static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tc
 		return;
 	}
 	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + 1, .need_ack = true };
+	/* RFC 9293 figure 5: a SYN,ACK comes from LISTEN -> SYN-RECEIVED (it was listening). */
+	if (t->peer_state == HS_CLOSED)
+		set_peer(t, HS_LISTEN, "it was listening", out);
 	set_peer(t, HS_SYN_RECEIVED, "SYN,ACK received", out);
 	new_ack(t, seg->ack, &r, out);
 	set_state(t, HS_ESTABLISHED, "SYN,ACK received", out);
 	finish_input(t, &r, out);
 }
 
+/* A network copy of one of the peer's latest segments: every field the same,
+ * including what a resend would change (the TSval; without timestamps the IPv4 ID).
+ * Without either (IPv6, no timestamps) a copy cannot be told from a resend. */
+static bool seen_before(hs_tcb *t, const hs_segment *seg)
+{
+	struct hs_tcb_seen n = {
+		.seq = seg->seq, .ack = seg->ack, .win = seg->win, .csum = seg->csum,
+		.len = payload_len(seg), .flags = seg->flags, .used = true,
+		.has_ts = (seg->opts.has & HS_HAS_TS) != 0, .tsval = seg->opts.ts_val,
+		.has_ip_id = seg->has_ip_id, .ip_id = seg->ip_id,
+	};
+
+	if (!n.has_ts)
+		n.tsval = 0;
+	if (!n.has_ip_id)
+		n.ip_id = 0;
+	if (n.has_ts || n.has_ip_id) {
+		for (unsigned i = 0; i < HS_TCB_RECENT; i++) {
+			const struct hs_tcb_seen *r = &t->recent[i];
+			if (r->used && r->seq == n.seq && r->ack == n.ack && r->win == n.win && r->csum == n.csum &&
+			    r->len == n.len && r->flags == n.flags && r->has_ts == n.has_ts && r->tsval == n.tsval &&
+			    r->has_ip_id == n.has_ip_id && (n.has_ts || r->ip_id == n.ip_id))
+				return true;
+		}
+	}
+	t->recent[t->recent_next] = n;
+	t->recent_next = (t->recent_next + 1) % HS_TCB_RECENT;
+	return false;
+}
+
 void hs_tcb_input(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (t->state != HS_CLOSED && seen_before(t, seg)) {
+		out->in_note = HS_NOTE_DUPLICATE;
+		return;
+	}
 	switch (t->state) {
 	case HS_CLOSED:
 		input_closed(t, seg, out);
@@ -1236,6 +1304,29 @@ void hs_tcb_abort(hs_tcb *t, bool ack, uint64_t now, hs_tcb_out *out)
 	hs_tx *tx = emit(t, ack ? HS_RST | HS_ACK : HS_RST, t->snd_nxt, t->rcv_nxt, HS_NOTE_NONE, out);
 	if (tx)
 		est_opts(t, tx, now, NULL);
+}
+
+void hs_tcb_refresh(const hs_tcb *t, hs_tx *tx, uint64_t now)
+{
+	const char *err = NULL;
+
+	if (tx->flags & HS_RST)
+		return;
+	if (tx->flags & HS_SYN) {
+		int n;
+		if (tx->flags & HS_ACK) {
+			tx->ack = t->rcv_nxt;
+			n = synack_opts(t, now, tx->opts);
+		} else {
+			n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
+		}
+		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+		return;
+	}
+	if (tx->flags & HS_ACK)
+		tx->ack = t->rcv_nxt;
+	tx->win = (uint16_t)(t->cfg.window >> t->rcv_wscale);
+	est_opts(t, tx, now, NULL);
 }
 
 bool hs_tcb_all_acked(const hs_tcb *t)

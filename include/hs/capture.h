@@ -10,6 +10,11 @@
 
 typedef struct hs_capture hs_capture;
 
+/* How long the capture's copy of a segment we sent may take to come back through
+ * the capture (it comes in microseconds where the interface shows outgoing frames):
+ * until then our own segment's line and its -w record wait for it. */
+#define HS_ECHO_WAIT_NS (5ull * 1000000ull)
+
 /* Open and activate a capture on iface ("any" if NULL). Returns 0, or -1 with err;
  * *eperm is set when the cause is a missing privilege, *nodev when the interface
  * does not exist. */

@@ -42,6 +42,8 @@ typedef struct hs_event {
 	uint32_t rseq, rack;        /* relative to each side's ISN */
 	uint8_t win_shift;          /* window scale that applies to seg->win (0: none) */
 	hs_state state, peer_state; /* after this segment */
+	bool peer_assumed;          /* peer_state (and, for HS_EV_RESULT, final_peer_state)
+	                             * rests on a segment of ours not known to have arrived */
 	enum hs_note note;
 	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */
 

@@ -25,6 +25,8 @@ typedef struct hs_segment {
 	uint16_t urp;
 	uint16_t csum;    /* as on the wire; never checked (offload) */
 	uint8_t ttl;      /* TTL or hop limit */
+	bool has_ip_id;   /* IPv4: ip_id is the header's Identification (host order) */
+	uint16_t ip_id;   /* tells a network copy (same ID) from a resend (new ID) */
 	hs_tcp_opts opts;
 	const uint8_t *payload; /* points into the caller's buffer */
 	size_t len;

@@ -34,6 +34,19 @@ typedef struct hs_session_params {
 	bool step;                  /* --step: wait for Enter before each segment sent */
 } hs_session_params;
 
+/* One of our segments, sent, whose line waits for the capture's copy of it (the time
+ * it really left, and its place among the peer's segments). */
+#define HS_SESSION_HELD 16
+typedef struct hs_held {
+	hs_event ev;                /* the segment event; ev.seg points at seg */
+	hs_segment seg;
+	hs_change change[HS_TCB_MAXCHANGE]; /* shown after it: those it caused */
+	int nchange;
+	hs_change before[HS_TCB_MAXCHANGE]; /* shown before it: the call that made it */
+	int nbefore;
+	uint64_t sent_ns;           /* monotonic, when sendto() returned */
+} hs_held;
+
 typedef struct hs_session {
 	hs_output *out;
 	uint64_t t0;                /* monotonic start of the command */
@@ -53,6 +66,11 @@ typedef struct hs_session {
 	hs_icmp_error last_icmp;    /* the last ICMP error about this connection */
 	bool have_icmp;
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM handlers */
+	hs_held held[HS_SESSION_HELD];     /* oldest first */
+	int nheld;
+	uint64_t last_t_ns;         /* the latest time shown: output never goes back */
+	unsigned sent;              /* segments sent so far */
+	int depth;                  /* --step: inputs taken in during a pause, nested */
 	char err[256];              /* last error */
 } hs_session;
 
@@ -72,9 +90,21 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 /* Remove the guard (unless keep_guard), close everything. Idempotent. */
 void hs_session_close(hs_session *s, bool keep_guard);
 
-/* Send what the TCB asked for, then emit events for in (may be NULL), the segments
- * sent and the state changes. Returns 0, or -1 if a send failed (s->err). */
+/* Send what the TCB asked for (telling it each segment left: hs_tcb_sent), then emit
+ * events for in (may be NULL; in_ts its capture time), the segments sent and the state
+ * changes. Our segments' lines wait for the capture's copy of them, so that they carry
+ * the time they left and come in wire order among the peer's (at most a few ms; see
+ * hs_session_drain). With --step, the cause is shown first, then the prompt; what
+ * arrives during the pause is taken in and the held segment brought up to date (or
+ * dropped when it has become pointless) before it leaves. Returns 0, or -1 if a send
+ * failed (s->err). */
 int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts);
+
+/* Before any decision (sending on a user's behalf, keeping, reporting): take in every
+ * segment the capture already holds, wait briefly (a few ms) for the capture's copies
+ * of our own segments, and show everything in time order. Returns HS_RUN_GOAL, or
+ * HS_RUN_ENDED when what arrived ended the connection, or HS_RUN_ERROR. */
+enum hs_run hs_session_drain(hs_session *s);
 
 typedef bool (*hs_goal_fn)(const hs_tcb *t, void *arg);
 

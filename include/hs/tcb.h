@@ -19,14 +19,16 @@
 #include "hs/state.h"
 
 #define HS_TCB_MAXTX 4
-#define HS_TCB_MAXCHANGE 6
+#define HS_TCB_MAXCHANGE 12
+#define HS_TCB_RECENT 8     /* peer segments remembered to tell network copies */
 #define HS_TCB_MAXCHUNKS 64
 
 /* Why a segment is shown the way it is (hs_note_name gives the JSON/human word). */
 enum hs_note {
 	HS_NOTE_NONE = 0,
 	HS_NOTE_RETRANSMISSION, /* we resend something (out), or the peer did (in) */
-	HS_NOTE_DUPLICATE,      /* an in-segment we already processed (e.g. SYN,ACK again) */
+	HS_NOTE_DUPLICATE,      /* in: a network copy of a segment already taken (same TSval, or
+	                         * same IPv4 ID without timestamps): it changes nothing */
 	HS_NOTE_OUT_OF_WINDOW,  /* in-segment outside RCV.WND: answered with an ACK */
 	HS_NOTE_OUT_OF_ORDER,   /* data beyond RCV.NXT: not delivered, ACK RCV.NXT */
 	HS_NOTE_PARTIAL,        /* data partly seen before: only the new part delivered */
@@ -63,6 +65,10 @@ typedef struct hs_tx {
 	const uint8_t *data;    /* caller-owned bytes given to hs_tcb_send() */
 	uint32_t len;
 	enum hs_note note;
+	bool reply_rst;         /* an RST for a segment of no connection here (RFC 9293
+	                         * 3.10.7): says nothing about the peer's state */
+	bool has_ts;            /* the options carry our TSval: */
+	uint32_t tsval;         /* this one (what the peer's TSecr will echo) */
 } hs_tx;
 
 /* A change of this side's or the peer's (inferred) state. */
@@ -72,6 +78,8 @@ typedef struct hs_change {
 	const char *why;        /* static: "SYN sent", "SYN,ACK received", "2MSL", ... */
 	int8_t cause;           /* 0: the input (segment, timer, user call); k > 0: caused by
 	                         * out->tx[k-1] (e.g. the peer's state once our ACK arrives) */
+	bool assumed;           /* peer: inferred from a segment we sent, whose arrival nothing
+	                         * has shown yet (an ACK is never acknowledged) */
 } hs_change;
 
 typedef struct hs_tcb_out {
@@ -136,6 +144,24 @@ typedef struct hs_tcb {
 	int retries;                /* retransmissions done for the oldest unacked segment */
 	uint64_t tw_deadline;
 
+	/* How the peer's state is known: from its own segments, or assumed from ours
+	 * (until a segment of the peer echoes a TSval >= peer_assumed_tsval, or, without
+	 * timestamps, until its next in-sequence segment). */
+	bool peer_assumed;
+	bool peer_assumed_has_ts;
+	uint32_t peer_assumed_tsval;
+
+	/* The peer's latest segments, to tell a network copy (same TSval, or same IPv4 ID
+	 * without timestamps) from a retransmission. A ring. */
+	struct hs_tcb_seen {
+		uint32_t seq, ack, tsval;
+		uint16_t win, csum, ip_id;
+		uint32_t len;
+		uint8_t flags;
+		bool has_ts, has_ip_id, used;
+	} recent[HS_TCB_RECENT];
+	unsigned recent_next;
+
 	enum hs_result result;
 } hs_tcb;
 
@@ -186,6 +212,20 @@ void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap);
  * Otherwise a plain ACK of RCV.NXT: three of them are the duplicate ACKs that make
  * the peer retransmit at once. Changes no state. */
 void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out);
+
+/* Our segment out->tx[k] has left (the driver calls this once sendto() returned, in
+ * order): applies what it does to the peer's inferred state (our ACK completing its
+ * handshake or acknowledging its FIN, our RST) and appends those changes to out with
+ * cause k+1, marked assumed. The TCB builds segments without these effects, so that
+ * a driver that holds a segment back (--step) and takes in the peer's segments
+ * meanwhile infers nothing from a segment that has not left. */
+void hs_tcb_sent(hs_tcb *t, int k, uint64_t now, hs_tcb_out *out);
+/* hs_tcb_sent() for every segment of out, in order: the driver sent them all. */
+void hs_tcb_sent_all(hs_tcb *t, uint64_t now, hs_tcb_out *out);
+/* A segment built earlier and held back (--step): bring its ACK field (RCV.NXT),
+ * timestamps (TSval now, TSecr TS.Recent) and window up to date, so that what leaves
+ * reflects everything taken in meanwhile. SYN and RST segments keep their numbers. */
+void hs_tcb_refresh(const hs_tcb *t, hs_tx *tx, uint64_t now);
 
 /* True when all queued data (and a queued FIN) has been acknowledged. */
 bool hs_tcb_all_acked(const hs_tcb *t);

@@ -105,16 +105,23 @@ assert_all_json() {
 	done
 }
 
-# path: the states hs went through, in order, as one line ("SYN-SENT ESTABLISHED ...").
+# path [SIDE]: the states hs (SIDE peer: the peer, as hs infers it) went through, in
+# order, as one line ("SYN-SENT ESTABLISHED ..."): the state of the first segment
+# shown when no change comes before it, then every change of that side.
 path() {
-	jq -rs '[.[] | if .type == "segment" then .state elif .type == "state" then .to else empty end]
+	# shellcheck disable=SC2016 # $ev and $s are jq's
+	jq -rs --arg side "${1:-us}" '[.[] | select(.type == "segment" or (.type == "state" and
+			((.side == "peer") == ($side == "peer"))))] as $ev
+		| (if ($ev | length) > 0 and $ev[0].type == "segment"
+			then [if $side == "peer" then $ev[0].peer_state else $ev[0].state end] else [] end)
+		  + [$ev[] | select(.type == "state") | .to]
 		| reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end)
 		| join(" ")' <<<"$output"
 }
 
 assert_path() {
 	local got
-	got=$(path)
+	got=$(path "${2:-us}")
 	[[ $got =~ ^$1$ ]] || fail "hs went through '$got', expected /$1/: $output"
 }
 

@@ -238,7 +238,7 @@ client_send_q() {
 	local synacks acks
 	synacks=$(segs '.dir == "in" and .flags == "SYN,ACK"')
 	[[ $(wc -l <<<"$synacks") == 2 ]] || fail "expected the SYN,ACK twice: $output"
-	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "duplicate"
+	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "retransmission"
 		and (.[1].t - .[0].t) >= 0.5' <<<"$synacks" >/dev/null || fail "the SYN,ACKs: $synacks"
 	acks=$(segs '.dir == "out" and .flags == "ACK" and .rseq == 1 and .rack == 1')
 	[[ $(wc -l <<<"$acks") == 2 ]] || fail "expected hs's handshake ACK twice: $output"

@@ -37,9 +37,7 @@ cued_peer() {
 
 # states: hs's states in order, repeats folded, one line ("ESTABLISHED FIN-WAIT-1 ...").
 states() {
-	# shellcheck disable=SC2016 # $s is jq's
-	jqo -r -s '[.[] | select(.type == "segment" or .type == "state") | (.state // .to)] |
-		reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end) | join(" ")'
+	path
 }
 
 # assert_none_kept: hs ls --json lists nothing.

@@ -161,7 +161,7 @@ client_has_none() {
 	local syns synacks
 	syns=$(segs '.dir == "in" and .flags == "SYN"')
 	[[ $(wc -l <<<"$syns") == 2 ]] || fail "expected the client's SYN twice: $output"
-	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "duplicate"
+	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "retransmission"
 		and (.[1].t - .[0].t) >= 0.5' <<<"$syns" >/dev/null || fail "the SYNs: $syns"
 	synacks=$(segs '.dir == "out" and .flags == "SYN,ACK"')
 	[[ $(wc -l <<<"$synacks") == 2 ]] || fail "expected hs's SYN,ACK twice: $output"

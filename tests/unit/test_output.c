@@ -431,9 +431,16 @@ static void test_json_state(void)
 	       "\"side\":\"peer\"}\n", "peer change says side peer");
 	ev.by_segment = true;
 	render(&JSON, &ev);
-	EQ_STR(got_out, "", "a change caused by a segment is not a JSON line");
+	/* Human and JSON render the same events: every change is a JSON line too. */
+	EQ_STR(got_out, "{\"type\":\"state\",\"t\":1.000412,\"from\":\"TIME-WAIT\",\"to\":\"CLOSED\",\"why\":\"2MSL\","
+	       "\"side\":\"peer\",\"cause\":\"segment\"}\n", "a change caused by a segment is a JSON line, cause segment");
 	render(&HUMAN, &ev);
-	OK(strstr(got_out, "TIME-WAIT") != NULL, "but it is a human line");
+	OK(strstr(got_out, "TIME-WAIT") != NULL, "and a human line");
+	ev.change.assumed = true;
+	render(&JSON, &ev);
+	OK(strstr(got_out, "\"basis\":\"assumed\"") != NULL, "an assumed peer change says so in JSON");
+	render(&HUMAN, &ev);
+	OK(strstr(got_out, "(assumed)") != NULL, "and in the human line");
 }
 
 static void test_json_icmp(void)

@@ -24,6 +24,51 @@ static const hs_state S_CLOSED = HS_CLOSED, S_LISTEN = HS_LISTEN, S_SS = HS_SYN_
 	S_FW2 = HS_FIN_WAIT_2, S_CW = HS_CLOSE_WAIT, S_CLOSING = HS_CLOSING,
 	S_LA = HS_LAST_ACK, S_TW = HS_TIME_WAIT;
 
+/* The driver's side: every segment the TCB asks for leaves at once, and the TCB is
+ * told so (hs_tcb_sent_all), as hs_session_apply() does outside --step. */
+static void tcb_input(hs_tcb *t, const hs_segment *s, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_input(t, s, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+static void tcb_connect(hs_tcb *t, const hs_tcb_config *c, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_connect(t, c, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+static void tcb_timer(hs_tcb *t, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_timer(t, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+static void tcb_icmp(hs_tcb *t, const hs_icmp_error *e, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_icmp(t, e, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+static int tcb_send(hs_tcb *t, const uint8_t *d, uint32_t n, uint64_t now, hs_tcb_out *o)
+{
+	int rc = hs_tcb_send(t, d, n, now, o);
+	hs_tcb_sent_all(t, now, o);
+	return rc;
+}
+static int tcb_close(hs_tcb *t, uint64_t now, hs_tcb_out *o)
+{
+	int rc = hs_tcb_close(t, now, o);
+	hs_tcb_sent_all(t, now, o);
+	return rc;
+}
+static void tcb_abort(hs_tcb *t, bool ack, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_abort(t, ack, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+static void tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *o)
+{
+	hs_tcb_probe(t, keepalive, now, o);
+	hs_tcb_sent_all(t, now, o);
+}
+
 static hs_endpoint endpoint(const char *addr, uint16_t port)
 {
 	hs_endpoint e;
@@ -197,21 +242,21 @@ static void put32(uint8_t *p, uint32_t v)
 static void est_full(hs_tcb *t, hs_tcb_out *o)
 {
 	hs_tcb_config c = cfg_base();
-	hs_tcb_connect(t, &c, 0, o);
+	tcb_connect(t, &c, 0, o);
 	hs_segment s = pseg(t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
 	with_syn_opts(&s, 1400, true, true, 8);
 	s.opts.ts_ecr = TSC;
-	hs_tcb_input(t, &s, 1 * MS, o);
+	tcb_input(t, &s, 1 * MS, o);
 }
 
 /* Active open with no TS, no wscale: the peer offers only MSS, window win. */
 static void est_plain(hs_tcb *t, hs_tcb_out *o, uint16_t mss, uint16_t win)
 {
 	hs_tcb_config c = cfg_base();
-	hs_tcb_connect(t, &c, 0, o);
+	tcb_connect(t, &c, 0, o);
 	hs_segment s = pseg(t, HS_SYN | HS_ACK, IRS, ISS + 1, win);
 	with_syn_opts(&s, mss, false, false, -1);
-	hs_tcb_input(t, &s, 1 * MS, o);
+	tcb_input(t, &s, 1 * MS, o);
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -275,7 +320,7 @@ static void test_active_open(void)
 	hs_tcb_config c = cfg_base();
 
 	memset(&o, 0xab, sizeof(o));
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	EQ_INT(t.state, S_SS, "connect: SYN-SENT");
 	EQ_INT(t.peer_state, S_CLOSED, "connect: peer CLOSED (not yet known to listen)");
 	EQ_INT(o.ntx, 1, "connect: one segment");
@@ -297,7 +342,7 @@ static void test_active_open(void)
 	with_syn_opts(&s, 1400, true, true, 8);
 	s.opts.ts_val = 777;
 	s.opts.ts_ecr = TSC;
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(t.state, S_EST, "SYN,ACK: ESTABLISHED");
 	EQ_INT(t.peer_state, S_EST, "SYN,ACK: peer ESTABLISHED once our ACK is out");
 	EQ_INT(o.ntx, 1, "SYN,ACK: one ACK");
@@ -306,13 +351,17 @@ static void test_active_open(void)
 	put32(ack_opts + 4, TSC + 5);
 	put32(ack_opts + 8, 777);
 	check_opts(&o.tx[0], ack_opts, sizeof(ack_opts), "handshake ACK");
-	EQ_INT(o.nchange, 3, "SYN,ACK: three changes");
-	check_change(&o, 0, true, S_CLOSED, S_SR, "SYN,ACK received", "SYN,ACK 1");
-	check_change(&o, 1, false, S_SS, S_EST, "SYN,ACK received", "SYN,ACK 2");
-	check_change(&o, 2, true, S_SR, S_EST, "ACK sent", "SYN,ACK 3");
-	EQ_INT(o.change[0].cause, 0, "SYN,ACK: the peer's change is caused by the input");
-	EQ_INT(o.change[1].cause, 0, "SYN,ACK: our change is caused by the input");
-	EQ_INT(o.change[2].cause, 1, "SYN,ACK: the peer's ESTABLISHED is caused by tx[0]");
+	EQ_INT(o.nchange, 4, "SYN,ACK: four changes");
+	check_change(&o, 0, true, S_CLOSED, S_LISTEN, "it was listening", "SYN,ACK 0");
+	check_change(&o, 1, true, S_LISTEN, S_SR, "SYN,ACK received", "SYN,ACK 1");
+	check_change(&o, 2, false, S_SS, S_EST, "SYN,ACK received", "SYN,ACK 2");
+	check_change(&o, 3, true, S_SR, S_EST, "ACK sent", "SYN,ACK 3");
+	EQ_INT(o.change[1].cause, 0, "SYN,ACK: the peer's change is caused by the input");
+	EQ_INT(o.change[2].cause, 0, "SYN,ACK: our change is caused by the input");
+	EQ_INT(o.change[3].cause, 1, "SYN,ACK: the peer's ESTABLISHED is caused by tx[0]");
+	OK(!o.change[1].assumed, "SYN,ACK: the peer's SYN-RECEIVED is seen");
+	OK(o.change[3].assumed, "SYN,ACK: the peer's ESTABLISHED is assumed (our ACK)");
+	OK(t.peer_assumed, "SYN,ACK: peer state assumed until it answers");
 	EQ_INT(o.acked, 1, "SYN,ACK: the SYN counts as one byte acked");
 	EQ_INT(o.in_note, HS_NOTE_NONE, "SYN,ACK: no note");
 	EQ_INT(o.data_len, 0, "SYN,ACK: no data");
@@ -334,7 +383,7 @@ static void test_active_open(void)
 	/* A window update from the peer is scaled by its shift. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
 	with_ts(&s, 780, TSC + 5);
-	hs_tcb_input(&t, &s, 6 * MS, &o);
+	tcb_input(&t, &s, 6 * MS, &o);
 	EQ_INT(t.snd_wnd, 200u << 8, "later windows are scaled");
 	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "window change without data: window-update");
 	EQ_INT(o.ntx, 0, "pure ACK: nothing sent");
@@ -347,9 +396,9 @@ static void test_active_open_no_options(void)
 	hs_tcb_out o;
 	hs_tcb_config c = cfg_base();
 
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 29200);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "bare SYN,ACK: ESTABLISHED");
 	EQ_INT(t.peer_mss, 536, "no MSS option: 536");
 	OK(!t.ts_ok && !t.sack_ok && !t.ws_ok, "nothing negotiated");
@@ -360,20 +409,20 @@ static void test_active_open_no_options(void)
 
 	/* Our SYN offered no TS: a TS from the peer alone does not turn it on. */
 	c.syn_opts.n = 1; /* mss=1460 only */
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	EQ_INT(o.tx[0].opt_len, 4, "SYN with MSS only");
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 29200);
 	with_syn_opts(&s, 1460, true, true, 7);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	OK(!t.ts_ok && !t.sack_ok && !t.ws_ok, "only what both SYNs carried");
 	EQ_INT(o.tx[0].win, 64240, "window unscaled without wscale");
 	EQ_INT(o.tx[0].opt_len, 0, "no TS on the ACK");
 
 	/* A tiny MSS option is clamped so that segments keep a sane size. */
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 29200);
 	with_syn_opts(&s, 1, false, false, -1);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.peer_mss, 48, "MSS 1 clamped to 48");
 }
 
@@ -384,22 +433,23 @@ static void test_synack_with_data_and_fin(void)
 	hs_tcb_config c = cfg_base();
 
 	c.syn_opts.n = 1;
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN | HS_ACK | HS_FIN, IRS, ISS + 1, 60000);
 	with_data(&s, "hi");
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_CW, "SYN,ACK+data+FIN: ESTABLISHED then CLOSE-WAIT");
 	EQ_INT(o.data_len, 2, "data in the SYN,ACK delivered");
 	EQ_INT(o.data_seq, IRS + 1, "after the SYN");
 	OK(o.peer_fin, "FIN in the SYN,ACK taken");
 	EQ_INT(o.ntx, 1, "one ACK for all of it");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 4, 64240, 0, "ACK of SYN, data and FIN");
-	check_change(&o, 0, true, S_CLOSED, S_SR, "SYN,ACK received", "synack+fin 1");
-	check_change(&o, 1, false, S_SS, S_EST, "SYN,ACK received", "synack+fin 2");
-	check_change(&o, 2, true, S_SR, S_FW1, "FIN received", "synack+fin 3");
-	check_change(&o, 3, false, S_EST, S_CW, "FIN received", "synack+fin 4");
-	check_change(&o, 4, true, S_FW1, S_FW2, "ACK sent", "synack+fin 5");
-	EQ_INT(o.nchange, 5, "five changes");
+	check_change(&o, 0, true, S_CLOSED, S_LISTEN, "it was listening", "synack+fin 0");
+	check_change(&o, 1, true, S_LISTEN, S_SR, "SYN,ACK received", "synack+fin 1");
+	check_change(&o, 2, false, S_SS, S_EST, "SYN,ACK received", "synack+fin 2");
+	check_change(&o, 3, true, S_SR, S_FW1, "FIN received", "synack+fin 3");
+	check_change(&o, 4, false, S_EST, S_CW, "FIN received", "synack+fin 4");
+	check_change(&o, 5, true, S_FW1, S_FW2, "ACK sent", "synack+fin 5");
+	EQ_INT(o.nchange, 6, "six changes");
 }
 
 static void test_refused(void)
@@ -408,9 +458,9 @@ static void test_refused(void)
 	hs_tcb_out o;
 	hs_tcb_config c = cfg_base();
 
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_RST | HS_ACK, 0, ISS + 1, 0);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "RST,ACK: CLOSED");
 	EQ_INT(o.result, HS_RES_REFUSED, "RST,ACK: refused");
 	EQ_INT(t.result, HS_RES_REFUSED, "tcb keeps the result");
@@ -420,20 +470,20 @@ static void test_refused(void)
 	EQ_INT(hs_tcb_deadline(&t), 0, "refused: no timer");
 
 	/* An RST whose ACK is not ours, or with no ACK, is ignored. */
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	s = pseg(&t, HS_RST | HS_ACK, 0, ISS + 7, 0);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "RST with bad ack: still SYN-SENT");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "RST with bad ack: unacceptable");
 	EQ_INT(o.ntx, 0, "RST with bad ack: no reply");
 	EQ_INT(o.result, HS_RES_NONE, "RST with bad ack: no result");
 	s = pseg(&t, HS_RST, 0, 0, 0);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "RST without ACK: still SYN-SENT");
 	EQ_INT(o.ntx, 0, "RST without ACK: no reply");
 	/* A bare ACK (no SYN) with the right number is dropped too. */
 	s = pseg(&t, HS_ACK, IRS, ISS + 1, 100);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "ACK without SYN: still SYN-SENT");
 	EQ_INT(o.ntx, 0, "ACK without SYN: dropped");
 }
@@ -446,17 +496,17 @@ static void test_syn_timeout(void)
 	uint64_t want_at[] = { 1 * SEC, 3 * SEC, 7 * SEC, 15 * SEC };
 	int retransmissions = 0;
 
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	EQ_INT(hs_tcb_deadline(&t), 1 * SEC, "first RTO after 1 s");
 	memset(&o, 0xab, sizeof(o));
-	hs_tcb_timer(&t, 999 * MS, &o);
+	tcb_timer(&t, 999 * MS, &o);
 	EQ_INT(o.ntx, 0, "timer before the deadline: nothing");
 	EQ_INT(o.nchange, 0, "timer before the deadline: out reset");
 	EQ_INT(o.result, HS_RES_NONE, "timer before the deadline: no result");
 	for (int i = 0; i < 3; i++) {
 		uint64_t at = hs_tcb_deadline(&t);
 		EQ_INT(at, want_at[i], "deadlines double: 1, 2, 4 s apart");
-		hs_tcb_timer(&t, at, &o);
+		tcb_timer(&t, at, &o);
 		retransmissions += o.ntx;
 		check_tx(&o, 0, HS_SYN, ISS, 0, 64240, 0, "retransmitted SYN");
 		EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "SYN retransmission noted");
@@ -465,7 +515,7 @@ static void test_syn_timeout(void)
 		EQ_INT(t.retries, i + 1, "retries counted");
 	}
 	EQ_INT(hs_tcb_deadline(&t), want_at[3], "last wait 8 s");
-	hs_tcb_timer(&t, want_at[3], &o);
+	tcb_timer(&t, want_at[3], &o);
 	EQ_INT(retransmissions, 3, "exactly max_retries retransmissions");
 	EQ_INT(o.ntx, 0, "giving up sends nothing");
 	EQ_INT(t.state, S_CLOSED, "timeout: CLOSED");
@@ -476,9 +526,9 @@ static void test_syn_timeout(void)
 	/* max_retries 0: the first expiry gives up. */
 	c.max_retries = 0;
 	c.rto_ns = 250 * MS;
-	hs_tcb_connect(&t, &c, 10 * SEC, &o);
+	tcb_connect(&t, &c, 10 * SEC, &o);
 	EQ_INT(hs_tcb_deadline(&t), 10 * SEC + 250 * MS, "RTO from cfg");
-	hs_tcb_timer(&t, 10 * SEC + 250 * MS, &o);
+	tcb_timer(&t, 10 * SEC + 250 * MS, &o);
 	EQ_INT(o.result, HS_RES_TIMEOUT, "no retries: timeout at once");
 	EQ_INT(o.ntx, 0, "no retries: no retransmission");
 }
@@ -491,8 +541,9 @@ static void test_duplicate_synack(void)
 	est_full(&t, &o);
 	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
 	with_syn_opts(&s, 1400, true, true, 8);
-	hs_tcb_input(&t, &s, 300 * MS, &o);
-	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "SYN,ACK again: duplicate");
+	s.opts.ts_val = 9300; /* resent 300 ms later: a new TSval */
+	tcb_input(&t, &s, 300 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "SYN,ACK again: retransmission");
 	EQ_INT(t.state, S_EST, "SYN,ACK again: still ESTABLISHED");
 	EQ_INT(o.ntx, 1, "SYN,ACK again: ACK again");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "ACK again");
@@ -509,9 +560,9 @@ static void test_bad_ack_synack(void)
 	hs_tcb_out o;
 	hs_tcb_config c = cfg_base();
 
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, 424242, 1000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "bad-ack SYN,ACK: still SYN-SENT");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "bad-ack SYN,ACK: unacceptable");
 	EQ_INT(o.ntx, 1, "bad-ack SYN,ACK: one RST");
@@ -521,11 +572,11 @@ static void test_bad_ack_synack(void)
 	OK(!t.irs_known, "bad-ack: irs not taken");
 	/* ack == iss is also bad (acknowledges nothing) */
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS, 1000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	check_tx(&o, 0, HS_RST, ISS, 0, 0, 0, "RST for ack == iss");
 	/* then the right SYN,ACK still completes */
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "good SYN,ACK after a bad one: ESTABLISHED");
 }
 
@@ -536,10 +587,10 @@ static void test_simultaneous_open(void)
 	hs_tcb_config c = cfg_base();
 
 	c.syn_opts.n = 1; /* MSS only: simple option bytes */
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN, IRS, 0, 5000);
 	with_syn_opts(&s, 1200, false, false, -1);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_SR, "SYN in SYN-SENT: SYN-RECEIVED");
 	EQ_INT(t.peer_state, S_SS, "peer SYN-SENT");
 	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, IRS + 1, 64240, 0, "simultaneous SYN,ACK");
@@ -549,7 +600,7 @@ static void test_simultaneous_open(void)
 	check_change(&o, 1, false, S_SS, S_SR, "SYN received", "simultaneous 2");
 
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 5000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "its SYN,ACK in SYN-RECEIVED: ESTABLISHED");
 	EQ_INT(t.peer_state, S_EST, "peer ESTABLISHED after our ACK");
 	EQ_INT(o.acked, 1, "our SYN acked");
@@ -577,7 +628,7 @@ static void test_passive_open(void)
 	s.src = endpoint("198.18.0.9", 33333);
 	with_syn_opts(&s, 1460, true, true, 7);
 	s.opts.ts_val = 4242;
-	hs_tcb_input(&t, &s, 10 * MS, &o);
+	tcb_input(&t, &s, 10 * MS, &o);
 	EQ_INT(t.state, S_SR, "SYN: SYN-RECEIVED");
 	EQ_INT(t.peer_state, S_SS, "SYN: peer SYN-SENT");
 	OK(hs_endpoint_equal(&t.cfg.remote, &s.src), "remote filled from the SYN");
@@ -597,7 +648,7 @@ static void test_passive_open(void)
 	s = pseg(&t, HS_ACK, 7001, ISS + 1, 502);
 	s.src = t.cfg.remote;
 	with_ts(&s, 4250, TSC + 10);
-	hs_tcb_input(&t, &s, 11 * MS, &o);
+	tcb_input(&t, &s, 11 * MS, &o);
 	EQ_INT(t.state, S_EST, "ACK: ESTABLISHED");
 	EQ_INT(t.peer_state, S_EST, "ACK: peer ESTABLISHED");
 	EQ_INT(o.ntx, 0, "pure ACK: nothing to send");
@@ -622,7 +673,7 @@ static void test_passive_echo_variants(void)
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
 	with_syn_opts(&s, 1460, true, false, 7);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	uint8_t no_ts[12] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7 };
 	check_opts(&o.tx[0], no_ts, sizeof(no_ts), "SYN,ACK without TS");
 	OK(!t.ts_ok && t.sack_ok && t.ws_ok, "negotiated SACK and wscale, not TS");
@@ -631,7 +682,7 @@ static void test_passive_echo_variants(void)
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
 	with_syn_opts(&s, 1460, false, true, -1);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	uint8_t ts_only[16] = { 2, 4, 0x05, 0xb4, 1, 1, 8, 10 };
 	put32(ts_only + 8, TSC);
 	put32(ts_only + 12, 9000);
@@ -641,7 +692,7 @@ static void test_passive_echo_variants(void)
 	/* Nothing offered: MSS only; the peer's MSS defaults to 536. */
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	uint8_t mss_only[4] = { 2, 4, 0x05, 0xb4 };
 	check_opts(&o.tx[0], mss_only, sizeof(mss_only), "SYN,ACK to a bare SYN");
 	EQ_INT(t.peer_mss, 536, "bare SYN: peer MSS 536");
@@ -652,7 +703,7 @@ static void test_passive_echo_variants(void)
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
 	with_syn_opts(&s, 1460, true, true, 9);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	uint8_t limited[8] = { 2, 4, 0x05, 0x78, 1, 3, 3, 3 };
 	check_opts(&o.tx[0], limited, sizeof(limited), "SYN,ACK limited by our spec");
 	OK(!t.ts_ok && !t.sack_ok && t.ws_ok, "only wscale negotiated");
@@ -665,7 +716,7 @@ static void test_passive_echo_variants(void)
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
 	with_syn_opts(&s, 1460, true, true, 7);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	check_opts(&o.tx[0], mss_only, sizeof(mss_only), "empty spec: MSS 1460 only");
 
 	/* A peer shift above 14 is taken as 14 (RFC 7323 2.3). */
@@ -675,7 +726,7 @@ static void test_passive_echo_variants(void)
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 64240);
 	with_syn_opts(&s, 1460, false, false, 15);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.snd_wscale, 14, "shift clamped to 14");
 }
 
@@ -688,12 +739,12 @@ static void test_listen_misc(void)
 
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_RST, 1, 0, 0);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_LISTEN, "RST in LISTEN ignored");
 	EQ_INT(o.ntx, 0, "RST in LISTEN: no reply");
 
 	s = pseg(&t, HS_ACK, 1, 31337, 100);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_LISTEN, "ACK in LISTEN: still LISTEN");
 	EQ_INT(o.ntx, 1, "ACK in LISTEN: RST");
 	check_tx(&o, 0, HS_RST, 31337, 0, 0, 0, "RST for an ACK in LISTEN");
@@ -701,18 +752,18 @@ static void test_listen_misc(void)
 	/* A SYN from another source than the configured remote is not ours. */
 	s = pseg(&t, HS_SYN, 7000, 0, 100);
 	s.src = endpoint("198.18.0.2", 8081);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_LISTEN, "SYN from another port ignored");
 	EQ_INT(o.ntx, 0, "SYN from another port: no reply");
 	s.src = endpoint("198.18.0.2", 8080);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_SR, "SYN from the remote accepted");
 
 	EQ_INT(t.peer_state, S_SS, "peer SYN-SENT");
 
 	/* Retransmitted SYN in SYN-RECEIVED: SYN,ACK again. */
-	hs_tcb_input(&t, &s, 200 * MS, &o);
-	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "SYN again: duplicate");
+	tcb_input(&t, &s, 200 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "SYN again: retransmission");
 	EQ_INT(o.ntx, 1, "SYN again: SYN,ACK again");
 	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK again");
 	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "SYN,ACK again: retransmission");
@@ -720,7 +771,7 @@ static void test_listen_misc(void)
 
 	/* A SYN with another ISN: challenge ACK. */
 	s.seq = 9999;
-	hs_tcb_input(&t, &s, 200 * MS, &o);
+	tcb_input(&t, &s, 200 * MS, &o);
 	check_tx(&o, 0, HS_ACK, ISS + 1, 7001, 64240, 0, "challenge in SYN-RECEIVED");
 	EQ_INT(o.tx[0].note, HS_NOTE_CHALLENGE_ACK, "challenge ACK noted");
 
@@ -734,14 +785,14 @@ static void test_listen_misc(void)
 	e.orig_src = c.local;
 	e.orig_dst = c.remote;
 	e.orig_seq = ISS;
-	hs_tcb_icmp(&t, &e, 0, &o);
+	tcb_icmp(&t, &e, 0, &o);
 	EQ_INT(t.state, S_LISTEN, "ICMP in LISTEN ignored");
 	/* A remote with an address but no port: any source. */
 	c.remote.port = 0;
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 100);
 	s.src = endpoint("198.18.0.77", 1234);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_SR, "remote port 0: any source");
 	EQ_INT(t.cfg.remote.port, 1234, "remote port filled in");
 	c.remote.port = 8080;
@@ -750,21 +801,21 @@ static void test_listen_misc(void)
 	c.max_retries = 1;
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 100);
-	hs_tcb_input(&t, &s, 0, &o);
-	hs_tcb_timer(&t, SEC, &o);
+	tcb_input(&t, &s, 0, &o);
+	tcb_timer(&t, SEC, &o);
 	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK retransmission");
 	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "SYN,ACK retransmission noted");
 	EQ_INT(hs_tcb_deadline(&t), 3 * SEC, "then 2 s");
-	hs_tcb_timer(&t, 3 * SEC, &o);
+	tcb_timer(&t, 3 * SEC, &o);
 	EQ_INT(o.result, HS_RES_TIMEOUT, "SYN-RECEIVED: timeout");
 	EQ_INT(t.state, S_CLOSED, "SYN-RECEIVED timeout: CLOSED");
 
 	/* A bad ACK in SYN-RECEIVED draws an RST. */
 	hs_tcb_listen(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN, 7000, 0, 100);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	s = pseg(&t, HS_ACK, 7001, 5555, 100);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_SR, "bad ACK: still SYN-RECEIVED");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "bad ACK: unacceptable");
 	check_tx(&o, 0, HS_RST, 5555, 0, 0, 0, "RST for a bad ACK in SYN-RECEIVED");
@@ -773,7 +824,7 @@ static void test_listen_misc(void)
 
 	/* An exact RST in SYN-RECEIVED ends it. */
 	s = pseg(&t, HS_RST, 7001, 0, 0);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_CLOSED, "RST in SYN-RECEIVED: CLOSED");
 	EQ_INT(o.result, HS_RES_RESET, "RST in SYN-RECEIVED: reset");
 }
@@ -787,10 +838,10 @@ static void test_client_ack_with_data(void)
 	c.syn_opts.n = 1;
 	hs_tcb_listen(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 64240);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	s = pseg(&t, HS_ACK | HS_PSH, 7001, ISS + 1, 64240);
 	with_data(&s, "hello");
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_EST, "ACK with data: ESTABLISHED");
 	OK(o.data == s.payload, "data points into the segment");
 	EQ_INT(o.data_len, 5, "data length");
@@ -815,7 +866,7 @@ static void test_data_in(void)
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 1, ISS + 1, 1000);
 	with_data(&s, "abc");
 	with_ts(&s, 9100, TSC);
-	hs_tcb_input(&t, &s, 20 * MS, &o);
+	tcb_input(&t, &s, 20 * MS, &o);
 	EQ_INT(o.data_len, 3, "in order: 3 bytes");
 	EQ_INT(o.data_seq, IRS + 1, "in order: seq");
 	OK(o.data && memcmp(o.data, "abc", 3) == 0, "in order: bytes");
@@ -829,7 +880,7 @@ static void test_data_in(void)
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 10, ISS + 1, 1000);
 	with_data(&s, "xyz");
 	with_ts(&s, 9200, TSC);
-	hs_tcb_input(&t, &s, 21 * MS, &o);
+	tcb_input(&t, &s, 21 * MS, &o);
 	EQ_INT(o.data_len, 0, "out of order: not delivered");
 	OK(o.data == NULL, "out of order: no data pointer");
 	EQ_INT(o.in_note, HS_NOTE_OUT_OF_ORDER, "out of order noted");
@@ -848,7 +899,7 @@ static void test_data_in(void)
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 2, ISS + 1, 1000);
 	with_data(&s, "bcdef");
 	with_ts(&s, 9300, TSC);
-	hs_tcb_input(&t, &s, 22 * MS, &o);
+	tcb_input(&t, &s, 22 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_PARTIAL, "overlap: partial");
 	EQ_INT(o.data_len, 3, "overlap: only the new bytes");
 	EQ_INT(o.data_seq, IRS + 4, "overlap: from rcv_nxt");
@@ -860,7 +911,7 @@ static void test_data_in(void)
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 1, ISS + 1, 1000);
 	with_data(&s, "abc");
 	with_ts(&s, 9400, TSC);
-	hs_tcb_input(&t, &s, 23 * MS, &o);
+	tcb_input(&t, &s, 23 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "old data: retransmission");
 	EQ_INT(o.data_len, 0, "old data: nothing delivered");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 7, 64240 >> 7, 0, "ACK of old data");
@@ -869,25 +920,25 @@ static void test_data_in(void)
 	/* Beyond the window. */
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 7 + 64240 + 100, ISS + 1, 1000);
 	with_data(&s, "zz");
-	hs_tcb_input(&t, &s, 24 * MS, &o);
+	tcb_input(&t, &s, 24 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_OUT_OF_WINDOW, "beyond the window: out-of-window");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 7, 64240 >> 7, 0, "ACK for out-of-window");
 	/* A pure ACK behind the window is out of window too. */
 	s = pseg(&t, HS_ACK, IRS - 100, ISS + 1, 1000);
-	hs_tcb_input(&t, &s, 24 * MS, &o);
+	tcb_input(&t, &s, 24 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_OUT_OF_WINDOW, "old pure ACK: out-of-window");
 	EQ_INT(o.ntx, 1, "old pure ACK: answered");
 
 	/* Keepalive: seq = rcv_nxt - 1, no data. */
 	s = pseg(&t, HS_ACK, IRS + 6, ISS + 1, 1000);
-	hs_tcb_input(&t, &s, 25 * MS, &o);
+	tcb_input(&t, &s, 25 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE, "keepalive");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 7, 64240 >> 7, 0, "keepalive answered");
 
 	/* A segment without ACK in a synchronized state is dropped. */
 	s = pseg(&t, HS_PSH, IRS + 7, 0, 1000);
 	with_data(&s, "q");
-	hs_tcb_input(&t, &s, 25 * MS, &o);
+	tcb_input(&t, &s, 25 * MS, &o);
 	EQ_INT(o.data_len, 0, "no ACK flag: not delivered");
 	EQ_INT(o.ntx, 0, "no ACK flag: dropped");
 	EQ_INT(t.rcv_nxt, IRS + 7, "no ACK flag: rcv_nxt unchanged");
@@ -897,7 +948,7 @@ static void test_data_in(void)
 	t.rcv_wnd = 4; /* as if the window were tiny */
 	s = pseg(&t, HS_ACK | HS_PSH | HS_FIN, IRS + 1, ISS + 1, 1000);
 	with_data(&s, "123456");
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.data_len, 4, "trimmed to the window");
 	OK(!o.peer_fin, "FIN past the window not taken");
 	EQ_INT(t.state, S_EST, "still ESTABLISHED");
@@ -913,33 +964,33 @@ static void test_ack_processing(void)
 	est_plain(&t, &o, 1000, 10000);
 	/* ACK of something never sent. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 500, 10000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "ACK of unsent data: unacceptable");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240, 0, "ACK for an ACK of unsent data");
 	EQ_INT(t.snd_una, ISS + 1, "snd_una unchanged");
 
-	EQ_INT(hs_tcb_send(&t, buf, 1500, 3 * MS, &o), 0, "send 1500");
+	EQ_INT(tcb_send(&t, buf, 1500, 3 * MS, &o), 0, "send 1500");
 	EQ_INT(o.ntx, 2, "two segments (MSS 1000)");
 	/* The same ACK again while data is outstanding: dup ACK. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 10000);
-	hs_tcb_input(&t, &s, 4 * MS, &o);
+	tcb_input(&t, &s, 4 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_DUP_ACK, "dup ACK noted");
 	EQ_INT(o.acked, 0, "dup ACK acks nothing");
 	/* A partial ACK: 1000 bytes, timer restarted. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 10000);
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(o.acked, 1000, "acked 1000");
 	EQ_INT(o.in_note, HS_NOTE_NONE, "new ACK: no note");
 	EQ_INT(hs_tcb_deadline(&t), 5 * MS + SEC, "timer restarted on a new ACK");
 	OK(!hs_tcb_all_acked(&t), "500 bytes still out");
 	/* An older ACK (below snd_una) is ignored, window included. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 0);
-	hs_tcb_input(&t, &s, 6 * MS, &o);
+	tcb_input(&t, &s, 6 * MS, &o);
 	EQ_INT(t.snd_wnd, 10000, "old ACK's window ignored");
 	EQ_INT(o.ntx, 0, "old ACK: nothing sent");
 	/* The rest, with a zero window. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1501, 0);
-	hs_tcb_input(&t, &s, 7 * MS, &o);
+	tcb_input(&t, &s, 7 * MS, &o);
 	EQ_INT(o.acked, 500, "acked 500");
 	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "window closed: zero-window");
 	EQ_INT(t.snd_wnd, 0, "window 0");
@@ -950,7 +1001,7 @@ static void test_ack_processing(void)
 	s = pseg(&t, HS_ACK, IRS, ISS + 1501, 500);
 	t.snd_wl1 = IRS + 1;
 	t.rcv_nxt = IRS; /* pretend IRS is in the window, to reach the WL check */
-	hs_tcb_input(&t, &s, 8 * MS, &o);
+	tcb_input(&t, &s, 8 * MS, &o);
 	EQ_INT(t.snd_wnd, 0, "SND.WL1 newer: window kept");
 	t.rcv_nxt = IRS + 1;
 }
@@ -967,13 +1018,13 @@ static void test_send(void)
 
 	/* Not before the connection is established. */
 	hs_tcb_config c = cfg_base();
-	hs_tcb_connect(&t, &c, 0, &o);
-	EQ_INT(hs_tcb_send(&t, buf, 10, 0, &o), -1, "send in SYN-SENT: -1");
+	tcb_connect(&t, &c, 0, &o);
+	EQ_INT(tcb_send(&t, buf, 10, 0, &o), -1, "send in SYN-SENT: -1");
 	EQ_INT(o.ntx, 0, "send in SYN-SENT: nothing");
 
 	/* MSS 1000, window 2500: 1000 + 1000 + 500. */
 	est_plain(&t, &o, 1000, 2500);
-	EQ_INT(hs_tcb_send(&t, buf, 4000, 10 * MS, &o), 0, "send 4000");
+	EQ_INT(tcb_send(&t, buf, 4000, 10 * MS, &o), 0, "send 4000");
 	EQ_INT(o.ntx, 3, "three segments fit the window");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1000, "data 1");
 	check_tx(&o, 1, HS_PSH | HS_ACK, ISS + 1001, IRS + 1, 64240, 1000, "data 2");
@@ -986,19 +1037,19 @@ static void test_send(void)
 	EQ_INT(t.nchunk, 1, "one chunk queued");
 
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 2500);
-	hs_tcb_input(&t, &s, 20 * MS, &o);
+	tcb_input(&t, &s, 20 * MS, &o);
 	EQ_INT(o.acked, 1000, "ACK of 1000");
 	EQ_INT(o.ntx, 1, "window opens by 1000: one segment");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 2501, IRS + 1, 64240, 1000, "data 4");
 	OK(o.tx[0].data == buf + 2500, "data 4 pointer");
 
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 3501, 2500);
-	hs_tcb_input(&t, &s, 30 * MS, &o);
+	tcb_input(&t, &s, 30 * MS, &o);
 	EQ_INT(o.ntx, 1, "the last 500");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 3501, IRS + 1, 64240, 500, "data 5");
 
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 4001, 2500);
-	hs_tcb_input(&t, &s, 40 * MS, &o);
+	tcb_input(&t, &s, 40 * MS, &o);
 	EQ_INT(o.acked, 500, "acked the rest");
 	OK(hs_tcb_all_acked(&t), "all acked");
 	EQ_INT(hs_tcb_deadline(&t), 0, "timer stopped");
@@ -1006,21 +1057,21 @@ static void test_send(void)
 
 	/* MAXTX segments per call; the rest as ACKs arrive. */
 	est_plain(&t, &o, 100, 60000);
-	EQ_INT(hs_tcb_send(&t, buf, 1000, 0, &o), 0, "send 1000 at MSS 100");
+	EQ_INT(tcb_send(&t, buf, 1000, 0, &o), 0, "send 1000 at MSS 100");
 	EQ_INT(o.ntx, HS_TCB_MAXTX, "at most HS_TCB_MAXTX segments");
 	EQ_INT(t.snd_nxt, ISS + 1 + 100 * HS_TCB_MAXTX, "snd_nxt after 4 segments");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 201, 60000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(o.ntx, HS_TCB_MAXTX, "ACK releases more");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 401, IRS + 1, 64240, 100, "next segment after the ACK");
 
 	/* Two chunks: a segment never spans chunks. */
 	est_plain(&t, &o, 1460, 60000);
-	EQ_INT(hs_tcb_send(&t, buf, 10, 0, &o), 0, "chunk 1");
-	EQ_INT(hs_tcb_send(&t, buf + 100, 20, 0, &o), 0, "chunk 2");
+	EQ_INT(tcb_send(&t, buf, 10, 0, &o), 0, "chunk 1");
+	EQ_INT(tcb_send(&t, buf + 100, 20, 0, &o), 0, "chunk 2");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 11, IRS + 1, 64240, 20, "second chunk");
 	OK(o.tx[0].data == buf + 100, "second chunk's pointer");
-	EQ_INT(hs_tcb_send(&t, buf, 0, 0, &o), 0, "empty send is fine");
+	EQ_INT(tcb_send(&t, buf, 0, 0, &o), 0, "empty send is fine");
 	EQ_INT(o.ntx, 0, "empty send: nothing");
 
 	/* With TS the payload leaves room for the option: 1400 - 12. The SYN,ACK's
@@ -1028,9 +1079,9 @@ static void test_send(void)
 	est_full(&t, &o);
 	EQ_INT(t.snd_wnd, 1000, "SYN,ACK window taken as is");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.snd_wnd, 256000, "then scaled by 2^8");
-	EQ_INT(hs_tcb_send(&t, buf, 3000, 50 * MS, &o), 0, "send with TS");
+	EQ_INT(tcb_send(&t, buf, 3000, 50 * MS, &o), 0, "send with TS");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 1388, "data with TS");
 	check_tx(&o, 1, HS_PSH | HS_ACK, ISS + 1389, IRS + 1, 64240 >> 7, 1388, "data with TS 2");
 	check_tx(&o, 2, HS_PSH | HS_ACK, ISS + 2777, IRS + 1, 64240 >> 7, 224, "data with TS 3");
@@ -1040,10 +1091,10 @@ static void test_send(void)
 	est_plain(&t, &o, 1460, 0); /* zero window: nothing leaves */
 	int rc = 0;
 	for (int i = 0; i < HS_TCB_MAXCHUNKS && rc == 0; i++)
-		rc = hs_tcb_send(&t, buf, 1, 0, &o);
+		rc = tcb_send(&t, buf, 1, 0, &o);
 	EQ_INT(rc, 0, "64 chunks fit");
-	EQ_INT(hs_tcb_send(&t, buf, 1, 0, &o), -1, "the 65th does not");
-	EQ_INT(hs_tcb_send(&t, NULL, 1, 0, &o), -1, "NULL data rejected");
+	EQ_INT(tcb_send(&t, buf, 1, 0, &o), -1, "the 65th does not");
+	EQ_INT(tcb_send(&t, NULL, 1, 0, &o), -1, "NULL data rejected");
 }
 
 static void test_zero_window_probe(void)
@@ -1054,15 +1105,15 @@ static void test_zero_window_probe(void)
 	static uint8_t buf[100];
 
 	est_plain(&t, &o, 1460, 0);
-	EQ_INT(hs_tcb_send(&t, buf, 100, 0, &o), 0, "send into a zero window");
+	EQ_INT(tcb_send(&t, buf, 100, 0, &o), 0, "send into a zero window");
 	EQ_INT(o.ntx, 0, "nothing sent into a zero window");
 	EQ_INT(hs_tcb_deadline(&t), SEC, "persist timer armed");
-	hs_tcb_timer(&t, SEC, &o);
+	tcb_timer(&t, SEC, &o);
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1, "zero-window probe");
 	EQ_INT(o.tx[0].note, HS_NOTE_ZERO_WINDOW, "probe noted");
 	/* The peer takes the byte and opens its window. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2, 1000);
-	hs_tcb_input(&t, &s, SEC + 1 * MS, &o);
+	tcb_input(&t, &s, SEC + 1 * MS, &o);
 	EQ_INT(o.acked, 1, "probe byte acked");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 2, IRS + 1, 64240, 99, "the rest after the window opens");
 }
@@ -1075,9 +1126,9 @@ static void test_data_retransmission(void)
 	static uint8_t buf[3000];
 
 	est_plain(&t, &o, 1000, 60000);
-	hs_tcb_send(&t, buf, 2500, 0, &o);
+	tcb_send(&t, buf, 2500, 0, &o);
 	EQ_INT(o.ntx, 3, "3 segments out");
-	hs_tcb_timer(&t, SEC, &o);
+	tcb_timer(&t, SEC, &o);
 	EQ_INT(o.ntx, 1, "one retransmission");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1000, "oldest segment again");
 	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "data retransmission noted");
@@ -1086,30 +1137,30 @@ static void test_data_retransmission(void)
 	EQ_INT(t.retries, 1, "one retry");
 	/* Progress resets the backoff. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 60000);
-	hs_tcb_input(&t, &s, 3 * SEC - 1, &o);
+	tcb_input(&t, &s, 3 * SEC - 1, &o);
 	EQ_INT(t.retries, 0, "retries reset");
 	EQ_INT(t.rto_cur, SEC, "RTO back to cfg");
 	EQ_INT(hs_tcb_deadline(&t), 4 * SEC - 1, "timer restarted");
-	hs_tcb_timer(&t, 4 * SEC - 1, &o);
+	tcb_timer(&t, 4 * SEC - 1, &o);
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1001, IRS + 1, 64240, 1000, "next oldest segment");
 	/* The peer acks everything: no more timer. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2501, 60000);
-	hs_tcb_input(&t, &s, 5 * SEC, &o);
+	tcb_input(&t, &s, 5 * SEC, &o);
 	EQ_INT(hs_tcb_deadline(&t), 0, "all acked: no timer");
-	hs_tcb_timer(&t, 100 * SEC, &o);
+	tcb_timer(&t, 100 * SEC, &o);
 	EQ_INT(o.ntx, 0, "timer without deadline: nothing");
 
 	/* Data exhausts the retries too. */
 	hs_tcb_config c = cfg_base();
 	c.max_retries = 2;
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 60000);
-	hs_tcb_input(&t, &s, 0, &o);
-	hs_tcb_send(&t, buf, 10, 0, &o);
-	hs_tcb_timer(&t, 1 * SEC, &o);
-	hs_tcb_timer(&t, 3 * SEC, &o);
+	tcb_input(&t, &s, 0, &o);
+	tcb_send(&t, buf, 10, 0, &o);
+	tcb_timer(&t, 1 * SEC, &o);
+	tcb_timer(&t, 3 * SEC, &o);
 	EQ_INT(o.ntx, 1, "second data retransmission");
-	hs_tcb_timer(&t, 7 * SEC, &o);
+	tcb_timer(&t, 7 * SEC, &o);
 	EQ_INT(o.result, HS_RES_TIMEOUT, "data timeout");
 	check_change(&o, 0, false, S_EST, S_CLOSED, "retransmissions exhausted", "data timeout");
 }
@@ -1121,7 +1172,7 @@ static void test_active_close(void)
 	hs_segment s;
 
 	est_full(&t, &o);
-	EQ_INT(hs_tcb_close(&t, 100 * MS, &o), 0, "close");
+	EQ_INT(tcb_close(&t, 100 * MS, &o), 0, "close");
 	EQ_INT(t.state, S_FW1, "close: FIN-WAIT-1");
 	EQ_INT(t.peer_state, S_EST, "our FIN: peer still ESTABLISHED");
 	check_change(&o, 0, false, S_EST, S_FW1, "FIN sent", "close");
@@ -1129,17 +1180,17 @@ static void test_active_close(void)
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "FIN");
 	check_ts(&o.tx[0], TSC + 100, 9000, "FIN");
 	EQ_INT(hs_tcb_deadline(&t), 100 * MS + SEC, "FIN retransmission timer");
-	EQ_INT(hs_tcb_close(&t, 100 * MS, &o), -1, "second close: -1");
-	EQ_INT(hs_tcb_send(&t, (const uint8_t *)"x", 1, 0, &o), -1, "send after close: -1");
+	EQ_INT(tcb_close(&t, 100 * MS, &o), -1, "second close: -1");
+	EQ_INT(tcb_send(&t, (const uint8_t *)"x", 1, 0, &o), -1, "send after close: -1");
 
 	/* The FIN is retransmitted on the timer. */
-	hs_tcb_timer(&t, 100 * MS + SEC, &o);
+	tcb_timer(&t, 100 * MS + SEC, &o);
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "FIN again");
 	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "FIN retransmission noted");
 
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2, 1000);
 	with_ts(&s, 9500, TSC + 100);
-	hs_tcb_input(&t, &s, 2 * SEC, &o);
+	tcb_input(&t, &s, 2 * SEC, &o);
 	EQ_INT(t.state, S_FW2, "ACK of FIN: FIN-WAIT-2");
 	EQ_INT(t.peer_state, S_CW, "peer CLOSE-WAIT");
 	EQ_INT(o.acked, 1, "FIN counts as one");
@@ -1153,14 +1204,14 @@ static void test_active_close(void)
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 1, ISS + 2, 1000);
 	with_data(&s, "late data");
 	with_ts(&s, 9600, TSC + 100);
-	hs_tcb_input(&t, &s, 3 * SEC, &o);
+	tcb_input(&t, &s, 3 * SEC, &o);
 	EQ_INT(o.data_len, 9, "FIN-WAIT-2: data delivered");
 	check_tx(&o, 0, HS_ACK, ISS + 2, IRS + 10, 64240 >> 7, 0, "FIN-WAIT-2: data acked");
 	check_ts(&o.tx[0], TSC + 3000, 9600, "half-close ACK");
 
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 10, ISS + 2, 1000);
 	with_ts(&s, 9700, TSC + 100);
-	hs_tcb_input(&t, &s, 4 * SEC, &o);
+	tcb_input(&t, &s, 4 * SEC, &o);
 	EQ_INT(t.state, S_TW, "FIN: TIME-WAIT");
 	OK(o.peer_fin, "peer_fin");
 	check_tx(&o, 0, HS_ACK, ISS + 2, IRS + 11, 64240 >> 7, 0, "ACK of the peer's FIN");
@@ -1171,8 +1222,16 @@ static void test_active_close(void)
 	EQ_INT(t.peer_state, S_CLOSED, "peer CLOSED once our last ACK is out");
 	EQ_INT(hs_tcb_deadline(&t), 5 * SEC, "2MSL timer");
 
-	/* The FIN again: our ACK was lost. */
-	hs_tcb_input(&t, &s, 4 * SEC + 500 * MS, &o);
+	/* A network copy of the FIN (same TSval): no retransmission, nothing moves. */
+	tcb_input(&t, &s, 4 * SEC + 100 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "FIN copy: duplicate");
+	EQ_INT(o.ntx, 0, "FIN copy: not answered");
+	EQ_INT(o.nchange, 0, "FIN copy: the peer stays CLOSED");
+	EQ_INT(hs_tcb_deadline(&t), 5 * SEC, "FIN copy: 2MSL not restarted");
+
+	/* The FIN again, with a new TSval: our ACK was lost. */
+	with_ts(&s, 9900, TSC + 100);
+	tcb_input(&t, &s, 4 * SEC + 500 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "FIN again: retransmission");
 	check_tx(&o, 0, HS_ACK, ISS + 2, IRS + 11, 64240 >> 7, 0, "ACK of the FIN again");
 	EQ_INT(hs_tcb_deadline(&t), 5 * SEC + 500 * MS, "2MSL restarted");
@@ -1180,9 +1239,9 @@ static void test_active_close(void)
 	check_change(&o, 1, true, S_LA, S_CLOSED, "ACK sent", "TW again 2");
 	EQ_INT(t.state, S_TW, "still TIME-WAIT");
 
-	hs_tcb_timer(&t, 5 * SEC, &o);
+	tcb_timer(&t, 5 * SEC, &o);
 	EQ_INT(t.state, S_TW, "not yet");
-	hs_tcb_timer(&t, 5 * SEC + 500 * MS, &o);
+	tcb_timer(&t, 5 * SEC + 500 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "2MSL: CLOSED");
 	EQ_INT(o.result, HS_RES_CLOSED, "2MSL: closed");
 	check_change(&o, 0, false, S_TW, S_CLOSED, "2MSL", "2MSL");
@@ -1191,13 +1250,13 @@ static void test_active_close(void)
 
 	/* A segment after CLOSED draws an RST. */
 	s = pseg(&t, HS_ACK, IRS + 11, ISS + 2, 1000);
-	hs_tcb_input(&t, &s, 6 * SEC, &o);
+	tcb_input(&t, &s, 6 * SEC, &o);
 	check_tx(&o, 0, HS_RST, ISS + 2, 0, 0, 0, "RST from CLOSED");
 	s = pseg(&t, HS_SYN, 1, 0, 1000);
-	hs_tcb_input(&t, &s, 6 * SEC, &o);
+	tcb_input(&t, &s, 6 * SEC, &o);
 	check_tx(&o, 0, HS_RST | HS_ACK, 0, 2, 0, 0, "RST,ACK for a SYN in CLOSED");
 	s = pseg(&t, HS_RST, 1, 0, 1000);
-	hs_tcb_input(&t, &s, 6 * SEC, &o);
+	tcb_input(&t, &s, 6 * SEC, &o);
 	EQ_INT(o.ntx, 0, "RST in CLOSED: nothing");
 }
 
@@ -1207,17 +1266,21 @@ static void test_merged_fin_ack(void)
 	hs_tcb_out o;
 
 	est_plain(&t, &o, 1460, 60000);
-	hs_tcb_close(&t, 0, &o);
+	tcb_close(&t, 0, &o);
 	hs_segment s = pseg(&t, HS_FIN | HS_ACK, IRS + 1, ISS + 2, 60000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
-	EQ_INT(t.state, S_TW, "FIN+ACK: TIME-WAIT directly");
+	tcb_input(&t, &s, 1 * MS, &o);
+	EQ_INT(t.state, S_TW, "FIN+ACK: TIME-WAIT");
 	OK(o.peer_fin, "FIN+ACK: peer_fin");
 	EQ_INT(o.acked, 1, "FIN+ACK: our FIN acked");
 	check_tx(&o, 0, HS_ACK, ISS + 2, IRS + 2, 64240, 0, "ACK of FIN+ACK");
-	EQ_INT(o.nchange, 3, "FIN+ACK: three changes");
-	check_change(&o, 0, true, S_EST, S_LA, "FIN+ACK received", "merged 1");
-	check_change(&o, 1, false, S_FW1, S_TW, "FIN+ACK received", "merged 2");
-	check_change(&o, 2, true, S_LA, S_CLOSED, "ACK sent", "merged 3");
+	/* No state skipped: its ACK field first, then its FIN, on both sides. */
+	EQ_INT(o.nchange, 5, "FIN+ACK: five changes");
+	check_change(&o, 0, true, S_EST, S_CW, "our FIN acknowledged", "merged 1");
+	check_change(&o, 1, true, S_CW, S_LA, "FIN received", "merged 2");
+	check_change(&o, 2, false, S_FW1, S_FW2, "our FIN acknowledged", "merged 3");
+	check_change(&o, 3, false, S_FW2, S_TW, "FIN received", "merged 4");
+	check_change(&o, 4, true, S_LA, S_CLOSED, "ACK sent", "merged 5");
+	OK(o.change[4].assumed, "merged: the peer's CLOSED is assumed");
 	EQ_INT(hs_tcb_deadline(&t), 1 * MS + SEC, "TIME-WAIT timer");
 }
 
@@ -1228,9 +1291,9 @@ static void test_simultaneous_close(void)
 	hs_segment s;
 
 	est_plain(&t, &o, 1460, 60000);
-	hs_tcb_close(&t, 0, &o);
+	tcb_close(&t, 0, &o);
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 1, ISS + 1, 60000); /* does not ack our FIN */
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_CLOSING, "FIN crossing ours: CLOSING");
 	EQ_INT(t.peer_state, S_FW1, "peer FIN-WAIT-1 (our FIN still in flight)");
 	check_tx(&o, 0, HS_ACK, ISS + 2, IRS + 2, 64240, 0, "ACK in CLOSING");
@@ -1240,7 +1303,7 @@ static void test_simultaneous_close(void)
 	EQ_INT(hs_tcb_deadline(&t), SEC, "CLOSING: FIN timer still running");
 
 	s = pseg(&t, HS_ACK, IRS + 2, ISS + 2, 60000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_TW, "ACK of our FIN: TIME-WAIT");
 	EQ_INT(t.peer_state, S_TW, "peer TIME-WAIT");
 	check_change(&o, 0, true, S_FW1, S_CLOSING, "our FIN acknowledged", "simclose 3");
@@ -1251,7 +1314,7 @@ static void test_simultaneous_close(void)
 
 	/* Its FIN again (it never got our ACK): back to CLOSING, ACK, TIME-WAIT. */
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 1, ISS + 2, 60000);
-	hs_tcb_input(&t, &s, 3 * MS, &o);
+	tcb_input(&t, &s, 3 * MS, &o);
 	check_change(&o, 0, true, S_TW, S_CLOSING, "FIN retransmitted", "simclose 6");
 	check_change(&o, 1, true, S_CLOSING, S_TW, "ACK sent", "simclose 7");
 }
@@ -1266,7 +1329,7 @@ static void test_passive_close(void)
 	est_plain(&t, &o, 1460, 60000);
 	s = pseg(&t, HS_FIN | HS_ACK | HS_PSH, IRS + 1, ISS + 1, 60000);
 	with_data(&s, "bye");
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_CW, "peer FIN: CLOSE-WAIT");
 	OK(o.peer_fin, "peer_fin set");
 	EQ_INT(o.data_len, 3, "data before the FIN delivered");
@@ -1280,28 +1343,28 @@ static void test_passive_close(void)
 	/* New data after its FIN is ignored with an ACK. */
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 5, ISS + 1, 60000);
 	with_data(&s, "more");
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.data_len, 0, "data after FIN ignored");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "data after FIN: unacceptable");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 5, 64240, 0, "ACK for data after FIN");
 	/* Its FIN again while we are in CLOSE-WAIT. */
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 4, ISS + 1, 60000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "FIN again in CLOSE-WAIT");
 	check_change(&o, 0, true, S_FW2, S_FW1, "FIN retransmitted", "FIN again 1");
 	check_change(&o, 1, true, S_FW1, S_FW2, "ACK sent", "FIN again 2");
 
 	/* We may still send in CLOSE-WAIT. */
-	EQ_INT(hs_tcb_send(&t, buf, 10, 3 * MS, &o), 0, "send in CLOSE-WAIT");
+	EQ_INT(tcb_send(&t, buf, 10, 3 * MS, &o), 0, "send in CLOSE-WAIT");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 5, 64240, 10, "data in CLOSE-WAIT");
-	EQ_INT(hs_tcb_close(&t, 4 * MS, &o), 0, "close in CLOSE-WAIT");
+	EQ_INT(tcb_close(&t, 4 * MS, &o), 0, "close in CLOSE-WAIT");
 	EQ_INT(t.state, S_LA, "LAST-ACK");
 	check_change(&o, 0, false, S_CW, S_LA, "FIN sent", "LAST-ACK");
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 11, IRS + 5, 64240, 0, "our FIN after the data");
 	EQ_INT(t.peer_state, S_FW2, "peer FIN-WAIT-2 until it acks our FIN");
 
 	s = pseg(&t, HS_ACK, IRS + 5, ISS + 12, 60000);
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "ACK of our FIN: CLOSED");
 	EQ_INT(o.result, HS_RES_CLOSED, "passive close: closed");
 	EQ_INT(o.acked, 11, "data and FIN acked");
@@ -1320,45 +1383,45 @@ static void test_fin_after_data(void)
 
 	/* Window 1000, MSS 1000: 2500 bytes need three windows; close at once. */
 	est_plain(&t, &o, 1000, 1000);
-	hs_tcb_send(&t, buf, 2500, 0, &o);
+	tcb_send(&t, buf, 2500, 0, &o);
 	EQ_INT(o.ntx, 1, "first 1000");
-	EQ_INT(hs_tcb_close(&t, 0, &o), 0, "close with data queued");
+	EQ_INT(tcb_close(&t, 0, &o), 0, "close with data queued");
 	EQ_INT(t.state, S_FW1, "FIN-WAIT-1 at once");
 	check_change(&o, 0, false, S_EST, S_FW1, "close requested", "close with data");
 	EQ_INT(o.ntx, 0, "window full: no FIN yet");
 	OK(!t.fin_sent, "FIN waits for the data");
 
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 1000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1001, IRS + 1, 64240, 1000, "middle 1000");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2001, 1000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.ntx, 1, "last data carries the FIN");
 	check_tx(&o, 0, HS_FIN | HS_PSH | HS_ACK, ISS + 2001, IRS + 1, 64240, 500, "data+FIN");
 	EQ_INT(t.fin_seq, ISS + 2501, "fin_seq after the data");
 	EQ_INT(t.snd_nxt, ISS + 2502, "snd_nxt past the FIN");
 
 	/* Retransmission of the last segment keeps its FIN. */
-	hs_tcb_timer(&t, 2 * MS + SEC, &o);
+	tcb_timer(&t, 2 * MS + SEC, &o);
 	check_tx(&o, 0, HS_FIN | HS_PSH | HS_ACK, ISS + 2001, IRS + 1, 64240, 500, "data+FIN again");
 
 	/* Data acked, FIN not: the FIN alone is retransmitted. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2501, 1000);
-	hs_tcb_input(&t, &s, 3 * SEC, &o);
+	tcb_input(&t, &s, 3 * SEC, &o);
 	EQ_INT(t.state, S_FW1, "FIN not yet acked: FIN-WAIT-1");
-	hs_tcb_timer(&t, 4 * SEC, &o);
+	tcb_timer(&t, 4 * SEC, &o);
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 2501, IRS + 1, 64240, 0, "FIN alone again");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2502, 1000);
-	hs_tcb_input(&t, &s, 5 * SEC, &o);
+	tcb_input(&t, &s, 5 * SEC, &o);
 	EQ_INT(t.state, S_FW2, "then FIN-WAIT-2");
 
 	/* Data and FIN in the same call: window open, close sends the rest with FIN. */
 	est_plain(&t, &o, 1000, 0);
-	hs_tcb_send(&t, buf, 1500, 0, &o);
+	tcb_send(&t, buf, 1500, 0, &o);
 	EQ_INT(o.ntx, 0, "zero window: nothing");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 0);
 	t.snd_wnd = 60000; /* the window opens without an event that sends */
-	hs_tcb_close(&t, 0, &o);
+	tcb_close(&t, 0, &o);
 	EQ_INT(o.ntx, 2, "close sends the data and the FIN on it");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1000, "data 1 at close");
 	check_tx(&o, 1, HS_FIN | HS_PSH | HS_ACK, ISS + 1001, IRS + 1, 64240, 500, "data 2 + FIN at close");
@@ -1371,27 +1434,27 @@ static void test_close_early(void)
 	hs_tcb_out o;
 	hs_tcb_config c = cfg_base();
 
-	hs_tcb_connect(&t, &c, 0, &o);
-	EQ_INT(hs_tcb_close(&t, 1 * MS, &o), 0, "close in SYN-SENT");
+	tcb_connect(&t, &c, 0, &o);
+	EQ_INT(tcb_close(&t, 1 * MS, &o), 0, "close in SYN-SENT");
 	EQ_INT(t.state, S_CLOSED, "SYN-SENT close: CLOSED");
 	EQ_INT(o.ntx, 0, "SYN-SENT close: nothing sent");
 	EQ_INT(hs_tcb_deadline(&t), 0, "SYN-SENT close: no timer");
-	EQ_INT(hs_tcb_close(&t, 1 * MS, &o), -1, "close in CLOSED: -1");
+	EQ_INT(tcb_close(&t, 1 * MS, &o), -1, "close in CLOSED: -1");
 
 	hs_tcb_listen(&t, &c, 0, &o);
-	EQ_INT(hs_tcb_close(&t, 1 * MS, &o), 0, "close in LISTEN");
+	EQ_INT(tcb_close(&t, 1 * MS, &o), 0, "close in LISTEN");
 	EQ_INT(t.state, S_CLOSED, "LISTEN close: CLOSED");
 
 	/* SYN-RECEIVED: the FIN follows the SYN,ACK. */
 	hs_tcb_listen(&t, &c, 0, &o);
 	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 60000);
-	hs_tcb_input(&t, &s, 0, &o);
-	EQ_INT(hs_tcb_close(&t, 1 * MS, &o), 0, "close in SYN-RECEIVED");
+	tcb_input(&t, &s, 0, &o);
+	EQ_INT(tcb_close(&t, 1 * MS, &o), 0, "close in SYN-RECEIVED");
 	EQ_INT(t.state, S_FW1, "SYN-RECEIVED close: FIN-WAIT-1");
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 1, 7001, 64240, 0, "FIN from SYN-RECEIVED");
 	/* Its ACK of the SYN and the FIN together. */
 	s = pseg(&t, HS_ACK, 7001, ISS + 2, 60000);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_FW2, "ACK of SYN and FIN: FIN-WAIT-2");
 	EQ_INT(o.acked, 2, "SYN and FIN acked");
 	check_change(&o, 0, true, S_SS, S_EST, "ACK received", "SR close 1");
@@ -1408,17 +1471,17 @@ static void test_rst(void)
 	est_full(&t, &o);
 	/* Outside the window: ignored. */
 	s = pseg(&t, HS_RST, IRS + 1 + 64240 + 5, 0, 0);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "RST out of window: ignored");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "RST out of window: unacceptable");
 	EQ_INT(o.ntx, 0, "RST out of window: no reply");
 	s = pseg(&t, HS_RST, IRS, 0, 0);
-	hs_tcb_input(&t, &s, 2 * MS, &o);
+	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.ntx, 0, "RST just behind the window: no reply");
 
 	/* In the window, not exact: challenge ACK. */
 	s = pseg(&t, HS_RST, IRS + 100, 0, 0);
-	hs_tcb_input(&t, &s, 3 * MS, &o);
+	tcb_input(&t, &s, 3 * MS, &o);
 	EQ_INT(t.state, S_EST, "RST in window: still ESTABLISHED");
 	EQ_INT(o.ntx, 1, "RST in window: challenge ACK");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "challenge ACK");
@@ -1428,7 +1491,7 @@ static void test_rst(void)
 
 	/* Exact: reset. */
 	s = pseg(&t, HS_RST | HS_ACK, IRS + 1, ISS + 1, 0);
-	hs_tcb_input(&t, &s, 4 * MS, &o);
+	tcb_input(&t, &s, 4 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "exact RST: CLOSED");
 	EQ_INT(o.result, HS_RES_RESET, "exact RST: reset");
 	EQ_INT(o.ntx, 0, "exact RST: nothing sent");
@@ -1438,22 +1501,22 @@ static void test_rst(void)
 	/* SYN in ESTABLISHED: challenge ACK, whatever its seq. */
 	est_full(&t, &o);
 	s = pseg(&t, HS_SYN, 123456, 0, 1000);
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(t.state, S_EST, "SYN in ESTABLISHED: still ESTABLISHED");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "challenge ACK for a SYN");
 	EQ_INT(o.tx[0].note, HS_NOTE_CHALLENGE_ACK, "SYN challenge noted");
 	s = pseg(&t, HS_SYN, IRS + 1, 0, 1000); /* in window */
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(o.tx[0].note, HS_NOTE_CHALLENGE_ACK, "in-window SYN: challenge too");
 	EQ_INT(t.state, S_EST, "in-window SYN does not reset");
 
 	/* RST in TIME-WAIT: gone, but the close had finished. */
 	est_plain(&t, &o, 1460, 60000);
-	hs_tcb_close(&t, 0, &o);
+	tcb_close(&t, 0, &o);
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 1, ISS + 2, 60000);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	s = pseg(&t, HS_RST, IRS + 2, 0, 0);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_CLOSED, "RST in TIME-WAIT: CLOSED");
 	EQ_INT(o.result, HS_RES_CLOSED, "RST in TIME-WAIT: result closed");
 }
@@ -1483,60 +1546,60 @@ static void test_icmp(void)
 	/* Handshake: port, host, net unreachable are all hard. */
 	uint8_t codes[] = { 3, 1, 0, 2, 4 };
 	for (size_t i = 0; i < sizeof(codes); i++) {
-		hs_tcb_connect(&t, &c, 0, &o);
+		tcb_connect(&t, &c, 0, &o);
 		e = icmp_for(&t, AF_INET, 3, codes[i], ISS);
-		hs_tcb_icmp(&t, &e, 1 * MS, &o);
+		tcb_icmp(&t, &e, 1 * MS, &o);
 		EQ_INT(t.state, S_CLOSED, "SYN-SENT + ICMP unreachable: CLOSED");
 		EQ_INT(o.result, HS_RES_UNREACHABLE, "SYN-SENT + ICMP unreachable: unreachable");
 	}
 	check_change(&o, 0, false, S_SS, S_CLOSED, "ICMP unreachable", "ICMP change");
 
 	/* Time exceeded: soft. */
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	e = icmp_for(&t, AF_INET, 11, 0, ISS);
-	hs_tcb_icmp(&t, &e, 1 * MS, &o);
+	tcb_icmp(&t, &e, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "time exceeded: soft");
 	EQ_INT(o.nchange, 0, "time exceeded: no change");
 	/* Not our 4-tuple. */
 	e = icmp_for(&t, AF_INET, 3, 3, ISS);
 	e.orig_dst.port = 9;
-	hs_tcb_icmp(&t, &e, 1 * MS, &o);
+	tcb_icmp(&t, &e, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "ICMP for another connection ignored");
 	/* Quoting a seq we never sent. */
 	e = icmp_for(&t, AF_INET, 3, 3, ISS + 100000);
-	hs_tcb_icmp(&t, &e, 1 * MS, &o);
+	tcb_icmp(&t, &e, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "ICMP quoting a foreign seq ignored");
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "foreign seq: unacceptable");
 
 	/* IPv6: port unreachable (type 1 code 4) in SYN-SENT. */
 	c.local = endpoint("2001:db8::1", 40000);
 	c.remote = endpoint("2001:db8::2", 8080);
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	e = icmp_for(&t, AF_INET6, 1, 4, ISS);
-	hs_tcb_icmp(&t, &e, 1 * MS, &o);
+	tcb_icmp(&t, &e, 1 * MS, &o);
 	EQ_INT(o.result, HS_RES_UNREACHABLE, "ICMPv6 port unreachable: unreachable");
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	e = icmp_for(&t, AF_INET6, 3, 0, ISS); /* time exceeded */
-	hs_tcb_icmp(&t, &e, 1 * MS, &o);
+	tcb_icmp(&t, &e, 1 * MS, &o);
 	EQ_INT(t.state, S_SS, "ICMPv6 time exceeded: soft");
 
 	/* Synchronized: host unreachable is soft, port unreachable hard. */
 	est_full(&t, &o);
 	e = icmp_for(&t, AF_INET, 3, 1, ISS + 1);
-	hs_tcb_icmp(&t, &e, 2 * MS, &o);
+	tcb_icmp(&t, &e, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "ESTABLISHED + host unreachable: soft");
 	EQ_INT(o.in_note, HS_NOTE_NONE, "soft error: no note");
 	EQ_INT(o.result, HS_RES_NONE, "soft error: no result");
 	e = icmp_for(&t, AF_INET, 3, 4, ISS + 1);
-	hs_tcb_icmp(&t, &e, 2 * MS, &o);
+	tcb_icmp(&t, &e, 2 * MS, &o);
 	EQ_INT(t.state, S_EST, "ESTABLISHED + frag needed: soft");
 	e = icmp_for(&t, AF_INET, 3, 3, ISS + 1);
-	hs_tcb_icmp(&t, &e, 2 * MS, &o);
+	tcb_icmp(&t, &e, 2 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "ESTABLISHED + port unreachable: hard");
 	EQ_INT(o.result, HS_RES_UNREACHABLE, "port unreachable: unreachable");
 	est_full(&t, &o);
 	e = icmp_for(&t, AF_INET, 3, 2, ISS + 1);
-	hs_tcb_icmp(&t, &e, 2 * MS, &o);
+	tcb_icmp(&t, &e, 2 * MS, &o);
 	EQ_INT(o.result, HS_RES_UNREACHABLE, "protocol unreachable: hard");
 }
 
@@ -1547,7 +1610,7 @@ static void test_abort(void)
 	hs_tcb_config c = cfg_base();
 
 	est_full(&t, &o);
-	hs_tcb_abort(&t, true, 7 * MS, &o);
+	tcb_abort(&t, true, 7 * MS, &o);
 	EQ_INT(t.state, S_CLOSED, "abort: CLOSED");
 	EQ_INT(o.result, HS_RES_ABORTED, "abort: aborted");
 	check_tx(&o, 0, HS_RST | HS_ACK, ISS + 1, IRS + 1, 0, 0, "RST,ACK");
@@ -1560,18 +1623,18 @@ static void test_abort(void)
 	EQ_INT(hs_tcb_deadline(&t), 0, "abort: no timer");
 
 	est_plain(&t, &o, 1460, 60000);
-	hs_tcb_abort(&t, false, 0, &o);
+	tcb_abort(&t, false, 0, &o);
 	check_tx(&o, 0, HS_RST, ISS + 1, 0, 0, 0, "bare RST");
 	EQ_INT(o.tx[0].opt_len, 0, "bare RST: no options");
 
 	/* In SYN-SENT the RST goes out too (the peer may hold a half-open connection). */
-	hs_tcb_connect(&t, &c, 0, &o);
-	hs_tcb_abort(&t, false, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
+	tcb_abort(&t, false, 0, &o);
 	check_tx(&o, 0, HS_RST, ISS + 1, 0, 0, 0, "RST from SYN-SENT");
 	EQ_INT(hs_tcb_deadline(&t), 0, "SYN-SENT abort: timer stopped");
 
 	hs_tcb_listen(&t, &c, 0, &o);
-	hs_tcb_abort(&t, true, 0, &o);
+	tcb_abort(&t, true, 0, &o);
 	EQ_INT(o.ntx, 0, "abort in LISTEN: nothing sent");
 	EQ_INT(t.state, S_CLOSED, "abort in LISTEN: CLOSED");
 	EQ_INT(o.result, HS_RES_ABORTED, "abort in LISTEN: aborted");
@@ -1588,30 +1651,30 @@ static void test_wraparound(void)
 
 	c.iss = iss;
 	c.syn_opts.n = 1;
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	check_tx(&o, 0, HS_SYN, iss, 0, 64240, 0, "SYN near 2^32");
 	s = pseg(&t, HS_SYN | HS_ACK, irs, iss + 1, 60000);
-	hs_tcb_input(&t, &s, 1 * MS, &o);
+	tcb_input(&t, &s, 1 * MS, &o);
 	EQ_INT(t.state, S_EST, "wrap: ESTABLISHED");
 	check_tx(&o, 0, HS_ACK, iss + 1, irs + 1, 64240, 0, "wrap: handshake ACK");
 
-	EQ_INT(hs_tcb_send(&t, buf, 40, 2 * MS, &o), 0, "send across the wrap");
+	EQ_INT(tcb_send(&t, buf, 40, 2 * MS, &o), 0, "send across the wrap");
 	check_tx(&o, 0, HS_PSH | HS_ACK, 0xFFFFFFF1u, 0xFFFFFFF9u, 64240, 40, "data across the wrap");
 	EQ_INT(t.snd_nxt, 0x19, "snd_nxt wrapped");
 	s = pseg(&t, HS_ACK, irs + 1, 0x10, 60000);
-	hs_tcb_input(&t, &s, 3 * MS, &o);
+	tcb_input(&t, &s, 3 * MS, &o);
 	EQ_INT(o.acked, 31, "partial ACK across the wrap");
 	EQ_INT(t.snd_una, 0x10, "snd_una wrapped");
 	OK(!hs_tcb_all_acked(&t), "not all acked");
 	s = pseg(&t, HS_ACK, irs + 1, 0x19, 60000);
-	hs_tcb_input(&t, &s, 4 * MS, &o);
+	tcb_input(&t, &s, 4 * MS, &o);
 	EQ_INT(o.acked, 9, "rest acked");
 	OK(hs_tcb_all_acked(&t), "all acked after the wrap");
 
 	/* The peer's data crosses the wrap too. */
 	s = pseg(&t, HS_ACK | HS_PSH, 0xFFFFFFF9u, 0x19, 60000);
 	with_data(&s, "0123456789abcdefghij");
-	hs_tcb_input(&t, &s, 5 * MS, &o);
+	tcb_input(&t, &s, 5 * MS, &o);
 	EQ_INT(o.data_len, 20, "20 bytes across the wrap");
 	EQ_INT(o.data_seq, 0xFFFFFFF9u, "data seq");
 	EQ_INT(t.rcv_nxt, 0x0D, "rcv_nxt wrapped");
@@ -1619,35 +1682,35 @@ static void test_wraparound(void)
 	/* Old data from before the wrap. */
 	s = pseg(&t, HS_ACK | HS_PSH, 0xFFFFFFFEu, 0x19, 60000);
 	with_data(&s, "5678");
-	hs_tcb_input(&t, &s, 6 * MS, &o);
+	tcb_input(&t, &s, 6 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "old data across the wrap");
 	/* Overlap across the wrap. */
 	s = pseg(&t, HS_ACK | HS_PSH, 0xFFFFFFFEu, 0x19, 60000);
 	with_data(&s, "56789abcdefghijKLM");
-	hs_tcb_input(&t, &s, 6 * MS, &o);
+	tcb_input(&t, &s, 6 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_PARTIAL, "partial across the wrap");
 	EQ_INT(o.data_len, 3, "3 new bytes");
 	OK(o.data && memcmp(o.data, "KLM", 3) == 0, "the new bytes");
 	EQ_INT(t.rcv_nxt, 0x10, "rcv_nxt");
 	/* Close across the wrap. */
-	hs_tcb_close(&t, 7 * MS, &o);
+	tcb_close(&t, 7 * MS, &o);
 	check_tx(&o, 0, HS_FIN | HS_ACK, 0x19, 0x10, 64240, 0, "FIN after the wrap");
 	s = pseg(&t, HS_FIN | HS_ACK, 0x10, 0x1A, 60000);
-	hs_tcb_input(&t, &s, 8 * MS, &o);
+	tcb_input(&t, &s, 8 * MS, &o);
 	EQ_INT(t.state, S_TW, "wrap: TIME-WAIT");
 	check_tx(&o, 0, HS_ACK, 0x1A, 0x11, 64240, 0, "last ACK");
 
 	/* RST exactly at rcv_nxt right at the wrap. */
 	c.iss = 5;
-	hs_tcb_connect(&t, &c, 0, &o);
+	tcb_connect(&t, &c, 0, &o);
 	s = pseg(&t, HS_SYN | HS_ACK, 0xFFFFFFFFu, 6, 60000);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.rcv_nxt, 0, "rcv_nxt = 0 after irs 0xffffffff");
 	s = pseg(&t, HS_RST, 0xFFFFFFFFu, 0, 0);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(t.state, S_EST, "RST at rcv_nxt - 1 ignored");
 	s = pseg(&t, HS_RST, 0, 0, 0);
-	hs_tcb_input(&t, &s, 0, &o);
+	tcb_input(&t, &s, 0, &o);
 	EQ_INT(o.result, HS_RES_RESET, "RST at rcv_nxt 0: reset");
 }
 
@@ -1660,26 +1723,26 @@ static void test_ts_echo(void)
 
 	est_full(&t, &o);
 	check_ts(&o.tx[0], TSC + 1, 9000, "handshake ACK echoes the SYN,ACK's TSval");
-	hs_tcb_send(&t, buf, 10, 250 * MS, &o);
+	tcb_send(&t, buf, 10, 250 * MS, &o);
 	check_ts(&o.tx[0], TSC + 250, 9000, "data TSval = ts_clock + ms since open");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 11, 1000);
 	with_ts(&s, 9999, TSC + 250);
-	hs_tcb_input(&t, &s, 300 * MS, &o);
+	tcb_input(&t, &s, 300 * MS, &o);
 	EQ_INT(t.ts_recent, 9999, "ts_recent from the ACK");
-	hs_tcb_send(&t, buf, 10, 400 * MS, &o);
+	tcb_send(&t, buf, 10, 400 * MS, &o);
 	check_ts(&o.tx[0], TSC + 400, 9999, "next segment echoes 9999");
 	/* A segment beyond rcv_nxt does not update ts_recent. */
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 50, ISS + 21, 1000);
 	with_data(&s, "zz");
 	with_ts(&s, 12345, TSC + 400);
-	hs_tcb_input(&t, &s, 410 * MS, &o);
+	tcb_input(&t, &s, 410 * MS, &o);
 	check_ts(&o.tx[0], TSC + 410, 9999, "out-of-order: TSecr unchanged");
 
 	/* TSval wraps with a large ts_clock. */
 	hs_tcb_config c = cfg_base();
 	c.ts_clock = 0xFFFFFFFFu;
-	hs_tcb_connect(&t, &c, 0, &o);
-	hs_tcb_timer(&t, SEC, &o);
+	tcb_connect(&t, &c, 0, &o);
+	tcb_timer(&t, SEC, &o);
 	check_ts(&o.tx[0], 999, 0, "TSval wraps modulo 2^32");
 }
 
@@ -1690,9 +1753,9 @@ static void test_out_reset(void)
 
 	est_full(&t, &o);
 	hs_segment s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
-	hs_tcb_input(&t, &s, 2 * MS, &o); /* window update */
+	tcb_input(&t, &s, 2 * MS, &o); /* window update */
 	memset(&o, 0x5a, sizeof(o));
-	hs_tcb_input(&t, &s, 2 * MS, &o); /* the same again: nothing to report */
+	tcb_input(&t, &s, 2 * MS, &o); /* the same again: nothing to report */
 	EQ_INT(o.ntx, 0, "input resets ntx");
 	EQ_INT(o.nchange, 0, "input resets nchange");
 	EQ_INT(o.in_note, HS_NOTE_NONE, "input resets in_note");
@@ -1700,10 +1763,10 @@ static void test_out_reset(void)
 	EQ_INT(o.acked, 0, "input resets acked");
 	OK(!o.peer_fin, "input resets peer_fin");
 	memset(&o, 0x5a, sizeof(o));
-	hs_tcb_icmp(&t, &(hs_icmp_error){ .family = AF_INET, .type = 11 }, 0, &o);
+	tcb_icmp(&t, &(hs_icmp_error){ .family = AF_INET, .type = 11 }, 0, &o);
 	EQ_INT(o.ntx, 0, "icmp resets out");
 	memset(&o, 0x5a, sizeof(o));
-	EQ_INT(hs_tcb_send(&t, NULL, 0, 0, &o), 0, "empty send");
+	EQ_INT(tcb_send(&t, NULL, 0, 0, &o), 0, "empty send");
 	EQ_INT(o.ntx, 0, "send resets out");
 	memset(&o, 0x5a, sizeof(o));
 	hs_tcb_listen(&t, &t.cfg, 0, &o);
@@ -1744,27 +1807,27 @@ static void test_resume(void)
 	OK(hs_tcb_all_acked(&u), "resumed: nothing in flight");
 
 	/* The keepalive: one old byte at SND.NXT-1, TSval continuing from the snapshot. */
-	hs_tcb_probe(&u, true, 50 * SEC + 5 * MS, &o);
+	tcb_probe(&u, true, 50 * SEC + 5 * MS, &o);
 	check_tx(&o, 0, HS_ACK, ISS, IRS + 1, 64240 >> 7, 1, "keepalive");
 	EQ_INT(o.tx[0].note, HS_NOTE_KEEPALIVE, "keepalive noted");
 	check_ts(&o.tx[0], TSC + 2000 + 5, 9000, "keepalive");
 	EQ_INT(o.nchange, 0, "keepalive changes nothing");
 	EQ_INT(u.snd_nxt, ISS + 1, "keepalive: SND.NXT unchanged");
-	hs_tcb_probe(&u, false, 50 * SEC + 5 * MS, &o);
+	tcb_probe(&u, false, 50 * SEC + 5 * MS, &o);
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "dup ACK");
 	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "dup ACK noted");
 
 	/* The peer's answer is a plain ACK: nothing to send back. */
 	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 1000);
 	with_ts(&s, 9900, TSC + 2005);
-	hs_tcb_input(&u, &s, 50 * SEC + 6 * MS, &o);
+	tcb_input(&u, &s, 50 * SEC + 6 * MS, &o);
 	EQ_INT(o.ntx, 0, "answer to keepalive: no reply");
 	EQ_INT(u.state, S_EST, "answer to keepalive: still ESTABLISHED");
 	EQ_INT(u.ts_recent, 9900, "answer to keepalive: TS.Recent");
 
 	/* An RST answer (the peer lost the connection) at RCV.NXT ends it. */
 	s = pseg(&u, HS_RST, IRS + 1, 0, 0);
-	hs_tcb_input(&u, &s, 50 * SEC + 7 * MS, &o);
+	tcb_input(&u, &s, 50 * SEC + 7 * MS, &o);
 	EQ_INT(u.result, HS_RES_RESET, "RST answer: reset");
 	EQ_INT(u.state, S_CLOSED, "RST answer: CLOSED");
 
@@ -1773,7 +1836,7 @@ static void test_resume(void)
 	snap.peer_state = HS_FIN_WAIT_2;
 	snap.rcv_nxt = IRS + 2;
 	hs_tcb_resume(&u, &c, &snap, 0);
-	EQ_INT(hs_tcb_close(&u, 0, &o), 0, "close in resumed CLOSE-WAIT");
+	EQ_INT(tcb_close(&u, 0, &o), 0, "close in resumed CLOSE-WAIT");
 	EQ_INT(u.state, S_LA, "resumed CLOSE-WAIT: LAST-ACK");
 	check_tx(&o, 0, HS_FIN | HS_ACK, ISS + 1, IRS + 2, 64240 >> 7, 0, "resumed: FIN");
 }
@@ -1786,15 +1849,125 @@ static void test_cork(void)
 
 	est_full(&t, &o);
 	t.cork = true;
-	EQ_INT(hs_tcb_send(&t, (const uint8_t *)"last words", 10, 10 * MS, &o), 0, "corked send");
+	EQ_INT(tcb_send(&t, (const uint8_t *)"last words", 10, 10 * MS, &o), 0, "corked send");
 	EQ_INT(o.ntx, 0, "corked: nothing sent");
-	EQ_INT(hs_tcb_close(&t, 10 * MS, &o), 0, "close");
+	EQ_INT(tcb_close(&t, 10 * MS, &o), 0, "close");
 	EQ_INT(o.ntx, 1, "one segment");
 	check_tx(&o, 0, HS_FIN | HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 10, "data and FIN");
 	OK(o.tx[0].data && memcmp(o.tx[0].data, "last words", 10) == 0, "data and FIN: the bytes");
 	EQ_INT(t.state, S_FW1, "FIN-WAIT-1");
 	EQ_INT(t.snd_nxt, ISS + 12, "SND.NXT after data and FIN");
 	OK(!t.cork, "close uncorks");
+}
+
+/* ---- fidelity: network copies, sent-time effects, assumed peer states ----------- */
+
+static void test_established_synack_copy(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	tcb_connect(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
+	with_syn_opts(&s, 1400, true, true, 8);
+	s.opts.ts_ecr = TSC;
+	tcb_input(&t, &s, 1 * MS, &o);
+	EQ_INT(t.peer_state, S_EST, "copy: peer ESTABLISHED after our ACK");
+	/* The same datagram again (nft dup): same TSval. */
+	tcb_input(&t, &s, 2 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "SYN,ACK copy: duplicate");
+	EQ_INT(o.nchange, 0, "SYN,ACK copy: the peer does not go back to SYN-RECEIVED");
+	EQ_INT(o.ntx, 0, "SYN,ACK copy: not answered");
+	EQ_INT(t.peer_state, S_EST, "SYN,ACK copy: peer still ESTABLISHED");
+}
+
+static void test_established_ipid_tells_copy_without_ts(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+
+	est_plain(&t, &o, 1460, 60000);
+	hs_segment s = pseg(&t, HS_ACK | HS_PSH, IRS + 1, ISS + 1, 60000);
+	with_data(&s, "abc");
+	s.has_ip_id = true;
+	s.ip_id = 77;
+	tcb_input(&t, &s, 2 * MS, &o);
+	EQ_INT(o.data_len, 3, "data taken");
+	tcb_input(&t, &s, 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "same IPv4 ID: a copy");
+	s.ip_id = 78;
+	tcb_input(&t, &s, 300 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "new IPv4 ID: a retransmission");
+	EQ_INT(o.ntx, 1, "a retransmission is acknowledged again");
+	/* IPv6 without timestamps: no way to tell, never called a copy. */
+	s = pseg(&t, HS_ACK | HS_PSH, IRS + 4, ISS + 1, 60000);
+	with_data(&s, "d");
+	tcb_input(&t, &s, 400 * MS, &o);
+	tcb_input(&t, &s, 401 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "no TS, no IP ID: not a copy");
+}
+
+static void test_synsent_peer_moves_when_ack_leaves(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	hs_tcb_connect(&t, &c, 0, &o);
+	hs_tcb_sent_all(&t, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
+	with_syn_opts(&s, 1400, true, true, 8);
+	hs_tcb_input(&t, &s, 1 * MS, &o);
+	EQ_INT(o.ntx, 1, "held: the ACK is built");
+	EQ_INT(t.peer_state, S_SR, "held: the peer is SYN-RECEIVED while our ACK has not left");
+	/* The peer retransmits its SYN,ACK while we hold the ACK (--step). */
+	hs_tcb_out o2;
+	s.opts.ts_val = 10000;
+	hs_tcb_input(&t, &s, 900 * MS, &o2);
+	EQ_INT(o2.nchange, 0, "held: a resent SYN,ACK does not move a peer that never left SYN-RECEIVED");
+	EQ_INT(o2.in_note, HS_NOTE_RETRANSMISSION, "held: resent SYN,ACK noted");
+	/* The held ACK is brought up to date, then leaves. */
+	hs_tcb_refresh(&t, &o.tx[0], 950 * MS);
+	EQ_INT(o.tx[0].ack, IRS + 1, "refresh: ack RCV.NXT");
+	EQ_INT(o.tx[0].tsval, TSC + 950, "refresh: TSval now, not when built");
+	hs_tcb_sent(&t, 0, 950 * MS, &o);
+	EQ_INT(t.peer_state, S_EST, "sent: peer ESTABLISHED");
+	OK(t.peer_assumed, "sent: assumed");
+}
+
+static void test_established_tsecr_confirms_assumed_peer(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+
+	est_full(&t, &o); /* our ACK at 1 ms: TSval TSC + 1 */
+	OK(t.peer_assumed, "after our ACK: assumed");
+	hs_segment s = pseg(&t, HS_ACK | HS_PSH, IRS + 1, ISS + 1, 1000);
+	with_data(&s, "x");
+	with_ts(&s, 9100, TSC); /* echoes the SYN's TSval: says nothing of our ACK */
+	tcb_input(&t, &s, 5 * MS, &o);
+	OK(t.peer_assumed, "TSecr older than our ACK: still assumed");
+	s = pseg(&t, HS_ACK | HS_PSH, IRS + 2, ISS + 1, 1000);
+	with_data(&s, "y");
+	with_ts(&s, 9200, TSC + 1);
+	tcb_input(&t, &s, 6 * MS, &o);
+	OK(!t.peer_assumed, "TSecr of our ACK: seen");
+}
+
+static void test_synreceived_reply_rst_is_not_the_peers(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	tcb_input(&t, &s, 0, &o);
+	s = pseg(&t, HS_ACK, 7001, 5555, 100);
+	tcb_input(&t, &s, 0, &o);
+	OK(o.ntx == 1 && o.tx[0].reply_rst, "a bad ACK draws a reply RST");
+	EQ_INT(t.peer_state, S_SS, "the reply RST moves nothing");
 }
 
 int main(void)
@@ -1807,6 +1980,11 @@ int main(void)
 	test_refused();
 	test_syn_timeout();
 	test_duplicate_synack();
+	test_established_synack_copy();
+	test_established_ipid_tells_copy_without_ts();
+	test_synsent_peer_moves_when_ack_leaves();
+	test_established_tsecr_confirms_assumed_peer();
+	test_synreceived_reply_rst_is_not_the_peers();
 	test_bad_ack_synack();
 	test_simultaneous_open();
 	test_passive_open();
