@@ -725,7 +725,7 @@ static void take_peer_syn(hs_tcb *t, const hs_segment *seg)
 	if (t->ts_ok)
 		t->ts_recent = seg->opts.ts_val;
 	t->snd_wnd = seg->win;
-	t->peer_wnd_seen = !t->ws_ok; /* a scaled window is not comparable with the SYN's */
+	t->peer_wnd_seen = true; /* its window, judged as Wireshark does (unscaled in a SYN) */
 	t->snd_wl1 = seg->seq;
 	t->snd_wl2 = (seg->flags & HS_ACK) ? seg->ack : t->iss;
 }
@@ -873,7 +873,8 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	}
 	/* A duplicate ACK repeats the peer's previous ACK, window and sequence number
 	 * (Wireshark's rule: outstanding data is not required); the window is compared
-	 * below. A window taken from a SYN (unscaled) is no base for either judgement. */
+	 * below. Both need a window seen by this process: a resumed connection's saved
+	 * one (from the SYN,ACK, perhaps) is no base. */
 	bool same_ack = ack == t->snd_una;
 	bool dup = same_ack && pure && t->peer_wnd_seen && seg->seq == r->rcv_high && seg->win != 0;
 	if (hs_seq_gt(ack, t->snd_una))
@@ -889,8 +890,7 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 		t->snd_wnd = wnd;
 		t->snd_wl1 = seg->seq;
 		t->snd_wl2 = ack;
-		if (!(seg->flags & HS_SYN))
-			t->peer_wnd_seen = true;
+		t->peer_wnd_seen = true;
 		if (changed && comparable && same_ack && pure && wnd != 0)
 			out->in_note = HS_NOTE_WINDOW_UPDATE;
 		if (changed)

@@ -135,7 +135,7 @@ typedef struct hs_tcb {
 
 	/* What the notes are judged by, as Wireshark's TCP analysis judges them */
 	uint32_t rcv_high;          /* end of the furthest segment seen from the peer */
-	bool peer_wnd_seen;         /* snd_wnd came from a segment other than a SYN */
+	bool peer_wnd_seen;         /* snd_wnd came from a segment this process saw (not resumed) */
 	bool tx_seen;               /* we sent a segment: last_tx_* hold its ACK and window */
 	bool last_tx_keepalive;     /* ... and it was a keepalive */
 	uint32_t last_tx_ack;

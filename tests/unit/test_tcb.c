@@ -336,28 +336,37 @@ static void test_active_open(void)
 	with_ts(&s, 780, TSC + 5);
 	hs_tcb_input(&t, &s, 6 * MS, &o);
 	EQ_INT(t.snd_wnd, 200u << 8, "later windows are scaled");
+	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "window change without data: window-update");
 	EQ_INT(o.ntx, 0, "pure ACK: nothing sent");
 	EQ_INT(t.ts_recent, 780, "ts_recent follows the peer");
 }
 
-/* The SYN,ACK's window is not scaled: the first scaled one (65160 -> 502 << 7, the
- * same window in another unit) is no window update; a change after it is. */
-static void test_established_window_update_after_scaled_window(void)
+/* A resumed connection (connect --close keep, then fin) has seen no window from the
+ * peer in this process: the saved one (the SYN,ACK's, unscaled: 1000 here) is no
+ * base, so the peer's answer to the keepalive is no window update -- Wireshark,
+ * reading this process's capture, has no earlier window either. A change after it is. */
+static void test_resumed_window_update_needs_a_window_seen(void)
 {
-	hs_tcb t;
+	hs_tcb t, u;
 	hs_tcb_out o;
+	hs_tcb_snapshot snap;
+	hs_segment s;
 
 	est_full(&t, &o);
-	hs_segment s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
-	hs_tcb_input(&t, &s, 6 * MS, &o);
-	EQ_INT(o.in_note, HS_NOTE_NONE, "first scaled window after the SYN,ACK's: no window-update");
-	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
-	hs_tcb_input(&t, &s, 7 * MS, &o);
-	EQ_INT(o.in_note, HS_NOTE_DUP_ACK, "same ACK, window and seq again: dup-ack");
-	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 300);
-	hs_tcb_input(&t, &s, 8 * MS, &o);
+	hs_tcb_snapshot_take(&t, 2 * SEC, &snap);
+	EQ_INT(snap.snd_wnd, 1000, "saved: the SYN,ACK's window, unscaled");
+	hs_tcb_config c = cfg_base();
+	hs_tcb_resume(&u, &c, &snap, 10 * SEC);
+	hs_tcb_probe(&u, true, 10 * SEC, &o);
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 200);
+	hs_tcb_input(&u, &s, 10 * SEC + MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_NONE, "resumed: the first window seen is no window-update");
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 300);
+	hs_tcb_input(&u, &s, 10 * SEC + 2 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "then a new window, same ACK: window-update");
-	EQ_INT(t.snd_wnd, 300u << 8, "window taken");
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 300);
+	hs_tcb_input(&u, &s, 10 * SEC + 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE_ACK, "the same again after our keepalive: keepalive-ack");
 }
 
 static void test_active_open_no_options(void)
@@ -1986,7 +1995,7 @@ int main(void)
 	test_out_reset();
 	test_resume();
 	test_cork();
-	test_established_window_update_after_scaled_window();
+	test_resumed_window_update_needs_a_window_seen();
 	test_established_data_after_gap_then_retransmitted();
 	test_established_zero_window_again();
 	test_established_zero_window_probe_again();
