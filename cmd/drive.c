@@ -312,9 +312,8 @@ enum hs_run drive_probe(struct drive *d)
 	hs_tcb_out o;
 
 	for (int i = 0; i <= d->c->retries && r == HS_RUN_IDLE; i++, wait *= 2) {
+		/* Each one is a keepalive again (Wireshark's word too), not a retransmission. */
 		hs_tcb_probe(&s->tcb, true, hs_now_ns(), &o);
-		if (i)
-			o.tx[0].note = HS_NOTE_RETRANSMISSION;
 		if (hs_session_apply(s, &o, NULL, 0) < 0)
 			return HS_RUN_ERROR;
 		r = hs_session_run(s, drive_answered, &w, hs_now_ns() + wait);

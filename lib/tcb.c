@@ -76,6 +76,9 @@ static const char *const note_names[HS_NOTE_COUNT] = {
 	[HS_NOTE_KEEPALIVE] = "keepalive",
 	[HS_NOTE_WINDOW_UPDATE] = "window-update",
 	[HS_NOTE_ZERO_WINDOW] = "zero-window",
+	[HS_NOTE_ZERO_WINDOW_PROBE] = "zero-window-probe",
+	[HS_NOTE_KEEPALIVE_ACK] = "keepalive-ack",
+	[HS_NOTE_WINDOW_FULL] = "window-full",
 };
 
 static const char *const result_names[HS_RES_COUNT] = {
@@ -338,6 +341,27 @@ void hs_tcb_sent_all(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 		hs_tcb_sent(t, k, now, out);
 }
 
+/* A pure ACK that repeats our previous segment's ACK and window and sends nothing
+ * new is a duplicate ACK (Wireshark's rule, which counts no outstanding data); it
+ * keeps a note it already has (challenge-ack, keepalive-ack). Remembers the ACK
+ * and window that the next one is judged against. */
+static void note_tx_ack(hs_tcb *t, hs_tx *tx)
+{
+	/* Called before any data is attached: our data segments carry PSH, the keepalive
+	 * probe (one old byte, no PSH) its own note. */
+	bool pure = (tx->flags & (HS_SYN | HS_FIN | HS_RST | HS_PSH | HS_ACK)) == HS_ACK;
+
+	if (pure && tx->note == HS_NOTE_NONE && t->tx_seen && tx->win != 0 && tx->win == t->last_tx_win &&
+	    tx->ack == t->last_tx_ack && tx->seq == t->snd_max)
+		tx->note = HS_NOTE_DUP_ACK;
+	if (tx->flags & HS_RST)
+		return;
+	t->tx_seen = true;
+	t->last_tx_keepalive = tx->note == HS_NOTE_KEEPALIVE;
+	t->last_tx_ack = tx->ack;
+	t->last_tx_win = tx->win;
+}
+
 /* Appends one segment (header fields, window). Options and data are the caller's to
  * fill. NULL when out->tx is full. */
 static hs_tx *append_tx(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, enum hs_note note,
@@ -357,6 +381,7 @@ static hs_tx *append_tx(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, en
 		tx->win = t->cfg.window; /* RFC 7323 2.2: never scaled in a SYN */
 	else
 		tx->win = (uint16_t)(t->cfg.window >> t->rcv_wscale);
+	note_tx_ack(t, tx);
 	return tx;
 }
 
@@ -484,6 +509,9 @@ static void send_data(hs_tcb *t, uint32_t seq, uint32_t n, bool fin, enum hs_not
 	uint8_t flags = HS_PSH | HS_ACK | (fin ? HS_FIN : 0);
 
 	(void)chunk_at(t, seq, &p);
+	/* Data up to the right edge of the peer's window (a FIN segment is never "full") */
+	if (note == HS_NOTE_NONE && !fin && seq + n == t->snd_una + t->snd_wnd)
+		note = HS_NOTE_WINDOW_FULL;
 	hs_tx *tx = emit(t, flags, seq, t->rcv_nxt, note, out);
 	if (!tx)
 		return;
@@ -558,7 +586,7 @@ static void retransmit_oldest(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 		/* RFC 9293 3.8.6.1: one new byte beyond the closed window */
 		if (chunk_at(t, t->snd_nxt, &p) == 0)
 			return;
-		send_data(t, t->snd_nxt, 1, false, HS_NOTE_ZERO_WINDOW, now, out);
+		send_data(t, t->snd_nxt, 1, false, HS_NOTE_ZERO_WINDOW_PROBE, now, out);
 		t->snd_max = ++t->snd_nxt;
 		return;
 	}
@@ -574,7 +602,9 @@ static void retransmit_oldest(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 	if (n == 0)
 		return;
 	bool fin = t->fin_sent && t->snd_una + n == t->fin_seq;
-	send_data(t, t->snd_una, n, fin, HS_NOTE_RETRANSMISSION, now, out);
+	/* The probe byte again while the window stays shut: still a probe. */
+	bool probe = t->snd_wnd == 0 && n == 1 && !fin;
+	send_data(t, t->snd_una, n, fin, probe ? HS_NOTE_ZERO_WINDOW_PROBE : HS_NOTE_RETRANSMISSION, now, out);
 }
 
 static void retransmit_timeout(hs_tcb *t, uint64_t now, hs_tcb_out *out)
@@ -653,6 +683,7 @@ void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *s
 	t->irs_known = true;
 	t->snd_una = t->snd_nxt = t->snd_max = t->snd_end = snap->snd_nxt;
 	t->rcv_nxt = snap->rcv_nxt;
+	t->rcv_high = snap->rcv_nxt;
 	t->snd_wnd = snap->snd_wnd;
 	t->snd_wl1 = snap->rcv_nxt;
 	t->snd_wl2 = snap->snd_nxt;
@@ -721,10 +752,12 @@ static void take_peer_syn(hs_tcb *t, const hs_segment *seg)
 	t->irs = seg->seq;
 	t->irs_known = true;
 	t->rcv_nxt = seg->seq + 1;
+	t->rcv_high = t->rcv_nxt;
 	negotiate(t, &seg->opts);
 	if (t->ts_ok)
 		t->ts_recent = seg->opts.ts_val;
 	t->snd_wnd = seg->win;
+	t->peer_wnd_seen = true; /* its window, judged as Wireshark does (unscaled in a SYN) */
 	t->snd_wl1 = seg->seq;
 	t->snd_wl2 = (seg->flags & HS_ACK) ? seg->ack : t->iss;
 }
@@ -741,6 +774,7 @@ typedef struct rx {
 	bool fin_accepted;   /* its FIN was taken */
 	bool trimmed;        /* payload cut at the right edge of our window */
 	bool need_ack;
+	uint32_t rcv_high;   /* t->rcv_high before this segment */
 	bool sack;           /* answer with a SACK block [sack_left, sack_right) */
 	uint32_t sack_left, sack_right;
 } rx;
@@ -823,14 +857,15 @@ static void input_unacceptable(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 			set_peer(t, HS_CLOSING, "FIN retransmitted", out);
 		if (t->state == HS_TIME_WAIT)
 			t->tw_deadline = deadline_after(now, t->cfg.time_wait_ns); /* RFC 9293: restart 2MSL */
-	} else if (len == 0 && seg->seq == t->rcv_nxt - 1 && (seg->flags & HS_ACK)) {
-		out->in_note = HS_NOTE_KEEPALIVE;
+	} else if (len <= 1 && !(seg->flags & (HS_SYN | HS_FIN)) && seg->seq == t->rcv_nxt - 1 &&
+	           (seg->flags & HS_ACK)) {
+		out->in_note = HS_NOTE_KEEPALIVE; /* with no data or one old byte (BSD's) */
 	} else if (len > 0 && hs_seq_leq(seg->seq + len, t->rcv_nxt)) {
 		out->in_note = HS_NOTE_RETRANSMISSION;
 	} else {
 		out->in_note = HS_NOTE_OUT_OF_WINDOW;
 	}
-	send_ack(t, HS_NOTE_NONE, now, out);
+	send_ack(t, out->in_note == HS_NOTE_KEEPALIVE ? HS_NOTE_KEEPALIVE_ACK : HS_NOTE_NONE, now, out);
 }
 
 static void new_ack(hs_tcb *t, uint32_t ack, rx *r, hs_tcb_out *out)
@@ -868,8 +903,12 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 		send_ack(t, HS_NOTE_NONE, r->now, out);
 		return false;
 	}
-	bool dup = ack == t->snd_una && pure && t->snd_una != t->snd_nxt;
+	/* A duplicate ACK repeats the peer's previous ACK, window and sequence number
+	 * (Wireshark's rule: outstanding data is not required); the window is compared
+	 * below. Both need a window seen by this process: a resumed connection's saved
+	 * one (from the SYN,ACK, perhaps) is no base. */
 	bool same_ack = ack == t->snd_una;
+	bool dup = same_ack && pure && t->peer_wnd_seen && seg->seq == r->rcv_high && seg->win != 0;
 	if (hs_seq_gt(ack, t->snd_una))
 		new_ack(t, ack, r, out);
 	if (hs_seq_lt(ack, t->snd_una))
@@ -879,18 +918,21 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	    (t->snd_wl1 == seg->seq && hs_seq_leq(t->snd_wl2, ack))) {
 		uint32_t wnd = (uint32_t)seg->win << ((seg->flags & HS_SYN) ? 0 : t->snd_wscale);
 		bool changed = wnd != t->snd_wnd;
+		bool comparable = t->peer_wnd_seen;
 		t->snd_wnd = wnd;
 		t->snd_wl1 = seg->seq;
 		t->snd_wl2 = ack;
-		if (changed && wnd == 0)
-			out->in_note = HS_NOTE_ZERO_WINDOW;
-		else if (changed && same_ack && pure)
+		t->peer_wnd_seen = true;
+		if (changed && comparable && same_ack && pure && wnd != 0)
 			out->in_note = HS_NOTE_WINDOW_UPDATE;
 		if (changed)
 			dup = false;
 	}
-	if (dup)
-		out->in_note = HS_NOTE_DUP_ACK;
+	/* Every segment that shows a zero window says so, not only the first one. */
+	if (seg->win == 0 && !(seg->flags & (HS_SYN | HS_FIN)))
+		out->in_note = HS_NOTE_ZERO_WINDOW;
+	else if (dup)
+		out->in_note = t->last_tx_keepalive ? HS_NOTE_KEEPALIVE_ACK : HS_NOTE_DUP_ACK;
 	return true;
 }
 
@@ -1032,10 +1074,29 @@ static void finish_input(hs_tcb *t, rx *r, hs_tcb_out *out)
 		send_ack(t, HS_NOTE_NONE, r->now, out);
 }
 
+/* Where the segment stands in the peer's stream, as Wireshark judges it from what
+ * was seen before: data (or SYN, FIN) below the furthest byte seen was sent before
+ * -- a retransmission, also when it fills the hole we were waiting at; data
+ * beyond RCV.NXT is out-of-order only where it opens the gap (beyond the furthest
+ * byte seen: "previous segment not captured"), not when it continues after it. */
+static void note_resent(const hs_segment *seg, const rx *r, hs_tcb_out *out)
+{
+	bool carries = payload_len(seg) > 0 || (seg->flags & (HS_SYN | HS_FIN));
+
+	if (out->in_note != HS_NOTE_NONE && out->in_note != HS_NOTE_OUT_OF_ORDER)
+		return;
+	if (carries && hs_seq_lt(seg->seq, r->rcv_high))
+		out->in_note = HS_NOTE_RETRANSMISSION;
+	else if (out->in_note == HS_NOTE_OUT_OF_ORDER && !hs_seq_gt(seg->seq, r->rcv_high))
+		out->in_note = HS_NOTE_NONE;
+}
+
 static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
 {
-	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + !!(seg->flags & HS_SYN) };
+	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + !!(seg->flags & HS_SYN), .rcv_high = t->rcv_high };
 
+	if (!(seg->flags & HS_RST) && hs_seq_gt(seg->seq + seg_len(seg), t->rcv_high))
+		t->rcv_high = seg->seq + seg_len(seg);
 	if (seg->flags & HS_RST) {
 		input_rst(t, seg, now, out);
 		return;
@@ -1062,6 +1123,7 @@ static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 	if (!process_ack(t, &r, out))
 		return;
 	finish_input(t, &r, out);
+	note_resent(seg, &r, out);
 }
 
 /* ---- processing one segment before synchronization ------------------------------- */

@@ -38,6 +38,9 @@ enum hs_note {
 	HS_NOTE_KEEPALIVE,
 	HS_NOTE_WINDOW_UPDATE,
 	HS_NOTE_ZERO_WINDOW,
+	HS_NOTE_ZERO_WINDOW_PROBE, /* out: one byte into the peer's zero window */
+	HS_NOTE_KEEPALIVE_ACK,  /* the answer to a keepalive (ours to the peer's, or its to ours) */
+	HS_NOTE_WINDOW_FULL,    /* out: data up to the right edge of the peer's window */
 	HS_NOTE_COUNT
 };
 const char *hs_note_name(enum hs_note n); /* "" for NONE, else "retransmission", ... */
@@ -137,6 +140,14 @@ typedef struct hs_tcb {
 	uint32_t fin_seq;           /* valid once the FIN was sent */
 	bool fin_sent, fin_acked, peer_fin_seen;
 	uint32_t peer_fin_seq;
+
+	/* What the notes are judged by, as Wireshark's TCP analysis judges them */
+	uint32_t rcv_high;          /* end of the furthest segment seen from the peer */
+	bool peer_wnd_seen;         /* snd_wnd came from a segment this process saw (not resumed) */
+	bool tx_seen;               /* we sent a segment: last_tx_* hold its ACK and window */
+	bool last_tx_keepalive;     /* ... and it was a keepalive */
+	uint32_t last_tx_ack;
+	uint16_t last_tx_win;
 
 	/* Timers (monotonic ns; 0 = not running) */
 	uint64_t rtx_deadline;

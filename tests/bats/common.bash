@@ -270,3 +270,179 @@ once_counts() {
 no_tentative_addresses() {
 	[[ -z $(ip -n "$LAB_A" -6 addr show tentative) && -z $(ip -n "$LAB_B" -6 addr show tentative) ]]
 }
+
+# ---- notes: hs's against Wireshark's TCP analysis ---------------------------------
+
+# Wireshark's analysis kinds (tcp.analysis.KIND) that ws_analysis reports.
+WS_KINDS=(retransmission fast_retransmission spurious_retransmission out_of_order lost_segment
+	ack_lost_segment duplicate_ack zero_window zero_window_probe zero_window_probe_ack
+	window_update window_full keep_alive keep_alive_ack)
+
+# seg_flags HEX: TCP flags as hs spells them ("FIN,PSH,ACK").
+seg_flags() {
+	local f=$((16#${1#0x})) names=(FIN SYN RST PSH ACK URG ECE CWR) out='' i
+	for i in "${!names[@]}"; do
+		((f & (1 << i))) && out+=${out:+,}${names[i]}
+	done
+	printf '%s' "$out"
+}
+
+# ws_analysis FILE HSPORT: tshark's TCP analysis of each TCP segment in FILE, one
+# line per segment in frame order: "DIR SEQ ACK FLAGS LEN KINDS" (DIR out when it
+# comes from hs's port HSPORT, SEQ/ACK absolute, ACK 0 without the ACK flag,
+# KINDS Wireshark's tcp.analysis kinds comma-separated, or -). Fails loudly when
+# tshark does.
+ws_analysis() {
+	local file=$1 hsport=$2 k fields=() rc=0 out
+	for k in "${WS_KINDS[@]}"; do
+		fields+=(-e "tcp.analysis.$k")
+	done
+	out=$(tshark -n -r "$file" -o tcp.analyze_sequence_numbers:TRUE -o tcp.relative_sequence_numbers:TRUE \
+		-Y tcp -T fields -E 'separator=|' -E occurrence=f \
+		-e tcp.srcport -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags -e tcp.len "${fields[@]}" \
+		2>"$BATS_TEST_TMPDIR/tshark.err") || rc=$?
+	((rc == 0)) || fail "tshark -r $file failed ($rc): $(cat "$BATS_TEST_TMPDIR/tshark.err")"
+	[[ -n $out ]] || fail "tshark found no TCP segment in $file: $(cat "$BATS_TEST_TMPDIR/tshark.err")"
+	local sport seq ack flags len rest dir kinds i vals
+	while IFS='|' read -r sport seq ack flags len rest; do
+		dir=in
+		[[ $sport == "$hsport" ]] && dir=out
+		IFS='|' read -r -a vals <<<"$rest|"
+		kinds=''
+		for i in "${!WS_KINDS[@]}"; do
+			[[ -n ${vals[i]:-} ]] && kinds+=${kinds:+,}${WS_KINDS[i]}
+		done
+		flags=$(seg_flags "$flags")
+		[[ $flags == *ACK* ]] || ack=0
+		printf '%s %s %s %s %s %s\n' "$dir" "$seq" "$ack" "$flags" "$len" "${kinds:--}"
+	done <<<"$out"
+}
+
+# hs_notes: hs's segment events of the last run (JSON in $output), one a line in
+# the order shown: "DIR SEQ ACK FLAGS LEN NOTE" (NOTE - when there is none).
+hs_notes() {
+	jq -r 'select(.type == "segment")
+		| "\(.dir) \(.seq) \(if (.flags | test("ACK")) then .ack else 0 end) \(.flags) \(.len) \(.note // "-")"' \
+		<<<"$output"
+}
+
+# ws_as_hs KINDS: Wireshark's kinds in hs's words ("-" when none of them is one
+# hs names): retransmission (also fast, spurious and Wireshark's out-of-order,
+# which it tells from a retransmission by timing alone: a re-sent segment that
+# comes within one handshake RTT of the highest one), dup-ack, out-of-order (a
+# segment beyond a gap: Wireshark says "previous segment not captured", the
+# same event seen from the capture), zero-window, zero-window-probe,
+# window-update, window-full, keepalive, keepalive-ack. The ACK of a zero-window
+# probe is named zero-window, which Wireshark flags on it as well.
+ws_as_hs() {
+	local k out=''
+	local IFS=,
+	for k in $1; do
+		case $k in
+		retransmission | fast_retransmission | spurious_retransmission | out_of_order) k=retransmission ;;
+		duplicate_ack) k=dup-ack ;;
+		lost_segment) k=out-of-order ;;
+		zero_window) k=zero-window ;;
+		zero_window_probe) k=zero-window-probe ;;
+		window_update) k=window-update ;;
+		window_full) k=window-full ;;
+		keep_alive) k=keepalive ;;
+		keep_alive_ack) k=keepalive-ack ;;
+		*) continue ;;
+		esac
+		[[ ,$out, == *,$k,* ]] || out+=${out:+,}$k
+	done
+	printf '%s' "${out:--}"
+}
+
+# notes_table FILE HSPORT: hs's note next to Wireshark's kinds for each segment of
+# hs's capture FILE, matched by direction, seq, ack, flags and length (the n-th
+# such segment in the capture with the n-th in hs's output):
+# "DIR SEQ ACK FLAGS LEN HS-NOTE WS-AS-HS WS-KINDS". In $LAB_DIR/notes.table too.
+notes_table() {
+	local file=$1 hsport=$2 key note line kinds
+	declare -A seen=() hsnote=()
+	while read -r dir seq ack flags len note; do
+		key="$dir $seq $ack $flags $len"
+		seen[$key]=$((${seen[$key]:-0} + 1))
+		hsnote["$key #${seen[$key]}"]=$note
+	done < <(hs_notes)
+	seen=()
+	while read -r dir seq ack flags len kinds; do
+		key="$dir $seq $ack $flags $len"
+		seen[$key]=$((${seen[$key]:-0} + 1))
+		line="$key ${hsnote["$key #${seen[$key]}"]:-?} $(ws_as_hs "$kinds") $kinds"
+		printf '%s\n' "$line"
+	done < <(ws_analysis "$file" "$hsport") | tee "$LAB_DIR/notes.table"
+}
+
+# HS_NAMED: the notes that have a Wireshark counterpart (see ws_as_hs).
+HS_NAMED=",retransmission,dup-ack,out-of-order,zero-window,zero-window-probe,window-update,window-full,keepalive,keepalive-ack,"
+
+# notes_agree TABLE [EXCEPTION...]: every row of a notes_table agrees: hs's note is
+# one of Wireshark's kinds for the segment, or both say nothing hs names. An
+# EXCEPTION "DIR FLAGS HS-NOTE WS" (WS in hs's words, as in the table) allows a
+# deliberate difference; the test says why.
+notes_agree() {
+	local table=$1 bad='' dir seq ack flags len hs ws raw e ok
+	shift
+	while read -r dir seq ack flags len hs ws raw; do
+		[[ $hs == '?' ]] && bad+="not in hs's output: $dir $seq $ack $flags $len ($raw)"$'\n' && continue
+		ok=0
+		if [[ $HS_NAMED == *,$hs,* ]]; then
+			[[ ,$ws, == *,$hs,* ]] && ok=1
+		else
+			[[ $ws == - ]] && ok=1
+		fi
+		for e in "$@"; do
+			[[ $e == "$dir $flags $hs $ws" ]] && ok=1
+		done
+		((ok)) || bad+="hs: $hs, Wireshark: $ws ($raw) on $dir $flags seq $seq ack $ack len $len"$'\n'
+	done <<<"$table"
+	[[ -z $bad ]] || fail "hs's notes disagree with Wireshark's analysis:"$'\n'"$bad"$'\n'"table:"$'\n'"$table"
+}
+
+# table_has TABLE DIR FLAGS-REGEX HS-NOTE: a row of the table has that note from hs.
+table_has() {
+	awk -v d="$2" -v f="^($3)\$" -v n="$4" '$1 == d && $4 ~ f && $6 == n { found = 1 } END { exit !found }' <<<"$1"
+}
+
+# lose_once MATCH: the first segment namespace b sends that matches the nft MATCH
+# is lost on the wire, the later ones go through. Unlike drop_once (a drop in a
+# netfilter hook, which the sending stack sees as a failed transmission: it keeps
+# the data unsent and merges later writes into it), the stack believes the
+# segment left: nft marks it in the output hook, and a tc BPF program on b's veth
+# swallows marked packets with TC_ACT_TRAP, which reports success to the sender.
+# Needs clang (with the BPF target). lose_once_count: how many were lost.
+lose_once() {
+	local obj=$BATS_TEST_TMPDIR/trap.o
+	if [[ ! -f $obj ]]; then
+		clang -O2 -target bpf -I/usr/include/"$(gcc -dumpmachine)" -x c -c -o "$obj" - <<-'EOC' ||
+			#include <linux/bpf.h>
+			#include <linux/pkt_cls.h>
+			__attribute__((section("tc"), used)) int trap_marked(struct __sk_buff *skb)
+			{
+				return skb->mark == 0x4853 ? TC_ACT_TRAP : TC_ACT_OK;
+			}
+			char lic[] __attribute__((section("license"), used)) = "GPL";
+		EOC
+			fail "cannot compile the BPF program (clang with the bpf target is needed)"
+	fi
+	lab_nft b <<-EOT || fail "nft: cannot load labloss"
+		table inet labloss {
+			set seen { type ipv4_addr; flags dynamic; }
+			chain c {
+				type filter hook output priority 0;
+				$1 ip daddr @seen counter accept
+				$1 add @seen { ip daddr } counter meta mark set 0x4853
+			}
+		}
+	EOT
+	lab_b tc qdisc add dev "$LAB_IF_B" clsact || fail "tc: no clsact qdisc"
+	lab_b tc filter add dev "$LAB_IF_B" egress bpf da obj "$obj" sec tc || fail "tc: cannot attach $obj"
+}
+
+lose_once_count() {
+	lab_b nft list table inet labloss |
+		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n[++k] = $(i + 1) } END { print n[2] + 0 }'
+}

@@ -380,7 +380,7 @@ static void test_active_open(void)
 	EQ_INT(hs_tcb_rel_snd(&t, ISS + 1), 1, "relative snd");
 	EQ_INT(hs_tcb_rel_rcv(&t, IRS + 1), 1, "relative rcv");
 
-	/* A window update from the peer is scaled by its shift. */
+	/* Later windows from the peer are scaled by its shift. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
 	with_ts(&s, 780, TSC + 5);
 	tcb_input(&t, &s, 6 * MS, &o);
@@ -388,6 +388,34 @@ static void test_active_open(void)
 	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "window change without data: window-update");
 	EQ_INT(o.ntx, 0, "pure ACK: nothing sent");
 	EQ_INT(t.ts_recent, 780, "ts_recent follows the peer");
+}
+
+/* A resumed connection (connect --close keep, then fin) has seen no window from the
+ * peer in this process: the saved one (the SYN,ACK's, unscaled: 1000 here) is no
+ * base, so the peer's answer to the keepalive is no window update -- Wireshark,
+ * reading this process's capture, has no earlier window either. A change after it is. */
+static void test_resumed_window_update_needs_a_window_seen(void)
+{
+	hs_tcb t, u;
+	hs_tcb_out o;
+	hs_tcb_snapshot snap;
+	hs_segment s;
+
+	est_full(&t, &o);
+	hs_tcb_snapshot_take(&t, 2 * SEC, &snap);
+	EQ_INT(snap.snd_wnd, 1000, "saved: the SYN,ACK's window, unscaled");
+	hs_tcb_config c = cfg_base();
+	hs_tcb_resume(&u, &c, &snap, 10 * SEC);
+	hs_tcb_probe(&u, true, 10 * SEC, &o);
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 200);
+	tcb_input(&u, &s, 10 * SEC + MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_NONE, "resumed: the first window seen is no window-update");
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 300);
+	tcb_input(&u, &s, 10 * SEC + 2 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "then a new window, same ACK: window-update");
+	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 300);
+	tcb_input(&u, &s, 10 * SEC + 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE_ACK, "the same again after our keepalive: keepalive-ack");
 }
 
 static void test_active_open_no_options(void)
@@ -547,7 +575,7 @@ static void test_duplicate_synack(void)
 	EQ_INT(t.state, S_EST, "SYN,ACK again: still ESTABLISHED");
 	EQ_INT(o.ntx, 1, "SYN,ACK again: ACK again");
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "ACK again");
-	EQ_INT(o.tx[0].note, HS_NOTE_NONE, "ACK again: not a challenge");
+	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "ACK again: not a challenge but a duplicate ACK");
 	EQ_INT(o.nchange, 2, "our ACK was lost: peer back to SYN-RECEIVED, then ESTABLISHED");
 	check_change(&o, 0, true, S_EST, S_SR, "SYN,ACK retransmitted", "dup SYN,ACK 1");
 	check_change(&o, 1, true, S_SR, S_EST, "ACK sent", "dup SYN,ACK 2");
@@ -1110,7 +1138,7 @@ static void test_zero_window_probe(void)
 	EQ_INT(hs_tcb_deadline(&t), SEC, "persist timer armed");
 	tcb_timer(&t, SEC, &o);
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1, "zero-window probe");
-	EQ_INT(o.tx[0].note, HS_NOTE_ZERO_WINDOW, "probe noted");
+	EQ_INT(o.tx[0].note, HS_NOTE_ZERO_WINDOW_PROBE, "probe noted: zero-window-probe");
 	/* The peer takes the byte and opens its window. */
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 2, 1000);
 	tcb_input(&t, &s, SEC + 1 * MS, &o);
@@ -1755,10 +1783,10 @@ static void test_out_reset(void)
 	hs_segment s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
 	tcb_input(&t, &s, 2 * MS, &o); /* window update */
 	memset(&o, 0x5a, sizeof(o));
-	tcb_input(&t, &s, 2 * MS, &o); /* the same again: nothing to report */
+	tcb_input(&t, &s, 2 * MS, &o); /* the same again: a duplicate ACK, nothing else */
 	EQ_INT(o.ntx, 0, "input resets ntx");
 	EQ_INT(o.nchange, 0, "input resets nchange");
-	EQ_INT(o.in_note, HS_NOTE_NONE, "input resets in_note");
+	EQ_INT(o.in_note, HS_NOTE_DUP_ACK, "input resets in_note (then notes the dup-ack)");
 	OK(o.data == NULL && o.data_len == 0, "input resets data");
 	EQ_INT(o.acked, 0, "input resets acked");
 	OK(!o.peer_fin, "input resets peer_fin");
@@ -1968,6 +1996,139 @@ static void test_synreceived_reply_rst_is_not_the_peers(void)
 	tcb_input(&t, &s, 0, &o);
 	OK(o.ntx == 1 && o.tx[0].reply_rst, "a bad ACK draws a reply RST");
 	EQ_INT(t.peer_state, S_SS, "the reply RST moves nothing");
+/* ---- notes, as Wireshark's TCP analysis judges the same segments ----------------- */
+
+/* The peer's first segment is lost: the next one opens a gap (out-of-order), a
+ * pure segment right after it continues the stream (no note), our ACK repeats the
+ * previous one (dup-ack), and the re-sent segments are retransmissions -- also the
+ * one that fills the hole hs was waiting at. */
+static void test_established_data_after_gap_then_retransmitted(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static const uint8_t hello[] = "helloworld";
+
+	est_full(&t, &o);
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 6, ISS + 1, 200);
+	s.payload = hello + 5;
+	s.len = 5;
+	tcb_input(&t, &s, 2 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_OUT_OF_ORDER, "beyond the gap: out-of-order");
+	EQ_INT(o.ntx, 1, "beyond the gap: an ACK");
+	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "our ACK repeats the handshake's: dup-ack");
+	s = pseg(&t, HS_FIN | HS_ACK, IRS + 11, ISS + 1, 200);
+	tcb_input(&t, &s, 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_NONE, "FIN right after it: no new gap, no note");
+	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "our ACK again: dup-ack");
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 1, ISS + 1, 200);
+	s.payload = hello;
+	s.len = 5;
+	tcb_input(&t, &s, 200 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "the hole filled: retransmission");
+	EQ_INT(o.data_len, 5, "the hole filled: delivered");
+	EQ_INT(o.tx[0].note, HS_NOTE_NONE, "our ACK of it is new");
+	s = pseg(&t, HS_FIN | HS_PSH | HS_ACK, IRS + 6, ISS + 1, 200);
+	s.payload = hello + 5;
+	s.len = 5;
+	tcb_input(&t, &s, 201 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "the rest again: retransmission");
+	EQ_INT(o.data_len, 5, "the rest delivered");
+	OK(o.peer_fin, "and the FIN taken");
+}
+
+/* Every segment showing a zero window is noted zero-window, also when it repeats
+ * the ACK while data is outstanding (not dup-ack: that needs an open window). */
+static void test_established_zero_window_again(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static uint8_t buf[3000];
+
+	est_plain(&t, &o, 1000, 10000);
+	EQ_INT(tcb_send(&t, buf, 3000, 2 * MS, &o), 0, "send 3000");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 0);
+	tcb_input(&t, &s, 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "window closes: zero-window");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 0);
+	tcb_input(&t, &s, 4 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "still closed: zero-window again, not dup-ack");
+}
+
+/* A probe sent again while the window stays shut is still a zero-window probe. */
+static void test_established_zero_window_probe_again(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static uint8_t buf[100];
+
+	est_plain(&t, &o, 1460, 0);
+	EQ_INT(tcb_send(&t, buf, 100, 0, &o), 0, "send into a zero window");
+	tcb_timer(&t, SEC, &o);
+	EQ_INT(o.tx[0].note, HS_NOTE_ZERO_WINDOW_PROBE, "first probe");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 0);
+	tcb_input(&t, &s, SEC + MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "its answer: zero-window");
+	tcb_timer(&t, hs_tcb_deadline(&t), &o);
+	EQ_INT(o.ntx, 1, "probe again");
+	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 1, "second probe");
+	EQ_INT(o.tx[0].note, HS_NOTE_ZERO_WINDOW_PROBE, "second probe: zero-window-probe, not retransmission");
+}
+
+/* Data up to the right edge of the peer's window: window-full. */
+static void test_established_send_window_full(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	static uint8_t buf[3000];
+
+	est_plain(&t, &o, 1000, 1500);
+	EQ_INT(tcb_send(&t, buf, 3000, 2 * MS, &o), 0, "send 3000 into 1500");
+	EQ_INT(o.ntx, 2, "two segments");
+	EQ_INT(o.tx[0].note, HS_NOTE_NONE, "first segment: room left");
+	EQ_INT(o.tx[1].len, 500, "second segment: what the window allows");
+	EQ_INT(o.tx[1].note, HS_NOTE_WINDOW_FULL, "second segment: window-full");
+}
+
+/* The peer's keepalive (no data, or one old byte) and our answer to it. */
+static void test_established_keepalive_in(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static const uint8_t old = 0;
+
+	est_full(&t, &o);
+	s = pseg(&t, HS_ACK, IRS, ISS + 1, 200);
+	tcb_input(&t, &s, 2 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE, "keepalive");
+	EQ_INT(o.ntx, 1, "answered");
+	EQ_INT(o.tx[0].note, HS_NOTE_KEEPALIVE_ACK, "our answer: keepalive-ack");
+	s = pseg(&t, HS_ACK, IRS, ISS + 1, 200);
+	s.payload = &old;
+	s.len = 1;
+	tcb_input(&t, &s, 3 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE, "keepalive with one old byte: keepalive, not retransmission");
+	EQ_INT(o.tx[0].note, HS_NOTE_KEEPALIVE_ACK, "our answer: keepalive-ack");
+}
+
+/* The peer's answer to our keepalive repeats its ACK: keepalive-ack, not dup-ack. */
+static void test_established_keepalive_answered(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+
+	est_full(&t, &o);
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
+	tcb_input(&t, &s, 2 * MS, &o);
+	tcb_probe(&t, true, 3 * MS, &o);
+	EQ_INT(o.tx[0].note, HS_NOTE_KEEPALIVE, "our probe: keepalive");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 200);
+	tcb_input(&t, &s, 4 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE_ACK, "its answer: keepalive-ack");
 }
 
 int main(void)
@@ -2010,5 +2171,12 @@ int main(void)
 	test_out_reset();
 	test_resume();
 	test_cork();
+	test_resumed_window_update_needs_a_window_seen();
+	test_established_data_after_gap_then_retransmitted();
+	test_established_zero_window_again();
+	test_established_zero_window_probe_again();
+	test_established_send_window_full();
+	test_established_keepalive_in();
+	test_established_keepalive_answered();
 	return tap_done();
 }
