@@ -26,8 +26,9 @@ static bool json_mode;
 	"  -i IFACE          interface to capture on (default: the route's)\n" \
 	"  --netns NAME      run inside network namespace NAME (ip netns)\n" \
 	"  --json            one JSON object per line on stdout\n" \
-	"  -w FILE.pcap      write every segment to a pcap file\n" \
-	"  -q, -v            quieter / more detail (absolute seq/ack, TTL)\n" \
+	"  -w FILE.pcap      write every segment to a pcap file (-w -: to stdout; then\n" \
+	"                    hs's own lines go to stderr)\n" \
+	"  -q, -v            quieter / more detail (absolute seq/ack, TTL, checksum)\n" \
 	"  -x                show payload as hex\n" \
 	"  --no-color        no ANSI colors\n" \
 	"  --state-dir DIR   store of kept connections (default /run/hs/ns-<netns inode>)\n" \
@@ -173,15 +174,23 @@ void cli_enter_netns(const struct cli *c)
 		die(HS_EXIT_ENV, "%s", err);
 }
 
+bool cli_pcap_to_stdout(const struct cli *c)
+{
+	return c->pcap_out && strcmp(c->pcap_out, "-") == 0;
+}
+
 void cli_output_init(const struct cli *c, hs_output *o)
 {
-	hs_output_init(o, stdout, stderr);
+	/* -w -: stdout carries the pcap and nothing else; hs speaks on stderr. */
+	FILE *fp = cli_pcap_to_stdout(c) ? stderr : stdout;
+
+	hs_output_init(o, fp, stderr);
 	o->json = c->json;
 	o->quiet = c->quiet;
 	o->verbose = c->verbose;
 	o->hex = c->hex;
 	o->absolute = c->verbose > 0;
-	o->color = !c->no_color && !c->json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	o->color = !c->no_color && !c->json && isatty(fileno(fp)) && !getenv("NO_COLOR");
 	hs_out = o;
 }
 
@@ -308,7 +317,7 @@ static void cli_defaults(struct cli *c)
 int hs_main(int argc, char **argv)
 {
 	struct cli c;
-	bool help = false;
+	bool help = false, pcap_stdout = false;
 	char err[256];
 	int ch;
 
@@ -318,9 +327,12 @@ int hs_main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			json_mode = true;
+		else if (strcmp(argv[i], "-w-") == 0 || (strcmp(argv[i], "-w") == 0 && i + 1 < argc &&
+		                                         strcmp(argv[i + 1], "-") == 0))
+			pcap_stdout = true;
 	if (json_mode) {
 		static hs_output early;
-		hs_output_init(&early, stdout, stderr);
+		hs_output_init(&early, pcap_stdout ? stderr : stdout, stderr);
 		early.json = true;
 		hs_out = &early;
 	}

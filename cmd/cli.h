@@ -77,6 +77,8 @@ void cli_install_signals(void);
 const char *cli_signal_name(int sig);
 void cli_enter_netns(const struct cli *c);
 void cli_output_init(const struct cli *c, hs_output *o);
+/* -w -: the pcap goes to stdout (and hs's human or JSON lines to stderr). */
+bool cli_pcap_to_stdout(const struct cli *c);
 const char *cli_state_dir(const struct cli *c, char *buf, size_t len);
 /* Remove guard tables left by dead hs processes that no kept connection names. */
 void cli_cleanup_stale_guards(const char *state_dir);

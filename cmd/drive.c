@@ -82,6 +82,48 @@ int drive_finish(struct drive *d, const char *outcome, int code, const char *con
 	return code;
 }
 
+/* Retransmissions ran out: what was awaited follows from the state the wait began in
+ * (t->state is CLOSED by now). */
+static void timeout_message(const struct drive *d, char *msg, size_t len, const char *peer,
+                            const char *waiting_for)
+{
+	const hs_tcb *t = &d->s.tcb;
+	int n = t->cfg.max_retries;
+
+	switch (t->result_state) {
+	case HS_SYN_SENT:
+		snprintf(msg, len, "timeout: no SYN,ACK from %s after %d retransmissions of our SYN "
+		         "(is the port filtered? try --timeout/--retries)", peer, n);
+		return;
+	case HS_SYN_RECEIVED:
+		snprintf(msg, len, "timeout: no ACK of our SYN,ACK from %s after %d retransmissions "
+		         "(try --timeout/--retries)", peer, n);
+		return;
+	case HS_FIN_WAIT_1:
+	case HS_CLOSING:
+	case HS_LAST_ACK:
+		if (hs_seq_geq(t->snd_una, t->snd_end)) {
+			snprintf(msg, len, "timeout: no ACK of our FIN from %s after %d retransmissions in %s "
+			         "(try --timeout/--retries)", peer, n, hs_state_name(t->result_state));
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (t->snd_wnd == 0)
+		snprintf(msg, len, "timeout: %s kept its window closed through %d zero-window probes "
+		         "(its application is not reading); %u of %u bytes were delivered", peer, n,
+		         t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
+	else if (hs_seq_lt(t->snd_una, t->snd_end))
+		snprintf(msg, len, "timeout: no ACK of our data from %s after %d retransmissions in %s "
+		         "(%u of %u bytes acknowledged; try --timeout/--retries)", peer, n,
+		         hs_state_name(t->result_state), t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
+	else
+		snprintf(msg, len, "timeout: no answer from %s after %d retransmissions in %s while waiting for %s "
+		         "(try --timeout/--retries)", peer, n, hs_state_name(t->result_state), waiting_for);
+}
+
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 {
 	hs_tcb *t = &d->s.tcb;
@@ -122,17 +164,11 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			snprintf(msg, sizeof(msg), "connection reset by %s after the local kernel sent RST "
 			         "(no socket owns our port; run without --no-guard)", peer);
 		else
-			snprintf(msg, sizeof(msg), "connection reset by %s", peer);
+			snprintf(msg, sizeof(msg), "connection reset by %s (RST received in %s)", peer,
+			         hs_state_name(t->result_state));
 		return drive_finish(d, "reset", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_TIMEOUT:
-		if (t->state != HS_SYN_SENT && t->state != HS_SYN_RECEIVED && t->snd_wnd == 0) {
-			snprintf(msg, sizeof(msg), "timeout: %s kept its window closed through %d zero-window probes "
-			         "(its application is not reading); %u of %u bytes were delivered", peer,
-			         d->c->retries, t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
-			return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
-		}
-		snprintf(msg, sizeof(msg), "timeout: no answer from %s after %d retransmissions while waiting for %s "
-		         "(try --timeout/--retries)", peer, d->c->retries, waiting_for);
+		timeout_message(d, msg, sizeof(msg), peer, waiting_for);
 		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RES_UNREACHABLE:
 		if (d->s.have_icmp)

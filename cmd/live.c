@@ -243,6 +243,8 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	seg.flags = flags;
 	seg.win = tx.win;
 	seg.ttl = 64;
+	seg.csum = hs_tx_checksum(&src->ep, &dst->ep, &tx);
+	seg.csum_status = HS_CSUM_OK;
 	seg.payload = data;
 	seg.len = len;
 	show_segment(l, &seg, HS_DIR_OUT, from, at, purpose);

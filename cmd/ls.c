@@ -3,6 +3,7 @@
  * connections the peer has reset meanwhile show as stale and are cleaned up. */
 #include <config.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "drive.h"
@@ -46,6 +47,56 @@ static enum probe probe(struct cli *c, const hs_conn_record *k, uint32_t *behind
 	return res;
 }
 
+/* -w: one capture for all the probes, opened before the first one leaves, so that
+ * the file holds each probe and its answer as they were on the wire. The kept
+ * connections' interface when they share one, else "any". */
+static hs_capture *recorder_open(const struct cli *c, const hs_conn_record *recs, int n)
+{
+	const char *iface = NULL;
+	char err[256];
+	bool eperm = false, nodev = false, any = false;
+	size_t cap = 64 + (size_t)n * 512, used = 0;
+	char *filter = malloc(cap);
+	hs_capture *rec = NULL;
+
+	if (!filter)
+		die(HS_EXIT_ENV, "-w: out of memory");
+	snprintf(filter, cap, "less 0"); /* nothing to probe: matches no packet */
+	for (int i = 0; i < n; i++) {
+		const hs_conn_record *k = &recs[i];
+		const char *ki = k->iface[0] ? k->iface : "any";
+		if (k->guard[0] && !hs_guard_exists(k->guard))
+			continue; /* not probed */
+		if (iface && strcmp(iface, ki) != 0)
+			any = true;
+		iface = ki;
+		if (used)
+			used += (size_t)snprintf(filter + used, cap - used, " or ");
+		used += (size_t)snprintf(filter + used, cap - used, "(");
+		if (hs_bpf_conn(&k->local, &k->remote, filter + used, cap - used) < 0)
+			die(HS_EXIT_ENV, "internal error: capture filter too long");
+		used += strlen(filter + used);
+		used += (size_t)snprintf(filter + used, cap - used, ")");
+	}
+	if (hs_capture_open(&rec, any || !iface ? "any" : iface, &eperm, &nodev, err, sizeof(err)) < 0 ||
+	    hs_capture_filter(rec, filter, err, sizeof(err)) < 0 ||
+	    hs_capture_dump_open(rec, c->pcap_out, err, sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s", err);
+	free(filter);
+	return rec;
+}
+
+/* Write what the recorder holds (the probes are answered or given up by now). */
+static void recorder_close(hs_capture *rec)
+{
+	hs_packet pkt;
+	char err[256];
+
+	while (hs_capture_next(rec, 0, &pkt, NULL, err, sizeof(err)) == 1)
+		;
+	hs_capture_close(rec);
+}
+
 int cmd_ls(struct cli *c)
 {
 	hs_conn_record recs[256];
@@ -61,6 +112,7 @@ int cmd_ls(struct cli *c)
 	int n = hs_store_list(dir, recs, 256, err, sizeof(err));
 	if (n < 0)
 		die(HS_EXIT_ENV, "%s", err);
+	hs_capture *rec = c->pcap_out ? recorder_open(c, recs, n) : NULL;
 	time_t now = time(NULL);
 	for (int i = 0; i < n; i++) {
 		const hs_conn_record *k = &recs[i];
@@ -97,6 +149,8 @@ int cmd_ls(struct cli *c)
 			hs_store_remove(dir, k->id);
 		}
 	}
+	if (rec)
+		recorder_close(rec);
 	hs_event res = { .type = HS_EV_RESULT, .t_ns = hs_now_ns() - t0, .outcome = "listed", .listing = true,
 	                 .count = n };
 	hs_output_emit(&out, &res);

@@ -1,7 +1,7 @@
 /* Decoding captured frames into TCP segments and ICMP errors.
  *
- * Every read is bounds-checked against the captured length. Checksums are never
- * verified: segments the local kernel sent carry partial checksums (offload).
+ * Every read is bounds-checked against the captured length. Checksums are classified,
+ * never used to drop: segments the local kernel sent carry partial checksums (offload).
  * Frames we have no use for (ARP, UDP, ICMP echo, later fragments) decode to
  * HS_PKT_NONE with status 0; only malformed frames give -1. */
 #include <config.h>
@@ -108,7 +108,34 @@ int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_a
 	(void)hs_opts_decode(buf + TCP_MIN_HLEN, doff - TCP_MIN_HLEN, &out->opts, NULL);
 	out->payload = buf + doff;
 	out->len = len - doff;
+	if (src && dst)
+		out->csum_status = (uint8_t)hs_tcp_csum_classify(src, dst, buf, len);
 	return 0;
+}
+
+const char *hs_csum_name(enum hs_csum c)
+{
+	switch (c) {
+	case HS_CSUM_OK: return "ok";
+	case HS_CSUM_OFFLOAD: return "offload";
+	case HS_CSUM_BAD: return "bad";
+	default: return "";
+	}
+}
+
+enum hs_csum hs_tcp_csum_classify(const hs_addr *src, const hs_addr *dst, const uint8_t *tcp, size_t len)
+{
+	if (len < TCP_MIN_HLEN || src->family != dst->family ||
+	    (src->family != AF_INET && src->family != AF_INET6))
+		return HS_CSUM_UNCHECKED;
+	uint16_t field = get16(tcp + 16);
+	/* One's complement: 0x0000 and 0xffff are the same number. */
+	uint16_t want = hs_tcp_checksum(src, dst, tcp, len);
+	if (field == want || ((field == 0 || field == 0xffff) && (want == 0 || want == 0xffff)))
+		return HS_CSUM_OK;
+	if (field == hs_tcp_checksum_partial(src, dst, len))
+		return HS_CSUM_OFFLOAD;
+	return HS_CSUM_BAD;
 }
 
 /* ---- IP headers --------------------------------------------------------------------- */
@@ -122,6 +149,7 @@ typedef struct ip_info {
 	bool has_id;   /* IPv4: the Identification field is in id */
 	uint16_t id;
 	bool later_fragment;
+	bool partial;  /* not the whole datagram: cut by the snaplen, or a first fragment */
 	hs_addr src, dst;
 } ip_info;
 
@@ -151,6 +179,7 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->id = get16(buf + 4);
 	ip->has_id = true;
 	ip->later_fragment = (get16(buf + 6) & 0x1fff) != 0;
+	ip->partial = total > len || (get16(buf + 6) & 0x2000) != 0; /* MF */
 	set_v4(&ip->src, buf + 12);
 	set_v4(&ip->dst, buf + 16);
 	return 0;
@@ -174,6 +203,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->has_id = false;
 	ip->id = 0;
 	ip->later_fragment = false;
+	ip->partial = total > len;
 	set_v6(&ip->src, buf + 8);
 	set_v6(&ip->dst, buf + 24);
 
@@ -198,6 +228,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 				return fail(err, "truncated IPv6 fragment header");
 			if ((get16(buf + off + 2) & 0xfff8) != 0)
 				ip->later_fragment = true;
+			ip->partial = true;
 			nh = buf[off];
 			off += 8;
 			break;
@@ -280,6 +311,8 @@ static int decode_upper(const uint8_t *buf, const ip_info *ip, int family, hs_pa
 		seg->ttl = ip->ttl;
 		seg->ip_id = ip->id;
 		seg->has_ip_id = ip->has_id;
+		if (ip->partial)
+			seg->csum_status = HS_CSUM_UNCHECKED;
 		out->kind = HS_PKT_TCP;
 		return 0;
 	}

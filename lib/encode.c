@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hs/segment.h"
 #include "hs/sender.h"
 
 #define IPV4_HLEN 20
@@ -88,6 +89,56 @@ static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst,
 	memcpy(p + 24, dst->addr.u.v6.s6_addr, 16);
 }
 
+/* The TCP header and options of tx (checksum 0), tcp_hlen bytes at t. */
+static void put_tcp_header(uint8_t *t, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
+                           size_t tcp_hlen)
+{
+	put16(t, src->port);
+	put16(t + 2, dst->port);
+	put32(t + 4, tx->seq);
+	put32(t + 8, tx->ack);
+	t[12] = (uint8_t)((tcp_hlen / 4) << 4);
+	t[13] = tx->flags;
+	put16(t + 14, tx->win);
+	put16(t + 16, 0);
+	put16(t + 18, 0);
+	memcpy(t + TCP_HLEN, tx->opts, tx->opt_len);
+	memset(t + TCP_HLEN + tx->opt_len, 0, tcp_hlen - TCP_HLEN - tx->opt_len); /* EOL padding */
+}
+
+uint16_t hs_tcp_checksum(const hs_addr *src, const hs_addr *dst, const uint8_t *tcp, size_t len)
+{
+	if (len < TCP_HLEN)
+		return 0;
+	uint32_t sum = pseudo_sum(src, dst, (uint32_t)len);
+	sum = sum_bytes(sum, tcp, 16);      /* up to the checksum field */
+	sum = sum_bytes(sum, tcp + 18, len - 18);
+	return fold(sum);
+}
+
+uint16_t hs_tcp_checksum_partial(const hs_addr *src, const hs_addr *dst, size_t len)
+{
+	return (uint16_t)~fold(pseudo_sum(src, dst, (uint32_t)len));
+}
+
+uint16_t hs_tx_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx)
+{
+	uint8_t hdr[TCP_HLEN + HS_OPT_MAXLEN + 3];
+	int family = src->addr.family;
+
+	if ((family != AF_INET && family != AF_INET6) || dst->addr.family != family)
+		return 0;
+	if (tx->opt_len > HS_OPT_MAXLEN || (tx->len && !tx->data))
+		return 0;
+	size_t tcp_hlen = TCP_HLEN + (((size_t)tx->opt_len + 3) & ~(size_t)3);
+	put_tcp_header(hdr, src, dst, tx, tcp_hlen);
+	uint32_t sum = pseudo_sum(&src->addr, &dst->addr, (uint32_t)(tcp_hlen + tx->len));
+	sum = sum_bytes(sum, hdr, tcp_hlen);
+	if (tx->len)
+		sum = sum_bytes(sum, tx->data, tx->len); /* tcp_hlen is even: the words line up */
+	return fold(sum);
+}
+
 int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                          uint8_t *buf, size_t buflen)
 {
@@ -111,17 +162,7 @@ int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const h
 		put_ipv6(buf, src, dst, tcp_len);
 
 	uint8_t *t = buf + ip_hlen;
-	put16(t, src->port);
-	put16(t + 2, dst->port);
-	put32(t + 4, tx->seq);
-	put32(t + 8, tx->ack);
-	t[12] = (uint8_t)((tcp_hlen / 4) << 4);
-	t[13] = tx->flags;
-	put16(t + 14, tx->win);
-	put16(t + 16, 0);
-	put16(t + 18, 0);
-	memcpy(t + TCP_HLEN, tx->opts, tx->opt_len);
-	memset(t + TCP_HLEN + tx->opt_len, 0, opt_padded - tx->opt_len); /* EOL padding */
+	put_tcp_header(t, src, dst, tx, tcp_hlen);
 	if (tx->len)
 		memcpy(t + tcp_hlen, tx->data, tx->len);
 	uint32_t sum = pseudo_sum(&src->addr, &dst->addr, (uint32_t)tcp_len);

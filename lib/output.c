@@ -532,7 +532,8 @@ static void human_segment(hs_output *o, const hs_event *ev)
 	if (s->flags & HS_URG)
 		line_printf(&l, "urg %u  ", s->urp);
 	if (o->verbose >= 1)
-		line_printf(&l, "ttl %u  csum 0x%04x  ", s->ttl, s->csum);
+		line_printf(&l, "ttl %u  csum 0x%04x%s  ", s->ttl, s->csum,
+		            s->csum_status == HS_CSUM_OFFLOAD ? " (offload)" : s->csum_status == HS_CSUM_BAD ? " (bad)" : "");
 	if (has_options(&s->opts)) {
 		line_putc(&l, '<');
 		line_text(&l, hs_opts_format(&s->opts, opts, sizeof(opts)));
@@ -816,8 +817,11 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	const char *note = note_of(ev);
 	if (note)
 		json_field_str(&l, "note", note);
-	if (o->verbose >= 1)
-		line_printf(&l, ",\"ttl\":%u", s->ttl);
+	if (o->verbose >= 1) {
+		line_printf(&l, ",\"ttl\":%u,\"csum\":%u", s->ttl, s->csum);
+		if (s->csum_status != HS_CSUM_UNCHECKED)
+			json_field_str(&l, "csum_status", hs_csum_name(s->csum_status));
+	}
 	line_raw(&l, "}", 1);
 	line_write(&l, o->fp);
 }

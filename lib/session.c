@@ -102,6 +102,8 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
 	seg->flags = tx->flags;
 	seg->win = tx->win;
 	seg->ttl = 64;
+	seg->csum = hs_tx_checksum(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx);
+	seg->csum_status = HS_CSUM_OK;
 	seg->payload = tx->data;
 	seg->len = tx->len;
 	if (tx->opt_len)

@@ -184,6 +184,7 @@ static void set_peer(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
 /* The connection is over: CLOSED, no timers, the result reported once. */
 static void finish(hs_tcb *t, enum hs_result res, const char *why, hs_tcb_out *out)
 {
+	t->result_state = t->state;
 	set_state(t, HS_CLOSED, why, out);
 	t->rtx_deadline = 0;
 	t->tw_deadline = 0;

@@ -23,7 +23,9 @@ typedef struct hs_segment {
 	uint8_t flags;
 	uint16_t win;     /* as on the wire, unscaled */
 	uint16_t urp;
-	uint16_t csum;    /* as on the wire; never checked (offload) */
+	uint16_t csum;    /* as on the wire */
+	uint8_t csum_status; /* enum hs_csum: what csum is (decoded segments; UNCHECKED when
+	                      * the datagram was not captured whole) */
 	uint8_t ttl;      /* TTL or hop limit */
 	bool has_ip_id;   /* IPv4: ip_id is the header's Identification (host order) */
 	uint16_t ip_id;   /* tells a network copy (same ID) from a resend (new ID) */
@@ -58,9 +60,30 @@ typedef struct hs_packet {
 int hs_decode_frame(int dlt, const uint8_t *buf, size_t len, hs_packet *out, const char **err);
 /* Same, starting at an IPv4 or IPv6 header. */
 int hs_decode_ip(const uint8_t *buf, size_t len, hs_packet *out, const char **err);
-/* Same, starting at a TCP header; addresses are taken from src/dst. */
+/* Same, starting at a TCP header; addresses are taken from src/dst (when both are
+ * given, csum_status classifies the checksum over the len bytes). */
 int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_addr *dst,
                   hs_segment *out, const char **err);
+
+/* What a captured TCP checksum is (TECH-NOTES: checksum offload). */
+enum hs_csum {
+	HS_CSUM_UNCHECKED = 0, /* not all of the segment was captured */
+	HS_CSUM_OK,            /* valid */
+	HS_CSUM_OFFLOAD,       /* partial: the pseudo-header sum only, to be completed by the NIC
+	                        * (a segment the local kernel sent, or received on a veth) */
+	HS_CSUM_BAD,           /* neither: a receiver drops the segment */
+};
+/* "", "ok", "offload", "bad". */
+const char *hs_csum_name(enum hs_csum c);
+/* The checksum a TCP segment of len bytes (header, options, payload; its checksum field
+ * is skipped) from src to dst must carry. Pure. */
+uint16_t hs_tcp_checksum(const hs_addr *src, const hs_addr *dst, const uint8_t *tcp, size_t len);
+/* What a checksum offloading kernel leaves in the field: the one's complement sum of
+ * the pseudo-header (addresses, protocol, len), folded, not complemented. Pure. */
+uint16_t hs_tcp_checksum_partial(const hs_addr *src, const hs_addr *dst, size_t len);
+/* Classify the checksum field of a whole TCP segment (len bytes, as captured). Pure:
+ * OK, OFFLOAD or BAD (UNCHECKED only for len < 20 or addresses of different families). */
+enum hs_csum hs_tcp_csum_classify(const hs_addr *src, const hs_addr *dst, const uint8_t *tcp, size_t len);
 
 /* "SYN,ACK" in the order FIN,SYN,RST,PSH,ACK,URG,ECE,CWR; "none" for 0. Returns buf. */
 const char *hs_flags_format(uint8_t flags, char *buf, size_t len);

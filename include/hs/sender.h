@@ -21,5 +21,8 @@ void hs_sender_close(hs_sender *s);
  * checksums computed. Returns length, or -1. Pure: no libnet, no sockets. */
 int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                          uint8_t *buf, size_t buflen);
+/* The TCP checksum of that segment as it goes on the wire (what hs_segment_encode_ip
+ * and libnet write). 0 for an hs_tx that cannot be encoded. Pure. */
+uint16_t hs_tx_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx);
 
 #endif

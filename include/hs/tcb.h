@@ -174,6 +174,9 @@ typedef struct hs_tcb {
 	unsigned recent_next;
 
 	enum hs_result result;
+	hs_state result_state;      /* the state this side was in when result was reached (the
+	                             * wait that ended: SYN-SENT for an unanswered SYN, ...);
+	                             * state itself is CLOSED by then */
 } hs_tcb;
 
 /* Fill defaults: window 64240, default SYN options, 3 retries, 1 s RTO, 1 s TIME-WAIT. */

@@ -196,7 +196,7 @@ seg() {
 	lab_tcpdump_start tcp port 8081
 	hs_a connect "$LAB_ADDR_B" 8081 --json --state-dir "$STATE"
 	assert_failure 1
-	lab_assert_hs_error refused
+	lab_assert_hs_error "^hs: connection refused by $LAB_ADDR_B:8081 \\(RST,ACK to our SYN: nothing listens there\\)$"
 	local res rst
 	res=$(result)
 	expect "$res" outcome refused
@@ -229,7 +229,7 @@ seg() {
 	local elapsed
 	elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 	assert_failure 3
-	lab_assert_hs_error
+	lab_assert_hs_error "^hs: timeout: no SYN,ACK from $LAB_ADDR_B:8080 after 2 retransmissions of our SYN "
 	expect "$(result)" outcome timeout
 	expect "$(result)" exit 3
 	local syns
@@ -265,7 +265,7 @@ seg() {
 	EOF
 	hs_a connect "$LAB_ADDR_B" 8080 --json --timeout 0.5 --state-dir "$STATE"
 	assert_failure 1
-	lab_assert_hs_error unreachable
+	lab_assert_hs_error "^hs: $LAB_ADDR_B:[0-9]+ is unreachable: ICMP port unreachable from $LAB_ADDR_B \\(type 3 code 3\\)$"
 	local icmp
 	icmp=$(jqo 'select(.type == "icmp")' | head -n1)
 	[[ -n $icmp ]] || fail "no icmp event: $output"

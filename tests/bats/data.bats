@@ -278,7 +278,7 @@ time.sleep(30)' "$PORT"
 	hs_a connect "$LAB_ADDR_B" "$PORT" --sport "$SPORT" --send "$big" --close fin \
 		--timeout 0.2 --retries 2 --json --state-dir "$STATE"
 	assert_failure 3
-	lab_assert_hs_error 'window closed.*not reading'
+	lab_assert_hs_error "^hs: timeout: $LAB_ADDR_B:$PORT kept its window closed through 2 zero-window probes \\(its application is not reading\\); [0-9]+ of 100000 bytes were delivered$"
 	expect "$(result)" outcome timeout
 	# the peer advertised a zero window, and hs kept to it: what it sent beyond the
 	# last window were one-byte probes only

@@ -119,7 +119,7 @@ interrupt() {
 	# shellcheck disable=SC2034 # read by lab_assert_hs_error
 	mapfile -t stderr_lines <"$err"
 	stderr=$(cat "$err")
-	lab_assert_hs_error
+	lab_assert_hs_error "^hs: interrupted by SIG$sig in SYN-SENT \\(peer CLOSED\\); guard removed$"
 	local last
 	last=$(tail -n1 "$out")
 	[[ $(jq -r .type <<<"$last") == result ]] || fail "the last line is not a result: $last"

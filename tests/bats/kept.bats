@@ -171,6 +171,7 @@ rst_dropped() {
 	local res
 	res=$(result)
 	expect "$res" outcome closed
+	expect "$res" message "connection closed"
 	expect "$res" exit 0
 	expect "$res" state CLOSED
 	expect "$res" local "$LAB_ADDR_A:40000"
@@ -503,7 +504,7 @@ rst_dropped() {
 	wait_until 2 peer_has_none 8080 40000
 	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
 	assert_failure 1
-	lab_assert_hs_error reset
+	lab_assert_hs_error "^hs: connection reset by $LAB_ADDR_B:8080 \\(RST received in ESTABLISHED\\)$"
 	local res in
 	res=$(result)
 	expect "$res" outcome reset

@@ -235,7 +235,7 @@ client_has_none() {
 	hs_a listen --timeout 0.3 "$PORT" --json --state-dir "$STATE"
 	elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
 	assert_failure 3
-	lab_assert_hs_error 'SYN.*LISTEN|LISTEN.*SYN'
+	lab_assert_hs_error "^hs: timeout: no SYN came to port $PORT while in LISTEN \\(--timeout\\)$"
 	local res
 	res=$(result)
 	expect "$res" outcome timeout

@@ -235,6 +235,7 @@ has() {
 	# The server closed in turn and hs acknowledged its FIN as A: B's socket is gone,
 	# while A's kernel never learnt anything (its socket stays ESTABLISHED).
 	[[ $(jq -r '"\(.outcome) \(.peer_state)"' <<<"$(result)") == "closed CLOSED" ]] || fail "$(result)"
+	expect "$(result)" message "B acknowledged our FIN and closed its side too; we acknowledged its FIN as A"
 	wait_until 3 no_connection "$SRV" || fail "the server still has: $(connections "$SRV")"
 	[[ $(connections "$CLI") == "ESTAB $A $B" ]] || fail "the client has: $(connections "$CLI")"
 	if said client.out '^(eof|reset)$'; then fail "client: $(cat "$LAB_DIR/client.out")"; fi

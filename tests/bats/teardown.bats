@@ -312,6 +312,7 @@ wire_close() {
 	local res rst
 	res=$(result)
 	expect "$res" outcome aborted
+	expect "$res" message "connection aborted with RST"
 	expect "$res" state CLOSED
 	rst=$(segs '.dir == "out"' | tail -n1)
 	[[ $(field "$rst" flags) == RST* ]] || fail "the last segment out is not an RST: $rst"
@@ -366,7 +367,7 @@ wire_close() {
 	# 0.2 s per reply, one retry with backoff: 0.6 s in all, well within 3 s
 	hs_finish 3
 	assert_failure 3
-	lab_assert_hs_error 'FIN-WAIT-2'
+	lab_assert_hs_error "^hs: timeout: the peer's FIN from $LAB_ADDR_B:$PORT did not come \\(state FIN-WAIT-2\\)$"
 	expect "$(result)" state FIN-WAIT-2
 	expect "$(result)" outcome timeout
 	assert_no_guard_left

@@ -477,8 +477,64 @@ static void test_decode_tcp_and_flags(void)
 	EQ_STR(hs_flags_format(HS_SYN | HS_ACK, buf, 4), "SYN", "flags truncated safely");
 }
 
+/* Checksum classification over real kernel frames (partial: offload) and frames
+ * made valid, corrupted or cut short from them. */
+static void test_checksums(void)
+{
+	hs_packet p;
+	const char *err;
+	uint8_t f[sizeof(eth_data)];
+	const size_t ip = ETH, tcp = ETH + 20, tcp_len = sizeof(eth_data) - ETH - 20;
+
+	EQ_STR(hs_csum_name(HS_CSUM_OK), "ok", "csum name ok");
+	EQ_STR(hs_csum_name(HS_CSUM_OFFLOAD), "offload", "csum name offload");
+	EQ_STR(hs_csum_name(HS_CSUM_BAD), "bad", "csum name bad");
+	EQ_STR(hs_csum_name(HS_CSUM_UNCHECKED), "", "csum name unchecked");
+
+	EQ_INT(decode(DLT_EN10MB, eth_syn, sizeof(eth_syn), &p, &err), 0, "SYN decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_OFFLOAD, "kernel SYN on a veth: partial checksum (offload)");
+	EQ_INT(hs_tcp_checksum_partial(&p.u.tcp.src.addr, &p.u.tcp.dst.addr, 40), 0x8c56,
+	       "the partial value is the pseudo-header sum");
+	EQ_INT(decode(DLT_EN10MB, eth_syn6, sizeof(eth_syn6), &p, &err), 0, "IPv6 SYN decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_OFFLOAD, "kernel IPv6 SYN on a veth: offload");
+
+	/* The data segment with its checksum completed: ok. */
+	memcpy(f, eth_data, sizeof(f));
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "data decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_OFFLOAD, "kernel data segment: offload");
+	uint16_t good = hs_tcp_checksum(&p.u.tcp.src.addr, &p.u.tcp.dst.addr, f + tcp, tcp_len);
+	f[tcp + 16] = (uint8_t)(good >> 8);
+	f[tcp + 17] = (uint8_t)good;
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "completed data decodes");
+	EQ_INT(p.u.tcp.csum, good, "the field as written");
+	EQ_INT(hs_tcp_csum_classify(&p.u.tcp.src.addr, &p.u.tcp.dst.addr, f + tcp, tcp_len), HS_CSUM_OK,
+	       "classify: valid checksum ok");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_OK, "decoded: valid checksum ok");
+	/* One payload bit flipped: bad (neither valid nor the pseudo-header sum). */
+	f[sizeof(f) - 1] ^= 0x01;
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "corrupted data decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_BAD, "corrupted payload: bad");
+	f[sizeof(f) - 1] ^= 0x01;
+	f[tcp + 17] ^= 0x10;
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "wrong checksum decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_BAD, "wrong checksum field: bad");
+	/* Cut by the snaplen: the sum cannot be checked. */
+	EQ_INT(decode(DLT_EN10MB, eth_data, sizeof(eth_data) - 1, &p, &err), 0, "cut data decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_UNCHECKED, "cut short: unchecked");
+	/* A first fragment (MF set): not the whole segment either. */
+	memcpy(f, eth_data, sizeof(f));
+	f[ip + 6] |= 0x20;
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "first fragment decodes");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_UNCHECKED, "first fragment: unchecked");
+	/* Without addresses (hs_decode_tcp alone) nothing is classified. */
+	hs_segment seg;
+	EQ_INT(hs_decode_tcp(eth_data + tcp, tcp_len, NULL, NULL, &seg, &err), 0, "bare TCP decodes");
+	EQ_INT(seg.csum_status, HS_CSUM_UNCHECKED, "no addresses: unchecked");
+}
+
 int main(void)
 {
+	test_checksums();
 	test_real_ipv4();
 	test_real_ipv6();
 	test_link_types();

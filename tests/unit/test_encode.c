@@ -114,6 +114,13 @@ static void check_roundtrip(const char *srcs, const char *dsts, uint32_t datalen
 
 	snprintf(what, sizeof(what), "%s, %u: TCP checksum verifies", fam, datalen);
 	EQ_INT(tcp_verify(pkt, family, ip_hlen, tcp_len), 0xffff, what);
+	uint16_t field = (uint16_t)(pkt[ip_hlen + 16] << 8 | pkt[ip_hlen + 17]);
+	snprintf(what, sizeof(what), "%s, %u: hs_tx_checksum is the field on the wire", fam, datalen);
+	EQ_INT(hs_tx_checksum(&src, &dst, &tx), field, what);
+	snprintf(what, sizeof(what), "%s, %u: hs_tcp_checksum over the bytes agrees", fam, datalen);
+	EQ_INT(hs_tcp_checksum(&src.addr, &dst.addr, pkt + ip_hlen, tcp_len), field, what);
+	snprintf(what, sizeof(what), "%s, %u: decoded checksum classified ok", fam, datalen);
+	EQ_INT(s->csum_status, HS_CSUM_OK, what);
 	if (family == AF_INET) {
 		EQ_INT(fold64(add_words(0, pkt, 20)), 0xffff, "IPv4 header checksum verifies");
 		OK(pkt[0] == 0x45 && pkt[6] == 0x40 && pkt[7] == 0 && pkt[9] == 6, "IPv4: version/IHL, DF, protocol");
@@ -162,6 +169,11 @@ static void test_limits(void)
 	EQ_INT(n, 44, "3 option bytes padded to 4");
 	EQ_INT(pkt[20 + 12] >> 4, 6, "data offset 6");
 	EQ_INT(pkt[20 + 23], 0, "padding is EOL");
+	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), pkt[20 + 16] << 8 | pkt[20 + 17], "hs_tx_checksum with padded options");
+	EQ_INT(hs_tx_checksum(&a4, &a6, &tx), 0, "hs_tx_checksum: mixed families give 0");
+	tx.len = 5;
+	tx.data = NULL;
+	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), 0, "hs_tx_checksum: length without data gives 0");
 }
 
 int main(void)

@@ -330,7 +330,16 @@ static void test_json_syn(void)
 	settings v = JSON;
 	v.verbose = 1;
 	render(&v, &ev);
-	OK(strstr(got_out, "\"peer_state\":\"CLOSED\",\"ttl\":64}\n") != NULL, "verbose adds ttl last");
+	OK(strstr(got_out, "\"peer_state\":\"CLOSED\",\"ttl\":64,\"csum\":48879}\n") != NULL,
+	   "verbose adds ttl and csum last (no csum_status when unchecked)");
+	s.csum_status = HS_CSUM_OFFLOAD;
+	render(&v, &ev);
+	OK(strstr(got_out, "\"ttl\":64,\"csum\":48879,\"csum_status\":\"offload\"}\n") != NULL,
+	   "verbose JSON: csum_status offload");
+	s.csum_status = HS_CSUM_OK;
+	render(&v, &ev);
+	OK(strstr(got_out, "\"csum\":48879,\"csum_status\":\"ok\"}\n") != NULL, "verbose JSON: csum_status ok");
+	s.csum_status = HS_CSUM_UNCHECKED;
 }
 
 static void test_json_synack(void)
@@ -634,6 +643,16 @@ static void test_human_segments(void)
 	EQ_STR(got_out, "   0.000500  \u2192 PSH,ACK      seq 1001:1010 (rel 1:10)  ack 5001 (rel 1)        "
 	       "win 502    len 9  ttl 64  csum 0xbeef  [retransmission]\n"
 	       "             | \"hello\\n\\\"x\\\"\"\n", "verbose: absolute with relative, ttl, csum");
+	d.csum_status = HS_CSUM_OFFLOAD;
+	render(&h, &ev);
+	OK(strstr(got_out, "  ttl 64  csum 0xbeef (offload)  [retransmission]\n") != NULL, "verbose: partial csum says offload");
+	d.csum_status = HS_CSUM_BAD;
+	render(&h, &ev);
+	OK(strstr(got_out, "  ttl 64  csum 0xbeef (bad)  [retransmission]\n") != NULL, "verbose: bad csum says bad");
+	d.csum_status = HS_CSUM_OK;
+	render(&h, &ev);
+	OK(strstr(got_out, "  ttl 64  csum 0xbeef  [retransmission]\n") != NULL, "verbose: valid csum bare");
+	d.csum_status = HS_CSUM_UNCHECKED;
 
 	h.verbose = 0;
 	h.hex = true;

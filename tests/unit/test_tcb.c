@@ -548,6 +548,7 @@ static void test_syn_timeout(void)
 	EQ_INT(o.ntx, 0, "giving up sends nothing");
 	EQ_INT(t.state, S_CLOSED, "timeout: CLOSED");
 	EQ_INT(o.result, HS_RES_TIMEOUT, "timeout result");
+	EQ_INT(t.result_state, S_SS, "timeout: the wait began in SYN-SENT");
 	check_change(&o, 0, false, S_SS, S_CLOSED, "retransmissions exhausted", "timeout");
 	EQ_INT(hs_tcb_deadline(&t), 0, "timeout: no timer left");
 
@@ -837,6 +838,7 @@ static void test_listen_misc(void)
 	tcb_timer(&t, 3 * SEC, &o);
 	EQ_INT(o.result, HS_RES_TIMEOUT, "SYN-RECEIVED: timeout");
 	EQ_INT(t.state, S_CLOSED, "SYN-RECEIVED timeout: CLOSED");
+	EQ_INT(t.result_state, HS_SYN_RECEIVED, "SYN-RECEIVED timeout: result_state");
 
 	/* A bad ACK in SYN-RECEIVED draws an RST. */
 	hs_tcb_listen(&t, &c, 0, &o);
@@ -1190,6 +1192,7 @@ static void test_data_retransmission(void)
 	EQ_INT(o.ntx, 1, "second data retransmission");
 	tcb_timer(&t, 7 * SEC, &o);
 	EQ_INT(o.result, HS_RES_TIMEOUT, "data timeout");
+	EQ_INT(t.result_state, S_EST, "data timeout: result_state ESTABLISHED");
 	check_change(&o, 0, false, S_EST, S_CLOSED, "retransmissions exhausted", "data timeout");
 }
 
