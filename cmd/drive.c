@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,8 @@ void drive_open(struct drive *d, const hs_session_params *p)
 	 * removing (or narrowing) the guard needs. A failure here leaves hs no worse
 	 * off than before, so it is not fatal. */
 	char err[128];
+	if (!getenv("HS_NO_REALTIME"))
+		(void)hs_realtime();
 	hs_drop_privileges(true, err, sizeof(err));
 }
 

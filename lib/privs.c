@@ -1,4 +1,5 @@
 #include <config.h>
+#include <sched.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdint.h>
@@ -46,4 +47,11 @@ int hs_drop_privileges(bool keep_net_admin, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int hs_realtime(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	return sched_setscheduler(0, SCHED_FIFO, &sp);
 }

@@ -76,7 +76,9 @@ void hs_step_pause(const char *what)
 
 	fprintf(stderr, "-- press Enter to send %s --", what);
 	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
+	/* A terminal echoes the Enter; from a pipe or file, end the line ourselves so
+	 * what follows starts on a line of its own. */
+	if (!fgets(line, sizeof(line), stdin) || !isatty(STDIN_FILENO))
 		fputc('\n', stderr);
 }
 
@@ -302,13 +304,19 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 	for (int i = 0; i < o->ntx; i++) {
 		hs_tx *tx = &o->tx[i];
 		bool pure_ack = tx->flags == HS_ACK && tx->len == 0;
+		/* Taken in during a pause: the held segment's ACK, refreshed, says it all. */
+		if (pure_ack && s->depth > 0 && s->ack_waiting)
+			continue;
 		hs_session_drain(s); /* everything so far on the screen */
 		unsigned sent_before = s->sent;
 		uint32_t ack_before = s->tcb.rcv_nxt;
 		step_pause(s, tx);
+		bool was_waiting = s->ack_waiting;
+		s->ack_waiting = (tx->flags & HS_ACK) && !(tx->flags & HS_RST);
 		s->depth++;
 		hs_session_drain(s);
 		s->depth--;
+		s->ack_waiting = was_waiting;
 		if (s->tcb.result != HS_RES_NONE && !(tx->flags & HS_RST))
 			break; /* the connection ended while we waited: nothing more to send */
 		if (pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)

@@ -1243,7 +1243,7 @@ static bool seen_before(hs_tcb *t, const hs_segment *seg)
 void hs_tcb_input(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (t->state != HS_CLOSED && seen_before(t, seg)) {
+	if (seen_before(t, seg)) { /* also once CLOSED: a late copy draws no RST */
 		out->in_note = HS_NOTE_DUPLICATE;
 		return;
 	}

@@ -10,4 +10,13 @@
  * err. A process without capabilities is left as it is (returns 0). */
 int hs_drop_privileges(bool keep_net_admin, char *err, size_t errlen);
 
+/* Run as a real-time task (SCHED_FIFO, the lowest priority 1) so that our answer
+ * leaves when the peer's segment arrives, not when the scheduler next gets round to
+ * us: on a small machine a peer process on the same CPU (exiting, say) otherwise
+ * holds our wake-up back by milliseconds, long enough for its tail-loss probe to
+ * resend. hs blocks in poll() between segments, so it takes no CPU from others.
+ * Needs CAP_SYS_NICE (call before hs_drop_privileges). Returns 0, or -1 (errno)
+ * when not permitted; hs then runs as before. */
+int hs_realtime(void);
+
 #endif

@@ -71,6 +71,8 @@ typedef struct hs_session {
 	uint64_t last_t_ns;         /* the latest time shown: output never goes back */
 	unsigned sent;              /* segments sent so far */
 	int depth;                  /* --step: inputs taken in during a pause, nested */
+	bool ack_waiting;           /* --step: the held segment carries an ACK, refreshed
+	                             * before it leaves: bare ACKs made meanwhile are not sent */
 	char err[256];              /* last error */
 } hs_session;
 

@@ -176,6 +176,9 @@ wire_close() {
 	assert_success
 	[[ $(once_counts inet) == "1 1" ]] || fail "dropped/passed FINs: $(once_counts inet)"
 	assert_path 'SYN-SENT ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT CLOSED'
+	# the JSON lines show the same changes as the human ones: CLOSING is a state event
+	[[ $(jqo 'select(.type == "state" and .side != "peer" and .from == "FIN-WAIT-1" and .to == "CLOSING")') ]] ||
+		fail "no FIN-WAIT-1 -> CLOSING state event: $output"
 	same_as close_segments <<-EOF
 		out FIN,ACK 7 1 FIN-WAIT-1
 		in FIN,ACK 1 7 CLOSING
