@@ -94,6 +94,11 @@ struct sent {
 	uint8_t flags;
 	uint32_t len;
 	bool used;            /* the capture brought it already */
+	/* Its line waits for the capture's copy (the time it left, its place on the wire). */
+	bool shown;
+	hs_segment seg;       /* payload: a static probe byte or NULL */
+	const char *purpose;  /* static */
+	uint64_t sent_ns;     /* when sendto() returned */
 };
 
 struct live {
@@ -109,6 +114,8 @@ struct live {
 	struct sent sent[SENT_SLOTS];
 	unsigned nsent;
 	unsigned seen;        /* segments of the connection seen (not ours) */
+	uint64_t last_t;      /* the latest time shown: output never runs backwards */
+	bool finishing;
 	char err[256];
 };
 
@@ -117,6 +124,41 @@ struct live {
 static uint64_t since_start(const struct live *l, uint64_t ts)
 {
 	return ts > l->t0 ? ts - l->t0 : 0;
+}
+
+/* Every event goes out through here, never with a time before one already shown. */
+static void emit(struct live *l, hs_event *ev)
+{
+	if (ev->t_ns < l->last_t)
+		ev->t_ns = l->last_t;
+	l->last_t = ev->t_ns;
+	hs_output_emit(&l->out, ev);
+}
+
+static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir, int from, uint64_t ts,
+                         const char *purpose);
+static void drain(struct live *l);
+
+/* Shows the lines of our segments sent up to sent[upto] (the capture's copy of it
+ * came at ts_upto) that are still waiting; the older ones at the time their
+ * sendto() returned. upto -1: those overdue at now (all if now is UINT64_MAX). */
+static void show_sent(struct live *l, int upto, uint64_t ts_upto, uint64_t now)
+{
+	unsigned n = l->nsent < SENT_SLOTS ? l->nsent : SENT_SLOTS;
+	unsigned first = l->nsent < SENT_SLOTS ? 0 : l->nsent % SENT_SLOTS;
+
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = (first + k) % SENT_SLOTS;
+		struct sent *s = &l->sent[i];
+		if (s->shown)
+			continue;
+		if (upto < 0 && now != UINT64_MAX && now < s->sent_ns + HS_ECHO_WAIT_NS)
+			break;
+		s->shown = true;
+		show_segment(l, &s->seg, HS_DIR_OUT, s->from, (int)i == upto ? ts_upto : s->sent_ns, s->purpose);
+		if ((int)i == upto)
+			break;
+	}
 }
 
 static void info(struct live *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -129,8 +171,11 @@ static void info(struct live *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* What has arrived comes first: the line says what was known when it was said. */
+	drain(l);
+	show_sent(l, -1, 0, UINT64_MAX);
 	hs_event ev = { .type = HS_EV_INFO, .t_ns = since_start(l, hs_now_ns()), .text = text };
-	hs_output_emit(&l->out, &ev);
+	emit(l, &ev);
 }
 
 static int finish(struct live *l, const char *outcome, int code, const char *fmt, ...)
@@ -144,13 +189,18 @@ static int finish(struct live *l, const char *outcome, int code, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (!l->finishing && l->cap) {
+		l->finishing = true; /* a capture error while draining ends here, not again */
+		drain(l);
+	}
+	show_sent(l, -1, 0, UINT64_MAX);
 	hs_event ev = {
 		.type = HS_EV_RESULT, .t_ns = since_start(l, hs_now_ns()), .text = text,
 		.outcome = outcome, .exit_code = code,
 		.local = &l->side[SIDE_A].ep, .remote = &l->side[SIDE_B].ep,
 		.final_state = l->side[SIDE_A].state, .final_peer_state = l->side[SIDE_B].state,
 	};
-	hs_output_emit(&l->out, &ev);
+	emit(l, &ev);
 	if (l->cap)
 		hs_capture_close(l->cap);
 	if (l->snd)
@@ -195,7 +245,7 @@ static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir,
 		         l->side[!from].name, purpose ? ", " : "", purpose ? purpose : "");
 		ev.note_text = note;
 	}
-	hs_output_emit(&l->out, &ev);
+	emit(l, &ev);
 }
 
 /* ---- sending ----------------------------------------------------------------------- */
@@ -221,9 +271,11 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 		snprintf(what, sizeof(what), "%s as %s->%s", hs_flags_format(flags, fl, sizeof(fl)), src->name, dst->name);
 		hs_step_pause(what);
 	}
+	/* The slot about to be reused must have been shown. */
+	if (l->nsent >= SENT_SLOTS && !l->sent[l->nsent % SENT_SLOTS].shown)
+		show_sent(l, (int)(l->nsent % SENT_SLOTS), l->sent[l->nsent % SENT_SLOTS].sent_ns, 0);
 	struct sent *s = &l->sent[l->nsent++ % SENT_SLOTS];
 	*s = (struct sent){ .from = from, .seq = tx.seq, .ack = tx.ack, .flags = flags, .len = len };
-	uint64_t at = hs_now_ns();
 	if (hs_sender_send(l->snd, &src->ep, &dst->ep, &tx, err, sizeof(err)) < 0) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "cannot send to %s: %s", dst->name, err);
@@ -247,7 +299,9 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	seg.csum_status = HS_CSUM_OK;
 	seg.payload = data;
 	seg.len = len;
-	show_segment(l, &seg, HS_DIR_OUT, from, at, purpose);
+	s->seg = seg;
+	s->purpose = purpose;
+	s->sent_ns = hs_now_ns();
 }
 
 /* One byte of data: answered at once, and not rate-limited like a bare ACK. */
@@ -299,8 +353,8 @@ static int sender_of(const struct live *l, const hs_segment *seg)
 }
 
 /* Each segment we send shows at most once (on the way out), so a match is used up:
- * an identical segment after it is not ours. */
-static bool is_ours(struct live *l, int from, const hs_segment *seg)
+ * an identical segment after it is not ours. Its line goes out now, at ts. */
+static bool is_ours(struct live *l, int from, const hs_segment *seg, uint64_t ts)
 {
 	unsigned n = l->nsent < SENT_SLOTS ? l->nsent : SENT_SLOTS;
 
@@ -309,6 +363,8 @@ static bool is_ours(struct live *l, int from, const hs_segment *seg)
 		if (!s->used && s->from == from && s->seq == seg->seq && s->flags == seg->flags &&
 		    s->len == seg->len && (!(s->flags & HS_ACK) || s->ack == seg->ack)) {
 			s->used = true;
+			if (!s->shown)
+				show_sent(l, (int)i, ts, 0);
 			return true;
 		}
 	}
@@ -402,6 +458,18 @@ static void learn(struct live *l, int from, const hs_segment *seg, uint64_t ts)
 	}
 }
 
+/* When the oldest line of ours still waiting for its captured copy is overdue (0: none). */
+static uint64_t held_deadline(const struct live *l)
+{
+	unsigned n = l->nsent < SENT_SLOTS ? l->nsent : SENT_SLOTS;
+	uint64_t d = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!l->sent[i].shown && (!d || l->sent[i].sent_ns + HS_ECHO_WAIT_NS < d))
+			d = l->sent[i].sent_ns + HS_ECHO_WAIT_NS;
+	return d;
+}
+
 /* Wait until deadline (0: do not block) for the next segment of the connection that
  * is neither ours nor a copy; learn from it and show it. Returns its sender, or -1
  * at the deadline. */
@@ -413,23 +481,31 @@ static int sniff(struct live *l, uint64_t deadline)
 	for (;;) {
 		if (hs_stop_signal)
 			interrupted(l);
-		int rc = hs_capture_next(l->cap, deadline, &pkt, &ts, l->err, sizeof(l->err));
+		/* While a line of ours waits for its copy, wake when that is overdue. */
+		uint64_t wake = deadline, held = held_deadline(l);
+		if (held && deadline && held < deadline)
+			wake = held;
+		int rc = hs_capture_next(l->cap, wake, &pkt, &ts, l->err, sizeof(l->err));
 		if (rc == -2)
 			continue;
 		if (rc < 0)
 			failed(l, l->err);
-		if (rc == 0)
+		if (rc == 0) {
+			show_sent(l, -1, 0, hs_now_ns());
+			if (wake != deadline && hs_now_ns() < deadline)
+				continue;
 			return -1;
+		}
 		if (pkt.kind == HS_PKT_ICMP) {
 			hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(l, ts), .icmp = &pkt.u.icmp };
-			hs_output_emit(&l->out, &ev);
+			emit(l, &ev);
 			continue;
 		}
 		if (pkt.kind != HS_PKT_TCP)
 			continue;
 		const hs_segment *seg = &pkt.u.tcp;
 		int from = sender_of(l, seg);
-		if (from < 0 || is_ours(l, from, seg) || is_copy(l, from, seg, ts))
+		if (from < 0 || is_ours(l, from, seg, ts) || is_copy(l, from, seg, ts))
 			continue;
 		l->seen++;
 		learn(l, from, seg, ts);

@@ -98,6 +98,13 @@ expect() {
 	[[ $got == "$3" ]] || fail "$2 is '$got', expected '$3' in: $1"
 }
 
+# assert_time_order: hs's JSON lines come in time order (t never goes back).
+assert_time_order() {
+	# shellcheck disable=SC2016 # $t is jq's
+	jq -e -s 'map(.t) | . as $t | [range(1; length) | select($t[.] < $t[. - 1])] | length == 0' \
+		<<<"$output" >/dev/null || fail "JSON t goes back: $output"
+}
+
 assert_all_json() {
 	local line
 	for line in "${lines[@]}"; do

@@ -32,6 +32,29 @@ wire_from_a() {
 		-e tcp.flags.str -e tcp.len -e tcp.options.timestamp.tsval -e tcp.options.timestamp.tsecr 2>/dev/null
 }
 
+# assert_wire_order PCAP: hs's JSON lines come in time order, and its segment
+# lines are the packets of its -w capture PCAP, in the same order, at the same
+# times (to 20 us: JSON has microseconds).
+assert_wire_order() {
+	local pcap=$1 ours theirs
+	assert_time_order
+	ours=$(jqo -r -s '[.[] | select(.type == "segment")] | .[0].t as $t0 | .[]
+		| "\(.dir) \(.seq) \(.ack) \(.len) \((.t - $t0) * 1000000 | round)"')
+	theirs=$(tshark -r "$pcap" -T fields -e ip.src -e tcp.seq_raw -e tcp.ack_raw -e tcp.len \
+		-e frame.time_relative 2>/dev/null | awk -v a="$LAB_ADDR_A" '
+		{ dir = ($1 == a) ? "out" : "in"
+		  printf "%s %s %s %s %d\n", dir, $2, $3, $4, $5 * 1000000 + 0.5 }')
+	paste -d'|' <(printf '%s\n' "$ours") <(printf '%s\n' "$theirs") | awk -F'|' '
+		{ split($1, a, " "); split($2, b, " ")
+		  if (a[1] != b[1] || a[2] != b[2] || (a[3] != b[3] && a[1] == "in") || a[4] != b[4]) { print "order: " $0; bad = 1 }
+		  d = a[5] - b[5]; if (d < -20 || d > 20) { print "time: " $0; bad = 1 } }
+		END { exit bad }' >&2 || fail "hs's lines and its capture differ (above)"
+	[[ $(wc -l <<<"$ours") == $(wc -l <<<"$theirs") ]] || fail "$(wc -l <<<"$ours") lines, $(wc -l <<<"$theirs") packets"
+	# our segments in the file are the captured ones (the kernel set their IPv4 ID)
+	[[ -z $(tshark -r "$pcap" -Y "ip.src == $LAB_ADDR_A && ip.id == 0" 2>/dev/null) ]] ||
+		fail "rebuilt segments in the capture: $(tshark -r "$pcap" -Y "ip.id == 0" 2>/dev/null)"
+}
+
 # ---- 1. act on what has already arrived --------------------------------------------
 
 @test "a server that greets and closes at once: hs takes the banner and FIN in before keeping" {
@@ -113,25 +136,18 @@ wire_from_a() {
 	hs_a connect "$LAB_ADDR_B" "$PORT" --sport "$SPORT" --send byebye --close fin --time-wait 0.2 \
 		-w "$LAB_DIR/hs.pcap" --json --state-dir "$STATE"
 	assert_success
-	jqo -s 'map(.t) | . as $t | [range(1; length) | select($t[.] < $t[. - 1])] | length == 0' | grep -q true ||
-		fail "JSON t goes back: $output"
-	# every segment line, in order, is the capture's packet with the capture's time
-	local ours theirs
-	ours=$(jqo -r -s '[.[] | select(.type == "segment")] | .[0].t as $t0 | .[]
-		| "\(.dir) \(.seq) \(.ack) \(.len) \((.t - $t0) * 1000000 | round)"')
-	theirs=$(tshark -r "$LAB_DIR/hs.pcap" -T fields -e ip.src -e tcp.seq_raw -e tcp.ack_raw -e tcp.len \
-		-e frame.time_relative 2>/dev/null | awk -v a="$LAB_ADDR_A" '
-		{ dir = ($1 == a) ? "out" : "in"; ack = $3
-		  printf "%s %s %s %s %d\n", dir, $2, ack, $4, $5 * 1000000 + 0.5 }')
-	paste -d'|' <(printf '%s\n' "$ours") <(printf '%s\n' "$theirs") | awk -F'|' '
-		{ split($1, a, " "); split($2, b, " ")
-		  if (a[1] != b[1] || a[2] != b[2] || (a[3] != b[3] && a[1] == "in") || a[4] != b[4]) { print "order: " $0; bad = 1 }
-		  d = a[5] - b[5]; if (d < -20 || d > 20) { print "time: " $0; bad = 1 } }
-		END { exit bad }' >&2 || fail "hs's lines and its capture differ (above)"
-	[[ $(wc -l <<<"$ours") == $(wc -l <<<"$theirs") ]] || fail "$(wc -l <<<"$ours") lines, $(wc -l <<<"$theirs") packets"
-	# our segments in the file are the captured ones (the kernel set their IPv4 ID)
-	[[ -z $(tshark -r "$LAB_DIR/hs.pcap" -Y "ip.src == $LAB_ADDR_A && ip.id == 0" 2>/dev/null) ]] ||
-		fail "rebuilt segments in the capture: $(tshark -r "$LAB_DIR/hs.pcap" -Y "ip.id == 0" 2>/dev/null)"
+	assert_wire_order "$LAB_DIR/hs.pcap"
+}
+
+@test "hs listen, the client answers and closes at once: lines in wire order, -w agrees" {
+	CPORT=45000
+	hs_bg listen "$PORT" --send hello --close wait --timeout 3 -w "$LAB_DIR/hs.pcap" --json --state-dir "$STATE"
+	wait_until 3 hs_listening
+	tb_client expect=hello send=byebye close
+	wait_until 3 client_said '^done ok$'
+	hs_finish 5
+	assert_success
+	assert_wire_order "$LAB_DIR/hs.pcap"
 }
 
 # ---- 3. the peer's state: along the diagram, on evidence -----------------------------

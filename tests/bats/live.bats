@@ -151,6 +151,7 @@ has() {
 	hs_router rst "$A" "$B" --json
 	assert_success
 	assert_all_json
+	assert_time_order
 	local res
 	res=$(result)
 	[[ $(jq -r '[.outcome, .exit, .local, .remote, .state, .peer_state] | join(" ")' <<<"$res") == \
@@ -172,6 +173,7 @@ has() {
 	live_pair busy
 	hs_router rst "$A" "$B" --ack --json
 	assert_success
+	assert_time_order
 	has '.type == "segment" and .dir == "out" and .flags == "RST,ACK"' || fail "no RST,ACK sent: $output"
 	[[ $(jq -r .outcome <<<"$(result)") == reset ]] || fail "$(result)"
 	assert_both_reset
