@@ -99,6 +99,7 @@ struct sent {
 	hs_segment seg;       /* payload: a static probe byte or NULL */
 	const char *purpose;  /* static */
 	uint64_t sent_ns;     /* when sendto() returned */
+	uint64_t echo_ns;     /* when the capture brought it */
 };
 
 struct live {
@@ -352,17 +353,23 @@ static int sender_of(const struct live *l, const hs_segment *seg)
 	return -1;
 }
 
-/* Each segment we send shows at most once (on the way out), so a match is used up:
- * an identical segment after it is not ours. Its line goes out now, at ts. */
+/* Each segment we send shows once on the way out, so a match is used up: an
+ * identical segment later is not ours -- unless it comes within DUP_WINDOW_NS of the
+ * first copy (the same datagram seen again on another interface of "any"). Its
+ * line goes out now, at ts. */
 static bool is_ours(struct live *l, int from, const hs_segment *seg, uint64_t ts)
 {
 	unsigned n = l->nsent < SENT_SLOTS ? l->nsent : SENT_SLOTS;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct sent *s = &l->sent[i];
-		if (!s->used && s->from == from && s->seq == seg->seq && s->flags == seg->flags &&
-		    s->len == seg->len && (!(s->flags & HS_ACK) || s->ack == seg->ack)) {
+		bool same = s->from == from && s->seq == seg->seq && s->flags == seg->flags && s->len == seg->len &&
+		            (!(s->flags & HS_ACK) || s->ack == seg->ack);
+		if (same && s->used && ts >= s->echo_ns && ts - s->echo_ns < DUP_WINDOW_NS)
+			return true;
+		if (same && !s->used) {
 			s->used = true;
+			s->echo_ns = ts;
 			if (!s->shown)
 				show_sent(l, (int)i, ts, 0);
 			return true;
