@@ -514,6 +514,11 @@ static int sniff(struct live *l, uint64_t deadline)
 		int from = sender_of(l, seg);
 		if (from < 0 || is_ours(l, from, seg, ts) || is_copy(l, from, seg, ts))
 			continue;
+		/* What the end it is addressed to drops unseen teaches nothing about it. */
+		if (seg->fragment || seg->csum_status == HS_CSUM_BAD) {
+			show_segment(l, seg, HS_DIR_IN, from, ts, seg->fragment ? "fragment-ignored" : "bad-checksum-ignored");
+			continue;
+		}
 		l->seen++;
 		learn(l, from, seg, ts);
 		show_segment(l, seg, HS_DIR_IN, from, ts, NULL);

@@ -150,6 +150,7 @@ typedef struct ip_info {
 	uint16_t id;
 	bool later_fragment;
 	bool partial;  /* not the whole datagram: cut by the snaplen, or a first fragment */
+	bool fragment; /* a first fragment */
 	hs_addr src, dst;
 } ip_info;
 
@@ -179,7 +180,8 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->id = get16(buf + 4);
 	ip->has_id = true;
 	ip->later_fragment = (get16(buf + 6) & 0x1fff) != 0;
-	ip->partial = total > len || (get16(buf + 6) & 0x2000) != 0; /* MF */
+	ip->fragment = (get16(buf + 6) & 0x2000) != 0; /* MF */
+	ip->partial = total > len || ip->fragment;
 	set_v4(&ip->src, buf + 12);
 	set_v4(&ip->dst, buf + 16);
 	return 0;
@@ -204,6 +206,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->id = 0;
 	ip->later_fragment = false;
 	ip->partial = total > len;
+	ip->fragment = false;
 	set_v6(&ip->src, buf + 8);
 	set_v6(&ip->dst, buf + 24);
 
@@ -229,6 +232,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 			if ((get16(buf + off + 2) & 0xfff8) != 0)
 				ip->later_fragment = true;
 			ip->partial = true;
+			ip->fragment = true;
 			nh = buf[off];
 			off += 8;
 			break;
@@ -313,6 +317,7 @@ static int decode_upper(const uint8_t *buf, const ip_info *ip, int family, hs_pa
 		seg->has_ip_id = ip->has_id;
 		if (ip->partial)
 			seg->csum_status = HS_CSUM_UNCHECKED;
+		seg->fragment = ip->fragment;
 		out->kind = HS_PKT_TCP;
 		return 0;
 	}

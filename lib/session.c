@@ -432,6 +432,30 @@ static void observe_in(hs_session *s, const hs_segment *seg, uint64_t ts)
 	show(s, &ev);
 }
 
+/* What a receiving stack drops before TCP sees it: a first fragment that no
+ * reassembly completed (the capture sees fragments as they come), a segment whose
+ * checksum is wrong (one from offload, the pseudo-header sum only, is fine). Shown,
+ * with why, and not acted on. */
+static const char *dropped_why(const hs_segment *seg)
+{
+	if (seg->fragment)
+		return "fragment-ignored";
+	if (seg->csum_status == HS_CSUM_BAD)
+		return "bad-checksum-ignored";
+	return NULL;
+}
+
+static void show_dropped(hs_session *s, const hs_segment *seg, uint64_t ts, const char *why)
+{
+	hs_event ev = {
+		.type = HS_EV_SEGMENT, .t_ns = since_start(s, ts), .dir = HS_DIR_IN, .seg = seg,
+		.rseq = hs_tcb_rel_rcv(&s->tcb, seg->seq), .rack = (seg->flags & HS_ACK) ? seg->ack - s->tcb.iss : 0,
+		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
+		.note_text = why,
+	};
+	show(s, &ev);
+}
+
 static bool from_us(const hs_tcb *t, const hs_segment *seg)
 {
 	return hs_endpoint_equal(&seg->src, &t->cfg.local) && hs_endpoint_equal(&seg->dst, &t->cfg.remote);
@@ -467,7 +491,10 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 
 	if (pkt->kind == HS_PKT_TCP) {
 		const hs_segment *seg = &pkt->u.tcp;
-		if (from_peer(&s->tcb, seg) && s->observe) {
+		const char *why = from_peer(&s->tcb, seg) ? dropped_why(seg) : NULL;
+		if (why) {
+			show_dropped(s, seg, ts, why);
+		} else if (from_peer(&s->tcb, seg) && s->observe) {
 			observe_in(s, seg, ts);
 		} else if (from_peer(&s->tcb, seg)) {
 			/* Listening on any address: the first SYN chooses ours. */

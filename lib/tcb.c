@@ -79,6 +79,9 @@ static const char *const note_names[HS_NOTE_COUNT] = {
 	[HS_NOTE_ZERO_WINDOW_PROBE] = "zero-window-probe",
 	[HS_NOTE_KEEPALIVE_ACK] = "keepalive-ack",
 	[HS_NOTE_WINDOW_FULL] = "window-full",
+	[HS_NOTE_CHALLENGE_THROTTLED] = "challenge-ack-throttled",
+	[HS_NOTE_SYN_DATA] = "syn-data-not-accepted",
+	[HS_NOTE_PMTU] = "pmtu",
 };
 
 static const char *const result_names[HS_RES_COUNT] = {
@@ -113,6 +116,7 @@ void hs_tcb_config_default(hs_tcb_config *cfg)
 	cfg->max_retries = 3;
 	cfg->rto_ns = 1000000000ull;
 	cfg->time_wait_ns = 1000000000ull;
+	cfg->challenge_acks_per_sec = 10;
 }
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -276,8 +280,19 @@ static int synack_opts(const hs_tcb *t, uint64_t now, uint8_t out[HS_OPT_MAXLEN]
 }
 
 /* Options of a segment after the handshake: TS when negotiated, an optional SACK block. */
+static void ooo_blocks(const hs_tcb *t, hs_tcp_opts *b);
+
+/* Options of a segment after the handshake: TS when negotiated, SACK blocks for the
+ * out-of-order data we hold (RFC 2018: the most recently received first), or the
+ * block given. */
 static void est_opts(const hs_tcb *t, hs_tx *tx, uint64_t now, const hs_tcp_opts *sack)
 {
+	hs_tcp_opts held;
+
+	if (!sack && t->sack_ok && t->nooo > 0 && (tx->flags & HS_ACK) && !(tx->flags & HS_RST)) {
+		ooo_blocks(t, &held);
+		sack = &held;
+	}
 	int n = hs_opts_encode_established(t->ts_ok, ts_value(t, now), t->ts_recent, sack, tx->opts);
 	tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
 	tx->has_ts = t->ts_ok;
@@ -438,21 +453,6 @@ static void send_ack(hs_tcb *t, enum hs_note note, uint64_t now, hs_tcb_out *out
 
 	if (tx)
 		est_opts(t, tx, now, NULL);
-}
-
-/* The duplicate ACK for out-of-order data, with a SACK block for it if negotiated. */
-static void send_sack(hs_tcb *t, uint32_t left, uint32_t right, uint64_t now, hs_tcb_out *out)
-{
-	hs_tcp_opts blocks;
-	hs_tx *tx = emit(t, HS_ACK, t->snd_nxt, t->rcv_nxt, HS_NOTE_NONE, out);
-
-	if (!tx)
-		return;
-	memset(&blocks, 0, sizeof(blocks));
-	blocks.nsack = 1;
-	blocks.sack[0].left = left;
-	blocks.sack[0].right = right;
-	est_opts(t, tx, now, t->sack_ok ? &blocks : NULL);
 }
 
 /* RFC 9293 3.10.7.1: the reset for a segment that arrives in CLOSED. */
@@ -776,8 +776,7 @@ typedef struct rx {
 	bool trimmed;        /* payload cut at the right edge of our window */
 	bool need_ack;
 	uint32_t rcv_high;   /* t->rcv_high before this segment */
-	bool sack;           /* answer with a SACK block [sack_left, sack_right) */
-	uint32_t sack_left, sack_right;
+	bool sack;           /* out-of-order data: answer with a duplicate ACK and SACK blocks */
 } rx;
 
 static bool in_rcv_window(const hs_tcb *t, uint32_t seq)
@@ -797,6 +796,22 @@ static bool acceptable(const hs_tcb *t, const hs_segment *seg)
 	return in_rcv_window(t, seg->seq) || in_rcv_window(t, seg->seq + len - 1);
 }
 
+/* RFC 5961 7: a challenge ACK, unless this second's share is used up (a flood of
+ * forged RSTs or SYNs must not make us a reflector); then the input is only noted. */
+static void send_challenge(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	if (now - t->chal_since >= 1000000000ull || now < t->chal_since) {
+		t->chal_since = now;
+		t->chal_count = 0;
+	}
+	if (t->cfg.challenge_acks_per_sec && t->chal_count >= t->cfg.challenge_acks_per_sec) {
+		out->in_note = HS_NOTE_CHALLENGE_THROTTLED;
+		return;
+	}
+	t->chal_count++;
+	send_ack(t, HS_NOTE_CHALLENGE_ACK, now, out);
+}
+
 /* RFC 5961 3.2: only an RST at exactly RCV.NXT resets; one elsewhere in the window
  * draws a challenge ACK; the rest are ignored. */
 static void input_rst(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
@@ -806,7 +821,7 @@ static void input_rst(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out
 		/* In TIME-WAIT the orderly close had already finished. */
 		finish(t, t->state == HS_TIME_WAIT ? HS_RES_CLOSED : HS_RES_RESET, "RST received", out);
 	} else if (in_rcv_window(t, seg->seq)) {
-		send_ack(t, HS_NOTE_CHALLENGE_ACK, now, out);
+		send_challenge(t, now, out);
 	} else {
 		out->in_note = HS_NOTE_UNACCEPTABLE;
 	}
@@ -836,7 +851,7 @@ static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
 		send_ack(t, HS_NOTE_NONE, r->now, out);
 		return false;
 	}
-	send_ack(t, HS_NOTE_CHALLENGE_ACK, r->now, out); /* RFC 5961 4.2 */
+	send_challenge(t, r->now, out); /* RFC 5961 4.2 */
 	return false;
 }
 
@@ -880,10 +895,43 @@ static void new_ack(hs_tcb *t, uint32_t ack, rx *r, hs_tcb_out *out)
 		r->fin_acked = true;
 	}
 	drop_acked_chunks(t);
+	t->dupacks = 0;
+	t->fast_rtx_done = false;
 	/* RFC 6298 5.3: restart the timer with a fresh RTO, stop it when all is acked. */
 	t->retries = 0;
 	t->rto_cur = t->cfg.rto_ns;
 	t->rtx_deadline = t->snd_una == t->snd_nxt ? 0 : deadline_after(r->now, t->rto_cur);
+}
+
+/* RFC 5681 3.2 / RFC 6675: the peer acknowledges SND.UNA again while data is
+ * outstanding -- with the same window (a duplicate ACK), or with SACK blocks that
+ * report data above SND.UNA it had not reported before (which counts although a
+ * reopening window changes with every ACK). At HS_TCB_DUPTHRESH, the segment at
+ * SND.UNA goes again at once instead of after the retransmission timer; once per
+ * hole (until SND.UNA moves). The timer and its backoff are left as they are. */
+static void fast_retransmit(hs_tcb *t, const rx *r, bool same_window_dup, hs_tcb_out *out)
+{
+	const hs_segment *seg = r->seg;
+	bool new_sack = false;
+
+	if (t->snd_una == t->snd_nxt || seg->ack != t->snd_una || payload_len(seg) > 0 ||
+	    (seg->flags & (HS_SYN | HS_FIN | HS_RST)))
+		return;
+	if (t->sack_ok)
+		for (int i = 0; i < seg->opts.nsack && i < HS_OPT_MAXSACK; i++) {
+			uint32_t right = seg->opts.sack[i].right;
+			if (hs_seq_gt(right, t->snd_una) && hs_seq_leq(right, t->snd_nxt) &&
+			    (t->sack_high == 0 || hs_seq_gt(right, t->sack_high))) {
+				t->sack_high = right;
+				new_sack = true;
+			}
+		}
+	if (!same_window_dup && !new_sack)
+		return;
+	if (++t->dupacks < HS_TCB_DUPTHRESH || t->fast_rtx_done)
+		return;
+	t->fast_rtx_done = true;
+	retransmit_oldest(t, r->now, out);
 }
 
 /* The ACK field (RFC 9293 3.10.7.4, fifth step). Returns false if the segment is dropped. */
@@ -910,6 +958,7 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	 * one (from the SYN,ACK, perhaps) is no base. */
 	bool same_ack = ack == t->snd_una;
 	bool dup = same_ack && pure && t->peer_wnd_seen && seg->seq == r->rcv_high && seg->win != 0;
+	bool window_changed = false;
 	if (hs_seq_gt(ack, t->snd_una))
 		new_ack(t, ack, r, out);
 	if (hs_seq_lt(ack, t->snd_una))
@@ -928,13 +977,99 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 			out->in_note = HS_NOTE_WINDOW_UPDATE;
 		if (changed)
 			dup = false;
+		window_changed = changed;
 	}
 	/* Every segment that shows a zero window says so, not only the first one. */
 	if (seg->win == 0 && !(seg->flags & (HS_SYN | HS_FIN)))
 		out->in_note = HS_NOTE_ZERO_WINDOW;
 	else if (dup)
 		out->in_note = t->last_tx_keepalive ? HS_NOTE_KEEPALIVE_ACK : HS_NOTE_DUP_ACK;
+	fast_retransmit(t, r, same_ack && pure && !window_changed, out);
 	return true;
+}
+
+/* ---- out-of-order data ----------------------------------------------------------- */
+
+/* Offset of seq from RCV.NXT: ranges sort by it. */
+static uint32_t from_rcv_nxt(const hs_tcb *t, uint32_t seq)
+{
+	return seq - t->rcv_nxt;
+}
+
+/* Holds [start, start + len) of the peer's data beyond RCV.NXT (clamped to what the
+ * ring and our window cover), merging it into the held ranges. */
+static void ooo_hold(hs_tcb *t, uint32_t start, const uint8_t *p, uint32_t len)
+{
+	uint32_t room = t->rcv_wnd < HS_TCB_OOO_BYTES ? t->rcv_wnd : HS_TCB_OOO_BYTES;
+	uint32_t off = from_rcv_nxt(t, start);
+
+	if (!p || len == 0 || off >= room)
+		return;
+	if (len > room - off)
+		len = room - off;
+	uint32_t end = start + len;
+
+	/* Merge with every range it touches; insert in order. */
+	uint32_t left = start, right = end;
+	int keep = 0, at = -1;
+	hs_seq_range merged[HS_TCB_OOO_RANGES + 1];
+	for (int i = 0; i < t->nooo; i++) {
+		uint32_t l = t->ooo[i].left, r = t->ooo[i].right;
+		if (from_rcv_nxt(t, r) < from_rcv_nxt(t, left) || from_rcv_nxt(t, l) > from_rcv_nxt(t, right)) {
+			if (at < 0 && from_rcv_nxt(t, l) > from_rcv_nxt(t, right))
+				at = keep++;
+			merged[keep].left = l;
+			merged[keep].right = r;
+			keep++;
+			continue;
+		}
+		if (from_rcv_nxt(t, l) < from_rcv_nxt(t, left))
+			left = l;
+		if (from_rcv_nxt(t, r) > from_rcv_nxt(t, right))
+			right = r;
+	}
+	if (at < 0)
+		at = keep++;
+	if (keep > HS_TCB_OOO_RANGES)
+		return; /* one piece too many to track: not held, the peer resends it */
+	merged[at].left = left;
+	merged[at].right = right;
+	for (uint32_t i = 0; i < len; i++)
+		t->ooo_buf[(start + i) & (HS_TCB_OOO_BYTES - 1)] = p[i];
+	memcpy(t->ooo, merged, (size_t)keep * sizeof(t->ooo[0]));
+	t->nooo = keep;
+	t->ooo_recent = start;
+}
+
+/* RCV.NXT has moved: held data that now follows it becomes in-order. */
+static void ooo_pull(hs_tcb *t, hs_tcb_out *out)
+{
+	while (t->nooo > 0 && hs_seq_leq(t->ooo[0].left, t->rcv_nxt)) {
+		if (hs_seq_gt(t->ooo[0].right, t->rcv_nxt)) {
+			out->reasm_len += t->ooo[0].right - t->rcv_nxt;
+			t->rcv_nxt = t->ooo[0].right;
+		}
+		memmove(t->ooo, t->ooo + 1, (size_t)(t->nooo - 1) * sizeof(t->ooo[0]));
+		t->nooo--;
+	}
+}
+
+/* SACK blocks for what we hold: the range with the latest piece first (RFC 2018 4),
+ * then the others in order. */
+static void ooo_blocks(const hs_tcb *t, hs_tcp_opts *b)
+{
+	int first = 0;
+
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < t->nooo; i++)
+		if (hs_seq_geq(t->ooo_recent, t->ooo[i].left) && hs_seq_lt(t->ooo_recent, t->ooo[i].right))
+			first = i;
+	for (int k = 0; k < t->nooo && b->nsack < HS_OPT_MAXSACK; k++) {
+		int i = k == 0 ? first : (k <= first ? k - 1 : k);
+		b->sack[b->nsack].left = t->ooo[i].left;
+		b->sack[b->nsack].right = t->ooo[i].right;
+		b->nsack++;
+	}
 }
 
 /* The segment text (RFC 9293 3.10.7.4, seventh step). */
@@ -953,10 +1088,8 @@ static void process_text(hs_tcb *t, rx *r, hs_tcb_out *out)
 	}
 	if (hs_seq_gt(start, t->rcv_nxt)) {
 		out->in_note = HS_NOTE_OUT_OF_ORDER;
-		r->sack = true;
-		r->sack_left = start;
-		r->sack_right = hs_seq_gt(start + len, t->rcv_nxt + t->rcv_wnd) ? t->rcv_nxt + t->rcv_wnd
-		                                                                : start + len;
+		ooo_hold(t, start, seg->payload, len);
+		r->sack = true; /* the duplicate ACK that shows the hole, with SACK blocks */
 		return;
 	}
 	uint32_t skip = t->rcv_nxt - start;
@@ -973,6 +1106,7 @@ static void process_text(hs_tcb *t, rx *r, hs_tcb_out *out)
 	out->data_len = n;
 	out->data_seq = t->rcv_nxt;
 	t->rcv_nxt += n;
+	ooo_pull(t, out);
 }
 
 /* The FIN bit (eighth step): taken only when it is next in sequence. */
@@ -980,13 +1114,27 @@ static void process_fin(hs_tcb *t, rx *r, hs_tcb_out *out)
 {
 	const hs_segment *seg = r->seg;
 
-	if (!(seg->flags & HS_FIN) || t->peer_fin_seen || r->trimmed)
+	uint32_t fin_seq;
+
+	if (t->peer_fin_seen || r->trimmed)
 		return;
-	uint32_t fin_seq = r->text_seq + payload_len(seg);
-	r->need_ack = true;
-	if (fin_seq != t->rcv_nxt) {
-		if (out->in_note == HS_NOTE_NONE)
-			out->in_note = HS_NOTE_OUT_OF_ORDER;
+	if (seg->flags & HS_FIN) {
+		fin_seq = r->text_seq + payload_len(seg);
+		r->need_ack = true;
+		if (fin_seq != t->rcv_nxt) {
+			/* After a hole: held with the data before it, taken when that comes. */
+			if (hs_seq_gt(fin_seq, t->rcv_nxt) && hs_seq_lt(fin_seq, t->rcv_nxt + t->rcv_wnd)) {
+				t->ooo_fin = true;
+				t->ooo_fin_seq = fin_seq;
+			}
+			if (out->in_note == HS_NOTE_NONE)
+				out->in_note = HS_NOTE_OUT_OF_ORDER;
+			return;
+		}
+	} else if (t->ooo_fin && t->ooo_fin_seq == t->rcv_nxt) {
+		fin_seq = t->ooo_fin_seq; /* the hole before the held FIN has filled */
+		r->need_ack = true;
+	} else {
 		return;
 	}
 	t->peer_fin_seen = true;
@@ -1069,10 +1217,8 @@ static void finish_input(hs_tcb *t, rx *r, hs_tcb_out *out)
 	if (t->state == HS_CLOSED)
 		return;
 	int sent = send_pending(t, r->now, out);
-	if (r->sack)
-		send_sack(t, r->sack_left, r->sack_right, r->now, out);
-	else if (r->need_ack && sent == 0)
-		send_ack(t, HS_NOTE_NONE, r->now, out);
+	if (r->sack || (r->need_ack && sent == 0))
+		send_ack(t, HS_NOTE_NONE, r->now, out); /* with SACK blocks for what we hold */
 }
 
 /* Where the segment stands in the peer's stream, as Wireshark judges it from what
@@ -1162,6 +1308,10 @@ static void input_listen(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_
 	}
 	if (!remote_is_set(&t->cfg.remote))
 		t->cfg.remote = seg->src;
+	/* RFC 7413: data in a SYN is taken only with a valid cookie; we know none, so
+	 * our SYN,ACK acknowledges the SYN alone and the client sends the data again. */
+	if (payload_len(seg) > 0)
+		out->in_note = HS_NOTE_SYN_DATA;
 	take_peer_syn(t, seg);
 	set_peer(t, HS_SYN_SENT, "SYN received", out);
 	set_state(t, HS_SYN_RECEIVED, "SYN received", out);

@@ -27,6 +27,8 @@ typedef struct hs_segment {
 	uint8_t csum_status; /* enum hs_csum: what csum is (decoded segments; UNCHECKED when
 	                      * the datagram was not captured whole) */
 	uint8_t ttl;      /* TTL or hop limit */
+	bool fragment;    /* the first fragment of a fragmented datagram (IPv4 MF, or an
+	                   * IPv6 fragment header): not the whole segment, never to be acted on */
 	bool has_ip_id;   /* IPv4: ip_id is the header's Identification (host order) */
 	uint16_t ip_id;   /* tells a network copy (same ID) from a resend (new ID) */
 	hs_tcp_opts opts;

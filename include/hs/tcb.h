@@ -21,6 +21,9 @@
 #define HS_TCB_MAXTX 4
 #define HS_TCB_MAXCHANGE 12
 #define HS_TCB_RECENT 8     /* peer segments remembered to tell network copies */
+#define HS_TCB_OOO_BYTES 65536 /* out-of-order data held beyond RCV.NXT (a power of 2) */
+#define HS_TCB_OOO_RANGES 8    /* separate pieces of it */
+#define HS_TCB_DUPTHRESH 3     /* RFC 5681 3.2: duplicate ACKs that start a fast retransmit */
 #define HS_TCB_MAXCHUNKS 64
 
 /* Why a segment is shown the way it is (hs_note_name gives the JSON/human word). */
@@ -41,6 +44,12 @@ enum hs_note {
 	HS_NOTE_ZERO_WINDOW_PROBE, /* out: one byte into the peer's zero window */
 	HS_NOTE_KEEPALIVE_ACK,  /* the answer to a keepalive (ours to the peer's, or its to ours) */
 	HS_NOTE_WINDOW_FULL,    /* out: data up to the right edge of the peer's window */
+	HS_NOTE_CHALLENGE_THROTTLED, /* in: would draw a challenge ACK, but the limit of
+	                         * cfg.challenge_acks_per_sec is reached (RFC 5961 7) */
+	HS_NOTE_SYN_DATA,       /* in: a SYN's payload (TCP Fast Open without a cookie we
+	                         * know): only the SYN is acknowledged, the data not taken */
+	HS_NOTE_PMTU,           /* out: resent smaller after an ICMP "fragmentation needed" /
+	                         * "packet too big" (RFC 1191, RFC 8201) */
 	HS_NOTE_COUNT
 };
 const char *hs_note_name(enum hs_note n); /* "" for NONE, else "retransmission", ... */
@@ -74,6 +83,11 @@ typedef struct hs_tx {
 	uint32_t tsval;         /* this one (what the peer's TSecr will echo) */
 } hs_tx;
 
+/* Sequence numbers [left, right). */
+typedef struct hs_seq_range {
+	uint32_t left, right;
+} hs_seq_range;
+
 /* A change of this side's or the peer's (inferred) state. */
 typedef struct hs_change {
 	bool peer;              /* false: this side; true: the peer's inferred state */
@@ -95,6 +109,8 @@ typedef struct hs_tcb_out {
 	uint32_t data_len;
 	uint32_t data_seq;          /* sequence number of data[0] */
 	uint32_t acked;             /* bytes of our data (plus SYN/FIN) newly acknowledged */
+	uint32_t reasm_len;         /* bytes of held out-of-order data this input made in-order
+	                             * (delivered after data; they were shown when they came) */
 	bool peer_fin;              /* this input carried the peer's FIN, now accepted */
 	enum hs_result result;      /* set once, when the connection ends */
 } hs_tcb_out;
@@ -108,6 +124,8 @@ typedef struct hs_tcb_config {
 	int max_retries;            /* retransmissions before HS_RES_TIMEOUT */
 	uint64_t rto_ns;            /* initial retransmission timeout; doubles each time */
 	uint64_t time_wait_ns;      /* TIME-WAIT duration (2MSL) */
+	unsigned challenge_acks_per_sec; /* RFC 5961 7: at most this many challenge ACKs a
+	                             * second (0: no limit); default 10 */
 } hs_tcb_config;
 
 typedef struct hs_tcb {
@@ -172,6 +190,27 @@ typedef struct hs_tcb {
 		bool has_ts, has_ip_id, used;
 	} recent[HS_TCB_RECENT];
 	unsigned recent_next;
+
+	/* Out-of-order data, held until the hole before it fills (RFC 9293 3.10.7.4 lets a
+	 * receiver keep it; a stack does, and SACKs only what it holds): a ring of
+	 * HS_TCB_OOO_BYTES indexed by sequence number, and the held ranges [left, right),
+	 * sorted from RCV.NXT on. Data beyond RCV.NXT + HS_TCB_OOO_BYTES, or a piece
+	 * that needs a range beyond HS_TCB_OOO_RANGES, is not held (the peer resends it). */
+	uint8_t ooo_buf[HS_TCB_OOO_BYTES];
+	hs_seq_range ooo[HS_TCB_OOO_RANGES];
+	int nooo;
+	uint32_t ooo_recent;        /* start of the piece held last: its range is SACKed first */
+	bool ooo_fin;               /* the peer's FIN came after a hole, at ooo_fin_seq */
+	uint32_t ooo_fin_seq;
+
+	/* Our sending side: RFC 5681 / 6675 fast retransmit. */
+	int dupacks;                /* duplicate ACKs since SND.UNA last moved */
+	bool fast_rtx_done;         /* this hole was resent already */
+	uint32_t sack_high;         /* highest sequence number the peer has SACKed */
+
+	/* RFC 5961 7: challenge ACKs sent in the second that began at chal_since. */
+	uint64_t chal_since;
+	unsigned chal_count;
 
 	enum hs_result result;
 	hs_state result_state;      /* the state this side was in when result was reached (the

@@ -2032,14 +2032,152 @@ static void test_established_data_after_gap_then_retransmitted(void)
 	tcb_input(&t, &s, 200 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "the hole filled: retransmission");
 	EQ_INT(o.data_len, 5, "the hole filled: delivered");
+	EQ_INT(o.reasm_len, 5, "the held rest follows it");
+	OK(o.peer_fin, "and the held FIN is taken");
+	EQ_INT(t.state, S_CW, "CLOSE-WAIT");
+	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 12, 64240 >> 7, 0, "one ACK for all of it");
 	EQ_INT(o.tx[0].note, HS_NOTE_NONE, "our ACK of it is new");
 	s = pseg(&t, HS_FIN | HS_PSH | HS_ACK, IRS + 6, ISS + 1, 200);
 	s.payload = hello + 5;
 	s.len = 5;
 	tcb_input(&t, &s, 201 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "the rest again: retransmission");
-	EQ_INT(o.data_len, 5, "the rest delivered");
-	OK(o.peer_fin, "and the FIN taken");
+	EQ_INT(o.data_len, 0, "nothing new in it");
+}
+
+/* Out-of-order pieces are held (with SACK blocks for exactly what is held, the
+ * newest first) and delivered once, in order, when the hole fills. */
+static void test_established_ooo_held_and_sacked(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static const uint8_t abc[] = "aaaaabbbbbcccccddddd";
+
+	est_full(&t, &o);
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 11, ISS + 1, 200); /* ccccc */
+	s.payload = abc + 10;
+	s.len = 5;
+	tcb_input(&t, &s, 2 * MS, &o);
+	EQ_INT(t.nooo, 1, "held: one range");
+	EQ_INT(o.tx[0].ack, IRS + 1, "dup ACK at RCV.NXT");
+	hs_tcp_opts got;
+	const char *err;
+	hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &got, &err);
+	EQ_INT(got.nsack, 1, "one SACK block");
+	EQ_INT(got.sack[0].left, IRS + 11, "block left");
+	EQ_INT(got.sack[0].right, IRS + 16, "block right");
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 16, ISS + 1, 200); /* ddddd: joins it */
+	s.payload = abc + 15;
+	s.len = 5;
+	tcb_input(&t, &s, 3 * MS, &o);
+	EQ_INT(t.nooo, 1, "adjacent pieces merge");
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 6, ISS + 1, 200); /* bbbbb: still a hole before it */
+	s.payload = abc + 5;
+	s.len = 5;
+	tcb_input(&t, &s, 4 * MS, &o);
+	EQ_INT(t.nooo, 1, "and merge again");
+	hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &got, &err);
+	EQ_INT(got.sack[0].left, IRS + 6, "the block grew left");
+	EQ_INT(got.sack[0].right, IRS + 21, "to all that is held");
+	s = pseg(&t, HS_PSH | HS_ACK, IRS + 1, ISS + 1, 200); /* aaaaa: the hole */
+	s.payload = abc;
+	s.len = 5;
+	tcb_input(&t, &s, 5 * MS, &o);
+	EQ_INT(o.data_len, 5, "the hole");
+	EQ_INT(o.reasm_len, 15, "and the 15 held bytes after it");
+	EQ_INT(t.rcv_nxt, IRS + 21, "RCV.NXT past all of it");
+	EQ_INT(t.nooo, 0, "nothing held");
+	EQ_INT(memcmp(t.ooo_buf + ((IRS + 6) & (HS_TCB_OOO_BYTES - 1)), abc + 5, 5), 0, "held bytes kept");
+	hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &got, &err);
+	EQ_INT(got.nsack, 0, "no SACK once nothing is held");
+}
+
+/* Three duplicate ACKs (or ACKs with new SACK information) resend SND.UNA at once. */
+static void test_established_fast_retransmit(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	static const uint8_t data[3000] = { 1 };
+
+	est_full(&t, &o); /* MSS 1400, TS: 1388 a segment */
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000); /* the window, scaled: 1000 << 8 */
+	with_ts(&s, 9050, TSC + 1);
+	tcb_input(&t, &s, 5 * MS, &o);
+	tcb_send(&t, data, 3000, 10 * MS, &o);
+	EQ_INT(o.ntx, 3, "three segments out");
+	for (int i = 0; i < 2; i++) {
+		s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
+		with_ts(&s, 9100 + i, TSC + 10);
+		tcb_input(&t, &s, (20 + i) * MS, &o);
+		EQ_INT(o.ntx, 0, "dup ACK 1, 2: nothing yet");
+	}
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
+	with_ts(&s, 9102, TSC + 10);
+	tcb_input(&t, &s, 22 * MS, &o);
+	EQ_INT(o.ntx, 1, "the third: fast retransmit");
+	EQ_INT(o.tx[0].seq, ISS + 1, "of SND.UNA");
+	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "noted");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
+	with_ts(&s, 9103, TSC + 10);
+	tcb_input(&t, &s, 23 * MS, &o);
+	EQ_INT(o.ntx, 0, "once per hole");
+
+	/* A reopening window changes on every ACK: new SACK information counts. */
+	est_full(&t, &o);
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
+	with_ts(&s, 9050, TSC + 1);
+	tcb_input(&t, &s, 5 * MS, &o);
+	tcb_send(&t, data, 3000, 10 * MS, &o);
+	for (int i = 0; i < 3; i++) {
+		s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, (uint16_t)(1000 + i));
+		with_ts(&s, 9100 + i, TSC + 10);
+		s.opts.nsack = 1;
+		s.opts.sack[0].left = ISS + 1389;
+		s.opts.sack[0].right = ISS + 1389 + 500 * (uint32_t)(i + 1);
+		tcb_input(&t, &s, (20 + i) * MS, &o);
+	}
+	EQ_INT(o.ntx, 1, "new SACK blocks with a changing window: fast retransmit");
+	EQ_INT(o.tx[0].seq, ISS + 1, "of SND.UNA");
+}
+
+/* RFC 5961 7: at most challenge_acks_per_sec challenge ACKs a second. */
+static void test_established_challenge_ack_throttled(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_segment s;
+	int sent = 0, throttled = 0;
+
+	est_full(&t, &o);
+	for (int i = 0; i < 30; i++) {
+		s = pseg(&t, HS_RST, IRS + 10 + (uint32_t)i, 0, 0);
+		tcb_input(&t, &s, SEC + (uint64_t)i * MS, &o);
+		sent += o.ntx;
+		throttled += o.in_note == HS_NOTE_CHALLENGE_THROTTLED;
+	}
+	EQ_INT(sent, 10, "ten challenge ACKs in a second");
+	EQ_INT(throttled, 20, "the rest noted throttled");
+	s = pseg(&t, HS_RST, IRS + 50, 0, 0);
+	tcb_input(&t, &s, 2 * SEC + 100 * MS, &o);
+	EQ_INT(o.ntx, 1, "a second later: again");
+	EQ_INT(t.state, S_EST, "none of them reset");
+}
+
+/* RFC 7413: data in a SYN without a cookie we know is not taken, and says so. */
+static void test_listen_syn_with_data(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	with_data(&s, "GET /");
+	tcb_input(&t, &s, 0, &o);
+	EQ_INT(o.in_note, HS_NOTE_SYN_DATA, "noted: not accepted");
+	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK acknowledges the SYN only");
 }
 
 /* Every segment showing a zero window is noted zero-window, also when it repeats
@@ -2178,6 +2316,10 @@ int main(void)
 	test_cork();
 	test_resumed_window_update_needs_a_window_seen();
 	test_established_data_after_gap_then_retransmitted();
+	test_established_ooo_held_and_sacked();
+	test_established_fast_retransmit();
+	test_established_challenge_ack_throttled();
+	test_listen_syn_with_data();
 	test_established_zero_window_again();
 	test_established_zero_window_probe_again();
 	test_established_send_window_full();
