@@ -195,8 +195,16 @@ static int finish(struct live *l, const char *outcome, int code, const char *fmt
 		drain(l);
 	}
 	show_sent(l, -1, 0, UINT64_MAX);
+	unsigned long drops = 0;
+	if (l->cap && hs_capture_drops(l->cap, &drops) == 0 && drops > 0) {
+		char warn[160];
+		snprintf(warn, sizeof(warn), "the capture lost %lu frame%s (its ring was full): lines are missing", drops,
+		         drops == 1 ? "" : "s");
+		hs_event w = { .type = HS_EV_INFO, .t_ns = since_start(l, hs_now_ns()), .text = warn };
+		emit(l, &w);
+	}
 	hs_event ev = {
-		.type = HS_EV_RESULT, .t_ns = since_start(l, hs_now_ns()), .text = text,
+		.type = HS_EV_RESULT, .t_ns = since_start(l, hs_now_ns()), .text = text, .capture_drops = drops,
 		.outcome = outcome, .exit_code = code,
 		.local = &l->side[SIDE_A].ep, .remote = &l->side[SIDE_B].ep,
 		.final_state = l->side[SIDE_A].state, .final_peer_state = l->side[SIDE_B].state,

@@ -899,6 +899,8 @@ static void json_result(hs_output *o, const hs_event *ev)
 	}
 	if (ev->conn_id)
 		json_field_str(&l, "conn", ev->conn_id);
+	if (ev->capture_drops)
+		line_printf(&l, ",\"capture_drops\":%lu", ev->capture_drops);
 	if (ev->text)
 		json_field_str(&l, "message", ev->text);
 	format_time(ev->t_ns, t, sizeof(t));

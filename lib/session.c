@@ -624,8 +624,17 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	release_all(s);
+	/* A capture that lost frames leaves lines out: say so, and how many. */
+	unsigned long drops = 0;
+	if (s->cap && hs_capture_drops(s->cap, &drops) == 0 && drops > 0) {
+		char warn[160];
+		snprintf(warn, sizeof(warn), "the capture lost %lu frame%s (its ring was full): lines are missing", drops,
+		         drops == 1 ? "" : "s");
+		hs_event w = { .type = HS_EV_INFO, .t_ns = since_start(s, hs_now_ns()), .text = warn };
+		show(s, &w);
+	}
 	hs_event ev = {
-		.type = HS_EV_RESULT, .t_ns = since_start(s, hs_now_ns()), .text = text,
+		.type = HS_EV_RESULT, .t_ns = since_start(s, hs_now_ns()), .text = text, .capture_drops = drops,
 		.outcome = outcome, .exit_code = exit_code, .conn_id = conn_id,
 		.local = s->tcb.cfg.local.addr.family ? &s->tcb.cfg.local : NULL,
 		.remote = s->tcb.cfg.remote.addr.family ? &s->tcb.cfg.remote : NULL,

@@ -855,6 +855,18 @@ static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
 	return false;
 }
 
+/* RFC 9293 restarts 2MSL when the peer's FIN comes again: our ACK was lost. The peer
+ * resends with its timer doubling each time, so wait at least three of its last gaps
+ * (the next resend, and some): with a short --time-wait, a FIN resent after we were
+ * gone would meet the local kernel's RST, and the peer would not close cleanly. */
+static uint64_t time_wait_after_resent_fin(const hs_tcb *t, uint64_t now)
+{
+	uint64_t gap = now > t->peer_fin_at ? now - t->peer_fin_at : 0;
+	uint64_t wait = gap > RTO_MAX_NS / 3 ? RTO_MAX_NS : 3 * gap;
+
+	return wait > t->cfg.time_wait_ns ? wait : t->cfg.time_wait_ns;
+}
+
 /* A segment outside the window: answered with an ACK, classified for the user. */
 static void input_unacceptable(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
 {
@@ -872,7 +884,8 @@ static void input_unacceptable(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 		else if (t->peer_state == HS_TIME_WAIT)
 			set_peer(t, HS_CLOSING, "FIN retransmitted", out);
 		if (t->state == HS_TIME_WAIT)
-			t->tw_deadline = deadline_after(now, t->cfg.time_wait_ns); /* RFC 9293: restart 2MSL */
+			t->tw_deadline = deadline_after(now, time_wait_after_resent_fin(t, now));
+		t->peer_fin_at = now;
 	} else if (len <= 1 && !(seg->flags & (HS_SYN | HS_FIN)) && seg->seq == t->rcv_nxt - 1 &&
 	           (seg->flags & HS_ACK)) {
 		out->in_note = HS_NOTE_KEEPALIVE; /* with no data or one old byte (BSD's) */
@@ -1138,6 +1151,7 @@ static void process_fin(hs_tcb *t, rx *r, hs_tcb_out *out)
 		return;
 	}
 	t->peer_fin_seen = true;
+	t->peer_fin_at = r->now;
 	t->peer_fin_seq = fin_seq;
 	t->rcv_nxt = fin_seq + 1;
 	out->peer_fin = true;

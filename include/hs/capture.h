@@ -32,6 +32,9 @@ void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len);
  * hs_capture_malformed()). */
 int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_t *ts_ns, char *err, size_t errlen);
 unsigned long hs_capture_malformed(const hs_capture *c);
+/* Frames the capture lost since it opened (pcap_stats: the ring was full, or the
+ * interface dropped them), in *dropped. Returns 0, or -1 when libpcap cannot say. */
+int hs_capture_drops(hs_capture *c, unsigned long *dropped);
 int hs_capture_datalink(const hs_capture *c);
 void hs_capture_close(hs_capture *c);
 

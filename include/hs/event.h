@@ -68,6 +68,7 @@ typedef struct hs_event {
 	int exit_code;
 	const hs_endpoint *local, *remote; /* may be NULL */
 	const char *conn_id;        /* kept connection name, may be NULL */
+	unsigned long capture_drops; /* frames the capture lost: lines may be missing */
 	hs_state final_state, final_peer_state;
 } hs_event;
 

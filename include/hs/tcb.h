@@ -203,6 +203,8 @@ typedef struct hs_tcb {
 	bool ooo_fin;               /* the peer's FIN came after a hole, at ooo_fin_seq */
 	uint32_t ooo_fin_seq;
 
+	uint64_t peer_fin_at;       /* when the peer's FIN (or its last resend) came */
+
 	/* Our sending side: RFC 5681 / 6675 fast retransmit. */
 	int dupacks;                /* duplicate ACKs since SND.UNA last moved */
 	bool fast_rtx_done;         /* this hole was resent already */
