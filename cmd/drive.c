@@ -92,22 +92,23 @@ static void timeout_message(const struct drive *d, char *msg, size_t len, const 
 {
 	const hs_tcb *t = &d->s.tcb;
 	int n = t->cfg.max_retries;
+	const char *rtx = n == 1 ? "retransmission" : "retransmissions";
 
 	switch (t->result_state) {
 	case HS_SYN_SENT:
-		snprintf(msg, len, "timeout: no SYN,ACK from %s after %d retransmissions of our SYN "
-		         "(is the port filtered? try --timeout/--retries)", peer, n);
+		snprintf(msg, len, "timeout: no SYN,ACK from %s after %d %s of our SYN "
+		         "(is the port filtered? try --timeout/--retries)", peer, n, rtx);
 		return;
 	case HS_SYN_RECEIVED:
-		snprintf(msg, len, "timeout: no ACK of our SYN,ACK from %s after %d retransmissions "
-		         "(try --timeout/--retries)", peer, n);
+		snprintf(msg, len, "timeout: no ACK of our SYN,ACK from %s after %d %s "
+		         "(try --timeout/--retries)", peer, n, rtx);
 		return;
 	case HS_FIN_WAIT_1:
 	case HS_CLOSING:
 	case HS_LAST_ACK:
 		if (hs_seq_geq(t->snd_una, t->snd_end)) {
-			snprintf(msg, len, "timeout: no ACK of our FIN from %s after %d retransmissions in %s "
-			         "(try --timeout/--retries)", peer, n, hs_state_name(t->result_state));
+			snprintf(msg, len, "timeout: no ACK of our FIN from %s after %d %s in %s "
+			         "(try --timeout/--retries)", peer, n, rtx, hs_state_name(t->result_state));
 			return;
 		}
 		break;
@@ -119,12 +120,12 @@ static void timeout_message(const struct drive *d, char *msg, size_t len, const 
 		         "(its application is not reading); %u of %u bytes were delivered", peer, n,
 		         t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
 	else if (hs_seq_lt(t->snd_una, t->snd_end))
-		snprintf(msg, len, "timeout: no ACK of our data from %s after %d retransmissions in %s "
-		         "(%u of %u bytes acknowledged; try --timeout/--retries)", peer, n,
+		snprintf(msg, len, "timeout: no ACK of our data from %s after %d %s in %s "
+		         "(%u of %u bytes acknowledged; try --timeout/--retries)", peer, n, rtx,
 		         hs_state_name(t->result_state), t->snd_una - t->iss - 1, t->snd_end - t->iss - 1);
 	else
-		snprintf(msg, len, "timeout: no answer from %s after %d retransmissions in %s while waiting for %s "
-		         "(try --timeout/--retries)", peer, n, hs_state_name(t->result_state), waiting_for);
+		snprintf(msg, len, "timeout: no answer from %s after %d %s in %s while waiting for %s "
+		         "(try --timeout/--retries)", peer, n, rtx, hs_state_name(t->result_state), waiting_for);
 }
 
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
@@ -172,6 +173,12 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		return drive_finish(d, "reset", HS_EXIT_PEER, NULL, msg);
 	case HS_RES_TIMEOUT:
 		timeout_message(d, msg, sizeof(msg), peer, waiting_for);
+		if (d->s.have_icmp) { /* the ICMP that came is the likelier reason: name it */
+			size_t n = strlen(msg);
+			snprintf(msg + n, sizeof(msg) - n, "; the last ICMP: %s from %s (type %u code %u)",
+			         hs_icmp_text(&d->s.last_icmp), hs_addr_format(&d->s.last_icmp.reporter.addr, host, sizeof(host)),
+			         d->s.last_icmp.type, d->s.last_icmp.code);
+		}
 		return drive_finish(d, "timeout", HS_EXIT_TIMEOUT, NULL, msg);
 	case HS_RES_UNREACHABLE:
 		if (d->s.have_icmp)
@@ -282,10 +289,22 @@ static int keep(struct drive *d)
 	if (d->listen_guard && d->s.guard.table[0] &&
 	    hs_guard_narrow(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
-	record_from_tcb(d, &rec);
-	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
-		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
-	d->kept_id = 0; /* saved anew: not to be removed */
+	/* Saving takes a few ms: what arrived meanwhile is taken in, and the record
+	 * saved again if it changed anything (or removed, if the peer reset it). */
+	for (int round = 0;; round++) {
+		unsigned inputs = d->s.inputs;
+		record_from_tcb(d, &rec);
+		if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
+			return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
+		d->kept_id = rec.id; /* removed by drive_finish if this ends otherwise */
+		r = hs_session_drain(&d->s);
+		if (r != HS_RUN_GOAL)
+			return drive_failed(d, r, "");
+		if (d->s.inputs == inputs || round == 3)
+			break;
+		hs_store_remove(d->state_dir, rec.id);
+	}
+	d->kept_id = 0; /* saved: not to be removed */
 	snprintf(id, sizeof(id), "%d", rec.id);
 	return drive_finish(d, "established", HS_EXIT_OK, id,
 	              rec.guard[0] ? "the guard stays: continue with hs fin or hs rst"
@@ -377,7 +396,7 @@ static enum hs_run drive_catch_up(struct drive *d)
 		return r;
 	if (caught_up(&s->tcb, s))
 		return HS_RUN_GOAL;
-	hs_session_info(s, "the peer sent %u byte%s (counting a FIN) while no hs ran: waiting for its "
+	hs_session_info(s, "the peer sent %u byte%s (a FIN counts as one) while no hs ran: waiting for its "
 	                "retransmission (three duplicate ACKs sent to hurry it)",
 	                (unsigned)(s->peer_next - s->tcb.rcv_nxt), s->peer_next - s->tcb.rcv_nxt == 1 ? "" : "s");
 	/* Three duplicate ACKs: the peer retransmits at once instead of waiting for
@@ -418,7 +437,7 @@ int drive_established(struct drive *d)
 	}
 	for (int i = 0; i < c->nsend; i++) {
 		/* Act on what has already arrived: no data after the peer's RST. */
-		r = hs_session_drain(s);
+		r = hs_session_before_call(s, "data");
 		if (r != HS_RUN_GOAL)
 			return drive_failed(d, r, "");
 		if (hs_tcb_send(&s->tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
@@ -440,7 +459,8 @@ int drive_close(struct drive *d, enum close_mode mode)
 	enum hs_run r;
 
 	/* Act on what has already arrived: no FIN or RST into a connection already gone. */
-	r = hs_session_drain(s);
+	r = mode == CLOSE_RST ? hs_session_before_call(s, c->ack ? "RST,ACK" : "RST")
+	    : mode == CLOSE_FIN ? hs_session_before_call(s, "FIN") : hs_session_drain(s);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(d, r, "");
 	switch (mode) {
@@ -455,6 +475,9 @@ int drive_close(struct drive *d, enum close_mode mode)
 		if (r != HS_RUN_GOAL)
 			return drive_failed(d, r, "the peer's FIN");
 		/* The peer closed first; now our FIN. */
+		r = hs_session_before_call(s, "FIN");
+		if (r != HS_RUN_GOAL)
+			return drive_failed(d, r, "");
 		/* fall through */
 	case CLOSE_FIN:
 		if (hs_tcb_close(&s->tcb, hs_now_ns(), &o) < 0)

@@ -30,7 +30,7 @@ int cmd_fin(struct cli *c)
 	/* Data and FIN in one segment, as stacks send them. */
 	d.s.tcb.cork = !c->wait;
 	for (int i = 0; i < c->nsend; i++) {
-		r = hs_session_drain(&d.s);
+		r = hs_session_drain(&d.s); /* corked: the data goes with the FIN, confirmed there */
 		if (r != HS_RUN_GOAL)
 			return drive_failed(&d, r, "");
 		if (hs_tcb_send(&d.s.tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)

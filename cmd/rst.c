@@ -18,7 +18,7 @@ int cmd_rst(struct cli *c)
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
 
-	r = hs_session_drain(&d.s);
+	r = hs_session_before_call(&d.s, c->ack ? "RST,ACK" : "RST");
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "");
 	hs_tcb_abort(&d.s.tcb, c->ack, hs_now_ns(), &o);

@@ -567,11 +567,18 @@ static void human_state(hs_output *o, const hs_event *ev)
 	put_time(&l, ev->t_ns, same_step);
 	if (c->peer)
 		line_puts(&l, "peer ");
-	line_colored(&l, C_BOLD, hs_state_name(c->from));
-	line_putc(&l, ' ');
-	line_puts(&l, arrow_right(o));
-	line_putc(&l, ' ');
-	line_colored(&l, C_BOLD, hs_state_name(c->to));
+	if (c->correction) { /* not a move: what we assumed was wrong */
+		line_puts(&l, "still ");
+		line_colored(&l, C_BOLD, hs_state_name(c->to));
+		line_puts(&l, ", not ");
+		line_puts(&l, hs_state_name(c->from));
+	} else {
+		line_colored(&l, C_BOLD, hs_state_name(c->from));
+		line_putc(&l, ' ');
+		line_puts(&l, arrow_right(o));
+		line_putc(&l, ' ');
+		line_colored(&l, C_BOLD, hs_state_name(c->to));
+	}
 	if (c->why && c->why[0]) {
 		line_gap(&l, WHY_COL, 2);
 		line_color(&l, C_DIM);
@@ -839,8 +846,12 @@ static void json_state(hs_output *o, const hs_event *ev)
 		json_field_str(&l, "side", "peer");
 	if (ev->change.peer && ev->change.assumed)
 		json_field_str(&l, "basis", "assumed");
+	if (ev->change.correction)
+		line_raw(&l, ",\"correction\":true", 18);
 	if (ev->by_segment)
 		json_field_str(&l, "cause", "segment");
+	else if (ev->by_call)
+		json_field_str(&l, "cause", "call");
 	line_raw(&l, "}", 1);
 	line_write(&l, o->fp);
 }

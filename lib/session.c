@@ -129,6 +129,13 @@ static void show_change(hs_session *s, const hs_change *c, uint64_t t, bool by_s
 	show(s, &ev);
 }
 
+/* A change a call made, shown just before the segment the call sent. */
+static void show_call_change(hs_session *s, const hs_change *c, uint64_t t)
+{
+	hs_event ev = { .type = HS_EV_STATE, .t_ns = t, .change = *c, .by_call = true };
+	show(s, &ev);
+}
+
 /* Shows held[0..i]: held[i] at t_mono (its captured copy's time), the older ones,
  * whose copies never came, at the time their sendto() returned. */
 static void release(hs_session *s, int i, uint64_t t_mono)
@@ -137,10 +144,18 @@ static void release(hs_session *s, int i, uint64_t t_mono)
 		hs_held *h = &s->held[k];
 		uint64_t t = since_start(s, k == i ? t_mono : h->sent_ns);
 		for (int j = 0; j < h->nbefore; j++)
-			show_change(s, &h->before[j], t, true);
+			show_call_change(s, &h->before[j], t);
 		h->ev.t_ns = t;
 		h->ev.seg = &h->seg;
 		show(s, &h->ev);
+		if (k == i) { /* its captured copy came: later copies are the network's */
+			s->left[s->nleft % 8].seq = h->seg.seq;
+			s->left[s->nleft % 8].ack = h->seg.ack;
+			s->left[s->nleft % 8].len = (uint32_t)h->seg.len;
+			s->left[s->nleft % 8].flags = h->seg.flags;
+			s->left[s->nleft % 8].at = t_mono;
+			s->nleft++;
+		}
 		if (h->ev.t_ns > t)
 			t = h->ev.t_ns;
 		for (int j = 0; j < h->nchange; j++)
@@ -261,7 +276,7 @@ static void show_input(hs_session *s, const hs_tcb_out *o, const hs_segment *in,
 	};
 	if (!(in->flags & HS_ACK))
 		ev.rack = 0;
-	if (s->tcb.ws_ok && !(in->flags & HS_SYN))
+	if (s->tcb.ws_ok && !(in->flags & (HS_SYN | HS_RST)))
 		ev.win_shift = s->tcb.snd_wscale;
 	show(s, &ev);
 }
@@ -298,15 +313,32 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		show_input(s, o, in, in_ts, state, peer, assumed);
 	uint64_t t = since_start(s, in ? in_ts : hs_now_ns());
 	for (int k = 0; k < o->nchange; k++)
-		if (o->change[k].cause == 0)
-			show_change(s, &o->change[k], t, in != NULL || o->ntx > 0);
+		if (o->change[k].cause == 0) {
+			if (in)
+				show_change(s, &o->change[k], t, true);
+			else if (o->ntx > 0)
+				show_call_change(s, &o->change[k], t);
+			else
+				show_change(s, &o->change[k], t, false);
+		}
 
+	bool confirmed = s->confirmed;
+	s->confirmed = false;
 	for (int i = 0; i < o->ntx; i++) {
 		hs_tx *tx = &o->tx[i];
 		bool pure_ack = tx->flags == HS_ACK && tx->len == 0;
+		uint64_t sent_ns;
 		/* Taken in during a pause: the held segment's ACK, refreshed, says it all. */
 		if (pure_ack && s->depth > 0 && s->ack_waiting)
 			continue;
+		if (confirmed) { /* the call's own segments: the user said yes before it */
+			if (send_one(s, o, i, &sent_ns) < 0) {
+				failed = i;
+				break;
+			}
+			hold(s, o, i, sent_ns, s->tcb.state, s->tcb.peer_state, s->tcb.peer_assumed, NULL, 0);
+			continue;
+		}
 		hs_session_drain(s); /* everything so far on the screen */
 		unsigned sent_before = s->sent;
 		uint32_t ack_before = s->tcb.rcv_nxt;
@@ -322,7 +354,6 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		if (pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)
 			continue; /* an ACK as new went out meanwhile */
 		hs_tcb_refresh(&s->tcb, tx, hs_now_ns());
-		uint64_t sent_ns;
 		if (send_one(s, o, i, &sent_ns) < 0) {
 			failed = i;
 			break;
@@ -461,10 +492,33 @@ static bool from_us(const hs_tcb *t, const hs_segment *seg)
 	return hs_endpoint_equal(&seg->src, &t->cfg.local) && hs_endpoint_equal(&seg->dst, &t->cfg.remote);
 }
 
+/* A copy of one of our segments that the capture already brought (nft dup on the
+ * way out, a bridge): shown, noted, since -w holds it too. */
+static bool our_copy(hs_session *s, const hs_segment *seg, uint64_t ts)
+{
+	for (unsigned k = 0; k < 8 && k < s->nleft; k++) {
+		if (s->left[k].seq != seg->seq || s->left[k].ack != seg->ack || s->left[k].flags != seg->flags ||
+		    s->left[k].len != seg->len || ts < s->left[k].at || ts - s->left[k].at > 20 * HS_NS_PER_MS)
+			continue;
+		hs_event ev = {
+			.type = HS_EV_SEGMENT, .t_ns = since_start(s, ts), .dir = HS_DIR_OUT, .seg = seg,
+			.rseq = hs_tcb_rel_snd(&s->tcb, seg->seq),
+			.rack = (seg->flags & HS_ACK) ? hs_tcb_rel_rcv(&s->tcb, seg->ack) : 0,
+			.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
+			.note = HS_NOTE_DUPLICATE,
+		};
+		show(s, &ev);
+		return true;
+	}
+	return false;
+}
+
 /* Our own segments come back through the capture; an RST we did not send is the
  * local kernel's (no guard, or a guard that does not cover this segment). */
 static void check_own_echo(hs_session *s, const hs_segment *seg, uint64_t ts)
 {
+	if (our_copy(s, seg, ts))
+		return;
 	if (!(seg->flags & HS_RST) || s->sent_rst)
 		return;
 	s->kernel_rsts++;
@@ -551,6 +605,18 @@ enum hs_run hs_session_drain(hs_session *s)
 			return HS_RUN_ERROR;
 	}
 	return s->tcb.result != HS_RES_NONE ? HS_RUN_ENDED : HS_RUN_GOAL;
+}
+
+enum hs_run hs_session_before_call(hs_session *s, const char *what)
+{
+	enum hs_run r = hs_session_drain(s);
+
+	if (r != HS_RUN_GOAL || !s->step)
+		return r;
+	hs_step_pause(what);
+	r = hs_session_drain(s);
+	s->confirmed = r == HS_RUN_GOAL;
+	return r;
 }
 
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)

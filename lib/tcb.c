@@ -53,6 +53,9 @@
 #define RTO_MAX_NS (120ull * 1000000000ull)
 #define NS_PER_MS 1000000u
 #define SEND_MAX (1u << 30)    /* more outstanding data than this breaks seq compares */
+#define HS_COPY_NS 2000000ull  /* an identical segment this soon is a network copy: no
+                                * stack resends within 2 ms (Linux's tail-loss probe waits
+                                * at least 10 ms, its RTO 200 ms) */
 
 /* ICMP types and codes we act on; everything else (time exceeded, ...) is soft. */
 #define ICMP4_DEST_UNREACH 3
@@ -183,6 +186,18 @@ static void set_peer_by(hs_tcb *t, hs_state to, const char *why, int cause, hs_t
 static void set_peer(hs_tcb *t, hs_state to, const char *why, hs_tcb_out *out)
 {
 	set_peer_by(t, to, why, 0, out);
+}
+
+/* The peer's own segment shows that what we assumed of it (from our segment, which
+ * did not arrive) is wrong: it is still where it was. No move along the diagram, a
+ * correction of our inference (hs_change.correction). */
+static void peer_correct(hs_tcb *t, hs_state actual, const char *why, hs_tcb_out *out)
+{
+	int n = out->nchange;
+
+	set_peer(t, actual, why, out);
+	if (out->nchange > n)
+		out->change[n].correction = true;
 }
 
 /* The connection is over: CLOSED, no timers, the result reported once. */
@@ -847,7 +862,7 @@ static bool input_syn(hs_tcb *t, const hs_segment *seg, rx *r, hs_tcb_out *out)
 	} else if (seg->seq == t->irs && with_ack) { /* our ACK of its SYN,ACK was lost */
 		out->in_note = HS_NOTE_RETRANSMISSION;
 		if (t->peer_state == HS_ESTABLISHED)
-			set_peer(t, HS_SYN_RECEIVED, "SYN,ACK retransmitted", out);
+			peer_correct(t, HS_SYN_RECEIVED, "SYN,ACK resent: our ACK was lost", out);
 		send_ack(t, HS_NOTE_NONE, r->now, out);
 		return false;
 	}
@@ -878,11 +893,11 @@ static void input_unacceptable(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 		out->in_note = HS_NOTE_RETRANSMISSION;
 		/* Our ACK of its FIN was lost: its state is what it was before that ACK. */
 		if (t->peer_state == HS_FIN_WAIT_2)
-			set_peer(t, HS_FIN_WAIT_1, "FIN retransmitted", out);
+			peer_correct(t, HS_FIN_WAIT_1, "FIN resent: our ACK was lost", out);
 		else if (t->peer_state == HS_CLOSED)
-			set_peer(t, HS_LAST_ACK, "FIN retransmitted", out);
+			peer_correct(t, HS_LAST_ACK, "FIN resent: our ACK was lost", out);
 		else if (t->peer_state == HS_TIME_WAIT)
-			set_peer(t, HS_CLOSING, "FIN retransmitted", out);
+			peer_correct(t, HS_CLOSING, "FIN resent: our ACK was lost", out);
 		if (t->state == HS_TIME_WAIT)
 			t->tw_deadline = deadline_after(now, time_wait_after_resent_fin(t, now));
 		t->peer_fin_at = now;
@@ -1377,27 +1392,33 @@ static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tc
 /* A network copy of one of the peer's latest segments: every field the same,
  * including what a resend would change (the TSval; without timestamps the IPv4 ID).
  * Without either (IPv6, no timestamps) a copy cannot be told from a resend. */
-static bool seen_before(hs_tcb *t, const hs_segment *seg)
+static bool seen_before(hs_tcb *t, const hs_segment *seg, uint64_t now)
 {
 	struct hs_tcb_seen n = {
 		.seq = seg->seq, .ack = seg->ack, .win = seg->win, .csum = seg->csum,
 		.len = payload_len(seg), .flags = seg->flags, .used = true,
 		.has_ts = (seg->opts.has & HS_HAS_TS) != 0, .tsval = seg->opts.ts_val,
-		.has_ip_id = seg->has_ip_id, .ip_id = seg->ip_id,
+		.has_ip_id = seg->has_ip_id, .ip_id = seg->ip_id, .at = now, .src = seg->src,
 	};
 
 	if (!n.has_ts)
 		n.tsval = 0;
 	if (!n.has_ip_id)
 		n.ip_id = 0;
-	if (n.has_ts || n.has_ip_id) {
-		for (unsigned i = 0; i < HS_TCB_RECENT; i++) {
-			const struct hs_tcb_seen *r = &t->recent[i];
-			if (r->used && r->seq == n.seq && r->ack == n.ack && r->win == n.win && r->csum == n.csum &&
-			    r->len == n.len && r->flags == n.flags && r->has_ts == n.has_ts && r->tsval == n.tsval &&
-			    r->has_ip_id == n.has_ip_id && (n.has_ts || r->ip_id == n.ip_id))
-				return true;
-		}
+	for (unsigned i = 0; i < HS_TCB_RECENT; i++) {
+		const struct hs_tcb_seen *r = &t->recent[i];
+		if (!r->used || r->seq != n.seq || r->ack != n.ack || r->win != n.win || r->csum != n.csum ||
+		    r->len != n.len || r->flags != n.flags || r->has_ts != n.has_ts || r->tsval != n.tsval ||
+		    r->has_ip_id != n.has_ip_id || r->ip_id != n.ip_id || !hs_endpoint_equal(&r->src, &n.src))
+			continue;
+		/* Every field the same. What a resend changes tells them apart: its TSval
+		 * (but the peer's clock ticks once a millisecond, so two segments of one
+		 * millisecond share one: a different IPv4 ID still proves them apart, as the
+		 * ID test above does), or, without timestamps, its IPv4 ID -- unless the ID is
+		 * 0, as Linux sends its SYN,ACKs: then, as over IPv6, only time can tell, and a
+		 * copy comes within HS_COPY_NS while no stack resends that fast. */
+		if (n.has_ts || (n.has_ip_id && n.ip_id != 0) || now - r->at < HS_COPY_NS)
+			return true;
 	}
 	t->recent[t->recent_next] = n;
 	t->recent_next = (t->recent_next + 1) % HS_TCB_RECENT;
@@ -1407,7 +1428,7 @@ static bool seen_before(hs_tcb *t, const hs_segment *seg)
 void hs_tcb_input(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_out *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (seen_before(t, seg)) { /* also once CLOSED: a late copy draws no RST */
+	if (seen_before(t, seg, now)) { /* also once CLOSED: a late copy draws no RST */
 		out->in_note = HS_NOTE_DUPLICATE;
 		return;
 	}

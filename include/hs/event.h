@@ -50,6 +50,8 @@ typedef struct hs_event {
 	/* HS_EV_STATE */
 	hs_change change;
 	bool by_segment;            /* caused by the segment event just before it */
+	bool by_call;               /* caused by a call (connect, close, abort...) whose
+	                             * segment follows it */
 
 	/* HS_EV_ICMP */
 	const hs_icmp_error *icmp;

@@ -69,8 +69,16 @@ typedef struct hs_session {
 	hs_held held[HS_SESSION_HELD];     /* oldest first */
 	int nheld;
 	uint64_t last_t_ns;         /* the latest time shown: output never goes back */
+	struct {                    /* our latest segments seen leaving: a ring, so that a */
+		uint32_t seq, ack, len; /* network copy of one is shown as such */
+		uint8_t flags;
+		uint64_t at;
+	} left[8];
+	unsigned nleft;
 	unsigned sent;              /* segments sent so far */
 	int depth;                  /* --step: inputs taken in during a pause, nested */
+	bool confirmed;             /* --step: the user already said yes to what the next
+	                             * call sends (hs_session_before_call) */
 	bool ack_waiting;           /* --step: the held segment carries an ACK, refreshed
 	                             * before it leaves: bare ACKs made meanwhile are not sent */
 	char err[256];              /* last error */
@@ -107,6 +115,13 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
  * of our own segments, and show everything in time order. Returns HS_RUN_GOAL, or
  * HS_RUN_ENDED when what arrived ended the connection, or HS_RUN_ERROR. */
 enum hs_run hs_session_drain(hs_session *s);
+
+/* Before a call that changes our state and sends (hs_tcb_send, _close, _abort):
+ * hs_session_drain(); with --step, then the prompt "press Enter to send WHAT", and
+ * what arrived meanwhile taken in, so that the call acts on it (a FIN that came
+ * while we waited makes our close a passive one). The segments of the call that
+ * follows are not prompted for again. Returns as hs_session_drain. */
+enum hs_run hs_session_before_call(hs_session *s, const char *what);
 
 typedef bool (*hs_goal_fn)(const hs_tcb *t, void *arg);
 

@@ -97,6 +97,8 @@ typedef struct hs_change {
 	                         * out->tx[k-1] (e.g. the peer's state once our ACK arrives) */
 	bool assumed;           /* peer: inferred from a segment we sent, whose arrival nothing
 	                         * has shown yet (an ACK is never acknowledged) */
+	bool correction;        /* peer: not a move but a correction: `from` was assumed, and
+	                         * its own segment shows it is still in `to` (our ACK was lost) */
 } hs_change;
 
 typedef struct hs_tcb_out {
@@ -180,14 +182,16 @@ typedef struct hs_tcb {
 	bool peer_assumed_has_ts;
 	uint32_t peer_assumed_tsval;
 
-	/* The peer's latest segments, to tell a network copy (same TSval, or same IPv4 ID
-	 * without timestamps) from a retransmission. A ring. */
+	/* The peer's latest segments, to tell a network copy from a retransmission (see
+	 * seen_before in tcb.c). A ring. */
 	struct hs_tcb_seen {
 		uint32_t seq, ack, tsval;
 		uint16_t win, csum, ip_id;
 		uint32_t len;
 		uint8_t flags;
 		bool has_ts, has_ip_id, used;
+		uint64_t at;
+		hs_endpoint src;
 	} recent[HS_TCB_RECENT];
 	unsigned recent_next;
 

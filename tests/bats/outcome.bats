@@ -44,7 +44,7 @@ dropped() {
 	[[ $(dropped) == 3 ]] || fail "the peer's firewall did not drop 3 SYNs: $(dropped)"
 	hs_a connect "$LAB_ADDR_B" 8080 --timeout 0.2 --retries 1 --json --state-dir "$STATE"
 	assert_failure 3
-	[[ $(field "$(result)" message) == "timeout: no SYN,ACK from $LAB_ADDR_B:8080 after 1 retransmissions of our SYN "* ]] ||
+	[[ $(field "$(result)" message) == "timeout: no SYN,ACK from $LAB_ADDR_B:8080 after 1 retransmission of our SYN "* ]] ||
 		fail "JSON message: $(result)"
 	[[ $(dropped) == 5 ]] || fail "the peer's firewall did not drop 2 more SYNs: $(dropped)"
 }
@@ -65,7 +65,7 @@ dropped() {
 	lab_bg b client.out socat -u OPEN:/dev/null TCP:"$LAB_ADDR_A":8080,connect-timeout=5
 	hs_finish 20
 	((status == 3)) || fail "exit $status: $output $stderr"
-	lab_assert_hs_error "^hs: timeout: no ACK of our SYN,ACK from $LAB_ADDR_B:[0-9]+ after 1 retransmissions "
+	lab_assert_hs_error "^hs: timeout: no ACK of our SYN,ACK from $LAB_ADDR_B:[0-9]+ after 1 retransmission "
 	local n
 	n=$(lab_b nft list table inet labnoack | grep -o 'packets [0-9]*' | awk '{ print $2 }')
 	((n >= 1)) || fail "the client's ACK never left its kernel: $(lab_b nft list table inet labnoack)"
@@ -78,7 +78,7 @@ dropped() {
 	drop_in 'tcp flags & fin == fin'
 	hs_a connect "$LAB_ADDR_B" 8080 --close fin --timeout 0.2 --retries 1 --json --state-dir "$STATE"
 	assert_failure 3
-	lab_assert_hs_error "^hs: timeout: no ACK of our FIN from $LAB_ADDR_B:8080 after 1 retransmissions in FIN-WAIT-1 "
+	lab_assert_hs_error "^hs: timeout: no ACK of our FIN from $LAB_ADDR_B:8080 after 1 retransmission in FIN-WAIT-1 "
 	[[ $(dropped) == 2 ]] || fail "the peer's firewall did not drop our FIN twice: $(dropped)"
 	local sport
 	sport=$(field "$(result)" local)
@@ -90,7 +90,7 @@ dropped() {
 	drop_in 'tcp flags & psh == psh'
 	hs_a connect "$LAB_ADDR_B" 8080 --send hello --timeout 0.2 --retries 1 --json --state-dir "$STATE"
 	assert_failure 3
-	lab_assert_hs_error "^hs: timeout: no ACK of our data from $LAB_ADDR_B:8080 after 1 retransmissions in ESTABLISHED \(0 of 5 bytes acknowledged"
+	lab_assert_hs_error "^hs: timeout: no ACK of our data from $LAB_ADDR_B:8080 after 1 retransmission in ESTABLISHED \(0 of 5 bytes acknowledged"
 	[[ $(dropped) == 2 ]] || fail "the peer's firewall did not drop the data twice: $(dropped)"
 	run ! peer_said 'hello'
 }

@@ -414,7 +414,7 @@ static void test_resumed_window_update_needs_a_window_seen(void)
 	tcb_input(&u, &s, 10 * SEC + 2 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_WINDOW_UPDATE, "then a new window, same ACK: window-update");
 	s = pseg(&u, HS_ACK, IRS + 1, ISS + 1, 300);
-	tcb_input(&u, &s, 10 * SEC + 3 * MS, &o);
+	tcb_input(&u, &s, 10 * SEC + 30 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE_ACK, "the same again after our keepalive: keepalive-ack");
 }
 
@@ -578,7 +578,8 @@ static void test_duplicate_synack(void)
 	check_tx(&o, 0, HS_ACK, ISS + 1, IRS + 1, 64240 >> 7, 0, "ACK again");
 	EQ_INT(o.tx[0].note, HS_NOTE_DUP_ACK, "ACK again: not a challenge but a duplicate ACK");
 	EQ_INT(o.nchange, 2, "our ACK was lost: peer back to SYN-RECEIVED, then ESTABLISHED");
-	check_change(&o, 0, true, S_EST, S_SR, "SYN,ACK retransmitted", "dup SYN,ACK 1");
+	check_change(&o, 0, true, S_EST, S_SR, "SYN,ACK resent: our ACK was lost", "dup SYN,ACK 1");
+	OK(o.change[0].correction, "a correction of what we assumed, not a move");
 	check_change(&o, 1, true, S_SR, S_EST, "ACK sent", "dup SYN,ACK 2");
 	EQ_INT(t.snd_wnd, 1000, "duplicate SYN,ACK does not touch the window");
 }
@@ -1268,7 +1269,8 @@ static void test_active_close(void)
 	/* Restarted for three of the peer's last gaps (0.5 s): its next resend comes
 	 * after twice that, and must still find us. */
 	EQ_INT(hs_tcb_deadline(&t), 6 * SEC, "2MSL restarted, for three of its gaps");
-	check_change(&o, 0, true, S_CLOSED, S_LA, "FIN retransmitted", "TW again 1");
+	check_change(&o, 0, true, S_CLOSED, S_LA, "FIN resent: our ACK was lost", "TW again 1");
+	OK(o.change[0].correction, "TW again: a correction");
 	check_change(&o, 1, true, S_LA, S_CLOSED, "ACK sent", "TW again 2");
 	EQ_INT(t.state, S_TW, "still TIME-WAIT");
 
@@ -1348,7 +1350,7 @@ static void test_simultaneous_close(void)
 	/* Its FIN again (it never got our ACK): back to CLOSING, ACK, TIME-WAIT. */
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 1, ISS + 2, 60000);
 	tcb_input(&t, &s, 3 * MS, &o);
-	check_change(&o, 0, true, S_TW, S_CLOSING, "FIN retransmitted", "simclose 6");
+	check_change(&o, 0, true, S_TW, S_CLOSING, "FIN resent: our ACK was lost", "simclose 6");
 	check_change(&o, 1, true, S_CLOSING, S_TW, "ACK sent", "simclose 7");
 }
 
@@ -1384,7 +1386,7 @@ static void test_passive_close(void)
 	s = pseg(&t, HS_FIN | HS_ACK, IRS + 4, ISS + 1, 60000);
 	tcb_input(&t, &s, 2 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "FIN again in CLOSE-WAIT");
-	check_change(&o, 0, true, S_FW2, S_FW1, "FIN retransmitted", "FIN again 1");
+	check_change(&o, 0, true, S_FW2, S_FW1, "FIN resent: our ACK was lost", "FIN again 1");
 	check_change(&o, 1, true, S_FW1, S_FW2, "ACK sent", "FIN again 2");
 
 	/* We may still send in CLOSE-WAIT. */
@@ -1788,7 +1790,7 @@ static void test_out_reset(void)
 	hs_segment s = pseg(&t, HS_ACK, IRS + 1, ISS + 1, 1000);
 	tcb_input(&t, &s, 2 * MS, &o); /* window update */
 	memset(&o, 0x5a, sizeof(o));
-	tcb_input(&t, &s, 2 * MS, &o); /* the same again: a duplicate ACK, nothing else */
+	tcb_input(&t, &s, 50 * MS, &o); /* the same again: a duplicate ACK, nothing else */
 	EQ_INT(o.ntx, 0, "input resets ntx");
 	EQ_INT(o.nchange, 0, "input resets nchange");
 	EQ_INT(o.in_note, HS_NOTE_DUP_ACK, "input resets in_note (then notes the dup-ack)");
@@ -1933,12 +1935,30 @@ static void test_established_ipid_tells_copy_without_ts(void)
 	tcb_input(&t, &s, 300 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "new IPv4 ID: a retransmission");
 	EQ_INT(o.ntx, 1, "a retransmission is acknowledged again");
-	/* IPv6 without timestamps: no way to tell, never called a copy. */
+	/* IPv6 without timestamps (or Linux's IPv4 ID 0): only time tells. */
 	s = pseg(&t, HS_ACK | HS_PSH, IRS + 4, ISS + 1, 60000);
 	with_data(&s, "de"); /* one byte again would be a keepalive */
 	tcb_input(&t, &s, 400 * MS, &o);
-	tcb_input(&t, &s, 401 * MS, &o);
-	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "no TS, no IP ID: not a copy");
+	tcb_input(&t, &s, 400 * MS + 100000, &o);
+	EQ_INT(o.in_note, HS_NOTE_DUPLICATE, "no TS, no IP ID, 0.1 ms later: a copy");
+	tcb_input(&t, &s, 600 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "no TS, no IP ID, 200 ms later: a resend");
+	s = pseg(&t, HS_ACK | HS_PSH, IRS + 6, ISS + 1, 60000);
+	with_data(&s, "fg");
+	s.has_ip_id = true;
+	s.ip_id = 0;
+	tcb_input(&t, &s, 700 * MS, &o);
+	tcb_input(&t, &s, 900 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_RETRANSMISSION, "IPv4 ID 0 (Linux SYN,ACKs): not proof of a copy");
+	/* Timestamps alone are not proof either: one millisecond, one TSval. */
+	s = pseg(&t, HS_ACK, IRS + 8, ISS + 1, 60000);
+	with_ts(&s, 9999, TSC);
+	s.has_ip_id = true;
+	s.ip_id = 100;
+	tcb_input(&t, &s, 1000 * MS, &o);
+	s.ip_id = 101;
+	tcb_input(&t, &s, 1000 * MS + 300000, &o);
+	OK(o.in_note != HS_NOTE_DUPLICATE, "same TSval, another IPv4 ID: not a copy");
 }
 
 static void test_synsent_peer_moves_when_ack_leaves(void)
@@ -2197,7 +2217,7 @@ static void test_established_zero_window_again(void)
 	tcb_input(&t, &s, 3 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "window closes: zero-window");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 1001, 0);
-	tcb_input(&t, &s, 4 * MS, &o);
+	tcb_input(&t, &s, 250 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_ZERO_WINDOW, "still closed: zero-window again, not dup-ack");
 }
 
