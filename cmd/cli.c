@@ -362,7 +362,7 @@ static const char *option_name(unsigned bit)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ O_SPORT, "--sport" }, { O_ISN, "--isn" }, { O_WINDOW, "--window" }, { O_OPT, "--opt" },
-		{ O_SEND, "--send" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
+		{ O_SEND, "--send/--send-hex/--send-file" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
 		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
 		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
