@@ -14,6 +14,8 @@
 #include "hs/clock.h"
 #include "hs/guard.h"
 #include "hs/netns.h"
+#include "hs/payload.h"
+#include "hs/route.h"
 #include "hs/store.h"
 
 volatile sig_atomic_t hs_stop_signal;
@@ -23,7 +25,8 @@ static bool json_mode;
 
 #define COMMON_HELP \
 	"Options of every command:\n" \
-	"  -i IFACE          interface to capture on (default: the route's)\n" \
+	"  -i IFACE          interface to capture on (default: the route's); any: every\n" \
+	"                    interface (segments are still sent by the routing table)\n" \
 	"  --netns NAME      run inside network namespace NAME (ip netns)\n" \
 	"  --json            one JSON object per line on stdout\n" \
 	"  -w FILE.pcap      write every segment to a pcap file (-w -: to stdout; then\n" \
@@ -40,9 +43,13 @@ static bool json_mode;
 	"  --window N        receive window to advertise (default 64240)\n" \
 	"  --opt LIST        SYN options, e.g. mss=1460,sack,ts,nop,wscale=7 (default),\n" \
 	"                    also eol, tfo[=HEX], md5, ts=VAL:ECR, raw=KIND:HEX; \"\" for none\n" \
-	"  --send DATA       send DATA once established (repeatable)\n" \
+	"  --send DATA       send DATA once established; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n" \
+	"  --send-hex HEX    send the bytes HEX spells (48656c6c6f, 0x.., 48:65 ..)\n" \
+	"  --send-file FILE  send the contents of FILE (at most 16 MiB)\n" \
+	"                    (the three are repeatable, sent in command-line order)\n" \
 	"  --close MODE      keep (default), fin, wait or rst (see below)\n" \
-	"  --timeout SEC     wait per reply, fractions allowed (default 1)\n" \
+	"  --timeout SEC     wait per reply, fractions allowed (default 1); the\n" \
+	"                    retransmission timer\n" \
 	"  --retries N       retransmissions with exponential backoff (default 3)\n" \
 	"  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" \
 	"  --settle SEC      once established, take in what the peer sends (a banner, its\n" \
@@ -74,10 +81,14 @@ struct command {
 
 static const struct command commands[] = {
 	{ "connect", cmd_connect, SEGMENT_OPTS, "hs connect HOST PORT [OPTIONS]",
-	  "Active open from userspace: SYN -> SYN,ACK -> ACK, every segment and state shown.\n\n"
+	  "Active open from userspace: SYN -> SYN,ACK -> ACK, every segment and state shown.\n"
+	  "HOST PORT may also be written HOST:PORT, [V6] PORT or [V6]:PORT.\n\n"
 	  SEGMENT_HELP "\n" CLOSE_HELP },
-	{ "listen", cmd_listen, SEGMENT_OPTS, "hs listen [ADDR] PORT [OPTIONS]",
-	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK.\n\n" SEGMENT_HELP "\n" CLOSE_HELP },
+	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT, "hs listen [ADDR] PORT [OPTIONS]",
+	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK. ADDR (an address\n"
+	  "of this host) and PORT may also be given as ADDR:PORT or [V6]:PORT.\n\n" SEGMENT_HELP
+	  "  --syn-timeout SEC wait this long for the SYN (default: until interrupted; when\n"
+	  "                    only --timeout is given, --timeout)\n\n" CLOSE_HELP },
 	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
@@ -87,7 +98,9 @@ static const struct command commands[] = {
 	  "With A:PORT B:PORT: inject a FIN, as A, into a live connection between two other\n"
 	  "endpoints, with the sequence numbers learned by sniffing (--timeout, --count).\n\n"
 	  "  --wait            passive close: wait for the peer's FIN, then ours\n"
-	  "  --send DATA       send DATA before the FIN (repeatable)\n"
+	  "  --send DATA       send DATA before the FIN; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n"
+	  "  --send-hex HEX    send the bytes HEX spells;  --send-file FILE  its contents\n"
+	  "                    (the three are repeatable, sent in command-line order)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --retries N       retransmissions (default 3)\n"
 	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" },
@@ -194,6 +207,17 @@ void cli_output_init(const struct cli *c, hs_output *o)
 	hs_out = o;
 }
 
+bool cli_check_iface(const struct cli *c)
+{
+	if (!c->iface)
+		return false;
+	if (strcmp(c->iface, "any") == 0)
+		return true;
+	if (!hs_iface_exists(c->iface))
+		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link; -i any captures on every interface)", c->iface);
+	return false;
+}
+
 const char *cli_state_dir(const struct cli *c, char *buf, size_t len)
 {
 	if (c->state_dir) {
@@ -234,6 +258,57 @@ static unsigned long parse_ulong(const char *opt, const char *s, unsigned long m
 	return (unsigned long)v;
 }
 
+/* An argument quoted in a message: at most 40 bytes, control bytes as '?', so that
+ * the message stays one line. */
+static const char *shown_arg(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 4 < len && n < 40; s++)
+		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	if (*s && n + 4 <= len) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* --send TEXT (C escapes), --send-hex HEX, --send-file FILE: decoded now, so that a
+ * bad one ends hs before anything is installed; the bytes stay until exit. */
+static void add_send(struct cli *c, const char *opt, const char *arg)
+{
+	char shown[64], err[256];
+	const char *why = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	if (c->nsend == HS_MAX_SEND)
+		die(HS_EXIT_USAGE, "at most %d --send, --send-hex and --send-file options together", HS_MAX_SEND);
+	if (!*arg)
+		die(HS_EXIT_USAGE, "%s needs some data", opt);
+	if (strcmp(opt, "--send-file") == 0) {
+		if (hs_payload_read_file(arg, HS_PAYLOAD_FILE_MAX, &buf, &len, err, sizeof(err)) < 0)
+			die(HS_EXIT_USAGE, "--send-file: %s", err);
+	} else {
+		len = strlen(arg);
+		buf = malloc(len);
+		if (!buf)
+			die(HS_EXIT_ENV, "out of memory");
+		int rc = strcmp(opt, "--send") == 0 ? hs_payload_unescape(arg, buf, &len, &why)
+		                                    : hs_payload_hex(arg, buf, &len, &why);
+		if (rc < 0)
+			die(HS_EXIT_USAGE, "%s \"%s\": %s, at \"%s\"", opt, shown_arg(arg, shown, sizeof(shown)), why,
+			    shown_arg(arg + len, err, 16));
+		if (len == 0)
+			die(HS_EXIT_USAGE, "%s needs some data", opt);
+	}
+	c->send[c->nsend].p = buf;
+	c->send[c->nsend].len = (uint32_t)len;
+	c->nsend++;
+	c->given |= O_SEND;
+}
+
 static enum close_mode parse_close(const char *s)
 {
 	static const char *const names[] = { "keep", "fin", "wait", "rst" };
@@ -247,6 +322,7 @@ static enum close_mode parse_close(const char *s)
 enum {
 	L_NETNS = 256, L_JSON, L_NOCOLOR, L_STATEDIR, L_SPORT, L_ISN, L_WINDOW, L_OPT, L_SEND,
 	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
+	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -266,6 +342,9 @@ static const struct option long_options[] = {
 	{ "window", required_argument, NULL, L_WINDOW },
 	{ "opt", required_argument, NULL, L_OPT },
 	{ "send", required_argument, NULL, L_SEND },
+	{ "send-hex", required_argument, NULL, L_SENDHEX },
+	{ "send-file", required_argument, NULL, L_SENDFILE },
+	{ "syn-timeout", required_argument, NULL, L_SYNTIMEOUT },
 	{ "close", required_argument, NULL, L_CLOSE },
 	{ "timeout", required_argument, NULL, L_TIMEOUT },
 	{ "retries", required_argument, NULL, L_RETRIES },
@@ -283,10 +362,11 @@ static const char *option_name(unsigned bit)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ O_SPORT, "--sport" }, { O_ISN, "--isn" }, { O_WINDOW, "--window" }, { O_OPT, "--opt" },
-		{ O_SEND, "--send" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
+		{ O_SEND, "--send/--send-hex/--send-file" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
 		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
 		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
+		{ O_SYNTIMEOUT, "--syn-timeout" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -366,12 +446,17 @@ int hs_main(int argc, char **argv)
 			c.given |= O_OPT;
 			break;
 		case L_SEND:
-			if (c.nsend == HS_MAX_SEND)
-				die(HS_EXIT_USAGE, "at most %d --send options", HS_MAX_SEND);
-			if (!*optarg)
-				die(HS_EXIT_USAGE, "--send needs some data");
-			c.send[c.nsend++] = optarg;
-			c.given |= O_SEND;
+		case L_SENDHEX:
+		case L_SENDFILE:
+			add_send(&c, ch == L_SEND ? "--send" : ch == L_SENDHEX ? "--send-hex" : "--send-file", optarg);
+			break;
+		case L_SYNTIMEOUT:
+			if (strcmp(optarg, "0") == 0)
+				c.syn_timeout_ns = 0;
+			else if (hs_seconds_parse(optarg, &c.syn_timeout_ns) < 0)
+				die(HS_EXIT_USAGE, "--syn-timeout needs seconds > 0 (fractions allowed; 0: no limit), not \"%s\"",
+				    optarg);
+			c.given |= O_SYNTIMEOUT;
 			break;
 		case L_CLOSE: c.close = parse_close(optarg); c.given |= O_CLOSE; break;
 		case L_TIMEOUT:

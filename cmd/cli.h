@@ -18,6 +18,14 @@ enum {
 	O_SEND = 1u << 4, O_CLOSE = 1u << 5, O_TIMEOUT = 1u << 6, O_RETRIES = 1u << 7,
 	O_STEP = 1u << 8, O_NOGUARD = 1u << 9, O_TIMEWAIT = 1u << 10, O_ACK = 1u << 11,
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
+	O_SYNTIMEOUT = 1u << 16,
+};
+
+/* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
+ * TCB keeps pointers to them). */
+struct send_data {
+	const uint8_t *p;
+	uint32_t len;
 };
 
 struct cli {
@@ -38,10 +46,11 @@ struct cli {
 	uint16_t window;
 	hs_opt_spec opts;
 	bool have_opts;
-	const char *send[HS_MAX_SEND];
+	struct send_data send[HS_MAX_SEND]; /* in command-line order */
 	int nsend;
 	enum close_mode close;
 	uint64_t timeout_ns;
+	uint64_t syn_timeout_ns;        /* listen --syn-timeout (0: wait until interrupted) */
 	int retries;
 	bool step, no_guard, ack, wait, hex;
 	uint64_t time_wait_ns;
@@ -82,6 +91,9 @@ bool cli_pcap_to_stdout(const struct cli *c);
 const char *cli_state_dir(const struct cli *c, char *buf, size_t len);
 /* Remove guard tables left by dead hs processes that no kept connection names. */
 void cli_cleanup_stale_guards(const char *state_dir);
+/* -i: "any" (capture on every interface, sending routed) or an existing
+ * interface; dies otherwise. Returns true for "any". */
+bool cli_check_iface(const struct cli *c);
 /* Exit status for a session open failure message, from the error text. */
 int hs_main(int argc, char **argv);
 

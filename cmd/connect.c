@@ -15,25 +15,37 @@ int cmd_connect(struct cli *c)
 {
 	struct drive d = { .c = c, .t0 = hs_now_ns() };
 	hs_endpoint local, remote;
+	char host[256];
 	const char *why;
 	char err[256];
 	hs_tcb_out o;
 
-	if (c->nargs != 2)
-		die(HS_EXIT_USAGE, c->nargs < 2 ? "connect needs HOST and PORT (hs connect HOST PORT)"
+	if (c->nargs < 1 || c->nargs > 2)
+		die(HS_EXIT_USAGE, c->nargs < 1 ? "connect needs HOST and PORT (hs connect HOST PORT, HOST:PORT or [V6]:PORT)"
 		                                : "connect takes only HOST and PORT, not \"%s\"", c->args[c->nargs > 2 ? 2 : 0]);
 	memset(&remote, 0, sizeof(remote));
-	if (hs_port_parse(c->args[1], &remote.port) < 0)
-		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[1]);
+	if (hs_host_split(c->args[0], host, sizeof(host), &remote.port, &why) < 0)
+		die(HS_EXIT_USAGE, "bad host \"%s\": %s", c->args[0], why);
+	if (c->nargs == 2) {
+		if (remote.port)
+			die(HS_EXIT_USAGE, "the port is given twice, in \"%s\" and as \"%s\" (hs connect HOST PORT or "
+			    "HOST:PORT)", c->args[0], c->args[1]);
+		if (hs_port_parse(c->args[1], &remote.port) < 0)
+			die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[1]);
+	} else if (!remote.port) {
+		if (strchr(host, ':'))
+			die(HS_EXIT_USAGE, "connect needs a PORT: \"%s\" reads as an IPv6 address (write "
+			    "hs connect [V6]:PORT or hs connect V6 PORT)", host);
+		die(HS_EXIT_USAGE, "connect needs HOST and PORT (hs connect %s PORT, or %s:PORT)", host, host);
+	}
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
-	if (hs_addr_resolve(c->args[0], 0, &remote.addr, &why) < 0)
-		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", c->args[0], why);
-	if (c->iface && !hs_iface_exists(c->iface))
-		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", c->iface);
+	if (hs_addr_resolve(host, 0, &remote.addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
+	bool any = cli_check_iface(c);
 
 	memset(&local, 0, sizeof(local));
-	if (hs_route_source(&remote.addr, c->iface, &local.addr, d.ifname, sizeof(d.ifname), err, sizeof(err)) < 0)
+	if (hs_route_source(&remote.addr, any ? NULL : c->iface, &local.addr, d.ifname, sizeof(d.ifname), err, sizeof(err)) < 0)
 		die(HS_EXIT_ENV, "%s", err);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
 	cli_cleanup_stale_guards(d.state_dir);

@@ -150,7 +150,8 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
 	case HS_RUN_IDLE:
 		if (t->state == HS_LISTEN)
-			snprintf(msg, sizeof(msg), "timeout: no SYN came to port %u while in LISTEN (--timeout)", t->cfg.local.port);
+			snprintf(msg, sizeof(msg), "timeout: no SYN came to port %u while in LISTEN (%s)", t->cfg.local.port,
+			         (d->c->given & O_SYNTIMEOUT) ? "--syn-timeout" : "--timeout");
 		else
 			snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
 			         hs_state_name(t->state));
@@ -440,7 +441,7 @@ int drive_established(struct drive *d)
 		r = hs_session_before_call(s, "data");
 		if (r != HS_RUN_GOAL)
 			return drive_failed(d, r, "");
-		if (hs_tcb_send(&s->tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
+		if (hs_tcb_send(&s->tcb, c->send[i].p, c->send[i].len, hs_now_ns(), &o) < 0)
 			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
 		if (hs_session_apply(s, &o, NULL, 0) < 0)
 			return drive_failed(d, HS_RUN_ERROR, "");

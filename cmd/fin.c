@@ -33,7 +33,7 @@ int cmd_fin(struct cli *c)
 		r = hs_session_drain(&d.s); /* corked: the data goes with the FIN, confirmed there */
 		if (r != HS_RUN_GOAL)
 			return drive_failed(&d, r, "");
-		if (hs_tcb_send(&d.s.tcb, (const uint8_t *)c->send[i], (uint32_t)strlen(c->send[i]), hs_now_ns(), &o) < 0)
+		if (hs_tcb_send(&d.s.tcb, c->send[i].p, c->send[i].len, hs_now_ns(), &o) < 0)
 			die(HS_EXIT_PEER, "cannot send data in %s", hs_state_name(d.s.tcb.state));
 		hs_session_apply(&d.s, &o, NULL, 0);
 	}

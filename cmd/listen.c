@@ -20,6 +20,7 @@ int cmd_listen(struct cli *c)
 {
 	struct drive d = { .c = c, .t0 = hs_now_ns() };
 	hs_endpoint local, any_remote;
+	char host[256], err[256];
 	const char *why;
 	char where[HS_ENDPOINT_STRLEN];
 	hs_tcb_out o;
@@ -29,15 +30,36 @@ int cmd_listen(struct cli *c)
 		                                : "listen takes [ADDR] PORT, not \"%s\"", c->args[c->nargs > 2 ? 2 : 0]);
 	memset(&local, 0, sizeof(local));
 	memset(&any_remote, 0, sizeof(any_remote));
-	const char *port = c->args[c->nargs - 1];
-	if (hs_port_parse(port, &local.port) < 0)
-		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", port);
+	/* PORT, ADDR PORT, or ADDR:PORT / [V6]:PORT in one word (a lone word without ':'
+	 * or '[' is the port). */
+	const char *addr = NULL;
+	if (c->nargs == 2 || strchr(c->args[0], ':') || c->args[0][0] == '[') {
+		if (hs_host_split(c->args[0], host, sizeof(host), &local.port, &why) < 0)
+			die(HS_EXIT_USAGE, "bad address \"%s\": %s", c->args[0], why);
+		addr = host;
+	}
+	if (c->nargs == 2) {
+		if (local.port)
+			die(HS_EXIT_USAGE, "the port is given twice, in \"%s\" and as \"%s\" (hs listen ADDR PORT or "
+			    "ADDR:PORT)", c->args[0], c->args[1]);
+		if (hs_port_parse(c->args[1], &local.port) < 0)
+			die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[1]);
+	} else if (!addr) {
+		if (hs_port_parse(c->args[0], &local.port) < 0)
+			die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[0]);
+	} else if (!local.port) {
+		die(HS_EXIT_USAGE, "listen needs a PORT: \"%s\" reads as an address (write hs listen [V6]:PORT or "
+		    "hs listen ADDR PORT)", c->args[0]);
+	}
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
-	if (c->nargs == 2 && hs_addr_resolve(c->args[0], 0, &local.addr, &why) < 0)
-		die(HS_EXIT_USAGE, "cannot resolve address \"%s\": %s", c->args[0], why);
-	if (c->iface && !hs_iface_exists(c->iface))
-		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", c->iface);
+	if (addr && hs_addr_resolve(addr, 0, &local.addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve address \"%s\": %s", addr, why);
+	bool any = cli_check_iface(c);
+	/* An address this host does not hold: refused as bind() refuses it, before a
+	 * guard is installed for a SYN that can never come. */
+	if (addr && hs_addr_check_local(&local.addr, any ? NULL : c->iface, err, sizeof(err)) < 0)
+		die(HS_EXIT_USAGE, "%s", err);
 	if (hs_local_port_in_use(local.port, true))
 		die(HS_EXIT_ENV, "port %u: the local kernel already listens on it (stop that program or choose another port)",
 		    local.port);
@@ -64,8 +86,10 @@ int cmd_listen(struct cli *c)
 	                d.s.guard.table[0] ? ", kernel RSTs blocked by nft table " : ", no guard",
 	                d.s.guard.table);
 
-	/* --timeout bounds the wait for the SYN; without it, wait until interrupted. */
-	uint64_t idle = (c->given & O_TIMEOUT) ? hs_now_ns() + c->timeout_ns : 0;
+	/* --syn-timeout bounds the wait for the SYN (0: none); without it, --timeout does
+	 * as it always did; without either, wait until interrupted. */
+	uint64_t wait = (c->given & O_SYNTIMEOUT) ? c->syn_timeout_ns : (c->given & O_TIMEOUT) ? c->timeout_ns : 0;
+	uint64_t idle = wait ? hs_now_ns() + wait : 0;
 	enum hs_run r = hs_session_run(&d.s, left_listen, NULL, idle);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "a SYN");

@@ -798,8 +798,7 @@ static void open_io(struct live *l)
 	bool eperm = false, nodev = false;
 	char filter[1024];
 
-	if (l->c->iface && !hs_iface_exists(l->c->iface))
-		die(HS_EXIT_ENV, "no such interface \"%s\" (see ip link)", l->c->iface);
+	cli_check_iface(l->c);
 	if (hs_capture_open(&l->cap, iface, &eperm, &nodev, l->err, sizeof(l->err)) < 0)
 		die(HS_EXIT_ENV, "%s", l->err);
 	if (hs_bpf_conn(&l->side[SIDE_A].ep, &l->side[SIDE_B].ep, filter, sizeof(filter)) < 0)

@@ -1,6 +1,7 @@
 /* Replays fuzz/corpus through LLVMFuzzerTestOneInput without libFuzzer (make check),
  * plus deterministic mutations of every file, and reports TAP.
- * Corpus directory: $HS_FUZZ_CORPUS, else $srcdir/fuzz/corpus, else fuzz/corpus. */
+ * Corpus directory: $HS_FUZZ_CORPUS, else $srcdir/fuzz/NAME, else fuzz/NAME, where
+ * NAME is HS_FUZZ_CORPUS_NAME (default "corpus"; one corpus per fuzz target). */
 #include <config.h>
 
 #include <dirent.h>
@@ -10,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef HS_FUZZ_CORPUS_NAME
+#define HS_FUZZ_CORPUS_NAME "corpus"
+#endif
 #define MUTATIONS_PER_FILE 20000
 #define INPUT_MAX_BYTES 65536
 #define MAX_GROWTH 64
@@ -102,10 +106,10 @@ static const char *corpus_dir(char *buf, size_t len)
 	if (env && *env)
 		return env;
 	if (srcdir && *srcdir) {
-		snprintf(buf, len, "%s/fuzz/corpus", srcdir);
+		snprintf(buf, len, "%s/fuzz/" HS_FUZZ_CORPUS_NAME, srcdir);
 		return buf;
 	}
-	return "fuzz/corpus";
+	return "fuzz/" HS_FUZZ_CORPUS_NAME;
 }
 
 static int not_hidden(const struct dirent *d)

@@ -140,6 +140,53 @@ int hs_endpoint_parse(const char *s, hs_endpoint *out)
 	return 0;
 }
 
+static int split_fail(const char **err, const char *msg)
+{
+	if (err)
+		*err = msg;
+	return -1;
+}
+
+int hs_host_split(const char *s, char *host, size_t hostlen, uint16_t *port, const char **err)
+{
+	const char *h = s, *p = NULL;
+	size_t n;
+
+	if (!s || !host || !hostlen || !port)
+		return split_fail(err, "no host");
+	*port = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close)
+			return split_fail(err, "a '[' without its ']' (write [V6] or [V6]:PORT)");
+		if (close[1] == ':')
+			p = close + 2;
+		else if (close[1] != '\0')
+			return split_fail(err, "after [V6] only :PORT may follow (write [V6]:PORT)");
+		h = s + 1;
+		n = (size_t)(close - h);
+	} else {
+		const char *colon = strchr(s, ':');
+		if (colon && !strchr(colon + 1, ':')) { /* exactly one ':': HOST:PORT */
+			p = colon + 1;
+			n = (size_t)(colon - s);
+		} else {
+			n = strlen(s);
+		}
+	}
+	if (n == 0)
+		return split_fail(err, "empty host");
+	if (n >= hostlen)
+		return split_fail(err, "host name too long");
+	if (memchr(h, ']', n) || memchr(h, '[', n))
+		return split_fail(err, "a stray bracket");
+	if (p && hs_port_parse(p, port) < 0)
+		return split_fail(err, "bad port after ':' (must be a number from 1 to 65535)");
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return 0;
+}
+
 bool hs_addr_equal(const hs_addr *a, const hs_addr *b)
 {
 	if (a->family != b->family)

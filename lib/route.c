@@ -135,6 +135,42 @@ int hs_route_source(const hs_addr *dst, const char *bind_iface, hs_addr *src, ch
 	return 0;
 }
 
+int hs_addr_check_local(const hs_addr *addr, const char *iface, char *err, size_t errlen)
+{
+	hs_endpoint ep = { .addr = *addr, .port = 0 };
+	struct sockaddr_storage ss;
+	char text[INET6_ADDRSTRLEN + 1];
+	socklen_t sslen;
+	int fd, e = 0;
+
+	hs_addr_format(addr, text, sizeof(text));
+	sslen = (socklen_t)hs_endpoint_to_sockaddr(&ep, &ss);
+	if (!sslen) {
+		snprintf(err, errlen, "no address to bind to");
+		return -1;
+	}
+	if (addr->family == AF_INET6 && is_link_local6(&addr->u.v6) && iface && *iface)
+		((struct sockaddr_in6 *)(void *)&ss)->sin6_scope_id = if_nametoindex(iface);
+	fd = socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a socket to check %s: %s", text, strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0)
+		e = errno;
+	close(fd);
+	if (!e)
+		return 0;
+	if (e == EADDRNOTAVAIL)
+		snprintf(err, errlen, "%s is not an address of this host: bind() would fail with %s "
+		         "(see ip addr; or omit ADDR to listen on all)", text, strerror(e));
+	else if (e == EINVAL && addr->family == AF_INET6 && is_link_local6(&addr->u.v6))
+		snprintf(err, errlen, "link-local address %s needs an interface (-i IFACE)", text);
+	else
+		snprintf(err, errlen, "cannot bind to %s: %s", text, strerror(e));
+	return -1;
+}
+
 bool hs_iface_exists(const char *name)
 {
 	return name && *name && strlen(name) < IF_NAMESIZE && if_nametoindex(name) != 0;

@@ -31,6 +31,13 @@ int hs_addr_resolve(const char *s, int family, hs_addr *out, const char **err);
 int hs_port_parse(const char *s, uint16_t *out);
 /* "ADDR:PORT" or "[V6]:PORT". Returns 0 or -1. */
 int hs_endpoint_parse(const char *s, hs_endpoint *out);
+/* A host argument as people type it: "HOST", "[V6]", "HOST:PORT" or "[V6]:PORT".
+ * host (hostlen bytes) gets the host without brackets; *port the port when one is
+ * given, else 0. An unbracketed text with more than one ':' is an IPv6 address and
+ * all host (its last group cannot be told from a port: write [V6]:PORT).
+ * Returns 0, or -1 with *err set to a static message (empty host, a '[' without
+ * its ']', text after the ']' that is not :PORT, a bad port, too long). */
+int hs_host_split(const char *s, char *host, size_t hostlen, uint16_t *port, const char **err);
 bool hs_addr_equal(const hs_addr *a, const hs_addr *b);
 bool hs_endpoint_equal(const hs_endpoint *a, const hs_endpoint *b);
 /* Writes "a.b.c.d" or "x::y"; returns buf. */

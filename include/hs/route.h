@@ -11,6 +11,11 @@
  * Returns 0, or -1 with err. */
 int hs_route_source(const hs_addr *dst, const char *bind_iface, hs_addr *src, char *iface, size_t iflen,
                     char *err, size_t errlen);
+/* Could a socket bind() to addr here, i.e. does this host hold it (or does
+ * ip_nonlocal_bind allow it)? Tried with a UDP socket bound to addr, port 0 (a
+ * link-local IPv6 address needs iface for its scope). Returns 0 when it may,
+ * -1 with err ("198.18.0.9 is not an address of this host ...") when not. */
+int hs_addr_check_local(const hs_addr *addr, const char *iface, char *err, size_t errlen);
 /* Does the interface exist? */
 bool hs_iface_exists(const char *name);
 /* First address of family on iface (not link-local for IPv6). Returns 0 or -1. */

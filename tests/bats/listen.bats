@@ -182,7 +182,10 @@ client_has_none() {
 @test "listen: the client's ACK lost once: hs retransmits its SYN,ACK, the client ACKs again" {
 	drop_once inet "type filter hook output priority 0;" \
 		"tcp dport $PORT tcp flags & (syn | ack | fin | rst) == ack" 'ip daddr'
-	hs_bg listen "$PORT" --send hello --close wait --timeout 0.3 --retries 3 --json --state-dir "$STATE"
+	# --timeout 0.3 is hs's retransmission timer; the wait for the client's SYN
+	# (which python's start-up delays) is --syn-timeout's, and not sub-second
+	hs_bg listen "$PORT" --send hello --close wait --timeout 0.3 --retries 3 --syn-timeout 10 --json \
+		--state-dir "$STATE"
 	wait_until 3 hs_listening
 	tb_client expect=hello send=byebye close
 	wait_until 4 client_said '^done '
