@@ -135,7 +135,8 @@ void die(int code, const char *fmt, ...)
 	if (hs_out && json_mode) {
 		/* The contract: the last JSON line is always the result (it also prints
 		 * the one stderr line). */
-		hs_event ev = { .type = HS_EV_RESULT, .outcome = "error", .exit_code = code, .text = msg };
+		hs_event ev = { .type = HS_EV_RESULT, .outcome = code > 128 ? "interrupted" : "error",
+		                .exit_code = code, .text = msg };
 		hs_output_emit(hs_out, &ev);
 	} else {
 		fprintf(stderr, "hs: %s\n", msg);

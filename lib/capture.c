@@ -37,6 +37,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -46,6 +47,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hs/err.h"
 #include "hs/capture.h"
@@ -87,6 +89,7 @@ struct hs_capture {
 	pcap_t *dead;             /* LINKTYPE_RAW handle the dump is written through */
 	pcap_dumper_t *dump;
 	int dump_errno;           /* the first write error on the dump (then nothing more is written) */
+	long dump_good;           /* bytes of the dump on disk after the last whole packet */
 	struct pending pending[PENDING_SLOTS]; /* oldest first */
 	unsigned npending;
 	uint8_t *pending_buf;
@@ -345,10 +348,26 @@ static void dedup_put(struct dedup *d, uint64_t key)
 /* Flush the dump; the first error (ENOSPC, EPIPE, EFBIG) is kept for the session. */
 static void dump_check(hs_capture *c)
 {
+	FILE *f = pcap_dump_file(c->dump);
+
 	errno = 0;
-	if (pcap_dump_flush(c->dump) != 0 || ferror(pcap_dump_file(c->dump)))
-		if (!c->dump_errno)
-			c->dump_errno = errno ? errno : EIO;
+	if (pcap_dump_flush(c->dump) == 0 && !ferror(f)) {
+		c->dump_good = pcap_dump_ftell(c->dump); /* all of it on disk: whole packets */
+		return;
+	}
+	if (c->dump_errno)
+		return;
+	c->dump_errno = errno ? errno : EIO;
+	/* The file ends with the last whole packet: cut what got out of this one, and
+	 * let what stdio still holds of it go nowhere when the dump is closed. */
+	int fd = fileno(f);
+	if (c->dump_good > 0 && ftruncate(fd, (off_t)c->dump_good) != 0)
+		(void)0; /* a pipe (-w -): nothing to cut */
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, fd);
+		close(null);
+	}
 }
 
 int hs_capture_dump_error(const hs_capture *c)
