@@ -273,18 +273,37 @@ const char *cli_state_dir(const struct cli *c, char *buf, size_t len)
 	return buf;
 }
 
+struct kept_guards {
+	const char *state_dir;
+	char names[64][HS_GUARD_NAMELEN];
+	int n;                  /* -1: not read yet; -2: unreadable */
+};
+
+static bool guard_is_kept(const char *table, void *arg)
+{
+	struct kept_guards *k = arg;
+
+	if (k->n == -1) { /* read now: after the table's owner was found dead */
+		k->n = hs_store_guards(k->state_dir, k->names, 64);
+		if (k->n < 0)
+			k->n = -2;
+	}
+	if (k->n == -2) /* unreadable store: a guard we cannot vouch for may be a kept one */
+		return true;
+	for (int i = 0; i < k->n; i++)
+		if (strcmp(k->names[i], table) == 0)
+			return true;
+	return false;
+}
+
 void cli_cleanup_stale_guards(const char *state_dir)
 {
-	char names[64][HS_GUARD_NAMELEN];
-	const char *keep[64];
+	static struct kept_guards k;
 	char err[256];
-	int n = hs_store_guards(state_dir, names, 64);
 
-	if (n < 0) /* unreadable store: a guard we cannot vouch for may be a kept one */
-		return;
-	for (int i = 0; i < n; i++)
-		keep[i] = names[i];
-	hs_guard_cleanup_stale(keep, n, err, sizeof(err));
+	k.state_dir = state_dir;
+	k.n = -1;
+	hs_guard_cleanup_dead(guard_is_kept, &k, err, sizeof(err));
 }
 
 /* ---- option values ---------------------------------------------------------- */

@@ -361,8 +361,9 @@ static void dump_check(hs_capture *c)
 	/* The file ends with the last whole packet: cut what got out of this one, and
 	 * let what stdio still holds of it go nowhere when the dump is closed. */
 	int fd = fileno(f);
-	if (c->dump_good > 0 && ftruncate(fd, (off_t)c->dump_good) != 0)
-		(void)0; /* a pipe (-w -): nothing to cut */
+	if (c->dump_good > 0 && ftruncate(fd, (off_t)c->dump_good) != 0) {
+		/* a pipe (-w -): nothing to cut */
+	}
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, fd);

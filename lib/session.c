@@ -313,6 +313,8 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		unsigned sent_before = s->sent;
 		uint32_t ack_before = s->tcb.rcv_nxt;
 		step_pause(s, tx);
+		if (s->stop && *s->stop)
+			break; /* interrupted at the prompt: the run ends, this one stays unsent */
 		bool was_waiting = s->ack_waiting;
 		s->ack_waiting = (tx->flags & HS_ACK) && !(tx->flags & HS_RST);
 		s->depth++;

@@ -201,3 +201,23 @@ os.execv(sys.argv[1], sys.argv[1:])' "$HS" connect "$LAB_ADDR_B" 8080 --sport 40
 	stderr_one_line 'interface'
 	assert_clean
 }
+
+@test "SIGTERM at a --step prompt: the segment it waited for is not sent, 143, no guard" {
+	lab_peer
+	mkfifo "$LAB_DIR/enter"
+	exec 5<>"$LAB_DIR/enter" # a writer that never writes: the prompt waits
+	ip netns exec "$LAB_A" env --default-signal "$HS" connect "$LAB_ADDR_B" 8080 --sport 40060 --step --json \
+		--state-dir "$STATE" <"$LAB_DIR/enter" >"$LAB_DIR/hs.out" 2>"$LAB_DIR/hs.err" 3>&- 5>&- &
+	HS_PID=$!
+	LAB_PIDS+=("$HS_PID")
+	wait_until 3 grep -q 'press Enter to send SYN' "$LAB_DIR/hs.err"
+	kill -TERM "$HS_PID"
+	hs_finish 2
+	exec 5>&-
+	assert_equal "$status" 143
+	[[ $(tail -n1 "$LAB_DIR/hs.err") =~ ^hs:\ interrupted\ by\ SIGTERM ]] || fail "stderr: $stderr"
+	expect "$(result)" exit 143
+	[[ -z $(segs '.dir == "out"') ]] || fail "hs sent after the signal: $(segs '.dir == "out"')"
+	assert_clean
+	run ! peer_said "^accepted $LAB_ADDR_A:40060"
+}
