@@ -148,7 +148,8 @@ void die(int code, const char *fmt, ...)
 	if (hs_out && json_mode) {
 		/* The contract: the last JSON line is always the result (it also prints
 		 * the one stderr line). */
-		hs_event ev = { .type = HS_EV_RESULT, .outcome = "error", .exit_code = code, .text = msg };
+		hs_event ev = { .type = HS_EV_RESULT, .outcome = code > 128 ? "interrupted" : "error",
+		                .exit_code = code, .text = msg };
 		hs_output_emit(hs_out, &ev);
 	} else {
 		fprintf(stderr, "hs: %s\n", msg);
@@ -156,9 +157,32 @@ void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* The signals whose default action ends the process and that can be caught: each
+ * one ends a run the way SIGTERM does (guard removed, the peer reset where it would
+ * stay half-open, exit 128+N with a result line). SIGKILL and SIGSTOP cannot be
+ * caught; the fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS) mean a bug, after
+ * which nothing is safe to run: there the next hs cleans up (stale guard tables). */
+static const struct { int sig; const char *name; } stop_signals[] = {
+	{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" }, { SIGPIPE, "SIGPIPE" },
+	{ SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" }, { SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+	{ SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" }, { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
+#ifdef SIGIO
+	{ SIGIO, "SIGIO" },
+#endif
+#ifdef SIGPWR
+	{ SIGPWR, "SIGPWR" },
+#endif
+#ifdef SIGSTKFLT
+	{ SIGSTKFLT, "SIGSTKFLT" },
+#endif
+};
+
 const char *cli_signal_name(int sig)
 {
-	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (stop_signals[i].sig == sig)
+			return stop_signals[i].name;
+	return "a signal";
 }
 
 static void on_signal(int sig)
@@ -168,14 +192,58 @@ static void on_signal(int sig)
 
 void cli_install_signals(void)
 {
-	struct sigaction sa;
+	static bool installed;
+	struct sigaction sa, old;
+	sigset_t unblock;
 
+	if (installed)
+		return;
+	installed = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&unblock);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		int sig = stop_signals[i].sig;
+		/* Ignored by whoever started us (nohup, a script's background job): stays so. */
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sig, &sa, NULL);
+		sigaddset(&unblock, sig);
+	}
+	/* Blocked by whoever started us: hs installs kernel state (the guard) that only
+	 * it removes, so it must hear the request to stop; one that came before this
+	 * point is pending and is delivered now. */
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+}
+
+void cli_check_stop(void)
+{
+	int sig = hs_stop_signal;
+
+	if (sig)
+		die(128 + sig, "interrupted by %s%s before anything was sent", cli_signal_name(sig),
+		    sig == SIGPIPE ? " (the reader of our output went away)" : "");
+}
+
+int cli_exit_status(int rc)
+{
+	int e = hs_out ? hs_output_write_error(hs_out, NULL) : 0;
+
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout))
+		if (!e)
+			e = errno ? errno : EIO;
+	/* A failure has said so already (its stderr line); a success whose lines did
+	 * not get out is not one. */
+	if (rc != 0 || (!e && hs_stop_signal != SIGPIPE))
+		return rc;
+	if (hs_stop_signal == SIGPIPE) {
+		fprintf(stderr, "hs: the reader of our output went away (SIGPIPE); the run itself succeeded\n");
+		return 128 + SIGPIPE;
+	}
+	fprintf(stderr, "hs: cannot write to stdout: %s\n", strerror(e));
+	return HS_EXIT_ENV;
 }
 
 void cli_enter_netns(const struct cli *c)
@@ -229,18 +297,37 @@ const char *cli_state_dir(const struct cli *c, char *buf, size_t len)
 	return buf;
 }
 
+struct kept_guards {
+	const char *state_dir;
+	char names[64][HS_GUARD_NAMELEN];
+	int n;                  /* -1: not read yet; -2: unreadable */
+};
+
+static bool guard_is_kept(const char *table, void *arg)
+{
+	struct kept_guards *k = arg;
+
+	if (k->n == -1) { /* read now: after the table's owner was found dead */
+		k->n = hs_store_guards(k->state_dir, k->names, 64);
+		if (k->n < 0)
+			k->n = -2;
+	}
+	if (k->n == -2) /* unreadable store: a guard we cannot vouch for may be a kept one */
+		return true;
+	for (int i = 0; i < k->n; i++)
+		if (strcmp(k->names[i], table) == 0)
+			return true;
+	return false;
+}
+
 void cli_cleanup_stale_guards(const char *state_dir)
 {
-	char names[64][HS_GUARD_NAMELEN];
-	const char *keep[64];
+	static struct kept_guards k;
 	char err[256];
-	int n = hs_store_guards(state_dir, names, 64);
 
-	if (n < 0) /* unreadable store: a guard we cannot vouch for may be a kept one */
-		return;
-	for (int i = 0; i < n; i++)
-		keep[i] = names[i];
-	hs_guard_cleanup_stale(keep, n, err, sizeof(err));
+	k.state_dir = state_dir;
+	k.n = -1;
+	hs_guard_cleanup_dead(guard_is_kept, &k, err, sizeof(err));
 }
 
 /* ---- option values ---------------------------------------------------------- */
@@ -401,6 +488,7 @@ int hs_main(int argc, char **argv)
 	char err[256];
 	int ch;
 
+	cli_install_signals(); /* first: before anything that would need cleaning up */
 	setlocale(LC_CTYPE, "");
 	cli_defaults(&c);
 	/* Scan once for --json so that even usage errors end with a JSON result line. */

@@ -81,7 +81,15 @@ int cmd_live(struct cli *c, bool fin);
 bool cli_is_live_pair(const struct cli *c);
 
 /* Shared by the drivers. */
+/* Catch every signal that would end hs (INT TERM HUP PIPE QUIT USR1 USR2 ALRM XCPU
+ * XFSZ ...): each one sets hs_stop_signal. Done first thing in hs_main (again: a
+ * no-op). Signals the parent ignores stay ignored; ones it blocked are unblocked. */
 void cli_install_signals(void);
+/* A stop signal already came: die with 128+N (result line, stderr line). */
+void cli_check_stop(void);
+/* main()'s exit status from the command's: a success whose output could not be
+ * written (stdout closed or full) is not one (128+SIGPIPE, or 4 with a message). */
+int cli_exit_status(int rc);
 /* "SIGINT", "SIGTERM", ... for messages. */
 const char *cli_signal_name(int sig);
 void cli_enter_netns(const struct cli *c);

@@ -37,6 +37,7 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 void drive_open(struct drive *d, const hs_session_params *p)
 {
 	cli_install_signals();
+	cli_check_stop(); /* a signal that came while we were getting ready */
 	int rc = hs_session_open(&d->s, p, &d->out, &hs_stop_signal, d->t0);
 	hs_cleanup_session = &d->s;
 	if (rc != HS_EXIT_OK)
@@ -128,6 +129,34 @@ static void timeout_message(const struct drive *d, char *msg, size_t len, const 
 		         "(try --timeout/--retries)", peer, n, rtx, hs_state_name(t->result_state), waiting_for);
 }
 
+/* The run ends early (a signal, a write error) with a connection nobody keeps: the
+ * guard goes, so the peer must not stay half-open. Past SYN-SENT it knows our
+ * numbers: an RST closes its side now. In SYN-SENT its SYN,ACK (if any) draws the
+ * local kernel's RST once the guard is gone. Returns true when an RST went out. */
+static bool abort_unkept(struct drive *d)
+{
+	hs_session *s = &d->s;
+	hs_tcb_out o;
+
+	switch (s->tcb.state) {
+	case HS_SYN_RECEIVED:
+	case HS_ESTABLISHED:
+	case HS_FIN_WAIT_1:
+	case HS_FIN_WAIT_2:
+	case HS_CLOSE_WAIT:
+	case HS_CLOSING:
+	case HS_LAST_ACK:
+		break;
+	default:
+		return false;
+	}
+	if (s->observe || !s->snd)
+		return false;
+	s->step = false; /* no prompt on the way out */
+	hs_tcb_abort(&s->tcb, false, hs_now_ns(), &o);
+	return hs_session_apply(s, &o, NULL, 0) == 0 && o.ntx > 0;
+}
+
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 {
 	hs_tcb *t = &d->s.tcb;
@@ -142,10 +171,24 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 
 	hs_endpoint_format(&t->cfg.remote, peer, sizeof(peer));
 	switch (r) {
-	case HS_RUN_SIGNAL:
-		snprintf(msg, sizeof(msg), "interrupted by %s in %s (peer %s); guard removed",
-		         cli_signal_name(hs_stop_signal), hs_state_name(t->state), hs_state_name(t->peer_state));
-		return drive_finish(d, "interrupted", 128 + hs_stop_signal, NULL, msg);
+	case HS_RUN_SIGNAL: {
+		int sig = hs_stop_signal;
+		hs_state st = t->state, ps = t->peer_state;
+		bool rst = abort_unkept(d);
+		snprintf(msg, sizeof(msg), "interrupted by %s%s in %s (peer %s); %sguard removed", cli_signal_name(sig),
+		         sig == SIGPIPE ? " (the reader of our output went away)" : "", hs_state_name(st),
+		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
+		return drive_finish(d, "interrupted", 128 + sig, NULL, msg);
+	}
+	case HS_RUN_WRITE: {
+		hs_state st = t->state, ps = t->peer_state;
+		char why[sizeof(d->s.err)];
+		snprintf(why, sizeof(why), "%s", d->s.err);
+		bool rst = abort_unkept(d);
+		snprintf(msg, sizeof(msg), "%s: stopped in %s (peer %s); %sguard removed", why, hs_state_name(st),
+		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
+		return drive_finish(d, "error", HS_EXIT_ENV, NULL, msg);
+	}
 	case HS_RUN_ERROR:
 		return drive_finish(d, "error", HS_EXIT_ENV, NULL, d->s.err);
 	case HS_RUN_IDLE:

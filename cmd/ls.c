@@ -109,6 +109,9 @@ int cmd_ls(struct cli *c)
 	cli_enter_netns(c);
 	cli_output_init(c, &out);
 	cli_state_dir(c, dir, sizeof(dir));
+	/* Tables of hs processes that died without removing them (SIGKILL, a crash)
+	 * and that no kept connection names: nothing will ever use them. */
+	cli_cleanup_stale_guards(dir);
 	int n = hs_store_list(dir, recs, 256, err, sizeof(err));
 	if (n < 0)
 		die(HS_EXIT_ENV, "%s", err);
@@ -117,6 +120,12 @@ int cmd_ls(struct cli *c)
 	for (int i = 0; i < n; i++) {
 		const hs_conn_record *k = &recs[i];
 		uint32_t behind = 0;
+		if (hs_stop_signal) {
+			if (rec)
+				recorder_close(rec);
+			die(128 + hs_stop_signal, "interrupted by %s after %d of %d kept connections listed",
+			    cli_signal_name(hs_stop_signal), i, n);
+		}
 		enum probe pr = k->guard[0] && !hs_guard_exists(k->guard) ? PROBE_GUARD_GONE : probe(c, k, &behind);
 		bool stale = pr == PROBE_GUARD_GONE || pr == PROBE_RESET;
 

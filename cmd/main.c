@@ -5,5 +5,5 @@
 
 int main(int argc, char **argv)
 {
-	return hs_main(argc, argv);
+	return cli_exit_status(hs_main(argc, argv));
 }

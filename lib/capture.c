@@ -40,6 +40,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -49,6 +50,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hs/err.h"
 #include "hs/capture.h"
@@ -89,6 +91,8 @@ struct hs_capture {
 
 	pcap_t *dead;             /* LINKTYPE_RAW handle the dump is written through */
 	pcap_dumper_t *dump;
+	int dump_errno;           /* the first write error on the dump (then nothing more is written) */
+	long dump_good;           /* bytes of the dump on disk after the last whole packet */
 	struct pending pending[PENDING_SLOTS]; /* oldest first */
 	unsigned npending;
 	uint8_t *pending_buf;
@@ -344,6 +348,37 @@ static void dedup_put(struct dedup *d, uint64_t key)
 	d->next = (d->next + 1) % DEDUP_SLOTS;
 }
 
+/* Flush the dump; the first error (ENOSPC, EPIPE, EFBIG) is kept for the session. */
+static void dump_check(hs_capture *c)
+{
+	FILE *f = pcap_dump_file(c->dump);
+
+	errno = 0;
+	if (pcap_dump_flush(c->dump) == 0 && !ferror(f)) {
+		c->dump_good = pcap_dump_ftell(c->dump); /* all of it on disk: whole packets */
+		return;
+	}
+	if (c->dump_errno)
+		return;
+	c->dump_errno = errno ? errno : EIO;
+	/* The file ends with the last whole packet: cut what got out of this one, and
+	 * let what stdio still holds of it go nowhere when the dump is closed. */
+	int fd = fileno(f);
+	if (c->dump_good > 0 && ftruncate(fd, (off_t)c->dump_good) != 0) {
+		/* a pipe (-w -): nothing to cut */
+	}
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+int hs_capture_dump_error(const hs_capture *c)
+{
+	return c && c->dump ? c->dump_errno : 0;
+}
+
 static void dump_write(hs_capture *c, uint64_t ts_wall_ns, const uint8_t *ip, size_t caplen, size_t len)
 {
 	struct pcap_pkthdr h;
@@ -352,9 +387,11 @@ static void dump_write(hs_capture *c, uint64_t ts_wall_ns, const uint8_t *ip, si
 	h.ts.tv_usec = (suseconds_t)(ts_wall_ns % HS_NS_PER_SEC); /* nanoseconds: the file says so */
 	h.caplen = (bpf_u_int32)caplen;
 	h.len = (bpf_u_int32)len;
+	if (c->dump_errno)
+		return; /* a full disk: the file ends at the last whole packet */
 	pcap_dump((u_char *)c->dump, &h, ip);
 	/* Complete on disk after every packet, even if hs is killed. */
-	pcap_dump_flush(c->dump);
+	dump_check(c);
 }
 
 static void pending_remove(hs_capture *c, unsigned i)
@@ -397,7 +434,14 @@ int hs_capture_dump_open(hs_capture *c, const char *path, char *err, size_t errl
 		hs_seterr(err, errlen, "cannot write %s", pcap_geterr(c->dead)); /* "PATH: reason" */
 		goto fail;
 	}
-	pcap_dump_flush(c->dump); /* the file header, even if nothing follows */
+	dump_check(c); /* the file header, even if nothing follows */
+	if (c->dump_errno) {
+		hs_seterr(err, errlen, "cannot write %s: %s", path, strerror(c->dump_errno));
+		pcap_dump_close(c->dump);
+		c->dump = NULL;
+		c->dump_errno = 0;
+		goto fail;
+	}
 	return 0;
 fail:
 	if (c->dead)

@@ -343,7 +343,7 @@ static int delete_table(const char *table, struct nft_failure *f)
 {
 	char cmd[HS_GUARD_NAMELEN + 32];
 
-	snprintf(cmd, sizeof(cmd), "delete table inet %s\n", table);
+	snprintf(cmd, sizeof(cmd), "delete table inet %.*s\n", HS_GUARD_NAMELEN - 1, table);
 	if (nft_exec(cmd, f, NULL) == 0 || f->enoent)
 		return 0;
 	return -1;
@@ -394,40 +394,64 @@ static bool pid_is_dead(long pid)
 	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
+struct keep_list {
+	const char *const *keep;
+	int nkeep;
+};
+
+static bool keep_list_has(const char *name, void *arg)
+{
+	const struct keep_list *k = arg;
+	return in_keep(name, k->keep, k->nkeep);
+}
+
 int hs_guard_cleanup_stale(const char *const *keep, int nkeep, char *err, size_t errlen)
+{
+	struct keep_list k = { keep, nkeep };
+	return hs_guard_cleanup_dead(keep_list_has, &k, err, errlen);
+}
+
+int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg, char *err, size_t errlen)
 {
 	struct nft_ctx *ctx = NULL;
 	struct nft_failure f;
 	const char *line;
-	int removed = 0, failed = 0;
+	char dead[64][HS_GUARD_NAMELEN];
+	int ndead = 0, removed = 0, failed = 0;
 
 	if (nft_exec("list tables\n", &f, &ctx) < 0) {
 		report(err, errlen, "cannot list nft tables", &f);
 		return -1;
 	}
-	/* Lines look like "table inet hs_123_0". */
+	/* Lines look like "table inet hs_123_0". The owners are found dead first; only
+	 * then is asked what is kept: a process that kept its connection saved it
+	 * before it exited, so the answer cannot be older than the death. */
 	line = nft_ctx_get_output_buffer(ctx);
-	while (line && *line) {
+	while (line && *line && ndead < 64) {
 		const char *eol = strchr(line, '\n');
 		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-		char name[HS_GUARD_NAMELEN];
+		char *name = dead[ndead];
 		long pid;
 
-		if (n > 11 && strncmp(line, "table inet ", 11) == 0 && n - 11 < sizeof(name)) {
+		if (n > 11 && strncmp(line, "table inet ", 11) == 0 && n - 11 < HS_GUARD_NAMELEN) {
 			memcpy(name, line + 11, n - 11);
 			name[n - 11] = '\0';
-			if (parse_table_name(name, &pid) && pid_is_dead(pid) && !in_keep(name, keep, nkeep)) {
-				if (delete_table(name, &f) == 0) {
-					removed++;
-				} else if (!failed++) {
-					char what[HS_GUARD_NAMELEN + 64];
-					snprintf(what, sizeof(what), "cannot remove stale nft table inet %s", name);
-					report(err, errlen, what, &f);
-				}
-			}
+			if (parse_table_name(name, &pid) && pid_is_dead(pid))
+				ndead++;
 		}
 		line = eol ? eol + 1 : line + n;
 	}
 	nft_ctx_free(ctx);
+	for (int i = 0; i < ndead; i++) {
+		if (kept && kept(dead[i], arg))
+			continue;
+		if (delete_table(dead[i], &f) == 0) {
+			removed++;
+		} else if (!failed++) {
+			char what[HS_GUARD_NAMELEN + 64];
+			snprintf(what, sizeof(what), "cannot remove stale nft table inet %.*s", HS_GUARD_NAMELEN - 1, dead[i]);
+			report(err, errlen, what, &f);
+		}
+	}
 	return failed ? -1 : removed;
 }

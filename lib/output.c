@@ -12,6 +12,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <stdarg.h>
@@ -971,7 +972,19 @@ void hs_output_emit(hs_output *o, const hs_event *ev)
 		emit_json(o, ev);
 	else
 		emit_human(o, ev);
-	fflush(o->fp);
-	if (o->err)
-		fflush(o->err);
+	/* A closed pipe (EPIPE), a full disk (ENOSPC): remembered, so that the run
+	 * ends instead of going on with nobody told; the first error is the one kept. */
+	errno = 0;
+	if ((fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno)
+		o->fp_errno = errno ? errno : EIO;
+	errno = 0;
+	if (o->err && (fflush(o->err) == EOF || ferror(o->err)) && !o->err_errno)
+		o->err_errno = errno ? errno : EIO;
+}
+
+int hs_output_write_error(const hs_output *o, const char **which)
+{
+	if (which)
+		*which = o->fp == stderr ? "stderr" : "stdout";
+	return o->fp ? o->fp_errno : 0;
 }

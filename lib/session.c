@@ -2,6 +2,7 @@
 #include <config.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 		if (hs_capture_dump_open(s->cap, p->pcap_out, s->err, sizeof(s->err)) < 0)
 			return HS_EXIT_ENV;
 		s->dumping = true;
+		s->pcap_out = p->pcap_out;
 	}
 	s->family = p->local.addr.family ? p->local.addr.family : AF_INET;
 	if (hs_sender_open(&s->snd, s->family, p->capture_iface, &eperm, s->err, sizeof(s->err)) < 0)
@@ -343,6 +345,8 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		unsigned sent_before = s->sent;
 		uint32_t ack_before = s->tcb.rcv_nxt;
 		step_pause(s, tx);
+		if (s->stop && *s->stop)
+			break; /* interrupted at the prompt: the run ends, this one stays unsent */
 		bool was_waiting = s->ack_waiting;
 		s->ack_waiting = (tx->flags & HS_ACK) && !(tx->flags & HS_RST);
 		s->depth++;
@@ -579,6 +583,24 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 	return 0;
 }
 
+bool hs_session_write_failed(hs_session *s)
+{
+	const char *which;
+	int e = s->out ? hs_output_write_error(s->out, &which) : 0;
+
+	if (e) {
+		snprintf(s->err, sizeof(s->err), "cannot write to %s: %s", which, strerror(e));
+		return true;
+	}
+	e = s->cap ? hs_capture_dump_error(s->cap) : 0;
+	if (e) {
+		snprintf(s->err, sizeof(s->err), "cannot write %s: %s",
+		         s->pcap_out && strcmp(s->pcap_out, "-") != 0 ? s->pcap_out : "the capture to stdout", strerror(e));
+		return true;
+	}
+	return false;
+}
+
 enum hs_run hs_session_drain(hs_session *s)
 {
 	hs_packet pkt;
@@ -604,7 +626,11 @@ enum hs_run hs_session_drain(hs_session *s)
 		if (take(s, &pkt, ts) < 0)
 			return HS_RUN_ERROR;
 	}
-	return s->tcb.result != HS_RES_NONE ? HS_RUN_ENDED : HS_RUN_GOAL;
+	if (s->tcb.result != HS_RES_NONE)
+		return HS_RUN_ENDED;
+	if (s->stop && *s->stop)
+		return HS_RUN_SIGNAL;
+	return hs_session_write_failed(s) ? HS_RUN_WRITE : HS_RUN_GOAL;
 }
 
 enum hs_run hs_session_before_call(hs_session *s, const char *what)
@@ -632,6 +658,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 			return HS_RUN_GOAL;
 		if (s->stop && *s->stop)
 			return HS_RUN_SIGNAL;
+		if (hs_session_write_failed(s))
+			return HS_RUN_WRITE;
 
 		uint64_t timer = hs_tcb_deadline(&s->tcb);
 		uint64_t deadline = timer;

@@ -23,6 +23,9 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 int hs_capture_filter(hs_capture *c, const char *expr, char *err, size_t errlen);
 /* Write every captured frame (and frames given to hs_capture_dump_out) to a pcap file. */
 int hs_capture_dump_open(hs_capture *c, const char *path, char *err, size_t errlen);
+/* The first error writing the dump (errno: ENOSPC, EPIPE, EFBIG...), or 0. After
+ * one, nothing more is written: the file ends with the last whole packet. */
+int hs_capture_dump_error(const hs_capture *c);
 /* Record a segment we sent (as raw IP bytes) into the dump, if one is open. */
 void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len);
 /* Wait until deadline_ns (monotonic; 0 = do not block) for the next decodable

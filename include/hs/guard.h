@@ -32,5 +32,9 @@ bool hs_guard_exists(const char *table);
 /* Delete hs_* tables whose owner pid is dead and whose name is not in keep[].
  * Returns the number removed, or -1. */
 int hs_guard_cleanup_stale(const char *const *keep, int nkeep, char *err, size_t errlen);
+/* The same, asking kept(table, arg) about each table whose owner is dead, after the
+ * owners were found dead (so that a kept list read in kept() cannot predate a
+ * process that kept its connection and exited meanwhile). At most 64 per call. */
+int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg, char *err, size_t errlen);
 
 #endif

@@ -56,6 +56,7 @@ typedef struct hs_session {
 	hs_tcb tcb;
 	bool step;
 	bool dumping;               /* -w FILE is open */
+	const char *pcap_out;       /* and its name */
 	int family;                 /* of the sender: AF_INET or AF_INET6 */
 	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
 	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
@@ -91,6 +92,7 @@ enum hs_run {
 	HS_RUN_IDLE,         /* nothing happened before the idle deadline */
 	HS_RUN_SIGNAL,       /* interrupted by a signal */
 	HS_RUN_ERROR,        /* capture or send failed (s->err) */
+	HS_RUN_WRITE,        /* our lines (stdout) or the -w file could not be written (s->err) */
 };
 
 /* Open capture (filter set before any send), sender and guard. Returns an exit
@@ -113,7 +115,8 @@ int hs_session_apply(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_
 /* Before any decision (sending on a user's behalf, keeping, reporting): take in every
  * segment the capture already holds, wait briefly (a few ms) for the capture's copies
  * of our own segments, and show everything in time order. Returns HS_RUN_GOAL, or
- * HS_RUN_ENDED when what arrived ended the connection, or HS_RUN_ERROR. */
+ * HS_RUN_ENDED when what arrived ended the connection, HS_RUN_SIGNAL when a stop
+ * signal came meanwhile, HS_RUN_WRITE when output failed, or HS_RUN_ERROR. */
 enum hs_run hs_session_drain(hs_session *s);
 
 /* Before a call that changes our state and sends (hs_tcb_send, _close, _abort):
@@ -126,9 +129,13 @@ enum hs_run hs_session_before_call(hs_session *s, const char *what);
 typedef bool (*hs_goal_fn)(const hs_tcb *t, void *arg);
 
 /* Feed captured segments, ICMP and timer expiries to the TCB until goal(t, arg)
- * holds, the TCB ends, a signal arrives, or idle_deadline (monotonic; 0 = none)
+ * holds, the TCB ends, a signal arrives, a write fails (HS_RUN_WRITE: a closed or
+ * full stdout, a full disk under -w), or idle_deadline (monotonic; 0 = none)
  * passes with no TCB timer running. */
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline);
+
+/* A write error so far (s->err says which file and why), or false. */
+bool hs_session_write_failed(hs_session *s);
 
 /* --step: "-- press Enter to send WHAT --" on stderr, then wait for a line. */
 void hs_step_pause(const char *what);

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -863,9 +864,51 @@ static void test_conn_listing(void)
 	EQ_STR(got_out, "", "human: a listing ends without a result line");
 }
 
+/* A line that cannot be written (a full disk, a closed pipe) is remembered, the
+ * first error kept; a healthy stream reports none. */
+static void test_write_error(void)
+{
+	hs_output o;
+	hs_event info = { .type = HS_EV_INFO, .t_ns = 1000, .text = "hello" };
+	const char *which = NULL;
+	FILE *full = fopen("/dev/full", "w");
+	FILE *null = fopen("/dev/null", "w");
+
+	OK(full && null, "/dev/full and /dev/null open");
+	if (!full || !null)
+		return;
+	hs_output_init(&o, null, NULL);
+	hs_output_emit(&o, &info);
+	EQ_INT(hs_output_write_error(&o, &which), 0, "/dev/null: no write error");
+
+	hs_output_init(&o, full, null);
+	o.json = true;
+	hs_output_emit(&o, &info);
+	EQ_INT(hs_output_write_error(&o, &which), ENOSPC, "/dev/full: ENOSPC");
+	EQ_STR(which, "stdout", "named as stdout");
+	hs_output_emit(&o, &info);
+	EQ_INT(o.fp_errno, ENOSPC, "the first error stays");
+	EQ_INT(o.err_errno, 0, "stderr unaffected");
+
+	/* -w -: the lines go to stderr, and that is the stream named */
+	hs_output_init(&o, stderr, NULL);
+	EQ_INT(hs_output_write_error(&o, &which), 0, "no error before any write");
+	EQ_STR(which, "stderr", "fp is stderr: named stderr");
+
+	/* an error only on err (the failure line) does not stop a run */
+	hs_output_init(&o, null, full);
+	hs_event res = { .type = HS_EV_RESULT, .outcome = "timeout", .exit_code = 3, .text = "x" };
+	hs_output_emit(&o, &res);
+	EQ_INT(hs_output_write_error(&o, NULL), 0, "err full: not a write error of the run");
+	EQ_INT(o.err_errno, ENOSPC, "but remembered");
+	fclose(full);
+	fclose(null);
+}
+
 int main(void)
 {
 	endpoints();
+	test_write_error();
 	test_checker();
 	test_json_syn();
 	test_json_synack();
