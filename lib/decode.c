@@ -298,6 +298,10 @@ static int decode_icmp(const uint8_t *buf, const ip_info *ip, int family, hs_pac
 	e->family = (uint8_t)family;
 	e->type = icmp[0];
 	e->code = icmp[1];
+	if (family == AF_INET && e->type == 3 && e->code == 4)
+		e->mtu = get16(icmp + 6); /* RFC 1191 4 */
+	else if (family == AF_INET6 && e->type == 2)
+		e->mtu = get32(icmp + 4); /* RFC 4443 3.2 */
 	out->kind = HS_PKT_ICMP;
 	return 0;
 }

@@ -607,6 +607,8 @@ static void human_icmp(hs_output *o, const hs_event *ev)
 	line_color(&l, C_RESET);
 	line_printf(&l, " from %s (type %u code %u)", hs_addr_format(&ic->reporter.addr, a, sizeof(a)),
 	            ic->type, ic->code);
+	if (ic->mtu)
+		line_printf(&l, " mtu %u", ic->mtu);
 	if (ic->orig_src.addr.family != 0)
 		line_printf(&l, " about %s %s %s", endpoint(&ic->orig_src, a, sizeof(a)), arrow_right(o),
 		            endpoint(&ic->orig_dst, b, sizeof(b)));
@@ -868,6 +870,8 @@ static void json_icmp(hs_output *o, const hs_event *ev)
 	json_field_str(&l, "from", hs_addr_format(&ic->reporter.addr, a, sizeof(a)));
 	line_printf(&l, ",\"icmp_type\":%u,\"icmp_code\":%u", ic->type, ic->code);
 	json_field_str(&l, "text", hs_icmp_text(ic));
+	if (ic->mtu)
+		line_printf(&l, ",\"mtu\":%u", ic->mtu);
 	if (ic->orig_src.addr.family != 0) {
 		snprintf(about, sizeof(about), "%s>%s", endpoint(&ic->orig_src, a, sizeof(a)),
 		         endpoint(&ic->orig_dst, b, sizeof(b)));

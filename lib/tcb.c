@@ -507,6 +507,8 @@ static void drop_acked_chunks(hs_tcb *t)
 static uint32_t seg_max(const hs_tcb *t)
 {
 	uint32_t mss = t->peer_mss < PEER_MSS_MIN ? PEER_MSS_MIN : t->peer_mss;
+	if (t->path_mss && t->path_mss < mss)
+		mss = t->path_mss;
 	return mss - (t->ts_ok ? TS_OPT_SPACE : 0);
 }
 
@@ -1468,9 +1470,44 @@ static bool icmp_port_or_proto(const hs_icmp_error *icmp)
 	return icmp->code == ICMP6_PORT_UNREACH;
 }
 
+/* "Fragmentation needed" (ICMPv4 3/4) or "packet too big" (ICMPv6 2). */
+static bool icmp_too_big(const hs_icmp_error *icmp)
+{
+	return (icmp->family == AF_INET && icmp->type == ICMP4_DEST_UNREACH && icmp->code == 4) ||
+	       (icmp->family == AF_INET6 && icmp->type == 2);
+}
+
+/* RFC 1191 / RFC 8201: a router on the path cannot forward our segment whole. The
+ * segment size comes down to what its MTU allows (IP and TCP headers off; a router
+ * that names no MTU gets RFC 1191's plateau 576; never below IPv4's 576 or IPv6's
+ * 1280, as Linux's min_pmtu), and what is in flight goes again at once, smaller. */
+static void path_mtu(hs_tcb *t, const hs_icmp_error *icmp, uint64_t now, hs_tcb_out *out)
+{
+	bool v6 = icmp->family == AF_INET6;
+	uint32_t floor = v6 ? 1280 : 576, hdr = (v6 ? 40 : 20) + 20;
+	uint32_t mtu = icmp->mtu ? icmp->mtu : floor;
+
+	if (mtu < floor)
+		mtu = floor;
+	if (mtu > 65535)
+		mtu = 65535;
+	uint32_t mss = mtu - hdr;
+	uint32_t cur = t->path_mss ? t->path_mss : t->peer_mss;
+	if (mss >= cur || hs_seq_geq(icmp->orig_seq, t->snd_nxt) || t->snd_una == t->snd_nxt)
+		return; /* nothing of ours that size in flight: nothing to do */
+	t->path_mss = (uint16_t)mss;
+	/* Go back to SND.UNA and send again, in the new size; a FIN sent goes again too. */
+	t->snd_nxt = t->snd_una;
+	if (t->fin_sent && !t->fin_acked)
+		t->fin_sent = false;
+	int first = out->ntx;
+	send_pending(t, now, out);
+	for (int i = first; i < out->ntx; i++)
+		out->tx[i].note = HS_NOTE_PMTU;
+}
+
 void hs_tcb_icmp(hs_tcb *t, const hs_icmp_error *icmp, uint64_t now, hs_tcb_out *out)
 {
-	(void)now;
 	memset(out, 0, sizeof(*out));
 	if (t->state == HS_CLOSED || t->state == HS_LISTEN)
 		return;
@@ -1480,6 +1517,10 @@ void hs_tcb_icmp(hs_tcb *t, const hs_icmp_error *icmp, uint64_t now, hs_tcb_out 
 	/* RFC 5927 4.1: the quoted segment must be one we could have sent */
 	if (!(hs_seq_geq(icmp->orig_seq, t->snd_una) && hs_seq_leq(icmp->orig_seq, t->snd_nxt))) {
 		out->in_note = HS_NOTE_UNACCEPTABLE;
+		return;
+	}
+	if (icmp_too_big(icmp)) {
+		path_mtu(t, icmp, now, out);
 		return;
 	}
 	if (!icmp_unreachable(icmp))

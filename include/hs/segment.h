@@ -40,6 +40,8 @@ typedef struct hs_icmp_error {
 	hs_endpoint reporter; /* who sent the ICMP */
 	uint8_t family;       /* AF_INET: ICMP, AF_INET6: ICMPv6 */
 	uint8_t type, code;
+	uint32_t mtu;         /* "fragmentation needed" (ICMP 3/4: the next-hop MTU, 0 from
+	                       * routers older than RFC 1191) and "packet too big" (ICMPv6 2) */
 	/* From the quoted datagram: the segment that caused it. */
 	hs_endpoint orig_src, orig_dst;
 	uint32_t orig_seq;

@@ -145,6 +145,8 @@ typedef struct hs_tcb {
 
 	/* Negotiated */
 	uint16_t peer_mss;          /* 536 if not offered */
+	uint16_t path_mss;          /* 0, or what the path MTU allows (RFC 1191 / 8201): the
+	                             * largest payload plus TCP header options' room */
 	uint8_t snd_wscale, rcv_wscale; /* shift applied to the peer's / our windows */
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent;         /* last TSval from the peer, echoed */

@@ -27,6 +27,7 @@
 
 LAB_PIDS=()
 LAB_UP=''
+LAB_ROUTED=()
 
 lab_die() {
 	printf 'lab: %s\n' "$*" >&2
@@ -87,6 +88,48 @@ lab_setup() {
 	LAB_PIDS=()
 }
 
+# lab_setup_routed [MTU]: a lab with a router between a and b, for paths as they
+# are: namespace a (hs: 198.18.1.2, 2001:db8:1::2), LAB_R (the router: 198.18.1.1 and
+# 198.18.2.1, 2001:db8:1::1 and 2001:db8:2::1), b (the peer: 198.18.2.2,
+# 2001:db8:2::2). The same LAB_* variables as lab_setup (LAB_IF_A and LAB_IF_B are
+# a's and b's ends; LAB_IF_RA and LAB_IF_RB the router's), so every helper works
+# unchanged. MTU (default 1500) is the MTU of the router's side of the link to b:
+# a's full-size segments then need "fragmentation needed" / "packet too big"
+# while both ends announce MSS 1460. lab_teardown removes the three namespaces.
+lab_setup_routed() {
+	local mtu=${1:-1500} name=hsr-$$-${BATS_TEST_NUMBER:-0}-$RANDOM ns
+	LAB_DIR=${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/lab-$name
+	mkdir -p "$LAB_DIR" || return
+	LAB_A=$name-a LAB_R=$name-r LAB_B=$name-b
+	LAB_ROUTED=("$LAB_A" "$LAB_R" "$LAB_B")
+	LAB_PIDS=()
+	LAB_UP=''
+	for ns in "${LAB_ROUTED[@]}"; do
+		ip netns add "$ns" && ip -n "$ns" link set lo up || lab_die "cannot make namespace $ns" || return
+	done
+	LAB_IF_A=v0 LAB_IF_B=v0 LAB_IF_RA=va LAB_IF_RB=vb
+	ip link add v0 netns "$LAB_A" type veth peer name va netns "$LAB_R" &&
+		ip link add v0 netns "$LAB_B" type veth peer name vb netns "$LAB_R" || lab_die "cannot make the veths" || return
+	LAB_ADDR_A=198.18.1.2 LAB_ADDR_B=198.18.2.2 LAB_ADDR6_A=2001:db8:1::2 LAB_ADDR6_B=2001:db8:2::2
+	ip -n "$LAB_A" addr add "$LAB_ADDR_A/24" dev v0 &&
+		ip -n "$LAB_A" addr add "$LAB_ADDR6_A/64" dev v0 nodad &&
+		ip -n "$LAB_R" addr add 198.18.1.1/24 dev va &&
+		ip -n "$LAB_R" addr add 2001:db8:1::1/64 dev va nodad &&
+		ip -n "$LAB_R" addr add 198.18.2.1/24 dev vb &&
+		ip -n "$LAB_R" addr add 2001:db8:2::1/64 dev vb nodad &&
+		ip -n "$LAB_B" addr add "$LAB_ADDR_B/24" dev v0 &&
+		ip -n "$LAB_B" addr add "$LAB_ADDR6_B/64" dev v0 nodad &&
+		ip -n "$LAB_R" link set vb mtu "$mtu" &&
+		ip -n "$LAB_A" link set v0 up && ip -n "$LAB_R" link set va up &&
+		ip -n "$LAB_R" link set vb up && ip -n "$LAB_B" link set v0 up &&
+		ip -n "$LAB_A" route add default via 198.18.1.1 &&
+		ip -n "$LAB_A" -6 route add default via 2001:db8:1::1 &&
+		ip -n "$LAB_B" route add default via 198.18.2.1 &&
+		ip -n "$LAB_B" -6 route add default via 2001:db8:2::1 &&
+		ip netns exec "$LAB_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+		lab_die "cannot set up the routed lab" || return
+}
+
 # lab_teardown: stop the processes started by the helpers, delete the lab.
 # Safe to call when setup failed half-way, and more than once.
 lab_teardown() {
@@ -105,6 +148,11 @@ lab_teardown() {
 		hslab=$(lab_hs_lab) && "$hslab" down "$LAB_UP" || rc=1
 		LAB_UP=''
 	fi
+	local ns
+	for ns in "${LAB_ROUTED[@]}"; do
+		ip netns del "$ns" 2>/dev/null || rc=1
+	done
+	LAB_ROUTED=()
 	return "$rc"
 }
 

@@ -1578,8 +1578,9 @@ static void test_icmp(void)
 	hs_tcb_config c = cfg_base();
 	hs_icmp_error e;
 
-	/* Handshake: port, host, net unreachable are all hard. */
-	uint8_t codes[] = { 3, 1, 0, 2, 4 };
+	/* Handshake: port, host, net, protocol unreachable are all hard
+	 * (fragmentation needed is not: RFC 1191, test_established_icmp_frag_needed). */
+	uint8_t codes[] = { 3, 1, 0, 2 };
 	for (size_t i = 0; i < sizeof(codes); i++) {
 		tcb_connect(&t, &c, 0, &o);
 		e = icmp_for(&t, AF_INET, 3, codes[i], ISS);
@@ -2296,6 +2297,45 @@ static void test_established_keepalive_answered(void)
 	EQ_INT(o.in_note, HS_NOTE_KEEPALIVE_ACK, "its answer: keepalive-ack");
 }
 
+/* RFC 1191: "fragmentation needed" quoting our segment: smaller, at once. */
+static void test_established_icmp_frag_needed(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	static uint8_t data[1448];
+
+	est_plain(&t, &o, 1460, 60000);
+	tcb_send(&t, data, sizeof(data), 2 * MS, &o);
+	EQ_INT(o.ntx, 1, "one segment");
+	EQ_INT(o.tx[0].len, 1448, "of 1448 bytes");
+	hs_icmp_error e;
+	memset(&e, 0, sizeof(e));
+	e.family = AF_INET;
+	e.type = 3;
+	e.code = 4;
+	e.mtu = 1280;
+	e.orig_src = t.cfg.local;
+	e.orig_dst = t.cfg.remote;
+	e.orig_seq = ISS + 1;
+	tcb_icmp(&t, &e, 3 * MS, &o);
+	EQ_INT(t.state, S_EST, "still ESTABLISHED");
+	EQ_INT(o.ntx, 2, "sent again at once, in two");
+	EQ_INT(o.tx[0].seq, ISS + 1, "from SND.UNA");
+	EQ_INT(o.tx[0].len, 1240, "what MTU 1280 allows (IPv4 and TCP headers off)");
+	EQ_INT(o.tx[1].len, 208, "and the rest");
+	EQ_INT(o.tx[0].note, HS_NOTE_PMTU, "noted pmtu");
+	EQ_INT(hs_tcb_deadline(&t), 2 * MS + SEC, "the timer not restarted");
+	/* The same ICMP again (for the first big segment): nothing more to do. */
+	tcb_icmp(&t, &e, 4 * MS, &o);
+	EQ_INT(o.ntx, 0, "already that small");
+	/* Port unreachable would end it; frag-needed in SYN-SENT must not. */
+	hs_tcb_config c = cfg_base();
+	tcb_connect(&t, &c, 0, &o);
+	e.orig_seq = ISS;
+	tcb_icmp(&t, &e, 1 * MS, &o);
+	EQ_INT(t.state, S_SS, "frag-needed for a SYN: still SYN-SENT");
+}
+
 int main(void)
 {
 	test_names();
@@ -2342,6 +2382,7 @@ int main(void)
 	test_established_fast_retransmit();
 	test_established_challenge_ack_throttled();
 	test_listen_syn_with_data();
+	test_established_icmp_frag_needed();
 	test_established_zero_window_again();
 	test_established_zero_window_probe_again();
 	test_established_send_window_full();
