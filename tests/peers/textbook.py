@@ -16,6 +16,7 @@ Steps, done in order (TEXT takes Python escapes such as \\n or \\x00):
     expect=TEXT  receive until TEXT has arrived (what arrives is reported)
     eof          receive until the end of the stream (the peer's FIN)
     sleep=SEC    pause, as a slow application would
+    burst=NxSIZE N writes of SIZE bytes each, as fast as they go (TCP_NODELAY)
     shutdown     shutdown(SHUT_WR): send our FIN, keep reading
     close        close the socket (a FIN, or an RST if data is still unread)
     abort        close with SO_LINGER 0: an RST
@@ -92,6 +93,9 @@ def parse_step(word):
         return (name, unescape(value))
     if name == "sleep" and eq:
         return (name, float(value))
+    if name == "burst" and eq:
+        count, _, size = value.partition("x")
+        return (name, (int(count), int(size)))
     if name in plain and not eq:
         return (name, None)
     raise ValueError("bad step '%s'" % word)
@@ -177,6 +181,12 @@ class Conversation:
             self.until_eof()
         elif name == "sleep":
             time.sleep(value)
+        elif name == "burst":
+            count, size = value
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(count):
+                self.sock.sendall(b"b" * size)
+            report("sent", self.who, "%d writes of %d bytes" % (count, size))
         elif name == "shutdown":
             self.sock.shutdown(socket.SHUT_WR)
             report("shutdown", self.who, "(our FIN)")
