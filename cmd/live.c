@@ -196,10 +196,8 @@ static int finish(struct live *l, const char *outcome, int code, const char *fmt
 	}
 	show_sent(l, -1, 0, UINT64_MAX);
 	unsigned long drops = 0;
-	if (l->cap && hs_capture_drops(l->cap, &drops) == 0 && drops > 0) {
-		char warn[160];
-		snprintf(warn, sizeof(warn), "the capture lost %lu frame%s (its ring was full): lines are missing", drops,
-		         drops == 1 ? "" : "s");
+	char warn[160];
+	if (l->cap && hs_capture_drops_text(l->cap, &drops, warn, sizeof(warn))) {
 		hs_event w = { .type = HS_EV_INFO, .t_ns = since_start(l, hs_now_ns()), .text = warn };
 		emit(l, &w);
 	}

@@ -620,6 +620,15 @@ int hs_capture_drops(hs_capture *c, unsigned long *dropped)
 	return 0;
 }
 
+int hs_capture_drops_text(hs_capture *c, unsigned long *dropped, char *text, size_t len)
+{
+	if (hs_capture_drops(c, dropped) < 0 || *dropped == 0)
+		return 0;
+	snprintf(text, len, "the capture lost %lu frame%s (its ring was full): lines are missing", *dropped,
+	         *dropped == 1 ? "" : "s");
+	return 1;
+}
+
 void hs_capture_close(hs_capture *c)
 {
 	if (!c)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "hs/opts.h"
+#include "hs/payload.h"
 
 #define KNOWN_OPTS "mss, sack, ts, wscale, nop, eol, tfo, md5, raw"
 
@@ -43,16 +44,6 @@ static int parse_decimal(const char *s, size_t n, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Even-length hex into at most max bytes. Returns the byte count, or -1. */
 static int parse_hex(const char *s, size_t n, uint8_t *out, size_t max)
@@ -60,7 +51,7 @@ static int parse_hex(const char *s, size_t n, uint8_t *out, size_t max)
 	if (n % 2 != 0 || n / 2 > max)
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hex_nibble(s[i]), lo = hex_nibble(s[i + 1]);
+		int hi = hs_hex_digit((unsigned char)s[i]), lo = hs_hex_digit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -11,7 +11,7 @@
 #include "hs/err.h"
 #include "hs/payload.h"
 
-static int hexval(int c)
+int hs_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -58,7 +58,7 @@ int hs_payload_unescape(const char *in, uint8_t *out, size_t *len, const char **
 				c = 0;
 				break;
 			case 'x': {
-				int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+				int hi = hs_hex_digit((unsigned char)p[1]), lo = hi < 0 ? -1 : hs_hex_digit((unsigned char)p[2]);
 				if (hi < 0 || lo < 0)
 					return fail_at(len, at, err, "\\x needs two hex digits (\\x0a)");
 				c = hi << 4 | lo;
@@ -93,12 +93,12 @@ int hs_payload_hex(const char *in, uint8_t *out, size_t *len, const char **err)
 		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')
 			continue;
 		size_t at = (size_t)(p - in);
-		int hi = hexval((unsigned char)p[0]);
+		int hi = hs_hex_digit((unsigned char)p[0]);
 		if (hi < 0)
 			return fail_at(len, at, err, "not a hex digit (0-9, a-f)");
 		if (p[1] == '\0')
 			return fail_at(len, at, err, "an odd number of hex digits (two make a byte)");
-		int lo = hexval((unsigned char)p[1]);
+		int lo = hs_hex_digit((unsigned char)p[1]);
 		if (lo < 0)
 			return fail_at(len, at + 1, err, (p[1] == ' ' || p[1] == ':' || p[1] == '\t' || p[1] == '\n' || p[1] == '\r')
 			                         ? "an odd number of hex digits (two make a byte)"

@@ -720,10 +720,8 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	release_all(s);
 	/* A capture that lost frames leaves lines out: say so, and how many. */
 	unsigned long drops = 0;
-	if (s->cap && hs_capture_drops(s->cap, &drops) == 0 && drops > 0) {
-		char warn[160];
-		snprintf(warn, sizeof(warn), "the capture lost %lu frame%s (its ring was full): lines are missing", drops,
-		         drops == 1 ? "" : "s");
+	char warn[160];
+	if (s->cap && hs_capture_drops_text(s->cap, &drops, warn, sizeof(warn))) {
 		hs_event w = { .type = HS_EV_INFO, .t_ns = since_start(s, hs_now_ns()), .text = warn };
 		show(s, &w);
 	}

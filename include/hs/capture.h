@@ -38,6 +38,9 @@ unsigned long hs_capture_malformed(const hs_capture *c);
 /* Frames the capture lost since it opened (pcap_stats: the ring was full, or the
  * interface dropped them), in *dropped. Returns 0, or -1 when libpcap cannot say. */
 int hs_capture_drops(hs_capture *c, unsigned long *dropped);
+/* The same, as the line a driver shows before its result: returns 1 and fills
+ * text ("the capture lost N frames ...") when frames were lost, else 0. */
+int hs_capture_drops_text(hs_capture *c, unsigned long *dropped, char *text, size_t len);
 int hs_capture_datalink(const hs_capture *c);
 void hs_capture_close(hs_capture *c);
 

@@ -30,4 +30,7 @@ int hs_payload_hex(const char *in, uint8_t *out, size_t *len, const char **err);
  * with a line in err (cannot open or read it, a directory, empty, larger than max). */
 int hs_payload_read_file(const char *path, size_t max, uint8_t **out, size_t *len, char *err, size_t errlen);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int hs_hex_digit(int c);
+
 #endif
