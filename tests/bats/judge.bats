@@ -51,7 +51,7 @@ hs_noted_or_gone() {
 # await_note NOTE [N]: hs notes NOTE (N times) while it still holds the connection.
 await_note() {
 	wait_until 10 hs_noted_or_gone "$@" || fail "hs did not note $1: $(cat "$LAB_DIR/hs.out")"
-	hs_noted "$@" || fail "hs ended without noting $1: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	hs_noted "$@" || fail "hs ended without noting $1: $(tail -n 1 "$LAB_DIR/hs.out"; cat "$LAB_DIR/hs.err")"
 }
 
 # hold V4|V6: a capture in b; cued.py there on $PORT, holding its side open until
