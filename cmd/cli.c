@@ -361,6 +361,24 @@ static const char *shown_arg(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* The payloads live until exit (the TCB sends from them); they are freed there, so
+ * that a leak checker sees none. */
+static uint8_t *payloads[HS_MAX_SEND];
+static int npayloads;
+
+static void free_payloads(void)
+{
+	while (npayloads > 0)
+		free(payloads[--npayloads]);
+}
+
+static void keep_payload(uint8_t *p)
+{
+	if (npayloads == 0)
+		atexit(free_payloads);
+	payloads[npayloads++] = p;
+}
+
 /* --send TEXT (C escapes), --send-hex HEX, --send-file FILE: decoded now, so that a
  * bad one ends hs before anything is installed; the bytes stay until exit. */
 static void add_send(struct cli *c, const char *opt, const char *arg)
@@ -393,6 +411,7 @@ static void add_send(struct cli *c, const char *opt, const char *arg)
 	c->send[c->nsend].p = buf;
 	c->send[c->nsend].len = (uint32_t)len;
 	c->nsend++;
+	keep_payload(buf);
 	c->given |= O_SEND;
 }
 
