@@ -579,7 +579,8 @@ static int send_pending(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 		}
 		sent++;
 	}
-	t->snd_max = t->snd_nxt;
+	if (hs_seq_gt(t->snd_nxt, t->snd_max))
+		t->snd_max = t->snd_nxt; /* after a go-back (path MTU) it stays where it was */
 	/* Something in flight, or data held back by a zero window (the persist timer). */
 	if (sent || (t->snd_una == t->snd_nxt && unsent_data(t)))
 		arm_rtx(t, now);
@@ -920,6 +921,8 @@ static void new_ack(hs_tcb *t, uint32_t ack, rx *r, hs_tcb_out *out)
 	if (t->snd_una == t->iss)
 		r->syn_acked = true;
 	t->snd_una = ack;
+	if (hs_seq_gt(ack, t->snd_nxt))
+		t->snd_nxt = ack; /* sent before a go-back, and it arrived after all */
 	if (t->fin_sent && !t->fin_acked && hs_seq_gt(ack, t->fin_seq)) {
 		t->fin_acked = true;
 		r->fin_acked = true;
@@ -977,7 +980,7 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 		send_reply_rst(t, ack, false, 0, out);
 		return false;
 	}
-	if (hs_seq_gt(ack, t->snd_nxt)) { /* acknowledges something not yet sent */
+	if (hs_seq_gt(ack, t->snd_max)) { /* acknowledges something not yet sent */
 		out->in_note = HS_NOTE_UNACCEPTABLE;
 		send_ack(t, HS_NOTE_NONE, r->now, out);
 		return false;
