@@ -228,7 +228,8 @@ void cli_check_stop(void)
 
 int cli_exit_status(int rc)
 {
-	int e = hs_out ? hs_output_write_error(hs_out, NULL) : 0;
+	/* Not through hs_out: it may point into the returned command's frame. */
+	int e = hs_output_stdout_error();
 
 	errno = 0;
 	if (fflush(stdout) == EOF || ferror(stdout))

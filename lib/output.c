@@ -957,6 +957,10 @@ static void emit_json(hs_output *o, const hs_event *ev)
 
 /* ---- entry points -------------------------------------------------------------------- */
 
+/* The first write error on stdout of any hs_output: kept here too, so that it can be
+ * asked for once the hs_output (a driver's, on its stack) is gone. */
+static int stdout_errno;
+
 void hs_output_init(hs_output *o, FILE *fp, FILE *err)
 {
 	const char *cs = nl_langinfo(CODESET);
@@ -979,11 +983,19 @@ void hs_output_emit(hs_output *o, const hs_event *ev)
 	/* A closed pipe (EPIPE), a full disk (ENOSPC): remembered, so that the run
 	 * ends instead of going on with nobody told; the first error is the one kept. */
 	errno = 0;
-	if ((fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno)
+	if ((fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno) {
 		o->fp_errno = errno ? errno : EIO;
+		if (o->fp == stdout && !stdout_errno)
+			stdout_errno = o->fp_errno;
+	}
 	errno = 0;
 	if (o->err && (fflush(o->err) == EOF || ferror(o->err)) && !o->err_errno)
 		o->err_errno = errno ? errno : EIO;
+}
+
+int hs_output_stdout_error(void)
+{
+	return stdout_errno;
 }
 
 int hs_output_write_error(const hs_output *o, const char **which)

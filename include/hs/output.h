@@ -34,6 +34,8 @@ void hs_output_emit(hs_output *o, const hs_event *ev);
  * "stderr" when fp is stderr (-w -). An error on err alone does not count: err only
  * carries the line that says why hs fails, and nothing can be told then anyway. */
 int hs_output_write_error(const hs_output *o, const char **which);
+/* The first write error (errno) any hs_output met on stdout, or 0. */
+int hs_output_stdout_error(void);
 
 /* Escape payload for text display / JSON strings ("\n", "\x01", "\""), truncating at
  * outlen-1. Returns the number of bytes written. */
