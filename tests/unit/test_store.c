@@ -285,12 +285,12 @@ static void test_store(void)
 	EQ_STR(err, "no kept connection named nonsense (see hs ls)", "  message names it");
 
 	/* Replacing keeps the id and the count. */
-	b.state = HS_FIN_WAIT_2;
+	b.state = HS_CLOSE_WAIT;
 	b.snd_nxt = 3;
 	EQ_INT(hs_store_save(dir, &b, err, sizeof(err)), 0, "save again replaces");
 	EQ_INT(b.id, 2, "  same id");
 	EQ_INT(hs_store_find(dir, "2", &got, err, sizeof(err)), 0, "find the replaced one");
-	OK(got.state == HS_FIN_WAIT_2 && got.snd_nxt == 3, "  with the new values");
+	OK(got.state == HS_CLOSE_WAIT && got.snd_nxt == 3, "  with the new values");
 	EQ_INT(hs_store_list(dir, list, 8, err, sizeof(err)), 3, "still three");
 
 	/* In use, guards. */
@@ -380,6 +380,9 @@ int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
+	/* The records' addresses are not this host's: the host checks have their own tests. */
+	hs_store_host_check = NULL;
+	umask(022);
 	snprintf(base, sizeof(base), "%s/hs-test-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(base)) {
 		printf("Bail out! mkdtemp %s: %s\n", base, strerror(errno));
