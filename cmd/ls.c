@@ -103,7 +103,7 @@ int cmd_ls(struct cli *c)
 {
 	hs_store_listing all;
 	char dir[256], err[600], status[96], id[16];
-	hs_output out;
+	static hs_output out; /* hs_out points here until cli_exit_status, after this returns */
 	uint64_t t0 = hs_now_ns();
 
 	if (c->nargs)
