@@ -392,6 +392,19 @@ int hs_record_validate(const hs_conn_record *r, char *err, size_t errlen)
 		hs_seterr(err, errlen, "pid %ld is not a process id", (long)r->pid);
 		return -1;
 	}
+	/* Sequence space as a handshake leaves it: our SYN and the peer's are behind us,
+	 * and nothing unacknowledged is further than a window can reach. */
+	if ((int32_t)(r->snd_una - (r->iss + 1)) < 0 || (int32_t)(r->snd_nxt - r->snd_una) < 0 ||
+	    r->snd_nxt - r->snd_una > (1u << 30)) {
+		hs_seterr(err, errlen, "iss %lu, snd_una %lu, snd_nxt %lu are not in order (iss < snd_una <= snd_nxt)",
+		          (unsigned long)r->iss, (unsigned long)r->snd_una, (unsigned long)r->snd_nxt);
+		return -1;
+	}
+	if ((int32_t)(r->rcv_nxt - (r->irs + 1)) < 0) {
+		hs_seterr(err, errlen, "rcv_nxt %lu is before the peer's SYN (irs %lu)", (unsigned long)r->rcv_nxt,
+		          (unsigned long)r->irs);
+		return -1;
+	}
 	return 0;
 }
 

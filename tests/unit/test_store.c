@@ -400,6 +400,17 @@ static void test_validate(void)
 	expect_invalid("guard", "guard=hs_12_", "not an hs table name", "guard with an empty number");
 	expect_invalid("guard", "guard=filter", "not an hs table name", "another table's name");
 	expect_invalid("guard", "guard=hs_1_0x", "not an hs table name", "guard with letters");
+	expect_invalid("snd_una", "snd_una=4294967295", "not in order", "snd_una before our SYN");
+	expect_invalid("snd_nxt", "snd_nxt=0", "not in order", "snd_nxt before snd_una");
+	expect_invalid("snd_nxt", "snd_nxt=2000000000", "not in order", "snd_nxt a gigabyte past snd_una");
+	expect_invalid("rcv_nxt", "rcv_nxt=123456789", "before the peer's SYN", "rcv_nxt at the peer's SYN");
+	r = sample("198.18.0.1:40000", "198.18.0.2:8080");
+	r.iss = 4294967290u; /* sequence numbers that wrap */
+	r.snd_una = 4294967295u;
+	r.snd_nxt = 10;
+	r.irs = 4294967295u;
+	r.rcv_nxt = 0;
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), 0, "validate: wrapped sequence numbers are in order");
 }
 
 /* hs_guard_listing_matches: the table's rule must be the record's 4-tuple. */
