@@ -289,12 +289,13 @@ bool cli_check_iface(const struct cli *c)
 
 const char *cli_state_dir(const struct cli *c, char *buf, size_t len)
 {
-	if (c->state_dir) {
+	if (c->state_dir)
 		snprintf(buf, len, "%s", c->state_dir);
-		return buf;
-	}
-	if (hs_store_default_dir(buf, len) < 0)
+	else if (hs_store_default_dir(buf, len) < 0)
 		die(HS_EXIT_ENV, "cannot find this network namespace's state directory: %s", strerror(errno));
+	char err[600];
+	if (hs_store_check(buf, err, sizeof(err)) < 0) /* before anything is sent */
+		die(HS_EXIT_ENV, "%s", err);
 	return buf;
 }
 

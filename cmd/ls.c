@@ -9,6 +9,8 @@
 #include "drive.h"
 #include "hs/clock.h"
 
+#define PATH_MAX_MSG 512
+
 enum probe { PROBE_ALIVE, PROBE_RESET, PROBE_SILENT, PROBE_FAILED, PROBE_GUARD_GONE };
 
 static const char *const probe_word[] = { "alive", "reset", "no-answer", "not-probed", "guard-gone" };
@@ -99,9 +101,9 @@ static void recorder_close(hs_capture *rec)
 
 int cmd_ls(struct cli *c)
 {
-	hs_conn_record recs[256];
-	char dir[256], err[256], status[96], id[16];
-	hs_output out;
+	hs_store_listing all;
+	char dir[256], err[600], status[96], id[16];
+	static hs_output out; /* hs_out points here until cli_exit_status, after this returns */
 	uint64_t t0 = hs_now_ns();
 
 	if (c->nargs)
@@ -112,9 +114,16 @@ int cmd_ls(struct cli *c)
 	/* Tables of hs processes that died without removing them (SIGKILL, a crash)
 	 * and that no kept connection names: nothing will ever use them. */
 	cli_cleanup_stale_guards(dir);
-	int n = hs_store_list(dir, recs, 256, err, sizeof(err));
-	if (n < 0)
+	if (hs_store_list_all(dir, &all, err, sizeof(err)) < 0)
 		die(HS_EXIT_ENV, "%s", err);
+	const hs_conn_record *recs = all.recs;
+	int n = all.n;
+	/* Records that were not taken are named, one line each, and touched no further:
+	 * neither they nor the tables they name are removed. */
+	for (int i = 0; i < all.nbad; i++) {
+		hs_event ev = { .type = HS_EV_INFO, .t_ns = hs_now_ns() - t0, .text = all.bad[i].why };
+		hs_output_emit(&out, &ev);
+	}
 	hs_capture *rec = c->pcap_out ? recorder_open(c, recs, n) : NULL;
 	time_t now = time(NULL);
 	for (int i = 0; i < n; i++) {
@@ -160,8 +169,15 @@ int cmd_ls(struct cli *c)
 	}
 	if (rec)
 		recorder_close(rec);
+	/* Any record not taken makes the listing incomplete: exit 4, one line on stderr. */
+	int code = all.nbad ? HS_EXIT_ENV : HS_EXIT_OK;
+	char msg[PATH_MAX_MSG];
+	snprintf(msg, sizeof(msg), "%d kept connection record%s in %s %s corrupted or refused (named above); "
+	         "%d listed: look at %s and remove %s", all.nbad, all.nbad == 1 ? "" : "s", dir,
+	         all.nbad == 1 ? "is" : "are", n, all.nbad == 1 ? "it" : "them", all.nbad == 1 ? "it" : "them");
 	hs_event res = { .type = HS_EV_RESULT, .t_ns = hs_now_ns() - t0, .outcome = "listed", .listing = true,
-	                 .count = n };
+	                 .count = n, .exit_code = code, .text = all.nbad ? msg : NULL };
 	hs_output_emit(&out, &res);
-	return 0;
+	hs_store_listing_free(&all);
+	return code;
 }

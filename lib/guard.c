@@ -381,6 +381,74 @@ bool hs_guard_exists(const char *table)
 	return nft_exec(cmd, &f, NULL) == 0;
 }
 
+/* One rule line of a listing: leading white space and a trailing comment dropped. */
+static bool rule_is(const char *line, size_t n, const char *want)
+{
+	size_t w = strlen(want);
+
+	while (n && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		n--;
+	if (n < w || memcmp(line, want, w) != 0)
+		return false;
+	return n == w || (n > w + 9 && memcmp(line + w, " comment ", 9) == 0);
+}
+
+bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, const hs_endpoint *remote)
+{
+	char match[256], bare[256], want[300], want_bare[300];
+	hs_endpoint any = *local;
+	const char *line = listing;
+	int rules = 0, hits = 0;
+
+	if (!listing || !remote || make_match(local, remote, match, sizeof(match)) < 0)
+		return false;
+	/* A listen guard narrowed before the local address was known has no daddr. */
+	memset(&any.addr, 0, sizeof(any.addr));
+	if (make_match(&any, remote, bare, sizeof(bare)) < 0)
+		return false;
+	snprintf(want, sizeof(want), "%s drop", match);
+	snprintf(want_bare, sizeof(want_bare), "%s drop", bare);
+	while (*line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+
+		/* Every statement line of the chain that drops is a rule; there must be one,
+		 * exactly ours. */
+		if (memmem(line, n, " drop", 5) || memmem(line, n, " accept", 7) || memmem(line, n, " jump ", 6) ||
+		    memmem(line, n, " goto ", 6) || memmem(line, n, " reject", 7)) {
+			const char *policy = memmem(line, n, "policy ", 7);
+			if (!policy) {
+				rules++;
+				if (rule_is(line, n, want) || rule_is(line, n, want_bare))
+					hits++;
+			}
+		}
+		line = eol ? eol + 1 : line + n;
+	}
+	return rules == 1 && hits == 1;
+}
+
+int hs_guard_matches(const char *table, const hs_endpoint *local, const hs_endpoint *remote)
+{
+	char cmd[HS_GUARD_NAMELEN + 32];
+	struct nft_failure f;
+	struct nft_ctx *ctx = NULL;
+	int rc;
+
+	if (!parse_table_name(table, NULL))
+		return 0;
+	snprintf(cmd, sizeof(cmd), "list table inet %s\n", table);
+	if (nft_exec(cmd, &f, &ctx) < 0)
+		return -1;
+	rc = hs_guard_listing_matches(nft_ctx_get_output_buffer(ctx), local, remote) ? 1 : 0;
+	nft_ctx_free(ctx);
+	return rc;
+}
+
 static bool in_keep(const char *name, const char *const *keep, int nkeep)
 {
 	for (int i = 0; keep && i < nkeep; i++)

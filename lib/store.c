@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hs/err.h"
+#include "hs/route.h"
 #include "hs/store.h"
 
 /* A record is about 500 bytes; anything much larger is not one of ours. */
@@ -317,6 +319,122 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 	return 0;
 }
 
+/* ---- what hs itself would have written -------------------------------------------- */
+
+/* "hs_<pid>_<n>", as lib/guard.c names its tables. */
+static bool hs_guard_name(const char *s)
+{
+	const char *p;
+
+	if (strncmp(s, "hs_", 3) != 0)
+		return false;
+	p = s + 3;
+	if (*p < '1' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != '_' || !*p)
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+static bool addr_unspecified(const hs_addr *a)
+{
+	static const unsigned char zero[16];
+
+	if (a->family == AF_INET)
+		return a->u.v4.s_addr == 0;
+	return memcmp(&a->u.v6, zero, sizeof(zero)) == 0;
+}
+
+static bool endpoint_ok(const hs_endpoint *e)
+{
+	return (e->addr.family == AF_INET || e->addr.family == AF_INET6) && e->port != 0 &&
+	       !addr_unspecified(&e->addr);
+}
+
+int hs_record_validate(const hs_conn_record *r, char *err, size_t errlen)
+{
+	char l[HS_ENDPOINT_STRLEN], rm[HS_ENDPOINT_STRLEN];
+
+	if (r->state != HS_ESTABLISHED && r->state != HS_CLOSE_WAIT) {
+		hs_seterr(err, errlen, "state %s is not one hs keeps (ESTABLISHED, CLOSE-WAIT)", hs_state_name(r->state));
+		return -1;
+	}
+	if (r->peer_state != HS_SYN_RECEIVED && r->peer_state != HS_ESTABLISHED && r->peer_state != HS_FIN_WAIT_1 &&
+	    r->peer_state != HS_FIN_WAIT_2) {
+		hs_seterr(err, errlen, "peer_state %s is not one a kept connection's peer can be in",
+		          hs_state_name(r->peer_state));
+		return -1;
+	}
+	hs_endpoint_format(&r->local, l, sizeof(l));
+	hs_endpoint_format(&r->remote, rm, sizeof(rm));
+	if (!endpoint_ok(&r->local)) {
+		hs_seterr(err, errlen, "local %s is not an address and port hs connects from", l);
+		return -1;
+	}
+	if (!endpoint_ok(&r->remote)) {
+		hs_seterr(err, errlen, "remote %s is not an address and port hs connects to", rm);
+		return -1;
+	}
+	if (r->local.addr.family != r->remote.addr.family) {
+		hs_seterr(err, errlen, "local and remote addresses are of different families");
+		return -1;
+	}
+	if (r->guard[0] && !hs_guard_name(r->guard)) {
+		hs_seterr(err, errlen, "guard \"%s\" is not an hs table name (hs_<pid>_<n>)", r->guard);
+		return -1;
+	}
+	if (r->pid < 0) {
+		hs_seterr(err, errlen, "pid %ld is not a process id", (long)r->pid);
+		return -1;
+	}
+	/* Sequence space as a handshake leaves it: our SYN and the peer's are behind us,
+	 * and nothing unacknowledged is further than a window can reach. */
+	if ((int32_t)(r->snd_una - (r->iss + 1)) < 0 || (int32_t)(r->snd_nxt - r->snd_una) < 0 ||
+	    r->snd_nxt - r->snd_una > (1u << 30)) {
+		hs_seterr(err, errlen, "iss %lu, snd_una %lu, snd_nxt %lu are not in order (iss < snd_una <= snd_nxt)",
+		          (unsigned long)r->iss, (unsigned long)r->snd_una, (unsigned long)r->snd_nxt);
+		return -1;
+	}
+	if ((int32_t)(r->rcv_nxt - (r->irs + 1)) < 0) {
+		hs_seterr(err, errlen, "rcv_nxt %lu is before the peer's SYN (irs %lu)", (unsigned long)r->rcv_nxt,
+		          (unsigned long)r->irs);
+		return -1;
+	}
+	return 0;
+}
+
+/* The host's side: the local address is this host's, the interface exists, and a
+ * guard table that exists is this connection's guard (one drop rule for exactly its
+ * 4-tuple). A guard that does not exist is left to the callers (stale). */
+int hs_record_check_host(const hs_conn_record *r, char *err, size_t errlen)
+{
+	char why[256], l[HS_ENDPOINT_STRLEN], rm[HS_ENDPOINT_STRLEN];
+
+	if (r->iface[0] && strcmp(r->iface, "any") != 0 && !hs_iface_exists(r->iface)) {
+		hs_seterr(err, errlen, "interface %s does not exist here", r->iface);
+		return -1;
+	}
+	if (hs_addr_check_local(&r->local.addr, r->iface[0] ? r->iface : NULL, why, sizeof(why)) < 0) {
+		hs_seterr(err, errlen, "local address: %s", why);
+		return -1;
+	}
+	if (r->guard[0] && hs_guard_matches(r->guard, &r->local, &r->remote) == 0) {
+		hs_endpoint_format(&r->local, l, sizeof(l));
+		hs_endpoint_format(&r->remote, rm, sizeof(rm));
+		hs_seterr(err, errlen, "table %s is not the guard of %s -> %s (its rule is for something else): "
+		          "not touched", r->guard, l, rm);
+		return -1;
+	}
+	return 0;
+}
+
+int (*hs_store_host_check)(const hs_conn_record *, char *, size_t) = hs_record_check_host;
+
 /* ---- the directory --------------------------------------------------------------- */
 
 int hs_store_default_dir(char *buf, size_t len)
@@ -353,14 +471,78 @@ static int mkdir_parents(const char *dir)
 				break;
 		}
 	}
-	struct stat st;
-	if (stat(dir, &st) < 0)
+	return 0;
+}
+
+/* Is this file ours to trust: owned by the user running hs, writable by no one else? */
+static int trusted_owner(const struct stat *st, const char *what, const char *path, char *err, size_t errlen)
+{
+	if (st->st_uid != geteuid()) {
+		hs_seterr(err, errlen, "%s %s belongs to uid %lu, not to uid %lu that runs hs: refused", what, path,
+		          (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		hs_seterr(err, errlen, "%s %s is writable by %s (mode %04o): refused (chmod go-w)", what, path,
+		          st->st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st->st_mode & 07777));
 		return -1;
 	}
 	return 0;
+}
+
+/* Opens the store directory itself, never through a symbolic link, and only when it
+ * is the running user's and writable by no one else. Returns 0 with *fd, 1 when it does
+ * not exist (and create is false), -1 with err. */
+static int store_open(const char *dir, bool create, int *fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(dir);
+
+	*fd = -1;
+	if (n == 0 || n >= sizeof(path)) {
+		hs_seterr(err, errlen, "state directory \"%.64s\": %s", dir, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/') /* "dir/" would follow a link named dir */
+		path[--n] = '\0';
+	if (create && mkdir_parents(path) < 0) {
+		hs_seterr(err, errlen, "cannot create state directory %s: %s", path, strerror(errno));
+		return -1;
+	}
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		int e = errno;
+		if (e == ENOENT && !create)
+			return 1;
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			hs_seterr(err, errlen, "state directory %s is a symbolic link: refused (give the directory itself)",
+			          path);
+		else
+			hs_seterr(err, errlen, "cannot open state directory %s: %s", path, strerror(e));
+		return -1;
+	}
+	if (fstat(*fd, &st) < 0 || trusted_owner(&st, "state directory", path, err, errlen) < 0) {
+		if (!err || !errlen || !err[0])
+			hs_seterr(err, errlen, "cannot read state directory %s: %s", path, strerror(errno));
+		close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int hs_store_check(const char *dir, char *err, size_t errlen)
+{
+	int fd, rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	rc = store_open(dir, false, &fd, err, errlen);
+	if (rc == 0)
+		close(fd);
+	return rc < 0 ? -1 : 0;
 }
 
 /* "<digits>.conn" with no leading zero and a positive int: the record's id, else 0. */
@@ -386,21 +568,23 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The ids present in dir, ascending, in a malloc'd array (NULL when none). A missing
- * directory is an empty store. Returns the count or -1. */
-static int list_ids(const char *dir, int **ids, char *err, size_t errlen)
+/* The ids present in the directory dfd, ascending, in a malloc'd array (NULL when
+ * none). Returns the count or -1. */
+static int list_ids(int dfd, const char *dir, int **ids, char *err, size_t errlen)
 {
-	DIR *d = opendir(dir);
+	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
 	struct dirent *de;
 	int n = 0, cap = 0;
 
 	*ids = NULL;
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
 		hs_seterr(err, errlen, "cannot read state directory %s: %s", dir, strerror(errno));
+		if (dup_fd >= 0)
+			close(dup_fd);
 		return -1;
 	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		int id = id_of_name(de->d_name);
 		if (!id)
@@ -425,31 +609,40 @@ static int list_ids(const char *dir, int **ids, char *err, size_t errlen)
 	return n;
 }
 
-static void record_path(const char *dir, int id, char *buf, size_t len)
+static void record_name(int id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%d.conn", dir, id);
+	snprintf(buf, len, "%d.conn", id);
 }
 
-/* Returns 0, 1 when the file does not exist, -1 with err when unreadable or corrupted. */
-static int load_record(const char *dir, int id, hs_conn_record *rec, char *err, size_t errlen)
+/* Returns 0, 1 when the file does not exist, -1 with err when unreadable, refused or
+ * corrupted. Opened without following a link and without blocking (a FIFO). */
+static int load_record(int dfd, const char *dir, int id, hs_conn_record *rec, char *err, size_t errlen)
 {
-	char path[PATH_MAX], text[RECORD_MAX + 1], why[160];
+	char name[32], path[PATH_MAX + 32], text[RECORD_MAX + 1], why[320];
 	struct stat st;
 	ssize_t n;
 	size_t got = 0;
 	int fd;
 
-	record_path(dir, id, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	record_name(id, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		hs_seterr(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
+		if (errno == ELOOP)
+			hs_seterr(err, errlen, "kept connection %s is a symbolic link: refused", path);
+		else
+			hs_seterr(err, errlen, "cannot read kept connection %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		hs_seterr(err, errlen, "kept connection %s is not a regular file", path);
+		hs_seterr(err, errlen, "kept connection %s is not a regular file: refused", path);
+		return -1;
+	}
+	if (trusted_owner(&st, "kept connection", path, err, errlen) < 0) {
+		close(fd);
 		return -1;
 	}
 	while (got < sizeof(text) && (n = read(fd, text + got, sizeof(text) - got)) != 0) {
@@ -476,6 +669,11 @@ static int load_record(const char *dir, int id, hs_conn_record *rec, char *err, 
 		hs_seterr(err, errlen, "kept connection %s is corrupted: %s (remove it)", path, why);
 		return -1;
 	}
+	if (hs_record_validate(rec, why, sizeof(why)) < 0 ||
+	    (hs_store_host_check && hs_store_host_check(rec, why, sizeof(why)) < 0)) {
+		hs_seterr(err, errlen, "kept connection %s refused: %s", path, why);
+		return -1;
+	}
 	rec->id = id; /* the file name is authoritative */
 	return 0;
 }
@@ -495,27 +693,27 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Writes text to a fresh temporary file in dir; fills tmp with its path. */
-static int write_temp(const char *dir, const char *text, size_t len, char *tmp, size_t tmplen)
+/* Writes text to a fresh temporary file in dfd; fills tmp with its name. */
+static int write_temp(int dfd, const char *text, size_t len, char *tmp, size_t tmplen)
 {
 	static unsigned counter;
 	int fd, saved;
 
-	snprintf(tmp, tmplen, "%s/.%ld.%u.tmp", dir, (long)getpid(), counter++);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(tmp, tmplen, ".%ld.%u.tmp", (long)getpid(), counter++);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	/* The umask may only take bits away; make it exactly 0600. */
 	if (fchmod(fd, 0600) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		errno = saved;
 		return -1;
 	}
 	if (close(fd) < 0) {
 		saved = errno;
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		errno = saved;
 		return -1;
 	}
@@ -524,14 +722,12 @@ static int write_temp(const char *dir, const char *text, size_t len, char *tmp, 
 
 int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen)
 {
-	char text[RECORD_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	char text[RECORD_MAX], tmp[64], name[32];
 	hs_conn_record r = *rec;
-	int *ids = NULL, n, len;
+	int *ids = NULL, n, len, dfd;
 
-	if (mkdir_parents(dir) < 0) {
-		hs_seterr(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
+	if (store_open(dir, true, &dfd, err, errlen) != 0)
 		return -1;
-	}
 	if (!r.created)
 		r.created = time(NULL);
 	if (!r.pid)
@@ -540,98 +736,175 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 		/* Replace: rename over the old file in one step. */
 		if ((len = hs_record_format(&r, text, sizeof(text))) < 0) {
 			hs_seterr(err, errlen, "cannot format the kept connection");
+			close(dfd);
 			return -1;
 		}
-		record_path(dir, r.id, path, sizeof(path));
-		if (write_temp(dir, text, (size_t)len, tmp, sizeof(tmp)) < 0 || rename(tmp, path) < 0) {
-			hs_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
-			unlink(tmp);
+		record_name(r.id, name, sizeof(name));
+		if (write_temp(dfd, text, (size_t)len, tmp, sizeof(tmp)) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+			hs_seterr(err, errlen, "cannot write %s/%s: %s", dir, name, strerror(errno));
+			unlinkat(dfd, tmp, 0);
+			close(dfd);
 			return -1;
 		}
+		close(dfd);
 		*rec = r;
 		return 0;
 	}
-	if ((n = list_ids(dir, &ids, err, errlen)) < 0)
+	if ((n = list_ids(dfd, dir, &ids, err, errlen)) < 0) {
+		close(dfd);
 		return -1;
+	}
 	r.id = n ? ids[n - 1] + 1 : 1;
 	free(ids);
 	/* New: link() refuses to replace, so two hs saving at once get distinct ids. */
 	for (int tries = 0; ; tries++, r.id++) {
 		if (r.id <= 0 || tries == 100) {
 			hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
+			close(dfd);
 			return -1;
 		}
 		if ((len = hs_record_format(&r, text, sizeof(text))) < 0) {
 			hs_seterr(err, errlen, "cannot format the kept connection");
+			close(dfd);
 			return -1;
 		}
-		record_path(dir, r.id, path, sizeof(path));
-		if (write_temp(dir, text, (size_t)len, tmp, sizeof(tmp)) < 0) {
+		record_name(r.id, name, sizeof(name));
+		if (write_temp(dfd, text, (size_t)len, tmp, sizeof(tmp)) < 0) {
 			hs_seterr(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
+			close(dfd);
 			return -1;
 		}
-		int rc = link(tmp, path), saved = errno;
-		unlink(tmp);
+		int rc = linkat(dfd, tmp, dfd, name, 0), saved = errno;
+		unlinkat(dfd, tmp, 0);
 		if (rc == 0)
 			break;
 		if (saved != EEXIST) {
-			hs_seterr(err, errlen, "cannot write %s: %s", path, strerror(saved));
+			hs_seterr(err, errlen, "cannot write %s/%s: %s", dir, name, strerror(saved));
+			close(dfd);
 			return -1;
 		}
 	}
+	close(dfd);
 	*rec = r;
 	return 0;
 }
 
-/* Calls visit(rec, arg) on each readable record, newest first when newest_first;
- * stops when it returns non-zero. Corrupted records are skipped, the last such
- * problem left in err. Returns visit's non-zero value, 0, or -1. */
+/* Calls visit(rec, arg) on each valid record, newest first when newest_first; stops
+ * when it returns non-zero. Each corrupted or refused record goes to bad(name, why,
+ * arg) when given, and the last such problem is left in err. Returns visit's non-zero
+ * value, 0, or -1 (the directory itself unreadable or refused). */
 static int each_record(const char *dir, bool newest_first, int (*visit)(const hs_conn_record *, void *),
-                       void *arg, char *err, size_t errlen)
+                       void (*bad)(int id, const char *why, void *), void *arg, char *err, size_t errlen)
 {
-	int *ids, n, rc = 0;
-	char why[PATH_MAX + 200];
+	int *ids, n, rc = 0, dfd;
+	char why[PATH_MAX + 400];
 
-	if ((n = list_ids(dir, &ids, err, errlen)) < 0)
+	if ((rc = store_open(dir, false, &dfd, err, errlen)) != 0)
+		return rc > 0 ? 0 : -1; /* a missing directory is an empty store */
+	if ((n = list_ids(dfd, dir, &ids, err, errlen)) < 0) {
+		close(dfd);
 		return -1;
+	}
 	for (int k = 0; k < n && rc == 0; k++) {
 		hs_conn_record rec;
 		int id = ids[newest_first ? n - 1 - k : k];
-		int lr = load_record(dir, id, &rec, why, sizeof(why));
+		int lr = load_record(dfd, dir, id, &rec, why, sizeof(why));
 
-		if (lr == 0)
+		if (lr == 0) {
 			rc = visit(&rec, arg);
-		else if (lr < 0 && err && errlen)
-			hs_seterr(err, errlen, "%s", why);
+		} else if (lr < 0) {
+			if (bad)
+				bad(id, why, arg);
+			if (err && errlen)
+				hs_seterr(err, errlen, "%s", why);
+		}
 	}
 	free(ids);
+	close(dfd);
 	return rc;
 }
 
 struct list_ctx {
-	hs_conn_record *recs;
-	int max, n;
+	hs_store_listing *l;
+	int cap, badcap;
+	bool oom;
 };
 
 static int visit_list(const hs_conn_record *rec, void *arg)
 {
 	struct list_ctx *c = arg;
 
-	if (c->n >= c->max)
-		return 1;
-	c->recs[c->n++] = *rec;
+	if (c->l->n == c->cap) {
+		int cap = c->cap ? c->cap * 2 : 16;
+		hs_conn_record *more = realloc(c->l->recs, (size_t)cap * sizeof(*more));
+		if (!more) {
+			c->oom = true;
+			return 1;
+		}
+		c->l->recs = more;
+		c->cap = cap;
+	}
+	c->l->recs[c->l->n++] = *rec;
 	return 0;
+}
+
+static void bad_list(int id, const char *why, void *arg)
+{
+	struct list_ctx *c = arg;
+
+	if (c->l->nbad == c->badcap) {
+		int cap = c->badcap ? c->badcap * 2 : 8;
+		hs_store_problem *more = realloc(c->l->bad, (size_t)cap * sizeof(*more));
+		if (!more) {
+			c->oom = true;
+			return;
+		}
+		c->l->bad = more;
+		c->badcap = cap;
+	}
+	hs_store_problem *p = &c->l->bad[c->l->nbad++];
+	p->id = id;
+	snprintf(p->name, sizeof(p->name), "%d.conn", id);
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+int hs_store_list_all(const char *dir, hs_store_listing *out, char *err, size_t errlen)
+{
+	struct list_ctx c = { out, 0, 0, false };
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	if (each_record(dir, false, visit_list, bad_list, &c, err, errlen) < 0 || c.oom) {
+		if (c.oom)
+			hs_seterr(err, errlen, "out of memory listing %s", dir);
+		hs_store_listing_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void hs_store_listing_free(hs_store_listing *l)
+{
+	free(l->recs);
+	free(l->bad);
+	memset(l, 0, sizeof(*l));
 }
 
 int hs_store_list(const char *dir, hs_conn_record *recs, int max, char *err, size_t errlen)
 {
-	struct list_ctx c = { recs, max, 0 };
+	hs_store_listing l;
+	int n;
 
-	if (err && errlen)
-		err[0] = '\0';
-	if (each_record(dir, false, visit_list, &c, err, errlen) < 0)
+	if (hs_store_list_all(dir, &l, err, errlen) < 0)
 		return -1;
-	return c.n;
+	n = l.n < max ? l.n : max;
+	if (n > 0)
+		memcpy(recs, l.recs, (size_t)n * sizeof(*recs));
+	if (l.n > max)
+		hs_seterr(err, errlen, "%d kept connections in %s; only the first %d taken", l.n, dir, max);
+	hs_store_listing_free(&l);
+	return n;
 }
 
 /* What a CONN name can say: nothing (newest), or endpoints. */
@@ -692,7 +965,12 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 	memset(&c, 0, sizeof(c));
 	c.out = rec;
 	if (name && *name && parse_number(name, INT_MAX, &id) == 0) {
-		rc = id ? load_record(dir, (int)id, rec, err, errlen) : 1;
+		int dfd = -1;
+		rc = id ? store_open(dir, false, &dfd, err, errlen) : 1;
+		if (rc == 0) {
+			rc = load_record(dfd, dir, (int)id, rec, err, errlen);
+			close(dfd);
+		}
 		if (rc == 1)
 			hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 		return rc;
@@ -709,7 +987,7 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 		hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 		return 1;
 	}
-	rc = each_record(dir, true, visit_find, &c, why, sizeof(why));
+	rc = each_record(dir, true, visit_find, NULL, &c, why, sizeof(why));
 	if (rc < 0) {
 		hs_seterr(err, errlen, "%s", why);
 		return -1;
@@ -726,14 +1004,21 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 
 int hs_store_remove(const char *dir, int id)
 {
-	char path[PATH_MAX];
+	char name[32], err[8];
+	int dfd, rc;
 
 	if (id <= 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	record_path(dir, id, path, sizeof(path));
-	return unlink(path) < 0 ? -1 : 0;
+	if (store_open(dir, false, &dfd, err, sizeof(err)) != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	record_name(id, name, sizeof(name));
+	rc = unlinkat(dfd, name, 0);
+	close(dfd);
+	return rc < 0 ? -1 : 0;
 }
 
 static int visit_local(const hs_conn_record *rec, void *arg)
@@ -750,7 +1035,7 @@ bool hs_store_local_in_use(const char *dir, const hs_endpoint *local)
 {
 	hs_endpoint want = *local;
 
-	return each_record(dir, false, visit_local, &want, NULL, 0) > 0;
+	return each_record(dir, false, visit_local, NULL, &want, NULL, 0) > 0;
 }
 
 struct guards_ctx {
@@ -774,5 +1059,5 @@ int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max)
 {
 	struct guards_ctx c = { names, max, 0 };
 
-	return each_record(dir, false, visit_guard, &c, NULL, 0) == 0 ? c.n : -1;
+	return each_record(dir, false, visit_guard, NULL, &c, NULL, 0) == 0 ? c.n : -1;
 }

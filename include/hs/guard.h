@@ -29,6 +29,12 @@ int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *re
 int hs_guard_remove(hs_guard *g, char *err, size_t errlen);
 /* Does this table still exist? */
 bool hs_guard_exists(const char *table);
+/* Is table a guard for exactly this 4-tuple: an hs name, one drop rule for remote ->
+ * local (with or without the local address), nothing else? 1 yes, 0 no, -1 when the
+ * table cannot be listed (gone, or no privilege). Changes nothing. */
+int hs_guard_matches(const char *table, const hs_endpoint *local, const hs_endpoint *remote);
+/* The comparison itself, on the text of `nft list table inet NAME`. */
+bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, const hs_endpoint *remote);
 /* Delete hs_* tables whose owner pid is dead and whose name is not in keep[].
  * Returns the number removed, or -1. */
 int hs_guard_cleanup_stale(const char *const *keep, int nkeep, char *err, size_t errlen);

@@ -39,8 +39,27 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
  * (Also "LOCAL" or a bare remote address; several matches: the most recent.
  * A corrupted record asked for by id is an error; otherwise it is skipped.) */
 int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *err, size_t errlen);
+/* A record that was not taken: corrupted, or refused (a FIFO, a link, another user's
+ * or a writable file, a field hs would not have written, an address this host does
+ * not have, a guard table that is not this connection's). */
+typedef struct hs_store_problem {
+	int id;
+	char name[32];                  /* "7.conn" */
+	char why[512];                  /* one line, naming the file */
+} hs_store_problem;
+typedef struct hs_store_listing {
+	hs_conn_record *recs;           /* oldest first */
+	int n;
+	hs_store_problem *bad;
+	int nbad;
+} hs_store_listing;
+/* Every record, with no limit, and every problem. Returns 0, or -1 with err when the
+ * directory itself cannot be read or is refused. Free with hs_store_listing_free. */
+int hs_store_list_all(const char *dir, hs_store_listing *out, char *err, size_t errlen);
+void hs_store_listing_free(hs_store_listing *l);
 /* All records, oldest first, up to max. Returns the count or -1. Corrupted files
- * are skipped; err is then a warning about the last one (else ""). */
+ * are skipped; err is then a warning about the last one, or says that there were
+ * more than max (else ""). */
 int hs_store_list(const char *dir, hs_conn_record *recs, int max, char *err, size_t errlen);
 int hs_store_remove(const char *dir, int id);
 /* Is this local endpoint used by a kept connection? */
@@ -50,8 +69,24 @@ bool hs_store_local_in_use(const char *dir, const hs_endpoint *local);
  * not run hs_guard_cleanup_stale (it would remove kept connections' guards). */
 int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max);
 
+/* The store directory must be the directory itself (not a symbolic link), belong to
+ * the user running hs and be writable by no one else; a missing one is fine (an
+ * empty store). Every operation checks it; this is for checking before anything is
+ * sent. Returns 0, or -1 with err (one line). */
+int hs_store_check(const char *dir, char *err, size_t errlen);
+
 /* Text form used in the files and tests: key=value lines. */
 int hs_record_format(const hs_conn_record *rec, char *buf, size_t len);
 int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t errlen);
+/* Is a parsed record one hs would have written: a state it keeps (ESTABLISHED,
+ * CLOSE-WAIT), a peer state that goes with it, endpoints with addresses and ports of
+ * one family, a guard named hs_<pid>_<n>? Pure. Returns 0, or -1 with err. */
+int hs_record_validate(const hs_conn_record *rec, char *err, size_t errlen);
+/* Does the host agree: the local address is this host's (bind() test), the interface
+ * exists, and an existing guard table is this 4-tuple's guard (hs_guard_matches)?
+ * Returns 0, or -1 with err. */
+int hs_record_check_host(const hs_conn_record *rec, char *err, size_t errlen);
+/* Run on every record read (default hs_record_check_host; tests may set NULL). */
+extern int (*hs_store_host_check)(const hs_conn_record *rec, char *err, size_t errlen);
 
 #endif

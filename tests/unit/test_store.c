@@ -285,12 +285,12 @@ static void test_store(void)
 	EQ_STR(err, "no kept connection named nonsense (see hs ls)", "  message names it");
 
 	/* Replacing keeps the id and the count. */
-	b.state = HS_FIN_WAIT_2;
+	b.state = HS_CLOSE_WAIT;
 	b.snd_nxt = 3;
 	EQ_INT(hs_store_save(dir, &b, err, sizeof(err)), 0, "save again replaces");
 	EQ_INT(b.id, 2, "  same id");
 	EQ_INT(hs_store_find(dir, "2", &got, err, sizeof(err)), 0, "find the replaced one");
-	OK(got.state == HS_FIN_WAIT_2 && got.snd_nxt == 3, "  with the new values");
+	OK(got.state == HS_CLOSE_WAIT && got.snd_nxt == 3, "  with the new values");
 	EQ_INT(hs_store_list(dir, list, 8, err, sizeof(err)), 3, "still three");
 
 	/* In use, guards. */
@@ -356,6 +356,201 @@ static void test_store(void)
 	OK(strstr(err, "cannot create state directory") != NULL, "  saying why");
 }
 
+/* hs_record_validate: only what hs itself writes. */
+static void expect_invalid(const char *key, const char *repl, const char *needle, const char *what)
+{
+	char text[2048], err[512] = "";
+	hs_conn_record r;
+
+	edited(key, repl, text, sizeof(text));
+	if (hs_record_parse(text, &r, err, sizeof(err)) < 0) {
+		OK(false, what);
+		printf("# parse failed: %s\n", err);
+		return;
+	}
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), -1, what);
+	if (!strstr(err, needle))
+		printf("# message \"%s\" lacks \"%s\"\n", err, needle);
+	OK(strstr(err, needle) != NULL, "  with its reason");
+}
+
+static void test_validate(void)
+{
+	static const char *const unkept[] = { "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1",
+	                                      "FIN-WAIT-2", "CLOSING", "LAST-ACK", "TIME-WAIT" };
+	hs_conn_record r = sample("198.18.0.1:40000", "198.18.0.2:8080");
+	char line[64], err[512];
+
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), 0, "validate: the sample is one hs writes");
+	r.state = HS_CLOSE_WAIT;
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), 0, "validate: CLOSE-WAIT is kept");
+	r.guard[0] = '\0';
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), 0, "validate: no guard is fine");
+	for (size_t i = 0; i < sizeof(unkept) / sizeof(unkept[0]); i++) {
+		snprintf(line, sizeof(line), "state=%s", unkept[i]);
+		expect_invalid("state", line, "is not one hs keeps", line);
+	}
+	expect_invalid("peer_state", "peer_state=LISTEN", "peer_state LISTEN", "peer LISTEN");
+	expect_invalid("peer_state", "peer_state=TIME-WAIT", "peer_state TIME-WAIT", "peer TIME-WAIT");
+	expect_invalid("local", "local=0.0.0.0:40000", "local 0.0.0.0:40000", "local unspecified address");
+	expect_invalid("remote", "remote=0.0.0.0:80", "remote 0.0.0.0:80", "remote unspecified address");
+	/* Port 0 and mixed families: the parser already refuses them (test_parse_errors). */
+	expect_invalid("guard", "guard=hs_0_1", "not an hs table name", "guard pid 0");
+	expect_invalid("guard", "guard=hs_12", "not an hs table name", "guard without a number");
+	expect_invalid("guard", "guard=hs_12_", "not an hs table name", "guard with an empty number");
+	expect_invalid("guard", "guard=filter", "not an hs table name", "another table's name");
+	expect_invalid("guard", "guard=hs_1_0x", "not an hs table name", "guard with letters");
+	expect_invalid("snd_una", "snd_una=4294967295", "not in order", "snd_una before our SYN");
+	expect_invalid("snd_nxt", "snd_nxt=0", "not in order", "snd_nxt before snd_una");
+	expect_invalid("snd_nxt", "snd_nxt=2000000000", "not in order", "snd_nxt a gigabyte past snd_una");
+	expect_invalid("rcv_nxt", "rcv_nxt=123456789", "before the peer's SYN", "rcv_nxt at the peer's SYN");
+	r = sample("198.18.0.1:40000", "198.18.0.2:8080");
+	r.iss = 4294967290u; /* sequence numbers that wrap */
+	r.snd_una = 4294967295u;
+	r.snd_nxt = 10;
+	r.irs = 4294967295u;
+	r.rcv_nxt = 0;
+	EQ_INT(hs_record_validate(&r, err, sizeof(err)), 0, "validate: wrapped sequence numbers are in order");
+}
+
+/* hs_guard_listing_matches: the table's rule must be the record's 4-tuple. */
+static void test_guard_listing(void)
+{
+	hs_endpoint l = endpoint("198.18.0.1:40000"), r = endpoint("198.18.0.2:8080");
+	hs_endpoint l6 = endpoint("[2001:db8::1]:4000"), r6 = endpoint("[2001:db8::2]:80");
+	const char *conn = "table inet hs_12_0 {\n\tcomment \"hs guard for x\"\n\tchain in {\n"
+	                   "\t\ttype filter hook input priority raw; policy accept;\n"
+	                   "\t\tip saddr 198.18.0.2 ip daddr 198.18.0.1 tcp sport 8080 tcp dport 40000 drop "
+	                   "comment \"hs guard for 198.18.0.1:40000 -> 198.18.0.2:8080\"\n\t}\n}\n";
+	const char *bare = "table inet hs_12_0 {\n\tchain in {\n\t\ttype filter hook input priority raw; policy accept;\n"
+	                   "\t\tip saddr 198.18.0.2 tcp sport 8080 tcp dport 40000 drop\n\t}\n}\n";
+	const char *listen = "table inet hs_12_0 {\n\tchain in {\n\t\ttype filter hook input priority raw; policy accept;\n"
+	                     "\t\ttcp dport 40000 drop comment \"hs guard for listen *:40000\"\n\t}\n}\n";
+	const char *two = "table inet hs_12_0 {\n\tchain in {\n\t\ttype filter hook input priority raw; policy accept;\n"
+	                  "\t\tip saddr 198.18.0.2 ip daddr 198.18.0.1 tcp sport 8080 tcp dport 40000 drop\n"
+	                  "\t\ttcp dport 22 drop\n\t}\n}\n";
+	const char *v6 = "table inet hs_12_1 {\n\tchain in {\n\t\ttype filter hook input priority raw; policy accept;\n"
+	                 "\t\tip6 saddr 2001:db8::2 ip6 daddr 2001:db8::1 tcp sport 80 tcp dport 4000 drop\n\t}\n}\n";
+	hs_endpoint other = endpoint("198.18.0.1:40001");
+
+	OK(hs_guard_listing_matches(conn, &l, &r), "guard listing: the 4-tuple's rule matches");
+	OK(hs_guard_listing_matches(bare, &l, &r), "guard listing: a rule without the local address matches");
+	OK(!hs_guard_listing_matches(conn, &other, &r), "guard listing: another local port does not");
+	OK(!hs_guard_listing_matches(conn, &r, &l), "guard listing: the reverse direction does not");
+	OK(!hs_guard_listing_matches(listen, &l, &r), "guard listing: a listen guard (whole port) does not");
+	OK(!hs_guard_listing_matches(two, &l, &r), "guard listing: a second rule makes it not ours");
+	OK(hs_guard_listing_matches(v6, &l6, &r6), "guard listing: IPv6");
+	OK(!hs_guard_listing_matches(v6, &l, &r), "guard listing: IPv6 table, IPv4 record");
+	OK(!hs_guard_listing_matches("", &l, &r), "guard listing: empty");
+	OK(!hs_guard_listing_matches(NULL, &l, &r), "guard listing: NULL");
+}
+
+/* Directories and records that are not ours to trust. */
+static void test_refusals(void)
+{
+	char dir[512], link[600], path[700], err[600], text[2048];
+	hs_conn_record a = sample("198.18.0.1:40000", "198.18.0.2:8080"), got;
+	hs_conn_record list[4];
+
+	snprintf(dir, sizeof(dir), "%s/refuse", base);
+	EQ_INT(hs_store_save(dir, &a, err, sizeof(err)), 0, "refusals: a good store");
+	EQ_INT(hs_store_check(dir, err, sizeof(err)), 0, "  passes the check");
+	snprintf(path, sizeof(path), "%s/nonexistent", base);
+	EQ_INT(hs_store_check(path, err, sizeof(err)), 0, "a missing directory passes (empty store)");
+
+	/* Writable by others or the group. */
+	chmod(dir, 0777);
+	EQ_INT(hs_store_check(dir, err, sizeof(err)), -1, "a world-writable directory is refused");
+	OK(strstr(err, "writable by others") && strstr(err, "refused"), "  saying so");
+	EQ_INT(hs_store_list(dir, list, 4, err, sizeof(err)), -1, "  listing it fails");
+	EQ_INT(hs_store_find(dir, "1", &got, err, sizeof(err)), -1, "  finding in it fails");
+	EQ_INT(hs_store_save(dir, &a, err, sizeof(err)), -1, "  saving into it fails");
+	OK(!hs_store_local_in_use(dir, &a.local), "  nothing in it counts");
+	chmod(dir, 0770);
+	EQ_INT(hs_store_check(dir, err, sizeof(err)), -1, "a group-writable directory is refused");
+	OK(strstr(err, "writable by its group") != NULL, "  saying so");
+	chmod(dir, 0700);
+
+	/* A symbolic link to the directory, with or without a trailing slash. */
+	snprintf(link, sizeof(link), "%s/link", base);
+	OK(symlink(dir, link) == 0, "make a link to the store");
+	EQ_INT(hs_store_check(link, err, sizeof(err)), -1, "a symlinked directory is refused");
+	OK(strstr(err, "symbolic link") != NULL, "  saying so");
+	snprintf(path, sizeof(path), "%s/", link);
+	EQ_INT(hs_store_check(path, err, sizeof(err)), -1, "  with a trailing slash too");
+	hs_conn_record b = sample("198.18.0.1:40001", "198.18.0.2:8080");
+	EQ_INT(hs_store_save(link, &b, err, sizeof(err)), -1, "  nothing saved through it");
+	snprintf(path, sizeof(path), "%s/2.conn", dir);
+	OK(access(path, F_OK) < 0, "  nothing written in the target");
+
+	/* Records: a FIFO, a link, a writable one, a state hs does not keep. */
+	snprintf(path, sizeof(path), "%s/3.conn", dir);
+	OK(mkfifo(path, 0600) == 0, "make a FIFO named like a record");
+	EQ_INT(hs_store_find(dir, "3", &got, err, sizeof(err)), -1, "a FIFO record is refused (and does not block)");
+	OK(strstr(err, "not a regular file") != NULL, "  saying so");
+	snprintf(path, sizeof(path), "%s/4.conn", dir);
+	snprintf(link, sizeof(link), "%s/1.conn", dir);
+	OK(symlink(link, path) == 0, "make a record that is a link");
+	EQ_INT(hs_store_find(dir, "4", &got, err, sizeof(err)), -1, "a symlinked record is refused");
+	OK(strstr(err, "symbolic link") != NULL, "  saying so");
+	hs_record_format(&b, text, sizeof(text));
+	write_file(dir, "5.conn", text, strlen(text));
+	snprintf(path, sizeof(path), "%s/5.conn", dir);
+	chmod(path, 0666);
+	EQ_INT(hs_store_find(dir, "5", &got, err, sizeof(err)), -1, "a world-writable record is refused");
+	OK(strstr(err, "5.conn is writable by others") != NULL, "  naming it");
+	edited("state", "state=TIME-WAIT", text, sizeof(text));
+	write_file(dir, "6.conn", text, strlen(text));
+	EQ_INT(hs_store_find(dir, "6", &got, err, sizeof(err)), -1, "a record in TIME-WAIT is refused");
+	OK(strstr(err, "6.conn refused: state TIME-WAIT") != NULL, "  naming it and the state");
+
+	/* The listing names each problem and has no limit. */
+	hs_store_listing all;
+	EQ_INT(hs_store_list_all(dir, &all, err, sizeof(err)), 0, "list_all with bad records");
+	EQ_INT(all.n, 1, "  one good record");
+	EQ_INT(all.nbad, 4, "  four bad ones");
+	OK(all.nbad == 4 && all.bad[0].id == 3 && all.bad[1].id == 4 && all.bad[2].id == 5 && all.bad[3].id == 6,
+	   "  in id order");
+	OK(all.nbad == 4 && strcmp(all.bad[0].name, "3.conn") == 0 && strstr(all.bad[0].why, "3.conn"),
+	   "  each by name");
+	hs_store_listing_free(&all);
+	for (int i = 0; i < 300; i++) {
+		hs_conn_record c = sample("198.18.0.1:40000", "198.18.0.2:8080");
+		c.local.port = (uint16_t)(41000 + i);
+		if (hs_store_save(dir, &c, err, sizeof(err)) < 0)
+			break;
+	}
+	EQ_INT(hs_store_list_all(dir, &all, err, sizeof(err)), 0, "list_all with 301 records");
+	EQ_INT(all.n, 301, "  all of them");
+	hs_store_listing_free(&all);
+	EQ_INT(hs_store_list(dir, list, 4, err, sizeof(err)), 4, "hs_store_list stops at max");
+	OK(strstr(err, "only the first 4") != NULL, "  and says so");
+
+	/* The host check runs on every record read. */
+	hs_store_host_check = hs_record_check_host;
+	EQ_INT(hs_store_find(dir, "1", &got, err, sizeof(err)), -1, "host check: 198.18.0.1 is not this host's");
+	OK(strstr(err, "1.conn refused: ") != NULL, "  naming the record");
+	hs_store_host_check = NULL;
+}
+
+static void test_host_check(void)
+{
+	hs_conn_record r = sample("127.0.0.1:40000", "127.0.0.2:8080");
+	char err[512];
+
+	r.iface[0] = '\0';
+	r.guard[0] = '\0';
+	EQ_INT(hs_record_check_host(&r, err, sizeof(err)), 0, "host check: 127.0.0.1 is this host's");
+	r.local = endpoint("198.51.100.77:40000");
+	r.remote = endpoint("198.51.100.78:8080");
+	EQ_INT(hs_record_check_host(&r, err, sizeof(err)), -1, "host check: 198.51.100.77 is not");
+	OK(strstr(err, "198.51.100.77 is not an address of this host") != NULL, "  saying so");
+	r.local = endpoint("127.0.0.1:40000");
+	snprintf(r.iface, sizeof(r.iface), "hs-no-such0");
+	EQ_INT(hs_record_check_host(&r, err, sizeof(err)), -1, "host check: an interface that does not exist");
+	OK(strstr(err, "hs-no-such0") != NULL, "  named");
+}
+
 static void test_default_dir(void)
 {
 	char buf[64], want[64];
@@ -380,6 +575,9 @@ int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
+	/* The records' addresses are not this host's: the host checks have their own tests. */
+	hs_store_host_check = NULL;
+	umask(022);
 	snprintf(base, sizeof(base), "%s/hs-test-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(base)) {
 		printf("Bail out! mkdtemp %s: %s\n", base, strerror(errno));
@@ -389,6 +587,10 @@ int main(void)
 	test_parse_tolerant();
 	test_parse_errors();
 	test_store();
+	test_validate();
+	test_guard_listing();
+	test_refusals();
+	test_host_check();
 	test_default_dir();
 	nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
