@@ -522,11 +522,56 @@ static int write_temp(const char *dir, const char *text, size_t len, char *tmp, 
 	return 0;
 }
 
+/* The id a new record gets: one more than the largest, or, when that would
+ * overflow, the smallest one not in use. Returns it, or -1 with err. */
+int hs_store_id_after(const int *ids, int n)
+{
+	if (n == 0)
+		return 1;
+	if (ids[n - 1] < INT_MAX)
+		return ids[n - 1] + 1;
+	/* ids are ascending, positive and distinct: the first gap from 1. */
+	for (int i = 0; i < n; i++)
+		if (ids[i] != i + 1)
+			return i + 1;
+	return -1; /* INT_MAX records */
+}
+
+static int next_id(const char *dir, char *err, size_t errlen)
+{
+	int *ids = NULL, n, id;
+
+	if ((n = list_ids(dir, &ids, err, errlen)) < 0)
+		return -1;
+	id = hs_store_id_after(ids, n);
+	free(ids);
+	if (id < 0)
+		hs_seterr(err, errlen, "cannot allocate an id in %s: every id is in use", dir);
+	return id;
+}
+
+int hs_store_prepare(const char *dir, char *err, size_t errlen)
+{
+	static const char probe[] = "# hs: can this store be written?\n";
+	char tmp[PATH_MAX];
+
+	if (mkdir_parents(dir) < 0) {
+		hs_seterr(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (write_temp(dir, probe, sizeof(probe) - 1, tmp, sizeof(tmp)) < 0) {
+		hs_seterr(err, errlen, "cannot write in state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	unlink(tmp);
+	return next_id(dir, err, errlen) < 0 ? -1 : 0;
+}
+
 int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen)
 {
 	char text[RECORD_MAX], tmp[PATH_MAX], path[PATH_MAX];
 	hs_conn_record r = *rec;
-	int *ids = NULL, n, len;
+	int len;
 
 	if (mkdir_parents(dir) < 0) {
 		hs_seterr(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
@@ -551,14 +596,11 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 		*rec = r;
 		return 0;
 	}
-	if ((n = list_ids(dir, &ids, err, errlen)) < 0)
-		return -1;
-	r.id = n ? ids[n - 1] + 1 : 1;
-	free(ids);
 	/* New: link() refuses to replace, so two hs saving at once get distinct ids. */
-	for (int tries = 0; ; tries++, r.id++) {
-		if (r.id <= 0 || tries == 100) {
-			hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
+	for (int tries = 0; ; tries++) {
+		if (tries == 100 || (r.id = next_id(dir, err, errlen)) < 0) {
+			if (tries == 100)
+				hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
 			return -1;
 		}
 		if ((len = hs_record_format(&r, text, sizeof(text))) < 0) {
