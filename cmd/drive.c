@@ -189,11 +189,13 @@ static bool resumed_untouched(const struct drive *d)
 
 /* The run on a resumed kept connection ends before a FIN or RST was sent: the
  * record (updated with what was taken in meanwhile) and its guard stay. */
-static int keep_resumed(struct drive *d, const char *outcome, int code, const char *why)
+int drive_keep_resumed(struct drive *d, const char *outcome, int code, const char *why)
 {
 	hs_conn_record rec;
 	char err[256], id[16], msg[512];
 
+	if (!resumed_untouched(d))
+		return drive_finish(d, outcome, code, NULL, why);
 	record_from_tcb(d, &rec);
 	rec.id = d->kept_id;
 	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
@@ -223,15 +225,15 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			snprintf(msg, sizeof(msg), "interrupted by %s%s in %s (peer %s)", cli_signal_name(sig),
 			         sig == SIGPIPE ? " (the reader of our output went away)" : "", hs_state_name(t->state),
 			         hs_state_name(t->peer_state));
-			return keep_resumed(d, "interrupted", 128 + sig, msg);
+			return drive_keep_resumed(d, "interrupted", 128 + sig, msg);
 		}
 		if (r == HS_RUN_IDLE) {
 			snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
 			         hs_state_name(t->state));
-			return keep_resumed(d, "timeout", HS_EXIT_TIMEOUT, msg);
+			return drive_keep_resumed(d, "timeout", HS_EXIT_TIMEOUT, msg);
 		}
 		snprintf(msg, sizeof(msg), "%s", d->s.err);
-		return keep_resumed(d, "error", HS_EXIT_ENV, msg);
+		return drive_keep_resumed(d, "error", HS_EXIT_ENV, msg);
 	}
 	switch (r) {
 	case HS_RUN_SIGNAL: {

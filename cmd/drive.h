@@ -29,6 +29,9 @@ void drive_open(struct drive *d, const hs_session_params *p);
 uint64_t drive_patience(const struct cli *c);
 /* ESTABLISHED: send the --send data, then carry out --close. Returns the exit status. */
 int drive_established(struct drive *d);
+/* hs fin/rst end before a FIN or RST was sent: the kept connection (its record
+ * updated, its guard) stays kept. Returns code. */
+int drive_keep_resumed(struct drive *d, const char *outcome, int code, const char *why);
 /* The loop ended without reaching its goal: report and return the exit status. */
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
 /* --close keep: create the store and check that a record can be saved there, before
