@@ -183,7 +183,7 @@ static bool resumed_untouched(const struct drive *d)
 {
 	const hs_tcb *t = &d->s.tcb;
 
-	return d->kept_id > 0 && keepable_state(t->state) && t->snd_nxt == d->kept_snd_nxt &&
+	return d->resumed && d->kept_id > 0 && keepable_state(t->state) && t->snd_nxt == d->kept_snd_nxt &&
 	       t->snd_max == d->kept_snd_nxt;
 }
 
@@ -469,6 +469,7 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	}
 	d->kept_id = rec->id;
 	d->kept_snd_nxt = rec->snd_nxt;
+	d->resumed = true;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", rec->iface[0] ? rec->iface : "any");
 	drive_config(d, &rec->local, &rec->remote);
 	hs_session_params p = {

@@ -16,6 +16,7 @@ struct drive {
 	char ifname[32];
 	uint64_t t0;
 	int kept_id;                 /* resumed kept connection: removed from the store when done */
+	bool resumed;                /* hs fin/rst on a kept connection (kept_id names it) */
 	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
 	bool listen_guard;           /* the guard covers a listening port, not yet the 4-tuple */
 };
