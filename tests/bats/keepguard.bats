@@ -106,7 +106,7 @@ a_sent() {
 	assert_no_guard_left
 }
 
-@test "hs fin interrupted while its probe waits for a silent peer: record and guard stay, fin works later" {
+@test "hs fin interrupted (or timed out) while its probe waits for a silent peer: record and guard stay, fin works later" {
 	lab_peer
 	keep 40000 --state-dir "$STATE"
 	local guard before
@@ -122,13 +122,22 @@ a_sent() {
 	wait_until 5 grep -q '"dir":"out"' "$LAB_DIR/hs.out"
 	kill -INT "$HS_PID"
 	hs_finish 5
-	[[ $status == 130 ]] || fail "exit $status: $output $stderr"
+	[[ $status == 130 ]] || fail "exit $status: $output $(cat "$LAB_DIR/hs.err")"
 	expect "$(result)" outcome interrupted
 	[[ -z $(jqo 'select(.type == "segment" and .dir == "out" and (.flags | test("FIN|RST")))') ]] ||
 		fail "a FIN or RST went out: $output"
 	[[ -f $STATE/1.conn ]] || fail "the record was removed"
 	has_table "$guard" || fail "the guard $guard was removed: $(lab_hs_tables a)"
 	[[ $(sed -n 's/^state=//p' "$STATE/1.conn") == ESTABLISHED ]] || fail "record: $(cat "$STATE/1.conn") (was $before)"
+	peer_has_established 40000
+	# the same when the probes run out (hs's own timer): exit 3, still kept
+	hs_a fin --timeout 0.2 --retries 1 --json --state-dir "$STATE"
+	assert_failure 3
+	expect "$(result)" outcome timeout
+	[[ -z $(jqo 'select(.type == "segment" and .dir == "out" and (.flags | test("FIN|RST")))') ]] ||
+		fail "a FIN or RST went out: $output"
+	[[ -f $STATE/1.conn ]] || fail "the record was removed after the timeout"
+	has_table "$guard" || fail "the guard $guard was removed after the timeout"
 	peer_has_established 40000
 	# the peer answers again: the kept connection closes as ever
 	lab_b nft delete table inet labsilent
@@ -149,7 +158,7 @@ a_sent() {
 		cp "$STATE/1.conn" "$BATS_TEST_TMPDIR/want.conn"
 		for cmd in fin rst; do
 			hs_a "$cmd" --timeout 0.5 --state-dir "$STATE"
-			[[ $status == 4 ]] || fail "hs $cmd on a $st record: exit $status: $output $stderr"
+			[[ $status == 4 ]] || fail "hs $cmd on a $st record: exit $status: $output"
 			lab_assert_hs_error "$st.*never keeps"
 			cmp -s "$STATE/1.conn" "$BATS_TEST_TMPDIR/want.conn" || fail "hs $cmd changed the $st record"
 			has_table "$guard" || fail "hs $cmd on a $st record removed the guard $guard"
