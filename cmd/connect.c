@@ -49,6 +49,7 @@ int cmd_connect(struct cli *c)
 		die(HS_EXIT_ENV, "%s", err);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
 	cli_cleanup_stale_guards(d.state_dir);
+	drive_prepare_keep(&d);
 	local.port = drive_source_port(&d, &local.addr);
 
 	drive_config(&d, &local, &remote);

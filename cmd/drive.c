@@ -1,5 +1,6 @@
 #include <config.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,17 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 			return local.port;
 	}
 	die(HS_EXIT_ENV, "no free source port found: use --sport");
+}
+
+void drive_prepare_keep(struct drive *d)
+{
+	char err[PATH_MAX + 128];
+
+	/* Keeping must not fail once the peer is ESTABLISHED: a store that cannot be
+	 * created or written, or has no free id, is found before the SYN leaves. */
+	if (d->c->close == CLOSE_KEEP && hs_store_prepare(d->state_dir, err, sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s; nothing sent (--close keep saves the connection there; use --state-dir "
+		    "or another --close)", err);
 }
 
 int drive_finish(struct drive *d, const char *outcome, int code, const char *conn, const char *msg)
@@ -157,6 +169,43 @@ static bool abort_unkept(struct drive *d)
 	return hs_session_apply(s, &o, NULL, 0) == 0 && o.ntx > 0;
 }
 
+static void record_from_tcb(const struct drive *d, hs_conn_record *rec);
+
+/* The states hs keeps a connection in: the only ones fin and rst continue. */
+static bool keepable_state(hs_state st)
+{
+	return st == HS_ESTABLISHED || st == HS_CLOSE_WAIT;
+}
+
+/* A resumed kept connection that we have not changed: no FIN, no data, no RST sent
+ * (probes and duplicate ACKs only), and the peer has not reset it. */
+static bool resumed_untouched(const struct drive *d)
+{
+	const hs_tcb *t = &d->s.tcb;
+
+	return d->resumed && d->kept_id > 0 && keepable_state(t->state) && t->snd_nxt == d->kept_snd_nxt &&
+	       t->snd_max == d->kept_snd_nxt;
+}
+
+/* The run on a resumed kept connection ends before a FIN or RST was sent: the
+ * record (updated with what was taken in meanwhile) and its guard stay. */
+int drive_keep_resumed(struct drive *d, const char *outcome, int code, const char *why)
+{
+	hs_conn_record rec;
+	char err[256], id[16], msg[512];
+
+	if (!resumed_untouched(d))
+		return drive_finish(d, outcome, code, NULL, why);
+	record_from_tcb(d, &rec);
+	rec.id = d->kept_id;
+	if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
+		hs_session_info(&d->s, "%s (the record as it was stays)", err);
+	snprintf(id, sizeof(id), "%d", d->kept_id);
+	d->kept_id = 0; /* not to be removed */
+	snprintf(msg, sizeof(msg), "%s; no FIN or RST was sent: the connection stays kept with its guard", why);
+	return drive_finish(d, outcome, code, id, msg);
+}
+
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 {
 	hs_tcb *t = &d->s.tcb;
@@ -170,6 +219,22 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		r = HS_RUN_ENDED;
 
 	hs_endpoint_format(&t->cfg.remote, peer, sizeof(peer));
+	if (r != HS_RUN_GOAL && r != HS_RUN_ENDED && resumed_untouched(d)) {
+		int sig = hs_stop_signal;
+		if (r == HS_RUN_SIGNAL) {
+			snprintf(msg, sizeof(msg), "interrupted by %s%s in %s (peer %s)", cli_signal_name(sig),
+			         sig == SIGPIPE ? " (the reader of our output went away)" : "", hs_state_name(t->state),
+			         hs_state_name(t->peer_state));
+			return drive_keep_resumed(d, "interrupted", 128 + sig, msg);
+		}
+		if (r == HS_RUN_IDLE) {
+			snprintf(msg, sizeof(msg), "timeout: %s from %s did not come (state %s)", waiting_for, peer,
+			         hs_state_name(t->state));
+			return drive_keep_resumed(d, "timeout", HS_EXIT_TIMEOUT, msg);
+		}
+		snprintf(msg, sizeof(msg), "%s", d->s.err);
+		return drive_keep_resumed(d, "error", HS_EXIT_ENV, msg);
+	}
 	switch (r) {
 	case HS_RUN_SIGNAL: {
 		int sig = hs_stop_signal;
@@ -317,6 +382,19 @@ void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap
 	snap->ts_val = rec->ts_clock + (uint32_t)((now > rec->created ? now - rec->created : 0) * 1000);
 }
 
+/* Keeping failed after the handshake: nothing will continue the connection, so the
+ * peer must not stay half-open. */
+static int keep_failed(struct drive *d, const char *why)
+{
+	char msg[512];
+	hs_state st = d->s.tcb.state, ps = d->s.tcb.peer_state;
+	bool rst = abort_unkept(d);
+
+	snprintf(msg, sizeof(msg), "cannot keep the connection: %s; in %s (peer %s): %sguard removed", why,
+	         hs_state_name(st), hs_state_name(ps), rst ? "RST sent to the peer, " : "");
+	return drive_finish(d, "error", HS_EXIT_ENV, NULL, msg);
+}
+
 static int keep(struct drive *d)
 {
 	hs_conn_record rec;
@@ -328,18 +406,19 @@ static int keep(struct drive *d)
 		return drive_failed(d, r, "");
 
 	/* A kept guard outlives this process: it must cover only this connection, not
-	 * the whole port (narrowing takes milliseconds, so it is done here, not on the
-	 * way from the handshake to the data). */
-	if (d->listen_guard && d->s.guard.table[0] &&
-	    hs_guard_narrow(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
-		return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
+	 * the whole port, and say that it is kept ("hs_kept_..."), so that no cleanup of
+	 * stale tables takes it, whatever store names it (this takes milliseconds, so it
+	 * is done here, not on the way from the handshake to the data). */
+	if (d->s.guard.table[0] &&
+	    hs_guard_keep(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
+		return keep_failed(d, err);
 	/* Saving takes a few ms: what arrived meanwhile is taken in, and the record
 	 * saved again if it changed anything (or removed, if the peer reset it). */
 	for (int round = 0;; round++) {
 		unsigned inputs = d->s.inputs;
 		record_from_tcb(d, &rec);
 		if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
-			return drive_finish(d, "error", HS_EXIT_ENV, NULL, err);
+			return keep_failed(d, err);
 		d->kept_id = rec.id; /* removed by drive_finish if this ends otherwise */
 		r = hs_session_drain(&d->s);
 		if (r != HS_RUN_GOAL)
@@ -377,12 +456,20 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 		die(HS_EXIT_ENV, "%s", err);
 	hs_endpoint_format(&rec->local, l, sizeof(l));
 	hs_endpoint_format(&rec->remote, r, sizeof(r));
+	/* hs keeps connections only in these states; a record in another one is not
+	 * hs's to act on: refuse it and touch nothing (neither record nor guard). */
+	if (!keepable_state(rec->state))
+		die(HS_EXIT_ENV, "kept connection %d (%s -> %s) is in %s, a state hs never keeps (only ESTABLISHED "
+		    "and CLOSE-WAIT): not continued, record and guard left as they are", rec->id, l, r,
+		    hs_state_name(rec->state));
 	if (rec->guard[0] && !hs_guard_exists(rec->guard)) {
 		hs_store_remove(d->state_dir, rec->id);
 		die(HS_EXIT_PEER, "kept connection %d (%s -> %s) is stale: its guard %s is gone, so the local kernel "
 		    "resets it at the peer's next segment; removed", rec->id, l, r, rec->guard);
 	}
 	d->kept_id = rec->id;
+	d->kept_snd_nxt = rec->snd_nxt;
+	d->resumed = true;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", rec->iface[0] ? rec->iface : "any");
 	drive_config(d, &rec->local, &rec->remote);
 	hs_session_params p = {

@@ -16,6 +16,8 @@ struct drive {
 	char ifname[32];
 	uint64_t t0;
 	int kept_id;                 /* resumed kept connection: removed from the store when done */
+	bool resumed;                /* hs fin/rst on a kept connection (kept_id names it) */
+	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
 	bool listen_guard;           /* the guard covers a listening port, not yet the 4-tuple */
 };
 
@@ -28,8 +30,14 @@ void drive_open(struct drive *d, const hs_session_params *p);
 uint64_t drive_patience(const struct cli *c);
 /* ESTABLISHED: send the --send data, then carry out --close. Returns the exit status. */
 int drive_established(struct drive *d);
+/* hs fin/rst end before a FIN or RST was sent: the kept connection (its record
+ * updated, its guard) stays kept. Returns code. */
+int drive_keep_resumed(struct drive *d, const char *outcome, int code, const char *why);
 /* The loop ended without reaching its goal: report and return the exit status. */
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
+/* --close keep: create the store and check that a record can be saved there, before
+ * anything is sent (dies when not). */
+void drive_prepare_keep(struct drive *d);
 /* Pick or check the source port (dies when it is taken). */
 uint16_t drive_source_port(struct drive *d, const hs_addr *src);
 

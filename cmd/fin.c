@@ -2,6 +2,7 @@
  * (--wait: passive close). With A:PORT B:PORT, a FIN injected into a live
  * connection between two other endpoints. */
 #include <config.h>
+#include <stdio.h>
 #include <string.h>
 #include "drive.h"
 #include "hs/clock.h"
@@ -33,8 +34,11 @@ int cmd_fin(struct cli *c)
 		r = hs_session_drain(&d.s); /* corked: the data goes with the FIN, confirmed there */
 		if (r != HS_RUN_GOAL)
 			return drive_failed(&d, r, "");
-		if (hs_tcb_send(&d.s.tcb, c->send[i].p, c->send[i].len, hs_now_ns(), &o) < 0)
-			die(HS_EXIT_PEER, "cannot send data in %s", hs_state_name(d.s.tcb.state));
+		if (hs_tcb_send(&d.s.tcb, c->send[i].p, c->send[i].len, hs_now_ns(), &o) < 0) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "cannot send data in %s", hs_state_name(d.s.tcb.state));
+			return drive_keep_resumed(&d, "error", HS_EXIT_PEER, msg);
+		}
 		hs_session_apply(&d.s, &o, NULL, 0);
 	}
 	return drive_close(&d, c->wait ? CLOSE_WAIT : CLOSE_FIN);

@@ -65,6 +65,7 @@ int cmd_listen(struct cli *c)
 		    local.port);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
 	cli_cleanup_stale_guards(d.state_dir);
+	drive_prepare_keep(&d);
 	if (hs_store_local_in_use(d.state_dir, &local))
 		die(HS_EXIT_USAGE, "port %u is in use by a kept connection (see hs ls)", local.port);
 	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");

@@ -154,9 +154,10 @@ static void report(char *err, size_t errlen, const char *what, const struct nft_
 		         f->eperm ? " (needs CAP_NET_ADMIN)" : "");
 }
 
-/* Accept only names hs made ("hs_<digits>_<digits>"): the name ends up inside an nft
- * command, and may come from a state file. Fills *pid when non-NULL. */
-static bool parse_table_name(const char *name, long *pid)
+/* Accept only names hs made ("hs_<digits>_<digits>", or "hs_kept_<digits>_<digits>"
+ * for a kept connection's guard): the name ends up inside an nft command, and may come
+ * from a state file. Fills *pid (the process that made it) and *kept when non-NULL. */
+static bool parse_table_name2(const char *name, long *pid, bool *kept)
 {
 	const char *p;
 	char *end;
@@ -165,6 +166,13 @@ static bool parse_table_name(const char *name, long *pid)
 	if (!name || strncmp(name, "hs_", 3) != 0 || strlen(name) >= HS_GUARD_NAMELEN)
 		return false;
 	p = name + 3;
+	if (kept)
+		*kept = false;
+	if (strncmp(p, HS_GUARD_KEPT_INFIX, strlen(HS_GUARD_KEPT_INFIX)) == 0) {
+		p += strlen(HS_GUARD_KEPT_INFIX);
+		if (kept)
+			*kept = true;
+	}
 	if (*p < '0' || *p > '9')
 		return false;
 	errno = 0;
@@ -177,6 +185,18 @@ static bool parse_table_name(const char *name, long *pid)
 	if (pid)
 		*pid = v;
 	return true;
+}
+
+static bool parse_table_name(const char *name, long *pid)
+{
+	return parse_table_name2(name, pid, NULL);
+}
+
+bool hs_guard_is_kept_name(const char *table)
+{
+	bool kept;
+
+	return parse_table_name2(table, NULL, &kept) && kept;
 }
 
 static void format_addr(const hs_addr *a, char *buf, size_t len)
@@ -336,6 +356,57 @@ int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *re
 	}
 	report(err, errlen, "cannot narrow the RST guard", &f);
 	return -1;
+}
+
+int hs_guard_keep(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)
+{
+	char match[256], comment[GUARD_COMMENT_MAX + 16], cmd[GUARD_CMDLEN], name[HS_GUARD_NAMELEN];
+	struct nft_failure f;
+	bool with_comment = true;
+	int tries = 0;
+
+	if (!parse_table_name(g->table, NULL)) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot keep the RST guard: no guard installed");
+		return -1;
+	}
+	if (hs_guard_is_kept_name(g->table))
+		return 0;
+	if (make_match(local, remote, match, sizeof(match)) < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot keep the RST guard: invalid endpoints");
+		return -1;
+	}
+	make_comment(local, remote, comment, sizeof(comment));
+	for (;;) {
+		snprintf(name, sizeof(name), "hs_" HS_GUARD_KEPT_INFIX "%ld_%u", (long)getpid(), guard_counter++);
+		/* One batch: the kept table (the 4-tuple only) appears as the process's own
+		 * goes, so there is never a moment without a rule. */
+		int n = snprintf(cmd, sizeof(cmd),
+		                 "create table inet %s {%s%s }\n"
+		                 "add chain inet %s in { type filter hook input priority -300; policy accept; }\n"
+		                 "add rule inet %s in %s drop%s\n"
+		                 "delete table inet %s\n",
+		                 name, with_comment ? comment : "", with_comment && comment[0] ? ";" : "",
+		                 name, name, match, with_comment ? comment : "", g->table);
+		if (n < 0 || (size_t)n >= sizeof(cmd)) {
+			if (err && errlen)
+				snprintf(err, errlen, "cannot keep the RST guard: command too long");
+			return -1;
+		}
+		if (nft_exec(cmd, &f, NULL) == 0)
+			break;
+		if (f.eexist && ++tries < 16)
+			continue;
+		if (!f.eperm && !f.eexist && !f.enoent && with_comment && comment[0]) {
+			with_comment = false;
+			continue;
+		}
+		report(err, errlen, "cannot keep the RST guard", &f);
+		return -1;
+	}
+	snprintf(g->table, sizeof(g->table), "%s", name);
+	return 0;
 }
 
 /* Delete one table; a table that is already gone counts as deleted. */
@@ -504,7 +575,10 @@ int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg,
 		if (n > 11 && strncmp(line, "table inet ", 11) == 0 && n - 11 < HS_GUARD_NAMELEN) {
 			memcpy(name, line + 11, n - 11);
 			name[n - 11] = '\0';
-			if (parse_table_name(name, &pid) && pid_is_dead(pid))
+			bool kept_name;
+			/* A kept guard outlives its maker by design: only its own fin or rst
+			 * (or hs ls finding the peer gone) removes it, whichever store names it. */
+			if (parse_table_name2(name, &pid, &kept_name) && !kept_name && pid_is_dead(pid))
 				ndead++;
 		}
 		line = eol ? eol + 1 : line + n;

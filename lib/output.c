@@ -668,7 +668,7 @@ static void human_conn(hs_output *o, const hs_event *ev)
 	if (ev->first) {
 		line_init(&l, o->color);
 		line_color(&l, C_BOLD);
-		line_printf(&l, "%-4s %-22s %-22s %-12s %-12s %5s  %-12s %s", "ID", "LOCAL", "REMOTE", "STATE", "PEER",
+		line_printf(&l, "%-4s %-22s %-22s %-12s %-12s %5s  %-17s %s", "ID", "LOCAL", "REMOTE", "STATE", "PEER",
 		            "AGE", "GUARD", "STATUS");
 		line_color(&l, C_RESET);
 		line_write(&l, o->fp);
@@ -678,7 +678,7 @@ static void human_conn(hs_output *o, const hs_event *ev)
 	line_color(&l, C_BOLD);
 	line_printf(&l, "%-12s", hs_state_name(k->state));
 	line_color(&l, C_RESET);
-	line_printf(&l, " %-12s %4lds  %-12s ", hs_state_name(k->peer_state), k->age_s,
+	line_printf(&l, " %-12s %4lds  %-17s ", hs_state_name(k->peer_state), k->age_s,
 	            k->guard && k->guard[0] ? k->guard : "-");
 	line_colored(&l, k->stale ? C_RED : C_GREEN, k->status ? k->status : "");
 	line_write(&l, o->fp);

@@ -321,7 +321,7 @@ int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t err
 
 /* ---- what hs itself would have written -------------------------------------------- */
 
-/* "hs_<pid>_<n>", as lib/guard.c names its tables. */
+/* "hs_<pid>_<n>", or "hs_kept_<pid>_<n>" once kept, as lib/guard.c names its tables. */
 static bool hs_guard_name(const char *s)
 {
 	const char *p;
@@ -329,6 +329,8 @@ static bool hs_guard_name(const char *s)
 	if (strncmp(s, "hs_", 3) != 0)
 		return false;
 	p = s + 3;
+	if (strncmp(p, "kept_", 5) == 0)
+		p += 5;
 	if (*p < '1' || *p > '9')
 		return false;
 	while (*p >= '0' && *p <= '9')
@@ -385,7 +387,7 @@ int hs_record_validate(const hs_conn_record *r, char *err, size_t errlen)
 		return -1;
 	}
 	if (r->guard[0] && !hs_guard_name(r->guard)) {
-		hs_seterr(err, errlen, "guard \"%s\" is not an hs table name (hs_<pid>_<n>)", r->guard);
+		hs_seterr(err, errlen, "guard \"%s\" is not an hs table name (hs_<pid>_<n>, hs_kept_<pid>_<n>)", r->guard);
 		return -1;
 	}
 	if (r->pid < 0) {
@@ -720,11 +722,57 @@ static int write_temp(int dfd, const char *text, size_t len, char *tmp, size_t t
 	return 0;
 }
 
+int hs_store_id_after(const int *ids, int n)
+{
+	if (n == 0)
+		return 1;
+	if (ids[n - 1] < INT_MAX)
+		return ids[n - 1] + 1;
+	/* ids are ascending, positive and distinct: the first gap from 1. */
+	for (int i = 0; i < n; i++)
+		if (ids[i] != i + 1)
+			return i + 1;
+	return -1; /* INT_MAX records */
+}
+
+/* The id a new record gets: one past the highest, never an overflow. */
+static int next_id(int dfd, const char *dir, char *err, size_t errlen)
+{
+	int *ids = NULL, n, id;
+
+	if ((n = list_ids(dfd, dir, &ids, err, errlen)) < 0)
+		return -1;
+	id = hs_store_id_after(ids, n);
+	free(ids);
+	if (id < 0)
+		hs_seterr(err, errlen, "cannot allocate an id in %s: every id is in use", dir);
+	return id;
+}
+
+int hs_store_prepare(const char *dir, char *err, size_t errlen)
+{
+	static const char probe[] = "# hs: can this store be written?\n";
+	char tmp[64];
+	int dfd;
+
+	if (store_open(dir, true, &dfd, err, errlen) != 0)
+		return -1;
+	if (write_temp(dfd, probe, sizeof(probe) - 1, tmp, sizeof(tmp)) < 0) {
+		hs_seterr(err, errlen, "cannot write in state directory %s: %s", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	unlinkat(dfd, tmp, 0);
+	int id = next_id(dfd, dir, err, errlen);
+	close(dfd);
+	return id < 0 ? -1 : 0;
+}
+
 int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen)
 {
 	char text[RECORD_MAX], tmp[64], name[32];
 	hs_conn_record r = *rec;
-	int *ids = NULL, n, len, dfd;
+	int len, dfd;
 
 	if (store_open(dir, true, &dfd, err, errlen) != 0)
 		return -1;
@@ -750,16 +798,12 @@ int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen
 		*rec = r;
 		return 0;
 	}
-	if ((n = list_ids(dfd, dir, &ids, err, errlen)) < 0) {
-		close(dfd);
-		return -1;
-	}
-	r.id = n ? ids[n - 1] + 1 : 1;
-	free(ids);
-	/* New: link() refuses to replace, so two hs saving at once get distinct ids. */
-	for (int tries = 0; ; tries++, r.id++) {
-		if (r.id <= 0 || tries == 100) {
-			hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
+	/* New: link() refuses to replace, so two hs saving at once get distinct ids
+	 * (another one took ours: list again). */
+	for (int tries = 0; ; tries++) {
+		if (tries == 100 || (r.id = next_id(dfd, dir, err, errlen)) < 0) {
+			if (tries == 100)
+				hs_seterr(err, errlen, "cannot allocate an id in %s", dir);
 			close(dfd);
 			return -1;
 		}

@@ -3,7 +3,9 @@
  * owns no socket for them, never answers with RST. libpcap sees them first.
  *
  * Tables are named "hs_<pid>_<n>" so stale ones can be found: a table whose pid is
- * gone and that no kept connection names is stale. */
+ * gone and that no kept connection names is stale. A kept connection's guard is
+ * renamed "hs_kept_<pid>_<n>" when it is kept: such a table is never stale, whatever
+ * store names it (or none); only the connection's fin or rst removes it. */
 #ifndef HS_GUARD_H
 #define HS_GUARD_H
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 #include "hs/addr.h"
 
 #define HS_GUARD_NAMELEN 48
+#define HS_GUARD_KEPT_INFIX "kept_"
 
 typedef struct hs_guard {
 	char table[HS_GUARD_NAMELEN]; /* empty when not installed */
@@ -25,6 +28,12 @@ int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, 
 /* Narrow a listen guard to one 4-tuple once the peer is known (replace the rule).
  * local's address may be unset (family 0): then only the remote and the ports match. */
 int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
+/* Make the guard a kept one: in one nft batch, a "hs_kept_<pid>_<n>" table dropping
+ * only this 4-tuple replaces g's table (g->table is renamed). Stale-guard cleanup
+ * never removes a kept table. A no-op on a guard that is kept already. */
+int hs_guard_keep(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
+/* Is this the name of a kept guard ("hs_kept_...")? */
+bool hs_guard_is_kept_name(const char *table);
 /* Delete the table; no-op if not installed. Returns 0 or -1. */
 int hs_guard_remove(hs_guard *g, char *err, size_t errlen);
 /* Does this table still exist? */
@@ -35,7 +44,7 @@ bool hs_guard_exists(const char *table);
 int hs_guard_matches(const char *table, const hs_endpoint *local, const hs_endpoint *remote);
 /* The comparison itself, on the text of `nft list table inet NAME`. */
 bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, const hs_endpoint *remote);
-/* Delete hs_* tables whose owner pid is dead and whose name is not in keep[].
+/* Delete hs_* tables (never kept ones, hs_kept_*) whose owner pid is dead and whose name is not in keep[].
  * Returns the number removed, or -1. */
 int hs_guard_cleanup_stale(const char *const *keep, int nkeep, char *err, size_t errlen);
 /* The same, asking kept(table, arg) about each table whose owner is dead, after the

@@ -34,6 +34,12 @@ int hs_store_default_dir(char *buf, size_t len);
 /* Save (create or replace); assigns rec->id if 0. Creates dir as needed.
  * Also fills rec->created and rec->pid when they are 0. */
 int hs_store_save(const char *dir, hs_conn_record *rec, char *err, size_t errlen);
+/* Before a connection that is to be kept starts: create the store, check that a
+ * record can be written there and that an id is free. Returns 0 or -1 with err. */
+int hs_store_prepare(const char *dir, char *err, size_t errlen);
+/* The id a new record gets given the ids in use (ascending, distinct, positive):
+ * max + 1, or the smallest free one when max is INT_MAX; -1 when none is free. */
+int hs_store_id_after(const int *ids, int n);
 /* Find by name: NULL/"" = most recent, a number = id, or "LOCAL-REMOTE" /
  * "REMOTE" endpoints text. Returns 0, 1 if not found, -1 on error.
  * (Also "LOCAL" or a bare remote address; several matches: the most recent.

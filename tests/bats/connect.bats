@@ -132,7 +132,7 @@ seg() {
 	assert_success
 	local guard
 	guard=$(jqo -r 'select(.type == "conn") | .guard')
-	[[ $guard =~ ^hs_[0-9]+_[0-9]+$ ]] || fail "hs ls shows guard '$guard'"
+	[[ $guard =~ ^hs_kept_[0-9]+_[0-9]+$ ]] || fail "hs ls shows guard '$guard'"
 	lab_hs_tables a | grep -qx "$guard" || fail "guard $guard is not in $LAB_A"
 	run ! bash -c "nft list tables | grep -qw '$guard'"
 }
@@ -157,7 +157,7 @@ seg() {
 	[[ $(field "$conn" age) =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "age: $conn"
 	local guard
 	guard=$(field "$conn" guard)
-	[[ $guard =~ ^hs_[0-9]+_[0-9]+$ ]] || fail "guard: $conn"
+	[[ $guard =~ ^hs_kept_[0-9]+_[0-9]+$ ]] || fail "guard: $conn"
 	lab_hs_tables a | grep -qx "$guard" || fail "guard table $guard does not exist in $LAB_A"
 	expect "$(result)" exit 0
 	# human form

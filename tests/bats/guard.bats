@@ -56,7 +56,7 @@ sent_twice() {
 	assert_success
 	local tables
 	tables=$(lab_hs_tables a)
-	[[ $(wc -l <<<"$tables") == 1 && $tables =~ ^hs_[0-9]+_[0-9]+$ ]] || fail "guard tables: '$tables'"
+	[[ $(wc -l <<<"$tables") == 1 && $tables =~ ^hs_kept_[0-9]+_[0-9]+$ ]] || fail "guard tables: '$tables'"
 	local rules
 	rules=$(lab_a nft list table inet "$tables") || fail "no inet table $tables in $LAB_A"
 	for want in "hook input" "ip saddr $LAB_ADDR_B" "tcp sport 8080" "tcp dport 40000" drop; do

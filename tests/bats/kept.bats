@@ -162,7 +162,7 @@ rst_dropped() {
 	keep 40000
 	local guard
 	guard=$(lab_hs_tables a)
-	[[ $guard =~ ^hs_[0-9]+_[0-9]+$ ]] || fail "guard tables after connect: '$guard'"
+	[[ $guard =~ ^hs_kept_[0-9]+_[0-9]+$ ]] || fail "guard tables after connect: '$guard'"
 	run ! peer_said '^eof '
 
 	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"

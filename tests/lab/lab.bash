@@ -257,7 +257,7 @@ lab_nft() {
 	ip netns exec "$(lab_ns "$1")" nft -f -
 }
 
-# lab_hs_tables a|b: the names of hs's guard tables (hs_<pid>_<n>) there.
+# lab_hs_tables a|b: the names of hs's guard tables (hs_<pid>_<n>, kept ones hs_kept_<pid>_<n>) there.
 lab_hs_tables() {
 	ip netns exec "$(lab_ns "${1:-a}")" nft list tables 2>/dev/null |
 		awk '$1 == "table" && $3 ~ /^hs_/ { print $3 }'

@@ -836,19 +836,19 @@ static void test_conn_listing(void)
 {
 	hs_conn_view k = {
 		.id = "3", .local = &ep_local, .remote = &ep_remote, .state = HS_ESTABLISHED,
-		.peer_state = HS_ESTABLISHED, .age_s = 12, .guard = "hs_42_0", .probe = "alive",
+		.peer_state = HS_ESTABLISHED, .age_s = 12, .guard = "hs_kept_42_0", .probe = "alive",
 		.status = "alive, 5 unread bytes", .stale = false, .unread = 5,
 	};
 	hs_event ev = { .type = HS_EV_CONN, .t_ns = 1000, .conn = &k, .first = true };
 	render(&JSON, &ev);
 	EQ_STR(got_out, "{\"type\":\"conn\",\"id\":\"3\",\"local\":\"198.18.0.1:40000\",\"remote\":\"198.18.0.2:8080\","
-	       "\"state\":\"ESTABLISHED\",\"peer_state\":\"ESTABLISHED\",\"age\":12,\"guard\":\"hs_42_0\","
+	       "\"state\":\"ESTABLISHED\",\"peer_state\":\"ESTABLISHED\",\"age\":12,\"guard\":\"hs_kept_42_0\","
 	       "\"stale\":false,\"probe\":\"alive\",\"unread\":5}\n", "JSON conn line");
 	OK(json_line_ok(got_out), "JSON conn line is valid");
 	render(&HUMAN, &ev);
 	OK(strncmp(got_out, "ID   LOCAL", 10) == 0, "human: header before the first connection");
 	OK(strstr(got_out, "\n3    198.18.0.1:40000       198.18.0.2:8080        ESTABLISHED  ESTABLISHED    "
-	              "12s  hs_42_0      alive, 5 unread bytes\n") != NULL, "human: the connection's row");
+	              "12s  hs_kept_42_0      alive, 5 unread bytes\n") != NULL, "human: the connection's row");
 	ev.first = false;
 	render(&HUMAN, &ev);
 	OK(strncmp(got_out, "3 ", 2) == 0, "human: no header after the first");

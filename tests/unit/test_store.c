@@ -549,6 +549,42 @@ static void test_host_check(void)
 	snprintf(r.iface, sizeof(r.iface), "hs-no-such0");
 	EQ_INT(hs_record_check_host(&r, err, sizeof(err)), -1, "host check: an interface that does not exist");
 	OK(strstr(err, "hs-no-such0") != NULL, "  named");
+/* Ids never overflow: past INT_MAX the smallest free one; the store is checked
+ * before a connection that is to be kept starts. */
+static void test_ids(void)
+{
+	char dir[512], err[512] = "";
+	const int none[1] = { 0 }, some[] = { 1, 2, 5 }, top[] = { 1, 2, 2147483647 }, low[] = { 2, 2147483647 };
+	const int full[] = { 1, 2, 3, 2147483647 };
+	hs_conn_record a = sample("198.18.0.1:40000", "198.18.0.2:8080");
+	hs_conn_record b = sample("198.18.0.1:40001", "198.18.0.2:8080");
+
+	EQ_INT(hs_store_id_after(none, 0), 1, "first id: 1");
+	EQ_INT(hs_store_id_after(some, 3), 6, "then max + 1");
+	EQ_INT(hs_store_id_after(top, 3), 3, "max is INT_MAX: the smallest free id");
+	EQ_INT(hs_store_id_after(low, 2), 1, "  1 when free");
+	EQ_INT(hs_store_id_after(full, 4), 4, "  past a run from 1");
+
+	snprintf(dir, sizeof(dir), "%s/ids", base);
+	EQ_INT(hs_store_prepare(dir, err, sizeof(err)), 0, "prepare creates the store");
+	EQ_INT(mode_of(dir), 0700, "  0700");
+	write_file(dir, "2147483647.conn", "# not a record\n", 15);
+	EQ_INT(hs_store_prepare(dir, err, sizeof(err)), 0, "prepare with 2147483647.conn present");
+	EQ_INT(hs_store_save(dir, &a, err, sizeof(err)), 0, "save with 2147483647.conn present");
+	EQ_INT(a.id, 1, "  gets id 1");
+	EQ_INT(hs_store_save(dir, &b, err, sizeof(err)), 0, "save another");
+	EQ_INT(b.id, 2, "  gets id 2");
+
+	EQ_INT(hs_store_prepare("/proc/nonexistent/x", err, sizeof(err)), -1, "prepare in /proc/nonexistent/x fails");
+	OK(strstr(err, "/proc/nonexistent/x") != NULL, "  naming the directory");
+	EQ_INT(hs_store_prepare("/proc/self", err, sizeof(err)), -1, "prepare in a directory that cannot be written fails");
+	OK(strstr(err, "cannot write") != NULL, "  saying so");
+
+	/* A kept record's guard names itself kept: no stale cleanup takes it. */
+	OK(hs_guard_is_kept_name("hs_kept_1234_0"), "hs_kept_<pid>_<n> is a kept guard");
+	OK(!hs_guard_is_kept_name("hs_1234_0"), "hs_<pid>_<n> is not");
+	OK(!hs_guard_is_kept_name("hs_kept_x_0") && !hs_guard_is_kept_name("hs_kept_1234") &&
+	   !hs_guard_is_kept_name("hs_kept_"), "malformed kept names are not");
 }
 
 static void test_default_dir(void)
@@ -591,6 +627,7 @@ int main(void)
 	test_guard_listing();
 	test_refusals();
 	test_host_check();
+	test_ids();
 	test_default_dir();
 	nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
