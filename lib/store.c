@@ -1038,9 +1038,13 @@ int hs_store_find(const char *dir, const char *name, hs_conn_record *rec, char *
 	}
 	if (rc > 0)
 		return 0;
+	/* Only refused records: that is the answer (exit 4), not "there is none". */
+	if (c.kind == 0 && why[0]) {
+		hs_seterr(err, errlen, "%s", why);
+		return -1;
+	}
 	if (c.kind == 0)
-		hs_seterr(err, errlen, "no kept connection (hs connect --close keep makes one)%s%s",
-		         why[0] ? "; " : "", why);
+		hs_seterr(err, errlen, "no kept connection (hs connect --close keep makes one)");
 	else
 		hs_seterr(err, errlen, "no kept connection named %s (see hs ls)", name);
 	return 1;
