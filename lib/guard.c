@@ -455,3 +455,37 @@ int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg,
 	}
 	return failed ? -1 : removed;
 }
+
+int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)
+{
+	char l[INET6_ADDRSTRLEN + 1], r[INET6_ADDRSTRLEN + 1], cmd[GUARD_CMDLEN];
+	struct nft_failure f;
+	int family = remote->addr.family;
+	const char *ipkw = family == AF_INET6 ? "ip6" : "ip";
+
+	if (!parse_table_name(g->table, NULL) || (family != AF_INET && family != AF_INET6) ||
+	    local->addr.family != family || !local->port || !remote->port) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot reserve the port: no guard or invalid endpoints");
+		return -1;
+	}
+	format_addr(&local->addr, l, sizeof(l));
+	format_addr(&remote->addr, r, sizeof(r));
+	/* A SYN without ACK of this 4-tuple leaving this host is a local connect()
+	 * that picked the kept port: refuse it at once (the RST makes connect() fail
+	 * with ECONNREFUSED) instead of letting it hang against the guard. */
+	int n = snprintf(cmd, sizeof(cmd),
+	                 "add chain inet %s out { type filter hook output priority -300; policy accept; }\n"
+	                 "add rule inet %s out %s saddr %s %s daddr %s tcp sport %u tcp dport %u "
+	                 "tcp flags & (syn | ack) == syn reject with tcp reset comment \"kept port reserved\"\n",
+	                 g->table, g->table, ipkw, l, ipkw, r, local->port, remote->port);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot reserve the port: command too long");
+		return -1;
+	}
+	if (nft_exec(cmd, &f, NULL) == 0)
+		return 0;
+	report(err, errlen, "cannot reserve the port", &f);
+	return -1;
+}
