@@ -472,12 +472,14 @@ int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *r
 	format_addr(&local->addr, l, sizeof(l));
 	format_addr(&remote->addr, r, sizeof(r));
 	/* A SYN without ACK of this 4-tuple leaving this host is a local connect()
-	 * that picked the kept port: refuse it at once (the RST makes connect() fail
-	 * with ECONNREFUSED) instead of letting it hang against the guard. */
+	 * that picked the kept port: refuse it at once (an ICMP port unreachable makes
+	 * connect() fail with ECONNREFUSED) instead of letting it hang against the
+	 * guard. Not "tcp reset": that RST comes from the peer's address and port, and
+	 * the guard's own input rule would drop it. */
 	int n = snprintf(cmd, sizeof(cmd),
 	                 "add chain inet %s out { type filter hook output priority -300; policy accept; }\n"
 	                 "add rule inet %s out %s saddr %s %s daddr %s tcp sport %u tcp dport %u "
-	                 "tcp flags & (syn | ack) == syn reject with tcp reset comment \"kept port reserved\"\n",
+	                 "tcp flags & (syn | ack) == syn reject with icmpx type port-unreachable comment \"kept port reserved\"\n",
 	                 g->table, g->table, ipkw, l, ipkw, r, local->port, remote->port);
 	if (n < 0 || (size_t)n >= sizeof(cmd)) {
 		if (err && errlen)

@@ -26,9 +26,9 @@ int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, 
  * local's address may be unset (family 0): then only the remote and the ports match. */
 int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* A kept connection's port, reserved for as long as its guard lasts: add to the
- * guard an output chain that answers with RST a local connect()'s SYN of this
- * 4-tuple (the kernel picked the kept port as its ephemeral one), so that it
- * fails at once (ECONNREFUSED) instead of hanging. Returns 0 or -1 with err. */
+ * guard an output chain that rejects (ICMP port unreachable) a local connect()'s
+ * SYN of this 4-tuple (the kernel picked the kept port as its ephemeral one), so
+ * that it fails at once (ECONNREFUSED) instead of hanging. Returns 0 or -1 with err. */
 int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* Delete the table; no-op if not installed. Returns 0 or -1. */
 int hs_guard_remove(hs_guard *g, char *err, size_t errlen);
