@@ -95,8 +95,8 @@ except OSError as e:
 @test "the default store is keyed on the namespace's cookie (SO_NETNS_COOKIE), not its inode" {
 	lab_peer
 	local cookie ino
-	cookie=$(a_py 'import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))')
-	ino=$(lab_a stat -L -c %i /proc/self/ns/net)
+	cookie=$(lab_ns_cookie a)
+	ino=$(lab_ns_inode a)
 	[[ -n $cookie && -n $ino ]]
 	rm -rf "/run/hs/netns-$cookie" "/run/hs/ns-$ino"
 	hs_a connect "$LAB_ADDR_B" 8080 --sport 40003 --json
@@ -113,8 +113,8 @@ except OSError as e:
 @test "a store keyed on the inode by an earlier hs still holds its kept connections" {
 	lab_peer
 	local cookie ino
-	cookie=$(a_py 'import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))')
-	ino=$(lab_a stat -L -c %i /proc/self/ns/net)
+	cookie=$(lab_ns_cookie a)
+	ino=$(lab_ns_inode a)
 	rm -rf "/run/hs/netns-$cookie" "/run/hs/ns-$ino"
 	hs_a connect "$LAB_ADDR_B" 8080 --sport 40004 --json --state-dir "/run/hs/ns-$ino"
 	assert_success
