@@ -67,11 +67,16 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 			die(HS_EXIT_USAGE, "source port %u is in use by a local socket: choose another --sport", local.port);
 		if (hs_store_local_in_use(d->state_dir, &local))
 			die(HS_EXIT_USAGE, "source port %u is in use by a kept connection (see hs ls)", local.port);
+		/* Held until we exit: a second hs on this port is refused here. */
+		if (hs_port_hold(&local) < 0 && errno == EADDRINUSE)
+			die(HS_EXIT_USAGE, "source port %u is in use by another running hs (or a socket bound to it): "
+			    "choose another --sport", local.port);
 		return local.port;
 	}
 	for (int tries = 0; tries < 64; tries++) {
 		local.port = hs_pick_ephemeral_port();
-		if (local.port && !hs_store_local_in_use(d->state_dir, &local))
+		if (local.port && !hs_store_local_in_use(d->state_dir, &local) &&
+		    (hs_port_hold(&local) >= 0 || errno != EADDRINUSE))
 			return local.port;
 	}
 	die(HS_EXIT_ENV, "no free source port found: use --sport");
@@ -412,6 +417,12 @@ static int keep(struct drive *d)
 	if (d->s.guard.table[0] &&
 	    hs_guard_keep(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
 		return keep_failed(d, err);
+	/* Our placeholder socket goes with this process: the guard reserves the port
+	 * from now on. Without it a local connect() may pick the port and hang. */
+	if (d->s.guard.table[0] &&
+	    hs_guard_reserve(&d->s.guard, &d->s.tcb.cfg.local, &d->s.tcb.cfg.remote, err, sizeof(err)) < 0)
+		hs_session_info(&d->s, "warning: %s; a local connect() to the peer may pick port %u and hang",
+		                err, d->s.tcb.cfg.local.port);
 	/* Saving takes a few ms: what arrived meanwhile is taken in, and the record
 	 * saved again if it changed anything (or removed, if the peer reset it). */
 	for (int round = 0;; round++) {

@@ -1,5 +1,6 @@
 /* hs listen [ADDR] PORT: the passive open, driven by hand. */
 #include <config.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "drive.h"
@@ -68,6 +69,9 @@ int cmd_listen(struct cli *c)
 	drive_prepare_keep(&d);
 	if (hs_store_local_in_use(d.state_dir, &local))
 		die(HS_EXIT_USAGE, "port %u is in use by a kept connection (see hs ls)", local.port);
+	if (hs_port_hold(&local) < 0 && errno == EADDRINUSE) /* held until we exit */
+		die(HS_EXIT_USAGE, "port %u is in use by another running hs (or a socket bound to it): choose another "
+		    "port", local.port);
 	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");
 
 	drive_config(&d, &local, &any_remote);

@@ -2,12 +2,14 @@
  * still there is probed (a keepalive, answered at once by a live peer), so that
  * connections the peer has reset meanwhile show as stale and are cleaned up. */
 #include <config.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "drive.h"
 #include "hs/clock.h"
+#include "hs/privs.h"
 
 #define PATH_MAX_MSG 512
 
@@ -124,6 +126,11 @@ int cmd_ls(struct cli *c)
 		hs_event ev = { .type = HS_EV_INFO, .t_ns = hs_now_ns() - t0, .text = all.bad[i].why };
 		hs_output_emit(&out, &ev);
 	}
+	/* From here on: probes (a raw socket and a capture each: CAP_NET_RAW), parsing
+	 * the peers' replies, and removing stale guards (CAP_NET_ADMIN). Nothing else
+	 * is needed; the store is root's own, so uid 0 stays (see README). */
+	if (hs_drop_privileges_to(1u << CAP_NET_RAW | 1u << CAP_NET_ADMIN, err, sizeof(err)) < 0)
+		fprintf(stderr, "hs: warning: cannot drop privileges: %s\n", err);
 	hs_capture *rec = c->pcap_out ? recorder_open(c, recs, n) : NULL;
 	time_t now = time(NULL);
 	for (int i = 0; i < n; i++) {

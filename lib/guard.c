@@ -473,7 +473,7 @@ bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, con
 	char match[256], bare[256], want[300], want_bare[300];
 	hs_endpoint any = *local;
 	const char *line = listing;
-	int rules = 0, hits = 0;
+	int rules = 0, hits = 0, reserves = 0;
 
 	if (!listing || !remote || make_match(local, remote, match, sizeof(match)) < 0)
 		return false;
@@ -492,7 +492,14 @@ bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, con
 		if (memmem(line, n, " drop", 5) || memmem(line, n, " accept", 7) || memmem(line, n, " jump ", 6) ||
 		    memmem(line, n, " goto ", 6) || memmem(line, n, " reject", 7)) {
 			const char *policy = memmem(line, n, "policy ", 7);
-			if (!policy) {
+			char ports[64];
+			snprintf(ports, sizeof(ports), "tcp sport %u tcp dport %u ", local->port, remote->port);
+			/* A kept guard's one reservation rule (hs_guard_reserve): our own SYNs of
+			 * this 4-tuple refused; at most one, for exactly these ports. */
+			if (!policy && memmem(line, n, "\"kept port reserved\"", 20) && memmem(line, n, " reject", 7) &&
+			    memmem(line, n, ports, strlen(ports)) && reserves++ == 0) {
+				/* counted apart */
+			} else if (!policy) {
 				rules++;
 				if (rule_is(line, n, want) || rule_is(line, n, want_bare))
 					hits++;
@@ -500,7 +507,7 @@ bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, con
 		}
 		line = eol ? eol + 1 : line + n;
 	}
-	return rules == 1 && hits == 1;
+	return rules == 1 && hits == 1 && reserves <= 1;
 }
 
 int hs_guard_matches(const char *table, const hs_endpoint *local, const hs_endpoint *remote)
@@ -596,4 +603,40 @@ int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg,
 		}
 	}
 	return failed ? -1 : removed;
+}
+
+int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)
+{
+	char l[INET6_ADDRSTRLEN + 1], r[INET6_ADDRSTRLEN + 1], cmd[GUARD_CMDLEN];
+	struct nft_failure f;
+	int family = remote->addr.family;
+	const char *ipkw = family == AF_INET6 ? "ip6" : "ip";
+
+	if (!parse_table_name(g->table, NULL) || (family != AF_INET && family != AF_INET6) ||
+	    local->addr.family != family || !local->port || !remote->port) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot reserve the port: no guard or invalid endpoints");
+		return -1;
+	}
+	format_addr(&local->addr, l, sizeof(l));
+	format_addr(&remote->addr, r, sizeof(r));
+	/* A SYN without ACK of this 4-tuple leaving this host is a local connect()
+	 * that picked the kept port: refuse it at once (an ICMP port unreachable makes
+	 * connect() fail with ECONNREFUSED) instead of letting it hang against the
+	 * guard. Not "tcp reset": that RST comes from the peer's address and port, and
+	 * the guard's own input rule would drop it. */
+	int n = snprintf(cmd, sizeof(cmd),
+	                 "add chain inet %s out { type filter hook output priority -300; policy accept; }\n"
+	                 "add rule inet %s out %s saddr %s %s daddr %s tcp sport %u tcp dport %u "
+	                 "tcp flags & (syn | ack) == syn reject with icmpx type port-unreachable comment \"kept port reserved\"\n",
+	                 g->table, g->table, ipkw, l, ipkw, r, local->port, remote->port);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot reserve the port: command too long");
+		return -1;
+	}
+	if (nft_exec(cmd, &f, NULL) == 0)
+		return 0;
+	report(err, errlen, "cannot reserve the port", &f);
+	return -1;
 }

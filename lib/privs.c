@@ -25,13 +25,17 @@ static int capset_v3(struct __user_cap_data_struct data[2])
 
 int hs_drop_privileges(bool keep_net_admin, char *err, size_t errlen)
 {
+	return hs_drop_privileges_to(keep_net_admin ? 1u << CAP_NET_ADMIN : 0, err, errlen);
+}
+
+int hs_drop_privileges_to(uint32_t keep, char *err, size_t errlen)
+{
 	struct __user_cap_data_struct data[2];
 
 	if (capget_v3(data) < 0) {
 		snprintf(err, errlen, "capget: %s", strerror(errno));
 		return -1;
 	}
-	uint32_t keep = keep_net_admin ? 1u << CAP_NET_ADMIN : 0; /* CAP_NET_ADMIN < 32 */
 	for (int i = 0; i < 2; i++) {
 		uint32_t k = i == 0 ? keep : 0;
 		data[i].effective &= k;

@@ -327,3 +327,42 @@ uint16_t hs_pick_ephemeral_port(void)
 	}
 	return 0;
 }
+
+int hs_port_hold(const hs_endpoint *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int family = local->addr.family == AF_INET ? AF_INET : AF_INET6;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = local->addr.u.v4;
+		sin->sin_port = htons(local->port);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		int off = 0;
+		sin6->sin6_family = AF_INET6;
+		if (local->addr.family == AF_INET6)
+			sin6->sin6_addr = local->addr.u.v6;
+		else /* no address yet (hs listen PORT): [::] and 0.0.0.0 both */
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		sin6->sin6_port = htons(local->port);
+		sl = sizeof(*sin6);
+	}
+	/* No SO_REUSEADDR, no listen(): a second bind() of the port fails, connect()
+	 * never picks it, and the kernel still owns no socket the peer's segments
+	 * could reach (the guard keeps answering for us). */
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}

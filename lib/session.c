@@ -292,8 +292,10 @@ static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
 	if (rc < 0)
 		return -1;
 	s->sent++;
-	if (tx->flags & HS_RST)
+	if (tx->flags & HS_RST) {
 		s->sent_rst = true;
+		s->rst_seq[s->nrst++ % 8] = tx->seq;
+	}
 	hs_tcb_sent(&s->tcb, i, *sent_ns, o);
 	return 0;
 }
@@ -517,13 +519,24 @@ static bool our_copy(hs_session *s, const hs_segment *seg, uint64_t ts)
 	return false;
 }
 
+/* Did we send an RST with this sequence number? */
+static bool sent_this_rst(const hs_session *s, uint32_t seq)
+{
+	for (unsigned k = 0; k < 8 && k < s->nrst; k++)
+		if (s->rst_seq[k] == seq)
+			return true;
+	return false;
+}
+
 /* Our own segments come back through the capture; an RST we did not send is the
- * local kernel's (no guard, or a guard that does not cover this segment). */
+ * local kernel's (no guard, or a guard that does not cover this segment). Ours is
+ * told by its sequence number, not by our having sent some RST: the kernel's (or
+ * another program's) RST after ours is still not ours. */
 static void check_own_echo(hs_session *s, const hs_segment *seg, uint64_t ts)
 {
 	if (our_copy(s, seg, ts))
 		return;
-	if (!(seg->flags & HS_RST) || s->sent_rst)
+	if (!(seg->flags & HS_RST) || sent_this_rst(s, seg->seq))
 		return;
 	s->kernel_rsts++;
 	hs_event ev = {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -439,16 +440,69 @@ int (*hs_store_host_check)(const hs_conn_record *, char *, size_t) = hs_record_c
 
 /* ---- the directory --------------------------------------------------------------- */
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
+
+/* The namespace's cookie: a 64-bit number the kernel never gives to another
+ * namespace while it runs (an inode number is reused once the namespace is gone). */
+static int netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	int rc = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc < 0 || len != sizeof(*cookie) ? -1 : 0;
+}
+
+/* Does DIR hold a record (a *.conn file)? */
+static bool holds_records(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		any = n > 5 && strcmp(e->d_name + n - 5, ".conn") == 0;
+	}
+	closedir(d);
+	return any;
+}
+
 int hs_store_default_dir(char *buf, size_t len)
 {
-	struct stat st;
+	struct stat st, old;
+	char legacy[64];
+	uint64_t cookie;
 	int n;
 
 	/* --netns has already setns()'d: this is the namespace we will work in. */
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return -1;
-	n = snprintf(buf, len, "/run/hs/ns-%lu", (unsigned long)st.st_ino);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	snprintf(legacy, sizeof(legacy), "/run/hs/ns-%lu", (unsigned long)st.st_ino);
+	if (netns_cookie(&cookie) < 0) /* before Linux 5.14: the inode is all there is */
+		n = snprintf(buf, len, "%s", legacy);
+	else
+		n = snprintf(buf, len, "/run/hs/netns-%llu", (unsigned long long)cookie);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	/* A store an earlier hs keyed on the inode stays in use while it holds kept
+	 * connections (they can still be continued) -- unless one keyed on the cookie
+	 * exists already. Once emptied, the cookie's store takes over. */
+	if (strcmp(buf, legacy) != 0 && lstat(buf, &st) < 0 && errno == ENOENT &&
+	    lstat(legacy, &old) == 0 && S_ISDIR(old.st_mode) && holds_records(legacy)) {
+		n = snprintf(buf, len, "%s", legacy);
+		return n < 0 || (size_t)n >= len ? -1 : 0;
+	}
+	return 0;
 }
 
 /* mkdir -p, new directories 0700. */

@@ -34,6 +34,11 @@ int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *re
 int hs_guard_keep(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* Is this the name of a kept guard ("hs_kept_...")? */
 bool hs_guard_is_kept_name(const char *table);
+/* A kept connection's port, reserved for as long as its guard lasts: add to the
+ * guard an output chain that rejects (ICMP port unreachable) a local connect()'s
+ * SYN of this 4-tuple (the kernel picked the kept port as its ephemeral one), so
+ * that it fails at once (ECONNREFUSED) instead of hanging. Returns 0 or -1 with err. */
+int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* Delete the table; no-op if not installed. Returns 0 or -1. */
 int hs_guard_remove(hs_guard *g, char *err, size_t errlen);
 /* Does this table still exist? */

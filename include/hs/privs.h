@@ -3,12 +3,18 @@
 #define HS_PRIVS_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Keep only CAP_NET_ADMIN (when keep_net_admin: the RST guard must still be removed
  * at exit) in the effective and permitted sets, clear the inheritable set, and set
  * no_new_privs. The raw socket and the capture stay usable. Returns 0, or -1 with
  * err. A process without capabilities is left as it is (returns 0). */
 int hs_drop_privileges(bool keep_net_admin, char *err, size_t errlen);
+
+/* The same with the capabilities to keep given as a mask of bits below 32
+ * (1u << CAP_NET_RAW | 1u << CAP_NET_ADMIN: hs ls, which opens a raw socket and a
+ * capture for each probe and may remove a stale guard). */
+int hs_drop_privileges_to(uint32_t keep, char *err, size_t errlen);
 
 /* Run as a real-time task (SCHED_FIFO, the lowest priority 1) so that our answer
  * leaves when the peer's segment arrives, not when the scheduler next gets round to

@@ -25,5 +25,12 @@ int hs_iface_addr(const char *name, int family, hs_addr *out);
 bool hs_local_port_in_use(uint16_t port, bool listening_only);
 /* Pick a free ephemeral port (not in use locally, per /proc). */
 uint16_t hs_pick_ephemeral_port(void);
+/* Hold local's port for as long as this process runs: a TCP socket bound to
+ * local's address and port (both families on [::] when local has no address),
+ * never listening. Another hs (or any program) cannot bind the port meanwhile,
+ * and a local connect() does not pick it as its ephemeral port. Returns the
+ * descriptor (close-on-exec; left open until exit), or -1 with errno (EADDRINUSE:
+ * someone holds it already). */
+int hs_port_hold(const hs_endpoint *local);
 
 #endif

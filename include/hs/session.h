@@ -58,7 +58,9 @@ typedef struct hs_session {
 	bool dumping;               /* -w FILE is open */
 	const char *pcap_out;       /* and its name */
 	int family;                 /* of the sender: AF_INET or AF_INET6 */
-	bool sent_rst;              /* we sent an RST: an RST echo on the wire is ours */
+	bool sent_rst;              /* we sent an RST */
+	uint32_t rst_seq[8];        /* the sequence numbers of the RSTs we sent (a ring): */
+	unsigned nrst;              /* an RST on the wire with another one is not ours */
 	int kernel_rsts;            /* RSTs the local kernel sent for this 4-tuple */
 	unsigned inputs;            /* segments from the peer fed to the TCB */
 	uint8_t last_in_flags;      /* flags of the peer's latest segment */

@@ -21,8 +21,9 @@ assert_nothing_left() {
 	assert_no_guard_left
 	assert_no_state_left
 	local default
-	default=/run/hs/ns-$(lab_ns_inode a)
-	[[ ! -e $default ]] || fail "the default store $default was written although --state-dir was given"
+	for default in "/run/hs/netns-$(lab_ns_cookie a)" "/run/hs/ns-$(lab_ns_inode a)"; do
+		[[ ! -e $default ]] || fail "the default store $default was written although --state-dir was given"
+	done
 }
 
 # usage_error ARGS...: hs ARGS exits 2 with one "hs: " line and leaves nothing.

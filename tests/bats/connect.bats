@@ -14,7 +14,7 @@ setup() {
 
 teardown() {
 	# the default store of a namespace this test made (only that one)
-	if [[ $DEFAULT_STORE =~ ^/run/hs/ns-[0-9]+$ ]]; then
+	if [[ $DEFAULT_STORE =~ ^/run/hs/netns-[0-9]+$ ]]; then
 		rm -rf -- "$DEFAULT_STORE"
 	fi
 	lab_teardown
@@ -172,7 +172,7 @@ seg() {
 
 @test "the default store is per network namespace" {
 	lab_peer
-	DEFAULT_STORE=/run/hs/ns-$(lab_ns_inode a)
+	DEFAULT_STORE=/run/hs/netns-$(lab_ns_cookie a)
 	[[ ! -e $DEFAULT_STORE ]] || fail "$DEFAULT_STORE exists before the test"
 	hs_a connect "$LAB_ADDR_B" 8080 --sport 40000
 	assert_success
@@ -185,8 +185,8 @@ seg() {
 	run --separate-stderr lab_b "$HS" ls --json
 	assert_success
 	[[ -z $(jqo 'select(.type == "conn")') ]] || fail "hs ls in $LAB_B shows a's connection: $output"
-	[[ ! -e /run/hs/ns-$(lab_ns_inode b) ]] || {
-		rm -rf "/run/hs/ns-$(lab_ns_inode b)"
+	[[ ! -e /run/hs/netns-$(lab_ns_cookie b) ]] || {
+		rm -rf "/run/hs/netns-$(lab_ns_cookie b)"
 		fail "hs ls created a store in $LAB_B"
 	}
 }

@@ -12,11 +12,11 @@ load common
 
 setup() {
 	hs_setup jq nft ss ip tcpdump python3
-	DEFAULT_STORE=/run/hs/ns-$(ip netns exec "$LAB_A" stat -L -c %i /proc/self/ns/net)
+	DEFAULT_STORE=/run/hs/netns-$(lab_ns_cookie a)
 }
 
 teardown() {
-	# the default store of namespace a (its inode is not reused while it exists)
+	# the default store of namespace a (keyed on its cookie, never reused)
 	[[ -n ${DEFAULT_STORE:-} ]] && rm -rf -- "$DEFAULT_STORE"
 	lab_teardown
 }

@@ -301,8 +301,18 @@ lab_assert_hs_error() {
 	fi
 }
 
-# lab_ns_inode a|b: the inode of the namespace (hs's default store is
-# /run/hs/ns-<inode>).
+# lab_ns_inode a|b: the inode of the namespace (an earlier hs's default store
+# was /run/hs/ns-<inode>).
 lab_ns_inode() {
 	stat -L -c %i "/run/netns/$(lab_ns "$1")"
+}
+
+# lab_ns_cookie a|b: the namespace's cookie, SO_NETNS_COOKIE (hs's default store
+# is /run/hs/netns-<cookie>).
+lab_ns_cookie() {
+	local py=/usr/bin/python3
+	[[ -x $py ]] || py=$(command -v python3)
+	ip netns exec "$(lab_ns "$1")" "$py" -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
 }
