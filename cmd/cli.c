@@ -34,7 +34,7 @@ static bool json_mode;
 	"  -q, -v            quieter / more detail (absolute seq/ack, TTL, checksum)\n" \
 	"  -x                show payload as hex\n" \
 	"  --no-color        no ANSI colors\n" \
-	"  --state-dir DIR   store of kept connections (default /run/hs/ns-<netns inode>)\n" \
+	"  --state-dir DIR   store of kept connections (default /run/hs/netns-<netns cookie>)\n" \
 	"  -h, --help        this help;  -V, --version  the version\n"
 
 #define SEGMENT_HELP \

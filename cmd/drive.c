@@ -473,6 +473,11 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 		die(HS_EXIT_ENV, "kept connection %d (%s -> %s) is in %s, a state hs never keeps (only ESTABLISHED "
 		    "and CLOSE-WAIT): not continued, record and guard left as they are", rec->id, l, r,
 		    hs_state_name(rec->state));
+	/* One owner at a time: another hs that works on this 4-tuple (a connect or
+	 * listen still running, another fin or rst) holds its port; leave it alone. */
+	if (hs_port_hold(&rec->local) < 0 && errno == EADDRINUSE)
+		die(HS_EXIT_USAGE, "kept connection %d (%s -> %s) is in use: another running hs (or a socket) holds "
+		    "port %u; nothing sent, record and guard left as they are", rec->id, l, r, rec->local.port);
 	if (rec->guard[0] && !hs_guard_exists(rec->guard)) {
 		hs_store_remove(d->state_dir, rec->id);
 		die(HS_EXIT_PEER, "kept connection %d (%s -> %s) is stale: its guard %s is gone, so the local kernel "

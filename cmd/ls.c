@@ -2,20 +2,23 @@
  * still there is probed (a keepalive, answered at once by a live peer), so that
  * connections the peer has reset meanwhile show as stale and are cleaned up. */
 #include <config.h>
+#include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "drive.h"
 #include "hs/clock.h"
 #include "hs/privs.h"
+#include "hs/route.h"
 
 #define PATH_MAX_MSG 512
 
-enum probe { PROBE_ALIVE, PROBE_RESET, PROBE_SILENT, PROBE_FAILED, PROBE_GUARD_GONE };
+enum probe { PROBE_ALIVE, PROBE_RESET, PROBE_SILENT, PROBE_FAILED, PROBE_GUARD_GONE, PROBE_BUSY };
 
-static const char *const probe_word[] = { "alive", "reset", "no-answer", "not-probed", "guard-gone" };
+static const char *const probe_word[] = { "alive", "reset", "no-answer", "not-probed", "guard-gone", "in-use" };
 
 /* One keepalive to the peer, nothing printed. *behind: bytes the peer sent that
  * no hs process has taken in yet. */
@@ -142,7 +145,13 @@ int cmd_ls(struct cli *c)
 			die(128 + hs_stop_signal, "interrupted by %s after %d of %d kept connections listed",
 			    cli_signal_name(hs_stop_signal), i, n);
 		}
-		enum probe pr = k->guard[0] && !hs_guard_exists(k->guard) ? PROBE_GUARD_GONE : probe(c, k, &behind);
+		/* A record whose port another running hs holds is that hs's business now:
+		 * no probe, nothing removed. */
+		int hold = hs_port_hold(&k->local);
+		enum probe pr = hold < 0 && errno == EADDRINUSE ? PROBE_BUSY
+		                : k->guard[0] && !hs_guard_exists(k->guard) ? PROBE_GUARD_GONE : probe(c, k, &behind);
+		if (hold >= 0)
+			close(hold);
 		bool stale = pr == PROBE_GUARD_GONE || pr == PROBE_RESET;
 
 		switch (pr) {
@@ -156,6 +165,7 @@ int cmd_ls(struct cli *c)
 		case PROBE_GUARD_GONE: snprintf(status, sizeof(status), "stale: guard gone, removed"); break;
 		case PROBE_SILENT: snprintf(status, sizeof(status), "no answer to a probe"); break;
 		case PROBE_FAILED: snprintf(status, sizeof(status), "not probed"); break;
+		case PROBE_BUSY: snprintf(status, sizeof(status), "in use by another running hs: not probed"); break;
 		}
 		snprintf(id, sizeof(id), "%d", k->id);
 		hs_conn_view view = {

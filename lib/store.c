@@ -549,6 +549,40 @@ static int trusted_owner(const struct stat *st, const char *what, const char *pa
 /* Opens the store directory itself, never through a symbolic link, and only when it
  * is the running user's and writable by no one else. Returns 0 with *fd, 1 when it does
  * not exist (and create is false), -1 with err. */
+/* dir made absolute and tidied without looking at the file system ("." and empty
+ * components dropped). False when it has a ".." component or does not fit: such a
+ * path cannot be checked for links component by component. */
+static bool lexical_path(const char *dir, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2];
+	size_t o = 0;
+
+	if (dir[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s", dir);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return false;
+		snprintf(buf, sizeof(buf), "%s/%s", cwd, dir);
+	}
+	for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0)
+			return false;
+		size_t n = strlen(c);
+		if (o + 1 + n + 1 > len)
+			return false;
+		out[o++] = '/';
+		memcpy(out + o, c, n);
+		o += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return true;
+}
+
 static int store_open(const char *dir, bool create, int *fd, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
@@ -577,6 +611,16 @@ static int store_open(const char *dir, bool create, int *fd, char *err, size_t e
 			          path);
 		else
 			hs_seterr(err, errlen, "cannot open state directory %s: %s", path, strerror(e));
+		return -1;
+	}
+	/* Not through a link anywhere on the way (O_NOFOLLOW sees only the last
+	 * component): the directory must be where its name says. */
+	char lexical[PATH_MAX], real[PATH_MAX];
+	if (!lexical_path(path, lexical, sizeof(lexical)) || !realpath(path, real) || strcmp(lexical, real) != 0) {
+		hs_seterr(err, errlen, "state directory %s is reached through a symbolic link or \"..\": refused "
+		          "(give its real path%s%s)", path, realpath(path, real) ? ", " : "", realpath(path, real) ? real : "");
+		close(*fd);
+		*fd = -1;
 		return -1;
 	}
 	if (fstat(*fd, &st) < 0 || trusted_owner(&st, "state directory", path, err, errlen) < 0) {

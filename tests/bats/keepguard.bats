@@ -236,3 +236,27 @@ a_sent() {
 	wait_until 2 peer_has_none 8080 40000
 	assert_no_guard_left
 }
+
+@test "one kept connection, one hs at a time: a second fin or rst while one works on it is refused, nothing sent" {
+	lab_peer
+	keep 40000 --state-dir "$STATE"
+	# the first one waits for the peer's FIN (which does not come)
+	hs_bg fin --wait --timeout 5 --state-dir "$STATE"
+	wait_until 5 grep -q 'resuming kept connection' "$LAB_DIR/hs.out"
+	lab_tcpdump_start tcp port 8080
+	for cmd in fin rst; do
+		hs_a "$cmd" --state-dir "$STATE"
+		[[ $status == 2 ]] || fail "a second hs $cmd: exit $status: $output"
+		lab_assert_hs_error "is in use: another running hs"
+	done
+	hs_a ls --json --state-dir "$STATE"
+	[[ $(jqo 'select(.type == "conn") | .probe') == '"in-use"' ]] || fail "hs ls: $output"
+	lab_tcpdump_stop
+	# the refused ones sent nothing: no RST, no FIN, no probe from them
+	[[ -z $(lab_tcpdump_text | grep -E 'Flags \[(R|F)') ]] || fail "a FIN or RST went out: $(lab_tcpdump_text)"
+	kill -INT "$HS_PID"
+	hs_finish 5
+	# the interrupted first one sent no FIN or RST either: still kept, the peer still ESTABLISHED
+	peer_has_established 40000
+	[[ -e $STATE/1.conn ]] || fail "the record is gone"
+}

@@ -118,6 +118,13 @@ from_addr() {
 	assert_equal "$status" 4
 	hs_a ls --json --state-dir "$link"
 	assert_equal "$status" 4
+	# a link earlier on the path is not followed either
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/real"
+	ln -s "$target" "$BATS_TEST_TMPDIR/real/l"
+	hs_a connect "$LAB_ADDR_B" 8080 --sport 40002 --json --state-dir "$BATS_TEST_TMPDIR/real/l/."
+	[[ -z $(ls -A "$target") ]] || fail "hs wrote into the link's target through real/l/.: $(ls -A "$target")"
+	assert_equal "$status" 4
+	lab_assert_hs_error "reached through a symbolic link"
 	lab_tcpdump_stop
 	! from_addr "$LAB_ADDR_A" || fail "a segment was sent: $(lab_tcpdump_text)"
 	[[ -z $(lab_established b 8080) ]] || fail "the peer has connections: $(lab_established b 8080)"
