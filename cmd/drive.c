@@ -44,7 +44,7 @@ void drive_open(struct drive *d, const hs_session_params *p)
 	if (rc != HS_EXIT_OK)
 		die(rc, "%s", d->s.err);
 	/* The raw socket and the capture are open: keep only CAP_NET_ADMIN, which
-	 * removing (or narrowing) the guard needs. A failure here leaves hs no worse
+	 * removing the guard (or making it a kept one) needs. A failure here leaves hs no worse
 	 * off than before, so it is not fatal. */
 	char err[128];
 	if (!getenv("HS_NO_REALTIME"))

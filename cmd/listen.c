@@ -101,6 +101,5 @@ int cmd_listen(struct cli *c)
 	r = hs_session_run(&d.s, established, NULL, 0);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the ACK of our SYN,ACK");
-	d.listen_guard = true;
 	return drive_established(&d);
 }

@@ -323,41 +323,6 @@ int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, 
 	return install(g, local, NULL, eperm, err, errlen);
 }
 
-int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)
-{
-	char match[256], comment[GUARD_COMMENT_MAX + 16], cmd[GUARD_CMDLEN];
-	struct nft_failure f;
-	int n;
-
-	if (!parse_table_name(g->table, NULL)) {
-		if (err && errlen)
-			snprintf(err, errlen, "cannot narrow the RST guard: no guard installed");
-		return -1;
-	}
-	if (make_match(local, remote, match, sizeof(match)) < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "cannot narrow the RST guard: invalid endpoints");
-		return -1;
-	}
-	make_comment(local, remote, comment, sizeof(comment));
-	/* Flush and add in one batch: there is never a moment without a rule. */
-	for (int with_comment = 1; with_comment >= 0; with_comment--) {
-		n = snprintf(cmd, sizeof(cmd), "flush chain inet %s in\nadd rule inet %s in %s drop%s\n",
-		             g->table, g->table, match, with_comment ? comment : "");
-		if (n < 0 || (size_t)n >= sizeof(cmd)) {
-			if (err && errlen)
-				snprintf(err, errlen, "cannot narrow the RST guard: command too long");
-			return -1;
-		}
-		if (nft_exec(cmd, &f, NULL) == 0)
-			return 0;
-		if (f.eperm || f.enoent || !comment[0])
-			break;
-	}
-	report(err, errlen, "cannot narrow the RST guard", &f);
-	return -1;
-}
-
 int hs_guard_keep(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)
 {
 	char match[256], comment[GUARD_COMMENT_MAX + 16], cmd[GUARD_CMDLEN], name[HS_GUARD_NAMELEN];
@@ -477,7 +442,7 @@ bool hs_guard_listing_matches(const char *listing, const hs_endpoint *local, con
 
 	if (!listing || !remote || make_match(local, remote, match, sizeof(match)) < 0)
 		return false;
-	/* A listen guard narrowed before the local address was known has no daddr. */
+	/* A listen guard an older hs narrowed before the local address was known has no daddr. */
 	memset(&any.addr, 0, sizeof(any.addr));
 	if (make_match(&any, remote, bare, sizeof(bare)) < 0)
 		return false;

@@ -562,12 +562,13 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 
 	if (pkt->kind == HS_PKT_TCP) {
 		const hs_segment *seg = &pkt->u.tcp;
-		const char *why = from_peer(&s->tcb, seg) ? dropped_why(seg) : NULL;
+		bool peer = from_peer(&s->tcb, seg);
+		const char *why = peer ? dropped_why(seg) : NULL;
 		if (why) {
 			show_dropped(s, seg, ts, why);
-		} else if (from_peer(&s->tcb, seg) && s->observe) {
+		} else if (peer && s->observe) {
 			observe_in(s, seg, ts);
-		} else if (from_peer(&s->tcb, seg)) {
+		} else if (peer) {
 			/* Listening on any address: the first SYN chooses ours. */
 			if (s->tcb.state == HS_LISTEN && s->tcb.cfg.local.addr.family == 0 &&
 			    (seg->flags & (HS_SYN | HS_ACK | HS_RST)) == HS_SYN &&

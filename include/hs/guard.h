@@ -25,9 +25,6 @@ int hs_guard_install_conn(hs_guard *g, const hs_endpoint *local, const hs_endpoi
                           bool *eperm, char *err, size_t errlen);
 /* Drop TCP to local port (local address family 0 = any address of either family). */
 int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, char *err, size_t errlen);
-/* Narrow a listen guard to one 4-tuple once the peer is known (replace the rule).
- * local's address may be unset (family 0): then only the remote and the ports match. */
-int hs_guard_narrow(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen);
 /* Make the guard a kept one: in one nft batch, a "hs_kept_<pid>_<n>" table dropping
  * only this 4-tuple replaces g's table (g->table is renamed). Stale-guard cleanup
  * never removes a kept table. A no-op on a guard that is kept already. */
