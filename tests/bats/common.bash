@@ -113,14 +113,17 @@ assert_all_json() {
 }
 
 # path [SIDE]: the states hs (SIDE peer: the peer, as hs infers it) went through, in
-# order, as one line ("SYN-SENT ESTABLISHED ..."): the state of the first segment
-# shown when no change comes before it, then every change of that side.
+# order, as one line ("SYN-SENT ESTABLISHED ..."): when a segment comes before any
+# change, the state that side was in then (the first change's "from", or that
+# segment's state if nothing changed), then every change of that side.
 path() {
 	# shellcheck disable=SC2016 # $ev and $s are jq's
 	jq -rs --arg side "${1:-us}" '[.[] | select(.type == "segment" or (.type == "state" and
 			((.side == "peer") == ($side == "peer"))))] as $ev
+		| ([$ev[] | select(.type == "state")] | first // null) as $first_change
 		| (if ($ev | length) > 0 and $ev[0].type == "segment"
-			then [if $side == "peer" then $ev[0].peer_state else $ev[0].state end] else [] end)
+			then [if $first_change != null then $first_change.from
+			      elif $side == "peer" then $ev[0].peer_state else $ev[0].state end] else [] end)
 		  + [$ev[] | select(.type == "state") | .to]
 		| reduce .[] as $s ([]; if length > 0 and .[-1] == $s then . else . + [$s] end)
 		| join(" ")' <<<"$output"
