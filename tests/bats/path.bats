@@ -147,7 +147,10 @@ xs() {
 	local wire_data hs_data
 	wire_data=$(tshark -r "$LAB_DIR/capture.pcap" -Y 'tcp.len > 0' 2>/dev/null | wc -l)
 	hs_data=$(segs '.dir == "in" and .len > 0' | wc -l)
-	((wire_data >= 100)) || fail "the peer sent only $wire_data data segments"
+	# how many segments the 1000 writes make depends on how fast ACKs come back (a
+	# slower hs, an ASan build, lets the peer's kernel coalesce more): well over
+	# the 64 frames the old ring held, with our ACKs, is what matters
+	((wire_data >= 40)) || fail "the peer sent only $wire_data data segments"
 	[[ $hs_data == "$wire_data" ]] || fail "the wire had $wire_data data segments, hs showed $hs_data"
 	[[ $(field "$(result)" capture_drops) == null ]] || fail "capture drops: $(result)"
 }
