@@ -67,6 +67,18 @@ enum hs_result {
 };
 const char *hs_result_name(enum hs_result r); /* "closed", "refused", ... */
 
+/* What a crafted segment changes below TCP, and its checksum. All zero: what a stack
+ * sends (TTL / hop limit 64, TOS 0, IPv4 ID from the sender's counter, DF set, a
+ * correct checksum). */
+typedef struct hs_ip_fields {
+	bool set_ttl, set_tos, set_ip_id, set_df;
+	uint8_t ttl;            /* IPv4 TTL, IPv6 hop limit */
+	uint8_t tos;            /* IPv4 TOS, IPv6 traffic class */
+	uint16_t ip_id;         /* IPv4 Identification (host order); ignored for IPv6 */
+	bool df;                /* IPv4 Don't Fragment (set_df); ignored for IPv6 */
+	bool bad_csum;          /* the TCP checksum is wrong on purpose (the right one, + 1) */
+} hs_ip_fields;
+
 /* One segment to send. The addresses are the TCB's local -> remote. */
 typedef struct hs_tx {
 	uint8_t flags;
@@ -81,6 +93,9 @@ typedef struct hs_tx {
 	                         * 3.10.7): says nothing about the peer's state */
 	bool has_ts;            /* the options carry our TSval: */
 	uint32_t tsval;         /* this one (what the peer's TSecr will echo) */
+	uint16_t urp;           /* urgent pointer (0 unless crafted) */
+	hs_ip_fields ip;        /* IP-level fields and checksum faults (hs send, --step edits) */
+	bool crafted;           /* built or edited by the user, not by the TCB */
 } hs_tx;
 
 /* Sequence numbers [left, right). */

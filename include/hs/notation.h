@@ -1,0 +1,90 @@
+/* One notation for a segment, packetdrill's (the subset hs accepts is in README,
+ * "Segment notation"):
+ *
+ *     S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,nop,wscale 7>
+ *     P. 1:6(5) ack 1
+ *     R 7:7(0)
+ *
+ * and the field=value edits a --step prompt takes ("seq=+5 flags=R"). Parsers are
+ * pure functions over a NUL-terminated text, bounds-checked, in the shape of
+ * packetdrill's parse_packet(..., char **error): they return 0, or -1 with one line
+ * in err. Numbers in the notation are relative (to our ISN for seq, to the peer's
+ * for ack), as hs prints them. */
+#ifndef HS_NOTATION_H
+#define HS_NOTATION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hs/opts.h"
+#include "hs/segment.h"
+#include "hs/tcb.h"
+
+/* How a sequence or acknowledgment number was given. */
+enum hs_num_how {
+	HS_NUM_UNSET = 0, /* not given: SND.NXT (seq) / RCV.NXT (ack), or the edited segment's */
+	HS_NUM_REL,       /* N: relative to our ISN (seq) or the peer's ISN (ack) */
+	HS_NUM_FWD,       /* +N: N after SND.NXT (seq) / RCV.NXT (ack) (in an edit: after the
+	                   * edited segment's own number) */
+	HS_NUM_BACK,      /* -N: N before it */
+	HS_NUM_ABS,       /* =N: the absolute 32-bit number on the wire */
+};
+
+typedef struct hs_num {
+	uint8_t how;      /* enum hs_num_how */
+	uint32_t v;       /* 0 .. 2^32-1 */
+} hs_num;
+
+/* A segment as the user shaped it: only the fields marked present are taken; the
+ * rest come from the connection (hs_seg_spec_apply). */
+typedef struct hs_seg_spec {
+	bool have_flags;
+	uint8_t flags;        /* HS_FIN ... HS_CWR */
+	hs_num seq, ack;
+	bool have_len;        /* the notation's (LEN) or len=N: a payload of LEN bytes */
+	uint32_t len;         /* (zeros, unless the command gives the bytes); <= 65495 */
+	bool have_win;
+	uint16_t win;         /* the header's value, unscaled */
+	bool have_urg;
+	uint16_t urg;         /* urgent pointer */
+	bool have_opts;       /* "<...>" or opt=LIST; "<>" is no options at all */
+	hs_opt_spec opts;
+	hs_ip_fields ip;      /* ttl= tos= id= df= csum=bad */
+} hs_seg_spec;
+
+/* Everything unset. */
+void hs_seg_spec_init(hs_seg_spec *sp);
+
+/* Flags: letters FSRPAUEC (A = ACK, U = URG, E = ECE, C = CWR), packetdrill's '.' for
+ * ACK and 'W' for CWR, "none" or "0" for no flags, or names "SYN,ACK" (any case,
+ * separated by ',' or '|' or '+'). Returns 0, or -1 with err. */
+int hs_flags_parse(const char *text, uint8_t *flags, char *err, size_t errlen);
+/* N, +N, -N, =N (decimal, or 0x hex), each 0 .. 4294967295. Returns 0 / -1 with err. */
+int hs_num_parse(const char *text, hs_num *out, char *err, size_t errlen);
+
+/* packetdrill's notation: FLAGS [SEQ:END(LEN)] [ack N] [win N] [urg N] [<OPTIONS>],
+ * where END must be SEQ + LEN. Options as packetdrill writes them: mss N, sackOK,
+ * sack L:R [L:R...], TS val N ecr N, nop, eol, wscale N, and hs's own --opt items
+ * (raw=KIND:HEX, ...). Sets what the text gives in sp (other fields untouched).
+ * Returns 0, or -1 with err naming the word at fault. */
+int hs_notation_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen);
+
+/* field=value pairs separated by blanks: flags= seq= ack= win= urg= len= opt= ttl=
+ * tos= id= df=0|1 csum=bad|ok. Sets what the text gives in sp. Returns 0 / -1 err. */
+int hs_fields_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen);
+
+/* A --step answer or `hs send` argument: field=value pairs when the first word has
+ * '=', the notation otherwise. Returns 0 / -1 with err. */
+int hs_edit_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen);
+
+/* Resolve a number against a connection: seq (is_ack false) or ack. isn: our ISS
+ * (seq) or the peer's IRS (ack); next: SND.NXT (seq) or RCV.NXT (ack); dflt: the
+ * value when unset. Returns the wire value. */
+uint32_t hs_num_resolve(const hs_num *n, uint32_t isn, uint32_t next, uint32_t dflt);
+
+/* The segment in the notation, numbers relative to seq_base (the sender's ISN) and
+ * ack_base (the receiver's ISN): "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 5 ecr 7>".
+ * Returns buf (always NUL-terminated, truncated to len). */
+const char *hs_notation_format(const hs_segment *seg, uint32_t seq_base, uint32_t ack_base,
+                               char *buf, size_t len);
+
+#endif
