@@ -1,0 +1,489 @@
+#!/usr/bin/env bats
+# hs send: one crafted segment into a kept connection (hs send [CONN] [SEGMENT]
+# [FIELDS]) or to a port without one (hs send HOST PORT), and the peer's reaction
+# as hs classifies it. Every test checks what the peer's kernel and program saw
+# (the program's log, ss in the peer's namespace, the capture there, its MIB
+# counters); hs's "reaction" is asserted in addition, never alone.
+#
+# Rate limits: a Linux peer answers at most one challenge or duplicate ACK per
+# connection every 500 ms (tcp_invalid_ratelimit), so a test that needs two such
+# answers uses two connections rather than a pause.
+#
+# Run by `make check`, or by hand as root: bats tests/bats/send.bats
+
+load common
+
+setup() {
+	hs_find
+	lab_require jq nft ss ip tcpdump python3
+	STATE=$BATS_TEST_TMPDIR/state
+}
+
+teardown() {
+	lab_teardown
+}
+
+# lab: this test's two-namespace lab, the echo peer on 8080 that does not echo
+# (its program blocks in recv and reports what arrives, EOF or ECONNRESET), and a
+# capture of port 8080 in the peer's namespace.
+lab() {
+	lab_setup
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+}
+
+# send ARGS...: hs send ARGS --json --state-dir $STATE in namespace a.
+send() {
+	hs_a send "$@" --json --state-dir "$STATE"
+}
+
+# reaction_is CLASS: hs's result names the peer's reaction CLASS.
+reaction_is() {
+	local res got
+	res=$(result)
+	got=$(field "$res" reaction)
+	[[ $got == "$1" ]] || fail "reaction '$got', expected '$1'$(hs_view)$(peer_view)"
+}
+
+# assert_sent: the run ended as a segment that left: exit 0, outcome sent.
+assert_sent() {
+	((status == 0)) || fail "exit $status, expected 0$(hs_view)$(peer_view)"
+	assert_all_json
+	expect "$(result)" outcome sent
+}
+
+# still_kept ID: the result names the kept connection ID, and hs ls lists it.
+still_kept() {
+	[[ $(field "$(result)" conn) == "$1" ]] || fail "the result does not name kept connection $1$(hs_view)"
+	[[ -f $STATE/$1.conn ]] || fail "no record $1 in the store: $(ls -A "$STATE")"
+}
+
+# not_kept: the result names no connection and the store is empty (hs ls agrees).
+not_kept() {
+	jq -e 'has("conn") | not' <<<"$(result)" >/dev/null || fail "the result still names a connection$(hs_view)"
+	local o=$output s=${stderr:-}
+	hs_a ls --json --state-dir "$STATE"
+	[[ -z $(jqo 'select(.type == "conn")') ]] || fail "hs ls still lists: $output"
+	output=$o stderr=$s
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+# peer_established SPORT: the peer's kernel has the connection from SPORT
+# ESTABLISHED (and nothing else for it).
+peer_established() {
+	[[ $(peer_conns 8080 "$1" | awk '{ print $1 }') == ESTAB ]] ||
+		fail "the peer's connection from $1: '$(peer_conns 8080 "$1")', expected ESTAB$(hs_view)$(peer_view)"
+}
+
+# peer_untouched SPORT: the peer's program saw neither data nor EOF nor a reset.
+peer_untouched() {
+	! peer_said "^(received|eof|reset|error|closed) $LAB_ADDR_A:$1 " ||
+		fail "the peer's program saw something from $1$(hs_view)$(peer_view)"
+}
+
+# peer_answered REGEX SPORT: after our segment (the first line matching REGEX),
+# the peer sent a bare ACK acknowledging exactly SND_NXT (nothing new).
+peer_answered() {
+	local after
+	after=$(wire_after "$1" | grep -E "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.$2: ")
+	grep -qE "Flags \[\.\], ack $SND_NXT, " <<<"$after" ||
+		fail "the peer sent no bare ACK of $SND_NXT after /$1/$(hs_view)$(peer_view)"
+}
+
+# tcp_mib NAME: namespace b's kernel counter Tcp NAME (/proc/net/snmp).
+tcp_mib() {
+	# shellcheck disable=SC2016 # awk's $i and $c
+	lab_b awk -v k="$1" '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == k) c = i; h = 1 } else print $c }' \
+		/proc/net/snmp
+}
+
+# ---- RFC 5961 and RFC 9293 checks of a kernel peer in ESTABLISHED ------------------
+
+@test "RST in the window but not at RCV.NXT (--flags R --seq +1000): challenge ACK, the peer stays ESTABLISHED" {
+	lab
+	hs_keep 40000
+	send --flags R --seq +1000
+	assert_sent
+	reaction_is challenge-ack
+	still_kept 1
+	lab_tcpdump_stop
+	local rst
+	rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$SND_NXT" 1000),"
+	[[ $(wire_from 40000 | grep -c 'Flags \[R') == 1 ]] || fail "not one RST from hs$(peer_view)"
+	lab_tcpdump_text | grep -qE "$rst" || fail "no RST at SND.NXT+1000 on the wire$(hs_view)$(peer_view)"
+	peer_answered "$rst" 40000
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "the same RST in the notation ('R 1001:1001(0)'): challenge ACK, the peer stays ESTABLISHED" {
+	lab
+	hs_keep 40000
+	send 'R 1001:1001(0)'
+	assert_sent
+	reaction_is challenge-ack
+	still_kept 1
+	lab_tcpdump_stop
+	local rst
+	rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$ISS" 1001),"
+	lab_tcpdump_text | grep -qE "$rst" || fail "no RST at relative seq 1001 on the wire$(hs_view)$(peer_view)"
+	peer_answered "$rst" 40000
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "RST at RCV.NXT (--flags R): the peer's program gets ECONNRESET, the store forgets the connection" {
+	lab
+	hs_keep 40000
+	send --flags R
+	assert_sent
+	# the peer takes an exact RST silently: hs probes to learn it took it
+	local r
+	r=$(field "$(result)" reaction)
+	[[ $r == none || $r == rst ]] || fail "reaction '$r', expected none (or rst: the probe's answer)$(hs_view)"
+	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000 " || fail "the peer's program saw no reset$(hs_view)$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)"
+	not_kept
+	lab_tcpdump_stop
+	local rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $SND_NXT,"
+	lab_tcpdump_text | grep -qE "$rst" || fail "no RST at SND.NXT on the wire$(hs_view)$(peer_view)"
+	# the probe behind it met the peer's RST (no such connection)
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[R" ||
+		fail "no probe answered by the peer's RST after ours$(hs_view)$(peer_view)"
+}
+
+@test "SYN in ESTABLISHED (--flags S): challenge ACK, the peer stays ESTABLISHED" {
+	lab
+	hs_keep 40000
+	send --flags S
+	assert_sent
+	reaction_is challenge-ack
+	still_kept 1
+	lab_tcpdump_stop
+	local syn="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[S\], seq $SND_NXT,"
+	lab_tcpdump_text | grep -qE "$syn" || fail "no SYN at SND.NXT on the wire$(hs_view)$(peer_view)"
+	peer_answered "$syn" 40000
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "data beyond the window (--seq +200000 --data x): a duplicate ACK with the old RCV.NXT, nothing delivered; --expect ack matches it" {
+	lab
+	hs_keep 40000
+	send --seq +200000 --data x --expect ack
+	assert_sent
+	reaction_is dup-ack
+	still_kept 1
+	lab_tcpdump_stop
+	local far
+	far="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $(seq_add "$SND_NXT" 200000):$(seq_add "$SND_NXT" 200001), ack $RCV_NXT,"
+	lab_tcpdump_text | grep -qE "$far" || fail "no 1-byte segment at SND.NXT+200000 on the wire$(hs_view)$(peer_view)"
+	peer_answered "$far" 40000
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "in-sequence data (--data hello, then --data world): acknowledged, the peer's program reads both; fin continues after them" {
+	lab
+	hs_keep 40000
+	send --data hello
+	assert_sent
+	reaction_is ack
+	still_kept 1
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'hello'\$" || fail "hello did not arrive$(hs_view)$(peer_view)"
+	# SND.NXT advanced in the store: the next one follows on
+	send --data world
+	assert_sent
+	reaction_is ack
+	still_kept 1
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'world'\$" || fail "world did not arrive$(hs_view)$(peer_view)"
+	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	expect "$(result)" outcome closed
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "the peer saw no EOF$(hs_view)$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)"
+	# exactly hello then world, nothing else
+	[[ $(grep -E "^(received|eof) $LAB_ADDR_A:40000" "$LAB_DIR/peer.out" | cut -d' ' -f1,3- | xargs) == \
+		"received 5 bytes: hello received 5 bytes: world eof (the client sent FIN)" ]] ||
+		fail "the peer's program: $(cat "$LAB_DIR/peer.out")"
+	lab_tcpdump_stop
+	local s5 s10
+	s5=$(seq_add "$SND_NXT" 5) s10=$(seq_add "$SND_NXT" 10)
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $SND_NXT:$s5, ack $RCV_NXT, .*length 5" ||
+		fail "hello not at SND.NXT$(peer_view)"
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $s5:$s10, ack $RCV_NXT, .*length 5" ||
+		fail "world not right after hello$(peer_view)"
+	wire_to 40000 | grep -qE "Flags \[\.\], ack $s5, " || fail "the peer did not acknowledge hello$(peer_view)"
+	wire_to 40000 | grep -qE "Flags \[\.\], ack $s10, " || fail "the peer did not acknowledge world$(peer_view)"
+	assert_no_guard_left
+	assert_no_state_left
+}
+
+@test "an ACK of data the peer never sent (--flags A --ack +100000): no answer or a challenge ACK, as the capture shows; the peer stays ESTABLISHED" {
+	lab
+	hs_keep 40000
+	send --flags A --ack +100000
+	assert_sent
+	still_kept 1
+	lab_tcpdump_stop
+	local ours
+	ours="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[\.\], ack $(seq_add "$RCV_NXT" 100000),"
+	lab_tcpdump_text | grep -qE "$ours" || fail "no ACK of RCV.NXT+100000 on the wire$(hs_view)$(peer_view)"
+	local r answer
+	r=$(field "$(result)" reaction)
+	answer=$(wire_after "$ours" | grep -E "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: ")
+	case $r in
+	challenge-ack) grep -qE "Flags \[\.\], ack $SND_NXT, " <<<"$answer" || fail "challenge-ack, but the peer sent no such ACK$(hs_view)$(peer_view)" ;;
+	none) [[ -z $answer ]] || fail "none, but the peer answered: $answer$(hs_view)" ;;
+	*) fail "reaction '$r', expected none or challenge-ack$(hs_view)$(peer_view)" ;;
+	esac
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "--bad-checksum --data x: the peer's kernel drops it (InCsumErrors), no reaction, nothing delivered; SND.NXT stays" {
+	lab
+	hs_keep 40000
+	local before
+	before=$(tcp_mib InCsumErrors)
+	send --bad-checksum --data x
+	assert_sent
+	reaction_is none
+	still_kept 1
+	(($(tcp_mib InCsumErrors) > before)) || fail "the peer's InCsumErrors did not grow ($before)$(hs_view)$(peer_view)"
+	peer_untouched 40000
+	# the bad segment did not advance SND.NXT: the next byte goes where x would have
+	send --data y
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'y'\$" || fail "y did not arrive$(hs_view)$(peer_view)"
+	! peer_said "'x'" || fail "x was delivered$(peer_view)"
+	lab_tcpdump_stop
+	[[ $(wire_from 40000 | grep -cE "Flags \[P\.\], seq $SND_NXT:$(seq_add "$SND_NXT" 1), .*length 1") == 2 ]] ||
+		fail "not x and then y, both at SND.NXT$(hs_view)$(peer_view)"
+	peer_established 40000
+}
+
+@test "--ttl 1 through a router: the router's time exceeded comes back as reaction icmp; nothing reaches the peer" {
+	lab_setup_routed
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	lab_bg "$LAB_R" router.log tcpdump -i "$LAB_IF_RA" -n -U --immediate-mode -Z root -w "$LAB_DIR/router.pcap" icmp
+	wait_until 5 grep -q 'listening on' "$LAB_DIR/router.log" || fail "tcpdump in the router: $(cat "$LAB_DIR/router.log")"
+	local rpid=$LAB_BG_PID
+	hs_keep 40000
+	send --ttl 1 --data x --expect icmp
+	assert_sent
+	reaction_is icmp
+	still_kept 1
+	kill -INT "$rpid"
+	wait_until 3 lab_gone "$rpid"
+	lab_tcpdump_stop
+	lab_tcpdump_text "$LAB_DIR/router.pcap" | grep -qE "IP 198\.18\.1\.1 > $LAB_ADDR_A: ICMP time exceeded in-transit" ||
+		fail "the router sent no time exceeded: $(lab_tcpdump_text "$LAB_DIR/router.pcap")$(hs_view)"
+	# the peer saw only the handshake from hs
+	[[ $(wire_from 40000 | wc -l) == 2 ]] || fail "segments from hs besides SYN and ACK reached the peer$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+}
+
+@test "the peer reset the connection while no hs ran: hs send --data meets its RST, reaction rst, the store forgets it" {
+	lab_setup
+	local cue=$LAB_DIR/cue
+	lab_bg b peer.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/cued.py" --port 8080 "cue=$cue" abort
+	wait_until 5 lab_listening b 8080 || fail "cued.py does not listen: $(cat "$LAB_DIR/peer.out")"
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	touch "$cue"
+	wait_until 2 peer_said "^aborted $LAB_ADDR_A:40000" || fail "$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000
+	send --data x
+	assert_sent
+	reaction_is rst
+	not_kept
+	lab_tcpdump_stop
+	# the peer's RST when it aborted, and one for our data
+	local data="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $SND_NXT:"
+	wire_after "$data" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[R" ||
+		fail "no RST from the peer after our data$(hs_view)$(peer_view)"
+}
+
+# ---- --expect -----------------------------------------------------------------------
+
+@test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
+	lab
+	hs_keep 40000
+	local snd1=$SND_NXT
+	hs_keep 40001
+	local snd2=$SND_NXT
+	send 1 --flags S --expect ack
+	assert_sent
+	reaction_is challenge-ack
+	send 2 --flags S --expect data,fin
+	((status == 1)) || fail "exit $status, expected 1$(hs_view)"
+	lab_assert_hs_error
+	reaction_is challenge-ack
+	expect "$(result)" outcome sent
+	lab_tcpdump_stop
+	SND_NXT=$snd1 peer_answered "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[S\], seq $snd1," 40000
+	SND_NXT=$snd2 peer_answered "IP $LAB_ADDR_A\.40001 > $LAB_ADDR_B\.8080: Flags \[S\], seq $snd2," 40001
+	local p
+	for p in 40000 40001; do
+		peer_established "$p"
+		peer_untouched "$p"
+	done
+}
+
+# ---- without a connection: hs send HOST PORT -----------------------------------------
+
+@test "a SYN to an open port: syn-ack; hs resets it, the peer keeps no SYN-RECV and accepts nothing" {
+	lab
+	send "$LAB_ADDR_B" 8080 --sport 41000 --expect syn-ack
+	assert_sent
+	reaction_is syn-ack
+	assert_no_guard_left
+	wait_until 2 peer_has_none 8080 41000 || fail "the peer keeps: $(peer_conns 8080 41000)$(hs_view)"
+	lab_tcpdump_stop
+	local syn synack rst
+	syn=$(wire_from 41000 | grep -E 'Flags \[S\], seq [0-9]+, ')
+	[[ $(wc -l <<<"$syn") == 1 && -n $syn ]] || fail "not one SYN from 41000$(peer_view)"
+	synack=$(wire_to 41000 | grep -E 'Flags \[S\.\]')
+	[[ $(wc -l <<<"$synack") == 1 && -n $synack ]] || fail "not one SYN,ACK from the peer (a retransmission: nobody reset it)$(peer_view)"
+	local iss
+	iss=$(sed -E 's/.*Flags \[S\], seq ([0-9]+),.*/\1/' <<<"$syn")
+	rst=$(wire_from 41000 | grep -E 'Flags \[R')
+	[[ $(wc -l <<<"$rst") == 1 && -n $rst ]] || fail "not one RST from 41000 (hs's alone: the guard held)$(peer_view)"
+	grep -qE "seq $(seq_add "$iss" 1)," <<<"$rst" || fail "the RST is not at ISS+1: $rst"
+	[[ -n $(segs '.dir == "out" and (.flags | test("RST"))') ]] || fail "hs does not show its RST$(hs_view)"
+	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
+}
+
+@test "a SYN to a closed port: rst; --expect rst exits 0, --expect syn-ack exits 1, --expect syn-ack,rst exits 0" {
+	lab
+	send "$LAB_ADDR_B" 8081 --sport 41000 --expect rst
+	assert_sent
+	reaction_is rst
+	send "$LAB_ADDR_B" 8081 --sport 41001 --expect syn-ack
+	((status == 1)) || fail "exit $status, expected 1$(hs_view)"
+	lab_assert_hs_error
+	reaction_is rst
+	expect "$(result)" outcome sent
+	send "$LAB_ADDR_B" 8081 --sport 41002 --expect syn-ack,rst
+	assert_sent
+	reaction_is rst
+	assert_no_guard_left
+	lab_tcpdump_stop
+	local p
+	for p in 41000 41001 41002; do
+		[[ $(wire_from "$p" 8081 | grep -c 'Flags \[S\]') == 1 ]] || fail "not one SYN from $p$(peer_view)"
+		wire_to "$p" 8081 | grep -qE 'Flags \[R\.\], seq 0, ack ' || fail "the peer did not reset $p$(peer_view)"
+	done
+}
+
+@test "a SYN to a filtered port (the peer's firewall drops it): none; --expect none exits 0, --expect syn-ack,rst exits 1" {
+	lab
+	lab_nft b <<-'EOF'
+		table inet labdrop {
+			chain in {
+				type filter hook input priority 0;
+				tcp dport 8082 counter drop
+			}
+		}
+	EOF
+	send "$LAB_ADDR_B" 8082 --sport 41000 --expect none
+	assert_sent
+	reaction_is none
+	send "$LAB_ADDR_B" 8082 --sport 41001 --expect syn-ack,rst
+	((status == 1)) || fail "exit $status, expected 1$(hs_view)"
+	lab_assert_hs_error
+	reaction_is none
+	assert_no_guard_left
+	# one SYN each reached the peer's firewall
+	lab_b nft list table inet labdrop | grep -qE 'counter packets 2 ' ||
+		fail "the drop rule did not count two SYNs: $(lab_b nft list table inet labdrop)"
+	lab_tcpdump_stop
+	! lab_tcpdump_text | grep -qE "IP $LAB_ADDR_B\.8082 > " || fail "the peer answered$(peer_view)"
+}
+
+@test "--count 3: three SYNs from three source ports, each answered and reset; one result line" {
+	lab
+	send "$LAB_ADDR_B" 8080 --count 3 --interval 0.2
+	assert_sent
+	(($(jqo 'select(.type == "result")' | wc -l) == 1)) || fail "not one result line$(hs_view)"
+	# a reaction per probe is reported (loosely: syn-ack named three times before the result)
+	(($(head -n -1 <<<"$output" | grep -o 'syn-ack' | wc -l) >= 3)) || fail "not three syn-ack reactions reported$(hs_view)"
+	assert_no_guard_left
+	lab_tcpdump_stop
+	local ports
+	ports=$(lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\]," |
+		sed -E "s/.*IP $LAB_ADDR_A\.([0-9]+) > .*/\1/" | sort -u)
+	[[ $(wc -l <<<"$ports") == 3 ]] || fail "SYNs not from three ports: $ports$(peer_view)"
+	local p
+	for p in $ports; do
+		[[ $(wire_from "$p" | grep -c 'Flags \[S\]') == 1 ]] || fail "not one SYN from $p$(peer_view)"
+		wire_from "$p" | grep -qE 'Flags \[R' || fail "no RST from $p$(peer_view)"
+		wait_until 2 peer_has_none 8080 "$p" || fail "the peer keeps $p: $(peer_conns 8080 "$p")"
+	done
+	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
+}
+
+# ---- bad values: exit 2, one line, nothing on the wire ------------------------------
+
+@test "bad field values on a kept connection: exit 2, one line, nothing sent, the connection kept as it was" {
+	lab
+	hs_keep 40000
+	local guard store
+	guard=$(lab_hs_tables a)
+	store=$(find "$STATE" -type f | sort)
+	local -a bad=(
+		"--ttl 300" "--flags Q" "--seq x" "--ack +" "--win 70000" "--tos 256" "--urg -1"
+		"--data-hex zz" "--expect bogus" "--data-file $BATS_TEST_TMPDIR/none"
+	)
+	local b
+	for b in "${bad[@]}"; do
+		# shellcheck disable=SC2086 # the words of one case
+		send $b
+		((status == 2)) || fail "hs send $b: exit $status, expected 2$(hs_view)"
+		lab_assert_hs_error || fail "hs send $b"
+	done
+	send 'S. 0:x(0)'
+	((status == 2)) || fail "a malformed notation: exit $status$(hs_view)"
+	lab_assert_hs_error
+	send 99 --data x
+	((status == 2)) || fail "an unknown CONN: exit $status$(hs_view)"
+	lab_assert_hs_error 'no kept connection named 99'
+	# nothing reached the peer: the capture holds hs's SYN and ACK only
+	lab_tcpdump_stop
+	[[ $(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > ") == 2 ]] ||
+		fail "hs sent more than SYN and ACK$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ $(find "$STATE" -type f | sort) == "$store" ]] || fail "the store changed: $(find "$STATE" -type f)"
+	hs_a ls --json --state-dir "$STATE"
+	[[ $(jqo -r 'select(.type == "conn") | .probe') == alive ]] || fail "hs ls: $output"
+}
+
+@test "bad field values without a connection: exit 2, one line, nothing on the wire, no guard" {
+	lab
+	local -a bad=("--ttl 300" "--flags Q" "--seq x" "--sport 70000" "--count x" "--interval -1" "--opt mss=x")
+	local b
+	for b in "${bad[@]}"; do
+		# shellcheck disable=SC2086
+		send "$LAB_ADDR_B" 8080 $b
+		((status == 2)) || fail "hs send HOST PORT $b: exit $status, expected 2$(hs_view)"
+		lab_assert_hs_error || fail "hs send HOST PORT $b"
+	done
+	send "$LAB_ADDR_B" 8080 'S. 0:x(0)'
+	((status == 2)) || fail "a malformed notation: exit $status$(hs_view)"
+	lab_assert_hs_error
+	send "$LAB_ADDR_B" 70000
+	((status == 2)) || fail "port 70000: exit $status$(hs_view)"
+	lab_assert_hs_error
+	assert_no_guard_left
+	assert_no_state_left
+	lab_tcpdump_stop
+	! lab_tcpdump_text | grep -qE "IP $LAB_ADDR_A\.[0-9]+ > " || fail "hs sent something$(peer_view)"
+	! peer_said '^accepted ' || fail "$(peer_view)"
+}
