@@ -436,16 +436,19 @@ tcp_mib() {
 	local guard store
 	guard=$(lab_hs_tables a)
 	store=$(find "$STATE" -type f | sort)
+	# each case: the arguments, and what the one stderr line must name (the option or the value)
 	local -a bad=(
-		"--ttl 300" "--flags Q" "--seq x" "--ack +" "--win 70000" "--tos 256" "--urg -1"
-		"--data-hex zz" "--expect bogus" "--data-file $BATS_TEST_TMPDIR/none"
+		"--ttl 300|ttl|300" "--flags Q|flag|Q" "--seq x|seq" "--ack +|ack" "--win 70000|win|70000"
+		"--tos 256|tos|256" "--urg -1|urg|-1" "--data-hex zz|hex|zz" "--expect bogus|expect|bogus"
+		"--data-file $BATS_TEST_TMPDIR/none|$BATS_TEST_TMPDIR/none"
 	)
-	local b
+	local b args re
 	for b in "${bad[@]}"; do
+		args=${b%%|*} re=${b#*|}
 		# shellcheck disable=SC2086 # the words of one case
-		send $b
-		((status == 2)) || fail "hs send $b: exit $status, expected 2$(hs_view)"
-		lab_assert_hs_error || fail "hs send $b"
+		send $args
+		((status == 2)) || fail "hs send $args: exit $status, expected 2$(hs_view)"
+		lab_assert_hs_error "$re" || fail "hs send $args"
 	done
 	send 'S. 0:x(0)'
 	((status == 2)) || fail "a malformed notation: exit $status$(hs_view)"
@@ -467,23 +470,33 @@ tcp_mib() {
 
 @test "bad field values without a connection: exit 2, one line, nothing on the wire, no guard" {
 	lab
-	local -a bad=("--ttl 300" "--flags Q" "--seq x" "--sport 70000" "--count x" "--interval -1" "--opt mss=x")
-	local b
+	local -a bad=("--ttl 300|ttl|300" "--flags Q|flag|Q" "--seq x|seq" "--sport 70000|sport|70000"
+		"--count x|count" "--interval -1|interval|-1" "--opt mss=x|mss|opt")
+	local b args re
 	for b in "${bad[@]}"; do
+		args=${b%%|*} re=${b#*|}
 		# shellcheck disable=SC2086
-		send "$LAB_ADDR_B" 8080 $b
-		((status == 2)) || fail "hs send HOST PORT $b: exit $status, expected 2$(hs_view)"
-		lab_assert_hs_error || fail "hs send HOST PORT $b"
+		send "$LAB_ADDR_B" 8080 $args
+		((status == 2)) || fail "hs send HOST PORT $args: exit $status, expected 2$(hs_view)"
+		lab_assert_hs_error "$re" || fail "hs send HOST PORT $args"
 	done
 	send "$LAB_ADDR_B" 8080 'S. 0:x(0)'
 	((status == 2)) || fail "a malformed notation: exit $status$(hs_view)"
 	lab_assert_hs_error
 	send "$LAB_ADDR_B" 70000
 	((status == 2)) || fail "port 70000: exit $status$(hs_view)"
-	lab_assert_hs_error
+	lab_assert_hs_error 70000
 	assert_no_guard_left
 	assert_no_state_left
 	lab_tcpdump_stop
 	! lab_tcpdump_text | grep -qE "IP $LAB_ADDR_A\.[0-9]+ > " || fail "hs sent something$(peer_view)"
 	! peer_said '^accepted ' || fail "$(peer_view)"
+	# the control: the same command with good values does send (it was the values)
+	rm -f "$LAB_DIR/tcpdump.log"
+	lab_tcpdump_start tcp
+	send "$LAB_ADDR_B" 8080 --sport 41000 --ttl 64 --flags S --seq 0
+	assert_sent
+	reaction_is syn-ack
+	lab_tcpdump_stop
+	[[ $(wire_from 41000 | grep -c 'Flags \[S\]') == 1 ]] || fail "the control sent no SYN$(hs_view)$(peer_view)"
 }

@@ -136,6 +136,9 @@ out_segments() {
 	((status == 0)) || fail "exit $status$(hs_view)"
 	expect "$(result)" outcome closed
 	(($(grep -oE -- "$STEP_PROMPT" <<<"$stderr" | wc -l) == $(out_segments))) || fail "not one prompt per segment$(hs_view)"
+	printf '%s\n' "$stderr" >"$LAB_DIR/hs.err"
+	[[ $(prompt_segment 1) == 'S 0:0(0)'* ]] || fail "prompt 1 shows '$(prompt_segment 1)', expected 'S 0:0(0) ...'$(hs_view)"
+	[[ $(prompt_segment 2) == '. 1:1(0) ack 1'* ]] || fail "prompt 2 shows '$(prompt_segment 2)'$(hs_view)"
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(hs_view)$(peer_view)"
 	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)"
 }
@@ -239,7 +242,8 @@ fin_in_handshake() {
 	step_bg rst --step --json --state-dir "$STATE"
 	ANSWERED=0 answer_rest 10 '^R' 'seq=+5'
 	hs_finish 2
-	local rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$SND_NXT" 5),"
+	local rst
+	rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$SND_NXT" 5),"
 	lab_tcpdump_stop
 	lab_tcpdump_text | grep -qE "$rst" || fail "no RST at SND.NXT+5 on the wire$(step_view)"
 	[[ $(wire_from 40000 | grep -c 'Flags \[R') == 1 ]] || fail "not one RST from hs$(step_view)"
