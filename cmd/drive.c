@@ -237,6 +237,12 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			         hs_state_name(t->state));
 			return drive_keep_resumed(d, "timeout", HS_EXIT_TIMEOUT, msg);
 		}
+		if (r == HS_RUN_QUIT) {
+			snprintf(msg, sizeof(msg), "%s in %s (peer %s)", d->s.quit_code ? d->s.err : "q at the --step prompt",
+			         hs_state_name(t->state), hs_state_name(t->peer_state));
+			return drive_keep_resumed(d, d->s.quit_code ? "error" : "interrupted",
+			                          d->s.quit_code ? d->s.quit_code : 128 + SIGINT, msg);
+		}
 		snprintf(msg, sizeof(msg), "%s", d->s.err);
 		return drive_keep_resumed(d, "error", HS_EXIT_ENV, msg);
 	}
@@ -249,6 +255,16 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		         sig == SIGPIPE ? " (the reader of our output went away)" : "", hs_state_name(st),
 		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
 		return drive_finish(d, "interrupted", 128 + sig, NULL, msg);
+	}
+	case HS_RUN_QUIT: {
+		hs_state st = t->state, ps = t->peer_state;
+		char why[sizeof(d->s.err)];
+		int code = d->s.quit_code ? d->s.quit_code : 128 + SIGINT;
+		snprintf(why, sizeof(why), "%s", d->s.quit_code ? d->s.err : "q at the --step prompt");
+		bool rst = abort_unkept(d);
+		snprintf(msg, sizeof(msg), "%s: stopped in %s (peer %s); %sguard removed", why, hs_state_name(st),
+		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
+		return drive_finish(d, d->s.quit_code ? "error" : "interrupted", code, NULL, msg);
 	}
 	case HS_RUN_WRITE: {
 		hs_state st = t->state, ps = t->peer_state;

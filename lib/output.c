@@ -736,6 +736,10 @@ static void human_result(hs_output *o, const hs_event *ev)
 	if (ev->peer_assumed)
 		line_puts(&l, " assumed");
 	line_puts(&l, ")");
+	if (ev->reaction) {
+		line_puts(&l, ", reaction ");
+		line_colored(&l, C_BOLD, ev->reaction);
+	}
 	if (ev->conn_id) {
 		line_puts(&l, ", kept as ");
 		line_text(&l, ev->conn_id);
@@ -913,6 +917,10 @@ static void json_result(hs_output *o, const hs_event *ev)
 		if (ev->peer_assumed)
 			json_field_str(&l, "peer_state_basis", "assumed");
 	}
+	if (ev->reaction)
+		json_field_str(&l, "reaction", ev->reaction);
+	if (ev->reactions)
+		line_printf(&l, ",\"reactions\":%s", ev->reactions);
 	if (ev->conn_id)
 		json_field_str(&l, "conn", ev->conn_id);
 	if (ev->capture_drops)
