@@ -193,9 +193,11 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
 	seg->ack = tx->ack;
 	seg->flags = tx->flags;
 	seg->win = tx->win;
-	seg->ttl = 64;
+	seg->urp = tx->urp;
+	seg->ttl = tx->ip.set_ttl ? tx->ip.ttl : 64;
+	/* What goes on the wire: with ip.bad_csum, the wrong checksum. */
 	seg->csum = hs_tx_checksum(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx);
-	seg->csum_status = HS_CSUM_OK;
+	seg->csum_status = tx->ip.bad_csum ? HS_CSUM_BAD : HS_CSUM_OK;
 	seg->payload = tx->data;
 	seg->len = tx->len;
 	if (tx->opt_len)
