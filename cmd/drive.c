@@ -461,6 +461,21 @@ static int keep(struct drive *d)
 	                           : "no guard: the local kernel may reset it");
 }
 
+int drive_save_kept(struct drive *d, char *id, size_t idlen, char *err, size_t errlen)
+{
+	hs_conn_record rec;
+
+	snprintf(id, idlen, "%d", d->kept_id);
+	record_from_tcb(d, &rec);
+	rec.id = d->kept_id;
+	if (hs_store_save(d->state_dir, &rec, err, errlen) < 0) {
+		d->kept_id = 0;
+		return -1;
+	}
+	d->kept_id = 0; /* saved: not to be removed */
+	return 0;
+}
+
 static enum hs_run drive_catch_up(struct drive *d);
 
 enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
@@ -580,6 +595,13 @@ int drive_established(struct drive *d)
 	hs_tcb_out o;
 	enum hs_run r;
 
+	if (s->tcb.state != HS_ESTABLISHED && s->tcb.state != HS_CLOSE_WAIT) {
+		/* A --step edit sent our FIN already: the close follows to its end. */
+		hs_session_info(s, "our FIN went out at a --step prompt: following the close (--send and --close "
+		                "do not apply)");
+		r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
+		return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");
+	}
 	if (c->no_guard) {
 		r = settle_without_guard(d);
 		if (r != HS_RUN_GOAL)
