@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "hs/clock.h"
+#include "hs/craft.h"
 #include "hs/guard.h"
 #include "hs/netns.h"
 #include "hs/payload.h"
@@ -114,6 +115,28 @@ static const struct command commands[] = {
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n" },
+	{ "send", cmd_send, O_CRAFT | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
+	  O_HEX | O_RETRIES,
+	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
+	  "Craft one segment into a kept connection (CONN as for fin; default the most recent),\n"
+	  "or, with HOST PORT, without one (a SYN by default; an RST answers a SYN,ACK), and\n"
+	  "report the peer's reaction: ack, challenge-ack, dup-ack, data, rst, fin, syn-ack,\n"
+	  "icmp or none. SEGMENT is packetdrill's notation, e.g. 'R 7:7(0)', 'P. 1:6(5) ack 1',\n"
+	  "numbers relative to each side's ISN as hs prints them; FIELDS override it:\n\n"
+	  "  --flags F         FSRPAUEC letters (. is ACK) or names: SYN,ACK\n"
+	  "  --seq N           N from our ISN; +N / -N from SND.NXT; =N absolute\n"
+	  "  --ack N           N from the peer's ISN; +N / -N from RCV.NXT; =N absolute\n"
+	  "  --win N, --urg N  window (as on the wire), urgent pointer\n"
+	  "  --opt LIST        options as for connect (default: as negotiated, TS advancing)\n"
+	  "  --data STR        payload (C escapes); --data-hex HEX; --data-file FILE\n"
+	  "  --ttl N, --tos N, --ip-id N, --df, --no-df, --bad-checksum\n"
+	  "  --timeout SEC     watch this long for the reaction (default 1)\n"
+	  "  --expect LIST     exit 0 when the reaction is one of LIST (ack takes any bare\n"
+	  "                    ACK), 1 otherwise; without it, 0 whatever the reaction\n"
+	  "  --count N, --interval SEC  (HOST PORT) repeat, source port +1 each time\n"
+	  "                    unless --sport is given\n"
+	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n\n"
+	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
 	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
 	  "or whose guard is gone show as stale and are removed.\n" },
@@ -417,6 +440,49 @@ static void add_send(struct cli *c, const char *opt, const char *arg)
 	c->given |= O_SEND;
 }
 
+/* hs send's payload: one of --data (C escapes), --data-hex, --data-file. */
+static void add_data(struct cli *c, const char *opt, const char *arg)
+{
+	char shown[64], err[256];
+	const char *why = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	if (c->have_data)
+		die(HS_EXIT_USAGE, "one segment takes one payload: --data, --data-hex or --data-file, once");
+	if (strcmp(opt, "--data-file") == 0) {
+		if (hs_payload_read_file(arg, HS_CRAFT_MAX_PAYLOAD, &buf, &len, err, sizeof(err)) < 0)
+			die(HS_EXIT_USAGE, "--data-file: %s", err);
+	} else {
+		len = strlen(arg);
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			die(HS_EXIT_ENV, "out of memory");
+		int rc = strcmp(opt, "--data") == 0 ? hs_payload_unescape(arg, buf, &len, &why)
+		                                    : hs_payload_hex(arg, buf, &len, &why);
+		if (rc < 0)
+			die(HS_EXIT_USAGE, "%s \"%s\": %s, at \"%s\"", opt, shown_arg(arg, shown, sizeof(shown)), why,
+			    shown_arg(arg + len, err, 16));
+		if (len > HS_CRAFT_MAX_PAYLOAD)
+			die(HS_EXIT_USAGE, "%s: %zu bytes do not fit in one segment (at most %u)", opt, len,
+			    HS_CRAFT_MAX_PAYLOAD);
+	}
+	keep_payload(buf);
+	c->data.p = buf;
+	c->data.len = (uint32_t)len;
+	c->have_data = true;
+	c->given |= O_DATA;
+}
+
+/* A number form of --seq / --ack: N, +N, -N, =N. */
+static void parse_num_opt(const char *opt, const char *arg, hs_num *n)
+{
+	char err[200], shown[64];
+
+	if (hs_num_parse(arg, n, err, sizeof(err)) < 0)
+		die(HS_EXIT_USAGE, "%s \"%s\": %s", opt, shown_arg(arg, shown, sizeof(shown)), err);
+}
+
 static enum close_mode parse_close(const char *s)
 {
 	static const char *const names[] = { "keep", "fin", "wait", "rst" };
@@ -431,6 +497,8 @@ enum {
 	L_NETNS = 256, L_JSON, L_NOCOLOR, L_STATEDIR, L_SPORT, L_ISN, L_WINDOW, L_OPT, L_SEND,
 	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
+	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
+	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL,
 };
 
 static const struct option long_options[] = {
@@ -463,6 +531,21 @@ static const struct option long_options[] = {
 	{ "wait", no_argument, NULL, L_WAIT },
 	{ "count", required_argument, NULL, L_COUNT },
 	{ "settle", required_argument, NULL, L_SETTLE },
+	{ "flags", required_argument, NULL, L_FLAGS },
+	{ "seq", required_argument, NULL, L_SEQ },
+	{ "win", required_argument, NULL, L_WIN },
+	{ "urg", required_argument, NULL, L_URG },
+	{ "data", required_argument, NULL, L_DATA },
+	{ "data-hex", required_argument, NULL, L_DATAHEX },
+	{ "data-file", required_argument, NULL, L_DATAFILE },
+	{ "ttl", required_argument, NULL, L_TTL },
+	{ "tos", required_argument, NULL, L_TOS },
+	{ "ip-id", required_argument, NULL, L_IPID },
+	{ "df", no_argument, NULL, L_DF },
+	{ "no-df", no_argument, NULL, L_NODF },
+	{ "bad-checksum", no_argument, NULL, L_BADCSUM },
+	{ "expect", required_argument, NULL, L_EXPECT },
+	{ "interval", required_argument, NULL, L_INTERVAL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -474,7 +557,8 @@ static const char *option_name(unsigned bit)
 		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
 		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
-		{ O_SYNTIMEOUT, "--syn-timeout" },
+		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
+		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -525,6 +609,23 @@ int hs_main(int argc, char **argv)
 		early.json = true;
 		hs_out = &early;
 	}
+
+	/* hs send --ack N takes a value where hs rst --ack takes none: find the command
+	 * first (a pass over a copy: getopt permutes what it reads). */
+	bool send_cmd = false;
+	{
+		char **copy = malloc(sizeof(char *) * (size_t)(argc + 1));
+		if (!copy)
+			die(HS_EXIT_ENV, "out of memory");
+		memcpy(copy, argv, sizeof(char *) * (size_t)(argc + 1));
+		opterr = 0;
+		while (getopt_long(argc, copy, ":hVi:w:qvx", long_options, NULL) != -1)
+			;
+		send_cmd = optind < argc && strcmp(copy[optind], "send") == 0;
+		free(copy);
+		optind = 0; /* GNU: start over, initialised afresh */
+	}
+	hs_seg_spec_init(&c.fields);
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":hVi:w:qvx", long_options, NULL)) != -1) {
@@ -581,7 +682,17 @@ int hs_main(int argc, char **argv)
 				die(HS_EXIT_USAGE, "--time-wait needs seconds > 0, not \"%s\"", optarg);
 			c.given |= O_TIMEWAIT;
 			break;
-		case L_ACK: c.ack = true; c.given |= O_ACK; break;
+		case L_ACK:
+			if (send_cmd) { /* hs send --ack N: the acknowledgment number */
+				if (optind >= argc)
+					die(HS_EXIT_USAGE, "option --ack needs a value (see hs send --help)");
+				parse_num_opt("--ack", argv[optind++], &c.fields.ack);
+				c.given |= O_CRAFT;
+				break;
+			}
+			c.ack = true;
+			c.given |= O_ACK;
+			break;
 		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
 		case L_SETTLE:
 			if (hs_seconds_parse(optarg, &c.settle_ns) < 0)
@@ -591,6 +702,61 @@ int hs_main(int argc, char **argv)
 		case L_COUNT:
 			c.count = (int)parse_ulong("--count", optarg, 1000);
 			c.given |= O_COUNT;
+			break;
+		case L_FLAGS:
+			if (hs_flags_parse(optarg, &c.fields.flags, err, sizeof(err)) < 0)
+				die(HS_EXIT_USAGE, "--flags: %s", err);
+			c.fields.have_flags = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_SEQ: parse_num_opt("--seq", optarg, &c.fields.seq); c.given |= O_CRAFT; break;
+		case L_ACKNUM: parse_num_opt("--ack", optarg, &c.fields.ack); c.given |= O_CRAFT; break;
+		case L_WIN:
+			c.fields.win = (uint16_t)parse_ulong("--win", optarg, 65535);
+			c.fields.have_win = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_URG:
+			c.fields.urg = (uint16_t)parse_ulong("--urg", optarg, 65535);
+			c.fields.have_urg = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_DATA:
+		case L_DATAHEX:
+		case L_DATAFILE:
+			add_data(&c, ch == L_DATA ? "--data" : ch == L_DATAHEX ? "--data-hex" : "--data-file", optarg);
+			break;
+		case L_TTL:
+			c.fields.ip.ttl = (uint8_t)parse_ulong("--ttl", optarg, 255);
+			c.fields.ip.set_ttl = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_TOS:
+			c.fields.ip.tos = (uint8_t)parse_ulong("--tos", optarg, 255);
+			c.fields.ip.set_tos = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_IPID:
+			c.fields.ip.ip_id = (uint16_t)parse_ulong("--ip-id", optarg, 65535);
+			c.fields.ip.set_ip_id = true;
+			c.given |= O_CRAFT;
+			break;
+		case L_DF:
+		case L_NODF:
+			c.fields.ip.set_df = true;
+			c.fields.ip.df = ch == L_DF;
+			c.given |= O_CRAFT;
+			break;
+		case L_BADCSUM: c.fields.ip.bad_csum = true; c.given |= O_CRAFT; break;
+		case L_EXPECT:
+			if (hs_reaction_parse_list(optarg, &c.expect, err, sizeof(err)) < 0)
+				die(HS_EXIT_USAGE, "--expect: %s", err);
+			c.given |= O_EXPECT;
+			break;
+		case L_INTERVAL:
+			if (hs_seconds_parse(optarg, &c.interval_ns) < 0)
+				die(HS_EXIT_USAGE, "--interval needs seconds > 0 (fractions allowed), not \"%s\"", optarg);
+			c.given |= O_INTERVAL;
 			break;
 		case ':':
 			die(HS_EXIT_USAGE, "option %s needs a value (see hs --help)", argv[optind - 1]);
@@ -606,11 +772,11 @@ int hs_main(int argc, char **argv)
 			usage_all(stdout);
 			return 0;
 		}
-		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, ls; see hs --help)");
+		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, send, ls; see hs --help)");
 	}
 	const struct command *cmd = find_command(argv[optind]);
 	if (!cmd)
-		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, ls; see hs --help)", argv[optind]);
+		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, send, ls; see hs --help)", argv[optind]);
 	if (help) {
 		usage_cmd(cmd, stdout);
 		return 0;

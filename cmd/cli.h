@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "hs/notation.h"
 #include "hs/opts.h"
 #include "hs/output.h"
 #include "hs/session.h"
@@ -18,7 +19,8 @@ enum {
 	O_SEND = 1u << 4, O_CLOSE = 1u << 5, O_TIMEOUT = 1u << 6, O_RETRIES = 1u << 7,
 	O_STEP = 1u << 8, O_NOGUARD = 1u << 9, O_TIMEWAIT = 1u << 10, O_ACK = 1u << 11,
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
-	O_SYNTIMEOUT = 1u << 16,
+	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
+	O_DATA = 1u << 20,
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -56,6 +58,13 @@ struct cli {
 	uint64_t time_wait_ns;
 	uint64_t settle_ns;         /* --settle: take in the peer's segments this long before deciding */
 	int count;
+
+	/* send: the segment's fields from options (a SEGMENT argument is merged under them) */
+	hs_seg_spec fields;
+	struct send_data data;          /* --data, --data-hex or --data-file */
+	bool have_data;
+	unsigned expect;                /* --expect: bits 1 << enum hs_reaction (0: none given) */
+	uint64_t interval_ns;           /* --interval between probes (--count) */
 };
 
 /* The flag set by SIGINT/SIGTERM, and which one it was. */
@@ -75,6 +84,7 @@ int cmd_listen(struct cli *c);
 int cmd_fin(struct cli *c);
 int cmd_rst(struct cli *c);
 int cmd_ls(struct cli *c);
+int cmd_send(struct cli *c);
 /* hs rst / hs fin A:PORT B:PORT: a live connection between two other endpoints. */
 int cmd_live(struct cli *c, bool fin);
 /* Two arguments that both parse as ADDR:PORT: a live connection, not a kept one. */

@@ -6,9 +6,12 @@
 #include "hs/clock.h"
 #include "hs/route.h"
 
+/* Synchronized: ESTABLISHED or CLOSE-WAIT, or further on when a --step edit sent
+ * our FIN during the handshake. */
 static bool established(const hs_tcb *t, void *arg)
 {
-	return t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT;
+	return t->state != HS_SYN_SENT && t->state != HS_SYN_RECEIVED && t->state != HS_LISTEN &&
+	       t->state != HS_CLOSED;
 }
 
 int cmd_connect(struct cli *c)

@@ -237,6 +237,12 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 			         hs_state_name(t->state));
 			return drive_keep_resumed(d, "timeout", HS_EXIT_TIMEOUT, msg);
 		}
+		if (r == HS_RUN_QUIT) {
+			snprintf(msg, sizeof(msg), "%s in %s (peer %s)", d->s.quit_code ? d->s.err : "q at the --step prompt",
+			         hs_state_name(t->state), hs_state_name(t->peer_state));
+			return drive_keep_resumed(d, d->s.quit_code ? "error" : "interrupted",
+			                          d->s.quit_code ? d->s.quit_code : 128 + SIGINT, msg);
+		}
 		snprintf(msg, sizeof(msg), "%s", d->s.err);
 		return drive_keep_resumed(d, "error", HS_EXIT_ENV, msg);
 	}
@@ -249,6 +255,16 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for)
 		         sig == SIGPIPE ? " (the reader of our output went away)" : "", hs_state_name(st),
 		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
 		return drive_finish(d, "interrupted", 128 + sig, NULL, msg);
+	}
+	case HS_RUN_QUIT: {
+		hs_state st = t->state, ps = t->peer_state;
+		char why[sizeof(d->s.err)];
+		int code = d->s.quit_code ? d->s.quit_code : 128 + SIGINT;
+		snprintf(why, sizeof(why), "%s", d->s.quit_code ? d->s.err : "q at the --step prompt");
+		bool rst = abort_unkept(d);
+		snprintf(msg, sizeof(msg), "%s: stopped in %s (peer %s); %sguard removed", why, hs_state_name(st),
+		         hs_state_name(ps), rst ? "RST sent to the peer, " : "");
+		return drive_finish(d, d->s.quit_code ? "error" : "interrupted", code, NULL, msg);
 	}
 	case HS_RUN_WRITE: {
 		hs_state st = t->state, ps = t->peer_state;
@@ -445,6 +461,21 @@ static int keep(struct drive *d)
 	                           : "no guard: the local kernel may reset it");
 }
 
+int drive_save_kept(struct drive *d, char *id, size_t idlen, char *err, size_t errlen)
+{
+	hs_conn_record rec;
+
+	snprintf(id, idlen, "%d", d->kept_id);
+	record_from_tcb(d, &rec);
+	rec.id = d->kept_id;
+	if (hs_store_save(d->state_dir, &rec, err, errlen) < 0) {
+		d->kept_id = 0;
+		return -1;
+	}
+	d->kept_id = 0; /* saved: not to be removed */
+	return 0;
+}
+
 static enum hs_run drive_catch_up(struct drive *d);
 
 enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
@@ -564,6 +595,13 @@ int drive_established(struct drive *d)
 	hs_tcb_out o;
 	enum hs_run r;
 
+	if (s->tcb.state != HS_ESTABLISHED && s->tcb.state != HS_CLOSE_WAIT) {
+		/* A --step edit sent our FIN already: the close follows to its end. */
+		hs_session_info(s, "our FIN went out at a --step prompt: following the close (--send and --close "
+		                "do not apply)");
+		r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
+		return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");
+	}
 	if (c->no_guard) {
 		r = settle_without_guard(d);
 		if (r != HS_RUN_GOAL)

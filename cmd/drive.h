@@ -32,6 +32,10 @@ int drive_established(struct drive *d);
 /* hs fin/rst end before a FIN or RST was sent: the kept connection (its record
  * updated, its guard) stays kept. Returns code. */
 int drive_keep_resumed(struct drive *d, const char *outcome, int code, const char *why);
+/* A resumed kept connection goes on: save its record (updated from the TCB) under
+ * its id, which is written to id. Returns 0, or -1 with err (the old record stays);
+ * either way it is no longer removed when the run finishes. */
+int drive_save_kept(struct drive *d, char *id, size_t idlen, char *err, size_t errlen);
 /* The loop ended without reaching its goal: report and return the exit status. */
 int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
 /* --close keep: create the store and check that a record can be saved there, before

@@ -12,9 +12,12 @@ static bool left_listen(const hs_tcb *t, void *arg)
 	return t->state != HS_LISTEN;
 }
 
+/* Synchronized: ESTABLISHED or CLOSE-WAIT, or further on when a --step edit sent
+ * our FIN during the handshake. */
 static bool established(const hs_tcb *t, void *arg)
 {
-	return t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT;
+	return t->state != HS_SYN_SENT && t->state != HS_SYN_RECEIVED && t->state != HS_LISTEN &&
+	       t->state != HS_CLOSED;
 }
 
 int cmd_listen(struct cli *c)

@@ -303,7 +303,7 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	seg.win = tx.win;
 	seg.ttl = 64;
 	seg.csum = hs_tx_checksum(&src->ep, &dst->ep, &tx);
-	seg.csum_status = HS_CSUM_OK;
+	seg.csum_status = tx.ip.bad_csum ? HS_CSUM_BAD : HS_CSUM_OK; /* never crafted here */
 	seg.payload = data;
 	seg.len = len;
 	s->seg = seg;

@@ -1,5 +1,6 @@
-/* Building a segment as raw IP bytes with correct checksums, without libnet:
- * for pcap output (-w) and for tests. */
+/* Building a segment as raw IP bytes, without libnet: for pcap output (-w) and for
+ * tests. The IP fields and the checksum follow tx->ip, as lib/sender.c writes them
+ * (but an IPv4 ID that is not given is 0 here: the sender's counter is its own). */
 #include <config.h>
 
 #include <string.h>
@@ -65,26 +66,33 @@ static uint32_t pseudo_sum(const hs_addr *src, const hs_addr *dst, uint32_t tcp_
 	return sum;
 }
 
-static void put_ipv4(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst, size_t total)
+static void put_ipv4(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst, const hs_ip_fields *ip,
+                     size_t total)
 {
 	memset(p, 0, IPV4_HLEN);
 	p[0] = 0x45;
+	p[1] = ip->set_tos ? ip->tos : 0;
 	put16(p + 2, (uint16_t)total);
-	put16(p + 6, IPV4_DF);
-	p[8] = HOP_LIMIT;
+	put16(p + 4, ip->set_ip_id ? ip->ip_id : 0);
+	put16(p + 6, ip->set_df && !ip->df ? 0 : IPV4_DF);
+	p[8] = ip->set_ttl ? ip->ttl : HOP_LIMIT;
 	p[9] = PROTO_TCP;
 	memcpy(p + 12, &src->addr.u.v4, 4);
 	memcpy(p + 16, &dst->addr.u.v4, 4);
 	put16(p + 10, fold(sum_bytes(0, p, IPV4_HLEN)));
 }
 
-static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst, size_t payload)
+static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst, const hs_ip_fields *ip,
+                     size_t payload)
 {
+	uint8_t tc = ip->set_tos ? ip->tos : 0;
+
 	memset(p, 0, IPV6_HLEN);
-	p[0] = 0x60;
+	p[0] = (uint8_t)(0x60 | tc >> 4);   /* version, traffic class; flow label 0 */
+	p[1] = (uint8_t)(tc << 4);
 	put16(p + 4, (uint16_t)payload);
 	p[6] = PROTO_TCP;
-	p[7] = HOP_LIMIT;
+	p[7] = ip->set_ttl ? ip->ttl : HOP_LIMIT;
 	memcpy(p + 8, src->addr.u.v6.s6_addr, 16);
 	memcpy(p + 24, dst->addr.u.v6.s6_addr, 16);
 }
@@ -101,7 +109,7 @@ static void put_tcp_header(uint8_t *t, const hs_endpoint *src, const hs_endpoint
 	t[13] = tx->flags;
 	put16(t + 14, tx->win);
 	put16(t + 16, 0);
-	put16(t + 18, 0);
+	put16(t + 18, tx->urp);
 	memcpy(t + TCP_HLEN, tx->opts, tx->opt_len);
 	memset(t + TCP_HLEN + tx->opt_len, 0, tcp_hlen - TCP_HLEN - tx->opt_len); /* EOL padding */
 }
@@ -121,6 +129,29 @@ uint16_t hs_tcp_checksum_partial(const hs_addr *src, const hs_addr *dst, size_t 
 	return (uint16_t)~fold(pseudo_sum(src, dst, (uint32_t)len));
 }
 
+/* The checksum a bad_csum segment carries instead of good: good + 1 (mod 0xffff), or
+ * the next value that is neither 0 (libnet would compute the right one), nor good,
+ * nor the pseudo-header sum of an offloaded segment (a capture would call it
+ * "offload", not "bad"). 0xffff never comes out: with good 0 it would verify. */
+static uint16_t wrong_checksum(uint16_t good, uint16_t partial)
+{
+	uint16_t v = good;
+
+	do
+		v = (uint16_t)((v + 1u) % 0xffffu);
+	while (v == 0 || v == good || v == partial);
+	return v;
+}
+
+/* What goes on the wire for a segment whose right checksum is good. */
+static uint16_t wire_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx, size_t tcp_len,
+                              uint16_t good)
+{
+	if (!tx->ip.bad_csum)
+		return good;
+	return wrong_checksum(good, hs_tcp_checksum_partial(&src->addr, &dst->addr, tcp_len));
+}
+
 uint16_t hs_tx_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx)
 {
 	uint8_t hdr[TCP_HLEN + HS_OPT_MAXLEN + 3];
@@ -136,7 +167,7 @@ uint16_t hs_tx_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs
 	sum = sum_bytes(sum, hdr, tcp_hlen);
 	if (tx->len)
 		sum = sum_bytes(sum, tx->data, tx->len); /* tcp_hlen is even: the words line up */
-	return fold(sum);
+	return wire_checksum(src, dst, tx, tcp_hlen + tx->len, fold(sum));
 }
 
 int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
@@ -157,15 +188,15 @@ int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const h
 		return -1;
 
 	if (family == AF_INET)
-		put_ipv4(buf, src, dst, ip_hlen + tcp_len);
+		put_ipv4(buf, src, dst, &tx->ip, ip_hlen + tcp_len);
 	else
-		put_ipv6(buf, src, dst, tcp_len);
+		put_ipv6(buf, src, dst, &tx->ip, tcp_len);
 
 	uint8_t *t = buf + ip_hlen;
 	put_tcp_header(t, src, dst, tx, tcp_hlen);
 	if (tx->len)
 		memcpy(t + tcp_hlen, tx->data, tx->len);
 	uint32_t sum = pseudo_sum(&src->addr, &dst->addr, (uint32_t)tcp_len);
-	put16(t + 16, fold(sum_bytes(sum, t, tcp_len)));
+	put16(t + 16, wire_checksum(src, dst, tx, tcp_len, fold(sum_bytes(sum, t, tcp_len))));
 	return (int)(ip_hlen + tcp_len);
 }

@@ -22,6 +22,7 @@
 
 #include "hs/addr.h"
 #include "hs/output.h"
+#include "hs/notation.h"
 #include "hs/state.h"
 
 /* ---- a line under construction ---------------------------------------------------- */
@@ -495,6 +496,15 @@ static void human_payload_hex(const hs_output *o, const hs_event *ev, const char
 	}
 }
 
+/* The segment in packetdrill's notation, numbers relative as the line shows them:
+ * the sender's ISN is SEG.SEQ - rseq, the receiver's SEG.ACK - rack. */
+static const char *notation_of(const hs_event *ev, char *buf, size_t len)
+{
+	const hs_segment *s = ev->seg;
+
+	return hs_notation_format(s, s->seq - ev->rseq, (s->flags & HS_ACK) ? s->ack - ev->rack : 0, buf, len);
+}
+
 static void human_segment(hs_output *o, const hs_event *ev)
 {
 	const hs_segment *s = ev->seg;
@@ -535,6 +545,8 @@ static void human_segment(hs_output *o, const hs_event *ev)
 	if (o->verbose >= 1)
 		line_printf(&l, "ttl %u  csum 0x%04x%s  ", s->ttl, s->csum,
 		            s->csum_status == HS_CSUM_OFFLOAD ? " (offload)" : s->csum_status == HS_CSUM_BAD ? " (bad)" : "");
+	else if (s->csum_status == HS_CSUM_BAD) /* a receiver drops it: always worth a word */
+		line_printf(&l, "csum 0x%04x (bad)  ", s->csum);
 	if (has_options(&s->opts)) {
 		line_putc(&l, '<');
 		line_text(&l, hs_opts_format(&s->opts, opts, sizeof(opts)));
@@ -549,6 +561,16 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_color(&l, C_RESET);
 	}
 	line_write(&l, o->fp);
+	if (o->verbose >= 1) { /* the same segment in packetdrill's notation */
+		char nt[512];
+		line_init(&l, o->color);
+		put_time(&l, ev->t_ns, true);
+		line_color(&l, C_DIM);
+		line_puts(&l, "= ");
+		line_text(&l, notation_of(ev, nt, sizeof(nt)));
+		line_color(&l, C_RESET);
+		line_write(&l, o->fp);
+	}
 
 	if (s->len > 0 && s->payload) {
 		if (o->hex)
@@ -736,6 +758,10 @@ static void human_result(hs_output *o, const hs_event *ev)
 	if (ev->peer_assumed)
 		line_puts(&l, " assumed");
 	line_puts(&l, ")");
+	if (ev->reaction) {
+		line_puts(&l, ", reaction ");
+		line_colored(&l, C_BOLD, ev->reaction);
+	}
 	if (ev->conn_id) {
 		line_puts(&l, ", kept as ");
 		line_text(&l, ev->conn_id);
@@ -828,9 +854,13 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	if (note)
 		json_field_str(&l, "note", note);
 	if (o->verbose >= 1) {
+		char nt[512];
 		line_printf(&l, ",\"ttl\":%u,\"csum\":%u", s->ttl, s->csum);
 		if (s->csum_status != HS_CSUM_UNCHECKED)
 			json_field_str(&l, "csum_status", hs_csum_name(s->csum_status));
+		json_field_str(&l, "notation", notation_of(ev, nt, sizeof(nt)));
+	} else if (s->csum_status == HS_CSUM_BAD) {
+		json_field_str(&l, "csum_status", hs_csum_name(s->csum_status));
 	}
 	line_raw(&l, "}", 1);
 	line_write(&l, o->fp);
@@ -913,6 +943,10 @@ static void json_result(hs_output *o, const hs_event *ev)
 		if (ev->peer_assumed)
 			json_field_str(&l, "peer_state_basis", "assumed");
 	}
+	if (ev->reaction)
+		json_field_str(&l, "reaction", ev->reaction);
+	if (ev->reactions)
+		line_printf(&l, ",\"reactions\":%s", ev->reactions);
 	if (ev->conn_id)
 		json_field_str(&l, "conn", ev->conn_id);
 	if (ev->capture_drops)

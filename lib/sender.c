@@ -28,6 +28,7 @@
 #include "hs/sender.h"
 
 #define IPV4_DONT_FRAGMENT 0x4000
+#define DEFAULT_TTL 64
 
 struct hs_sender {
 	libnet_t *l;
@@ -135,10 +136,18 @@ static void forget_packet(hs_sender *s)
 	s->opt_tag = s->tcp_tag = s->ip_tag = 0;
 }
 
-/* Builds the three blocks, reusing the previous packet's tags. Returns 0 or -1. */
-static int build(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx)
+/* Builds the three blocks, reusing the previous packet's tags. ip_id is the IPv4
+ * Identification to write. Every field of tx->ip is written on every call (defaults
+ * included), so nothing crafted stays in a reused block. Returns 0 or -1. */
+static int build(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx, uint16_t ip_id)
 {
 	uint32_t tcp_len = LIBNET_TCP_H + tx->opt_len + tx->len;
+	const hs_ip_fields *ip = &tx->ip;
+	uint8_t ttl = ip->set_ttl ? ip->ttl : DEFAULT_TTL;
+	uint8_t tos = ip->set_tos ? ip->tos : 0;
+	/* libnet 1.1.6 computes the checksum only for sum 0 and writes any other value
+	 * through htons(): it takes the host-order number, as hs_tx_checksum gives it. */
+	uint16_t sum = ip->bad_csum ? hs_tx_checksum(src, dst, tx) : 0;
 	libnet_ptag_t t;
 
 	if (tx->opt_len > 0) {
@@ -147,21 +156,27 @@ static int build(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, c
 			return -1;
 		s->opt_tag = t;
 	}
-	t = libnet_build_tcp(src->port, dst->port, tx->seq, tx->ack, tx->flags, tx->win, 0, 0,
+	t = libnet_build_tcp(src->port, dst->port, tx->seq, tx->ack, tx->flags, tx->win, sum, tx->urp,
 	                     (uint16_t)tcp_len, tx->len ? tx->data : NULL, tx->len, s->l, s->tcp_tag);
 	if (t == -1)
 		return -1;
 	s->tcp_tag = t;
+	/* libnet sets the block's "compute the checksum" flag when sum is 0 but never
+	 * clears it: a block reused from a segment with a computed checksum would get
+	 * the right checksum over our wrong one. (Back to sum 0, the flag is set again.) */
+	if (sum && libnet_toggle_checksum(s->l, t, LIBNET_OFF) == -1)
+		return -1;
 
 	if (s->family == AF_INET) {
-		t = libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + tcp_len), 0, s->ip_id++, IPV4_DONT_FRAGMENT, 64,
+		uint16_t frag = ip->set_df && !ip->df ? 0 : IPV4_DONT_FRAGMENT;
+		t = libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + tcp_len), tos, ip_id, frag, ttl,
 		                      IPPROTO_TCP, 0, src->addr.u.v4.s_addr, dst->addr.u.v4.s_addr,
 		                      NULL, 0, s->l, s->ip_tag);
 	} else {
 		struct libnet_in6_addr a, b;
 		memcpy(&a, &src->addr.u.v6, sizeof(a));
 		memcpy(&b, &dst->addr.u.v6, sizeof(b));
-		t = libnet_build_ipv6(0, 0, (uint16_t)tcp_len, IPPROTO_TCP, 64, a, b, NULL, 0, s->l, s->ip_tag);
+		t = libnet_build_ipv6(tos, 0, (uint16_t)tcp_len, IPPROTO_TCP, ttl, a, b, NULL, 0, s->l, s->ip_tag);
 	}
 	if (t == -1)
 		return -1;
@@ -203,10 +218,13 @@ int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
 	bool had_opts = s->opt_tag != 0;
 	if (s->ip_tag && had_opts != (tx->opt_len > 0))
 		forget_packet(s);
-	if (build(s, src, dst, tx) != 0) {
+	/* A given ID leaves the counter alone. The kernel replaces an ID of 0 when DF is
+	 * clear (raw_send_hdrinc -> ip_select_ident); with DF set, 0 goes out as 0. */
+	uint16_t ip_id = tx->ip.set_ip_id ? tx->ip.ip_id : s->ip_id++;
+	if (build(s, src, dst, tx, ip_id) != 0) {
 		/* A half-updated chain cannot be trusted: start over once. */
 		forget_packet(s);
-		if (build(s, src, dst, tx) != 0) {
+		if (build(s, src, dst, tx, ip_id) != 0) {
 			hs_seterr(err, errlen, "cannot build segment: %s", libnet_geterror(s->l));
 			forget_packet(s);
 			return -1;

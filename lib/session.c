@@ -2,11 +2,13 @@
 #include <config.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "hs/clock.h"
+#include "hs/craft.h"
 #include "hs/seq.h"
 #include "hs/session.h"
 
@@ -84,14 +86,100 @@ void hs_step_pause(const char *what)
 		fputc('\n', stderr);
 }
 
-/* --step: let the user read what happened before the next segment leaves. */
-static void step_pause(hs_session *s, const hs_tx *tx)
+static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *seg);
+
+enum step_answer { STEP_SEND = 0, STEP_SKIP = 1, STEP_EDIT = 2, STEP_QUIT = 3 };
+
+/* Reads one answer line (the rest of an over-long line is dropped). EOF is Enter. */
+static bool read_answer(char *line, size_t len)
 {
-	char flags[48], what[80];
+	bool tty = isatty(STDIN_FILENO);
+
+	if (!fgets(line, (int)len, stdin)) {
+		line[0] = '\0';
+		fputc('\n', stderr);
+		return false;
+	}
+	size_t n = strlen(line);
+	if (n && line[n - 1] != '\n') {
+		int c;
+		while ((c = getchar()) != EOF && c != '\n')
+			;
+	}
+	/* A terminal echoes the line; from a pipe, end ours so that what follows starts
+	 * on a line of its own. */
+	if (!tty)
+		fputc('\n', stderr);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = '\0';
+	return true;
+}
+
+/* --step: the prompt for one segment (what: its flags and sequence number; notation:
+ * the segment in packetdrill's notation, or NULL), and the answer: Enter sends, s
+ * skips, q quits, anything else is an edit parsed into *sp. A bad edit is asked for
+ * again on a terminal; from a pipe it ends the run (exit 2, s->err). */
+static enum step_answer step_ask(hs_session *s, const char *what, const char *notation, hs_seg_spec *sp)
+{
+	char line[1024], err[200];
+
+	for (;;) {
+		if (notation)
+			fprintf(stderr, "-- press Enter to send %s: %s | s skip, q quit, or a segment / field=value --",
+			        what, notation);
+		else
+			fprintf(stderr, "-- press Enter to send %s | s skip, q quit --", what);
+		fflush(stderr);
+		const char *p = line;
+		if (!read_answer(line, sizeof(line)))
+			return STEP_SEND;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return STEP_SEND;
+		if (strcmp(p, "s") == 0 || strcmp(p, "skip") == 0)
+			return STEP_SKIP;
+		if (strcmp(p, "q") == 0 || strcmp(p, "quit") == 0)
+			return STEP_QUIT;
+		hs_seg_spec_init(sp);
+		if (notation && hs_edit_parse(p, sp, err, sizeof(err)) == 0)
+			return STEP_EDIT;
+		if (!notation)
+			snprintf(err, sizeof(err), "this prompt takes Enter, s or q, not \"%.60s\"", p);
+		if (!isatty(STDIN_FILENO)) {
+			snprintf(s->err, sizeof(s->err), "--step: %s", err);
+			s->quit_code = HS_EXIT_USAGE;
+			return STEP_QUIT;
+		}
+		fprintf(stderr, "hs: %s; try again\n", err);
+	}
+}
+
+/* The prompt for out->tx: "SYN (seq 0)" and the segment in the notation. */
+static enum step_answer step_pause(hs_session *s, const hs_tx *tx, hs_seg_spec *sp)
+{
+	char flags[48], what[80], notation[512];
+	hs_segment seg;
 
 	hs_flags_format(tx->flags, flags, sizeof(flags));
 	snprintf(what, sizeof(what), "%s (seq %u)", flags, hs_tcb_rel_snd(&s->tcb, tx->seq));
-	hs_step_pause(what);
+	segment_from_tx(s, tx, &seg);
+	hs_notation_format(&seg, s->tcb.iss, s->tcb.irs_known ? s->tcb.irs : 0, notation, sizeof(notation));
+	return step_ask(s, what, notation, sp);
+}
+
+/* An edit answered at a prompt: the replacement for tx, built against it. */
+static bool step_edit(hs_session *s, hs_tx *tx, const hs_seg_spec *sp)
+{
+	char err[256];
+	hs_tx edited;
+
+	if (hs_craft_build(&s->tcb, sp, tx, NULL, 0, hs_now_ns(), &edited, err, sizeof(err)) < 0) {
+		hs_session_info(s, "--step: %s; the segment goes as it was", err);
+		return false;
+	}
+	*tx = edited;
+	return true;
 }
 
 static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *seg)
@@ -105,9 +193,11 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
 	seg->ack = tx->ack;
 	seg->flags = tx->flags;
 	seg->win = tx->win;
-	seg->ttl = 64;
+	seg->urp = tx->urp;
+	seg->ttl = tx->ip.set_ttl ? tx->ip.ttl : 64;
+	/* What goes on the wire: with ip.bad_csum, the wrong checksum. */
 	seg->csum = hs_tx_checksum(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx);
-	seg->csum_status = HS_CSUM_OK;
+	seg->csum_status = tx->ip.bad_csum ? HS_CSUM_BAD : HS_CSUM_OK;
 	seg->payload = tx->data;
 	seg->len = tx->len;
 	if (tx->opt_len)
@@ -296,7 +386,10 @@ static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
 		s->sent_rst = true;
 		s->rst_seq[s->nrst++ % 8] = tx->seq;
 	}
-	hs_tcb_sent(&s->tcb, i, *sent_ns, o);
+	if (tx->crafted)
+		hs_tcb_sent_crafted(&s->tcb, i, !s->craft_no_rtx, *sent_ns, o);
+	else
+		hs_tcb_sent(&s->tcb, i, *sent_ns, o);
 	return 0;
 }
 
@@ -327,15 +420,26 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		}
 
 	bool confirmed = s->confirmed;
+	int pending = s->pending;
+	hs_seg_spec pending_spec = s->pending_spec;
 	s->confirmed = false;
+	s->pending = STEP_SEND;
 	for (int i = 0; i < o->ntx; i++) {
 		hs_tx *tx = &o->tx[i];
 		bool pure_ack = tx->flags == HS_ACK && tx->len == 0;
 		uint64_t sent_ns;
+		hs_seg_spec sp;
 		/* Taken in during a pause: the held segment's ACK, refreshed, says it all. */
 		if (pure_ack && s->depth > 0 && s->ack_waiting)
 			continue;
-		if (confirmed) { /* the call's own segments: the user said yes before it */
+		if (s->quit)
+			break;
+		if (confirmed) { /* the call's own segments: the user answered before it */
+			enum step_answer a = i == 0 ? (enum step_answer)pending : STEP_SEND;
+			if (a == STEP_SKIP)
+				continue;
+			if (a == STEP_EDIT && !step_edit(s, tx, &pending_spec))
+				a = STEP_SEND;
 			if (send_one(s, o, i, &sent_ns) < 0) {
 				failed = i;
 				break;
@@ -346,20 +450,29 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		hs_session_drain(s); /* everything so far on the screen */
 		unsigned sent_before = s->sent;
 		uint32_t ack_before = s->tcb.rcv_nxt;
-		step_pause(s, tx);
+		enum step_answer a = step_pause(s, tx, &sp);
 		if (s->stop && *s->stop)
 			break; /* interrupted at the prompt: the run ends, this one stays unsent */
+		if (a == STEP_QUIT) {
+			s->quit = true;
+			break;
+		}
 		bool was_waiting = s->ack_waiting;
 		s->ack_waiting = (tx->flags & HS_ACK) && !(tx->flags & HS_RST);
 		s->depth++;
 		hs_session_drain(s);
 		s->depth--;
 		s->ack_waiting = was_waiting;
-		if (s->tcb.result != HS_RES_NONE && !(tx->flags & HS_RST))
+		if (a == STEP_SKIP)
+			continue; /* as if lost on the way: the TCB's timer may send it again */
+		if (s->tcb.result != HS_RES_NONE && !(tx->flags & HS_RST) && a != STEP_EDIT)
 			break; /* the connection ended while we waited: nothing more to send */
-		if (pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)
+		if (a != STEP_EDIT && pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)
 			continue; /* an ACK as new went out meanwhile */
-		hs_tcb_refresh(&s->tcb, tx, hs_now_ns());
+		if (!tx->crafted)
+			hs_tcb_refresh(&s->tcb, tx, hs_now_ns());
+		if (a == STEP_EDIT)
+			step_edit(s, tx, &sp);
 		if (send_one(s, o, i, &sent_ns) < 0) {
 			failed = i;
 			break;
@@ -564,6 +677,11 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 		const hs_segment *seg = &pkt->u.tcp;
 		bool peer = from_peer(&s->tcb, seg);
 		const char *why = peer ? dropped_why(seg) : NULL;
+		if (peer && !why && s->watching && !s->answered) {
+			s->answered = true;
+			s->answer = *seg;
+			s->answer.payload = NULL; /* the capture's buffer: not ours to keep */
+		}
 		if (why) {
 			show_dropped(s, seg, ts, why);
 		} else if (peer && s->observe) {
@@ -590,6 +708,8 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 		show(s, &ev);
 		s->last_icmp = pkt->u.icmp;
 		s->have_icmp = true;
+		if (s->watching && !s->answered)
+			s->answered = s->answer_icmp = true;
 		hs_tcb_icmp(&s->tcb, &pkt->u.icmp, ts, &o);
 		if (hs_session_apply(s, &o, NULL, ts) < 0)
 			return -1;
@@ -640,6 +760,8 @@ enum hs_run hs_session_drain(hs_session *s)
 		if (take(s, &pkt, ts) < 0)
 			return HS_RUN_ERROR;
 	}
+	if (s->quit)
+		return HS_RUN_QUIT;
 	if (s->tcb.result != HS_RES_NONE)
 		return HS_RUN_ENDED;
 	if (s->stop && *s->stop)
@@ -647,16 +769,69 @@ enum hs_run hs_session_drain(hs_session *s)
 	return hs_session_write_failed(s) ? HS_RUN_WRITE : HS_RUN_GOAL;
 }
 
+/* What a call would send, built on a copy of the TCB (the call itself is made only
+ * once the user has answered, on what arrived meanwhile). Returns false for calls
+ * whose segment cannot be foreseen here (data: the bytes are the caller's). */
+static bool preview_call(const hs_session *s, const char *what, hs_tx *tx)
+{
+	hs_tcb *copy = malloc(sizeof(*copy));
+	hs_tcb_out o;
+	bool ok = false;
+
+	if (!copy)
+		return false;
+	*copy = s->tcb;
+	if (strcmp(what, "FIN") == 0)
+		ok = hs_tcb_close(copy, hs_now_ns(), &o) == 0;
+	else if (strncmp(what, "RST", 3) == 0)
+		ok = (hs_tcb_abort(copy, strcmp(what, "RST,ACK") == 0, hs_now_ns(), &o), true);
+	ok = ok && o.ntx > 0;
+	if (ok)
+		*tx = o.tx[0];
+	free(copy);
+	return ok;
+}
+
 enum hs_run hs_session_before_call(hs_session *s, const char *what)
 {
 	enum hs_run r = hs_session_drain(s);
+	hs_tx tx;
 
 	if (r != HS_RUN_GOAL || !s->step)
 		return r;
-	hs_step_pause(what);
+	s->pending = STEP_SEND;
+	if (preview_call(s, what, &tx)) {
+		s->pending = step_pause(s, &tx, &s->pending_spec);
+	} else {
+		hs_seg_spec unused;
+		s->pending = step_ask(s, what, NULL, &unused);
+	}
+	if (s->pending == STEP_QUIT) {
+		s->pending = STEP_SEND;
+		s->quit = true;
+		return HS_RUN_QUIT;
+	}
 	r = hs_session_drain(s);
 	s->confirmed = r == HS_RUN_GOAL;
 	return r;
+}
+
+int hs_session_send_crafted(hs_session *s, const hs_tx *tx)
+{
+	hs_tcb_out o;
+
+	memset(&o, 0, sizeof(o));
+	o.tx[0] = *tx;
+	o.tx[0].crafted = true;
+	o.ntx = 1;
+	return hs_session_apply(s, &o, NULL, 0);
+}
+
+void hs_session_watch(hs_session *s)
+{
+	s->watching = true;
+	s->answered = false;
+	s->answer_icmp = false;
 }
 
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
@@ -666,6 +841,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 	uint64_t ts;
 
 	for (;;) {
+		if (s->quit)
+			return HS_RUN_QUIT;
 		if (s->tcb.result != HS_RES_NONE && !s->observe)
 			return HS_RUN_ENDED;
 		if (goal && goal(&s->tcb, arg))
@@ -742,6 +919,7 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	hs_event ev = {
 		.type = HS_EV_RESULT, .t_ns = since_start(s, hs_now_ns()), .text = text, .capture_drops = drops,
 		.outcome = outcome, .exit_code = exit_code, .conn_id = conn_id,
+		.reaction = s->reaction, .reactions = s->reactions,
 		.local = s->tcb.cfg.local.addr.family ? &s->tcb.cfg.local : NULL,
 		.remote = s->tcb.cfg.remote.addr.family ? &s->tcb.cfg.remote : NULL,
 		.final_state = s->tcb.state, .final_peer_state = s->tcb.peer_state,

@@ -928,6 +928,8 @@ static void new_ack(hs_tcb *t, uint32_t ack, rx *r, hs_tcb_out *out)
 		r->fin_acked = true;
 	}
 	drop_acked_chunks(t);
+	if (t->snd_una == t->snd_nxt)
+		t->crafted_una = false;
 	t->dupacks = 0;
 	t->fast_rtx_done = false;
 	/* RFC 6298 5.3: restart the timer with a fresh RTO, stop it when all is acked. */
@@ -1624,4 +1626,129 @@ void hs_tcb_refresh(const hs_tcb *t, hs_tx *tx, uint64_t now)
 bool hs_tcb_all_acked(const hs_tcb *t)
 {
 	return hs_seq_geq(t->snd_una, t->snd_end) && (!t->fin_queued || t->fin_acked);
+}
+
+/* ---- crafted segments (hs send, --step edits) ------------------------------------- */
+
+void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
+{
+	tcb_init(t, cfg, now);
+}
+
+void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
+{
+	const char *err = NULL;
+	int n;
+
+	/* Built here, not through append_tx: that one remembers our last ACK. */
+	memset(tx, 0, sizeof(*tx));
+	tx->flags = flags;
+	tx->seq = (flags & HS_SYN) ? t->iss : t->snd_nxt;
+	tx->ack = (flags & HS_ACK) ? t->rcv_nxt : 0;
+	if (flags & HS_RST)
+		tx->win = 0;
+	else if (flags & HS_SYN)
+		tx->win = t->cfg.window;
+	else
+		tx->win = (uint16_t)(t->cfg.window >> t->rcv_wscale);
+	if (flags & HS_SYN) {
+		if (flags & HS_ACK) {
+			n = synack_opts(t, now, tx->opts);
+		} else {
+			n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
+			tx->has_ts = true;
+			tx->tsval = ts_value(t, now);
+		}
+		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+	} else if (t->state != HS_CLOSED && t->state != HS_LISTEN && t->state != HS_SYN_SENT) {
+		est_opts(t, tx, now, NULL);
+	}
+}
+
+/* The exact RST of RFC 5961 3.2: SEG.SEQ is the peer's RCV.NXT. We know it only
+ * within [SND.UNA, SND.NXT]: with nothing in flight it is SND.NXT; otherwise an
+ * RST at SND.UNA (what a peer that lost everything since expects) or SND.NXT (what
+ * one that got it all expects) is taken as exact. */
+static bool rst_exact(const hs_tcb *t, uint32_t seq)
+{
+	return seq == t->snd_nxt || seq == t->snd_una;
+}
+
+void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb_out *out)
+{
+	if (k < 0 || k >= out->ntx)
+		return;
+	hs_tx *tx = &out->tx[k];
+	bool synced = t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT || t->state == HS_SYN_RECEIVED ||
+	              t->state == HS_FIN_WAIT_1 || t->state == HS_FIN_WAIT_2 || t->state == HS_CLOSING ||
+	              t->state == HS_LAST_ACK || t->state == HS_TIME_WAIT;
+
+	if (!synced || (tx->flags & HS_SYN) || tx->ip.bad_csum)
+		return; /* a probe, a SYN into a connection, a segment the peer drops: no
+		         * change on this side (the peer's answer shows what it did) */
+	if (tx->flags & HS_RST) {
+		if (!rst_exact(t, tx->seq))
+			return; /* RFC 5961 3.2: the peer answers with a challenge ACK, no more */
+		int n = out->nchange;
+		finish(t, HS_RES_ABORTED, "RST sent", out);
+		for (int i = n; i < out->nchange; i++)
+			out->change[i].cause = (int8_t)(k + 1);
+		set_peer_by(t, HS_CLOSED, "RST sent", k + 1, out);
+		return;
+	}
+	/* Data or FIN right at SND.NXT with nothing else queued: the send sequence space
+	 * grows by it, as if the TCB had sent it itself. */
+	bool fin = (tx->flags & HS_FIN) && (t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT ||
+	                                    t->state == HS_SYN_RECEIVED);
+	if (tx->seq == t->snd_nxt && t->snd_nxt == t->snd_end && !t->fin_queued && (tx->len > 0 || fin)) {
+		if (tx->len > 0 && tx->data) {
+			drop_acked_chunks(t);
+			if (t->nchunk < HS_TCB_MAXCHUNKS) {
+				t->chunk[t->nchunk].p = tx->data;
+				t->chunk[t->nchunk].len = tx->len;
+				t->chunk[t->nchunk].seq = t->snd_end;
+				t->nchunk++;
+				t->snd_end += tx->len;
+				t->snd_nxt += tx->len;
+			}
+		}
+		if (fin && t->snd_nxt == tx->seq + tx->len) {
+			int n = out->nchange;
+			set_state(t, t->state == HS_CLOSE_WAIT ? HS_LAST_ACK : HS_FIN_WAIT_1, "FIN sent", out);
+			for (int i = n; i < out->nchange; i++)
+				out->change[i].cause = (int8_t)(k + 1);
+			t->fin_queued = t->fin_sent = true;
+			t->fin_seq = t->snd_nxt++;
+		}
+		if (hs_seq_gt(t->snd_nxt, t->snd_max))
+			t->snd_max = t->snd_nxt;
+		t->crafted_una = !retransmit;
+		if (retransmit)
+			arm_rtx(t, now);
+	}
+	peer_sees(t, tx, k + 1, out);
+}
+
+uint32_t hs_tcb_forget_unacked(hs_tcb *t, hs_tcb_out *out)
+{
+	uint32_t n = t->snd_nxt - t->snd_una;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || !t->crafted_una)
+		return 0;
+	if (t->fin_sent && !t->fin_acked) {
+		t->fin_queued = t->fin_sent = false;
+		if (t->state == HS_FIN_WAIT_1)
+			set_state(t, HS_ESTABLISHED, "our FIN not acknowledged", out);
+		else if (t->state == HS_LAST_ACK)
+			set_state(t, HS_CLOSE_WAIT, "our FIN not acknowledged", out);
+		else if (t->state == HS_CLOSING)
+			set_state(t, HS_CLOSE_WAIT, "our FIN not acknowledged", out);
+	}
+	t->snd_nxt = t->snd_max = t->snd_end = t->snd_una;
+	drop_acked_chunks(t);
+	t->nchunk = 0;
+	t->rtx_deadline = 0;
+	t->crafted_una = false;
+	return n;
 }

@@ -70,6 +70,8 @@ typedef struct hs_event {
 	int exit_code;
 	const hs_endpoint *local, *remote; /* may be NULL */
 	const char *conn_id;        /* kept connection name, may be NULL */
+	const char *reaction;       /* hs send: the peer's reaction ("challenge-ack", ...), or NULL */
+	const char *reactions;      /* hs send --count: {"syn-ack":2,"none":1} as JSON, or NULL */
 	unsigned long capture_drops; /* frames the capture lost: lines may be missing */
 	hs_state final_state, final_peer_state;
 } hs_event;

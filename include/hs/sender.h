@@ -18,11 +18,15 @@ int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
 void hs_sender_close(hs_sender *s);
 
 /* Build the same segment into buf as raw IP bytes (for pcap output and tests), with
- * checksums computed. Returns length, or -1. Pure: no libnet, no sockets. */
+ * tx->ip and tx->urp applied and checksums computed (the TCP one wrong on purpose with
+ * tx->ip.bad_csum). An IPv4 ID that is not given is 0 (the sender's counter is its
+ * own). Returns length, or -1. Pure: no libnet, no sockets. */
 int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                          uint8_t *buf, size_t buflen);
 /* The TCP checksum of that segment as it goes on the wire (what hs_segment_encode_ip
- * and libnet write). 0 for an hs_tx that cannot be encoded. Pure. */
+ * and libnet write): with tx->ip.bad_csum the wrong one (the right one + 1 mod 0xffff,
+ * never 0, the right one or the offload value). 0 for an hs_tx that cannot be
+ * encoded. Pure. */
 uint16_t hs_tx_checksum(const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "hs/capture.h"
 #include "hs/guard.h"
+#include "hs/notation.h"
 #include "hs/output.h"
 #include "hs/sender.h"
 #include "hs/tcb.h"
@@ -85,6 +86,22 @@ typedef struct hs_session {
 	bool ack_waiting;           /* --step: the held segment carries an ACK, refreshed
 	                             * before it leaves: bare ACKs made meanwhile are not sent */
 	char err[256];              /* last error */
+
+	/* hs send: the peer's first answer after hs_session_watch() */
+	bool watching, answered;
+	bool answer_icmp;           /* it was an ICMP error (last_icmp) */
+	hs_segment answer;          /* else this segment (payload not kept: len only) */
+	bool craft_no_rtx;          /* crafted segments are never retransmitted (hs send) */
+
+	/* --step answers */
+	bool quit;                  /* q at a prompt, or a bad edit from a pipe: end the run */
+	int quit_code;              /* HS_EXIT_USAGE for a bad edit (err says why), else 0 */
+	int pending;                /* the answer at hs_session_before_call's prompt, for the
+	                             * call's first segment: 0 send, 1 skip, 2 edit */
+	hs_seg_spec pending_spec;   /* the edit */
+
+	const char *reaction;       /* for the result line (hs send), or NULL */
+	const char *reactions;
 } hs_session;
 
 /* Why hs_session_run() returned. */
@@ -95,6 +112,7 @@ enum hs_run {
 	HS_RUN_SIGNAL,       /* interrupted by a signal */
 	HS_RUN_ERROR,        /* capture or send failed (s->err) */
 	HS_RUN_WRITE,        /* our lines (stdout) or the -w file could not be written (s->err) */
+	HS_RUN_QUIT,         /* --step: q at a prompt (or a bad edit from a pipe: quit_code) */
 };
 
 /* Open capture (filter set before any send), sender and guard. Returns an exit
@@ -141,6 +159,15 @@ bool hs_session_write_failed(hs_session *s);
 
 /* --step: "-- press Enter to send WHAT --" on stderr, then wait for a line. */
 void hs_step_pause(const char *what);
+
+/* A segment the user shaped (hs_craft_build) goes out as the TCB's own would: with
+ * --step, prompted for (and editable) first; then hs_tcb_sent_crafted() (no
+ * retransmission when s->craft_no_rtx), held for its captured copy, shown. Returns 0,
+ * or -1 if the send failed (s->err). */
+int hs_session_send_crafted(hs_session *s, const hs_tx *tx);
+/* From now on, remember the peer's first segment (or an ICMP error about us):
+ * s->answered, s->answer / s->answer_icmp. */
+void hs_session_watch(hs_session *s);
 
 /* Emit helpers (they fill an hs_event and call hs_output_emit). */
 void hs_session_info(hs_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -235,6 +235,9 @@ typedef struct hs_tcb {
 	uint64_t chal_since;
 	unsigned chal_count;
 
+	bool crafted_una;           /* what is unacknowledged was crafted (hs send): never
+	                             * retransmitted, forgotten by hs_tcb_forget_unacked */
+
 	enum hs_result result;
 	hs_state result_state;      /* the state this side was in when result was reached (the
 	                             * wait that ended: SYN-SENT for an unanswered SYN, ...);
@@ -302,6 +305,33 @@ void hs_tcb_sent_all(hs_tcb *t, uint64_t now, hs_tcb_out *out);
  * timestamps (TSval now, TSecr TS.Recent) and window up to date, so that what leaves
  * reflects everything taken in meanwhile. SYN and RST segments keep their numbers. */
 void hs_tcb_refresh(const hs_tcb *t, hs_tx *tx, uint64_t now);
+
+/* ---- crafted segments (hs send, --step edits) ---- */
+
+/* A TCB in CLOSED for cfg's 4-tuple, for probes without a connection (hs send HOST
+ * PORT): the peer's answers are shown against it, and answered as RFC 9293 3.10.7.1
+ * says a CLOSED port answers (an RST for a SYN,ACK). */
+void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now);
+/* The segment the TCB would send now with these flags: SEG.SEQ = SND.NXT (ISS for a
+ * SYN), SEG.ACK = RCV.NXT when ACK is set, our window, and the options it would
+ * carry (the SYN options for a SYN; TSval now / TSecr TS.Recent and SACK blocks
+ * after the handshake). No data. Changes nothing. */
+void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx);
+/* The crafted segment out->tx[k] has left (in place of what the TCB built, or on its
+ * own). Its effect follows RFC 9293 as if the TCB had sent it: data and/or a FIN at
+ * SND.NXT, with nothing else queued, extend the send sequence space (the data is the
+ * caller's, kept by pointer; a FIN moves ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT ->
+ * LAST-ACK); an exact RST (SEG.SEQ = SND.NXT, or SND.UNA) ends the connection
+ * (ABORTED); a SYN, other numbers, or a bad checksum change nothing on this side.
+ * retransmit: the timer resends the data/FIN if unacknowledged (a --step edit);
+ * otherwise it never does, and hs_tcb_forget_unacked() undoes it (hs send). Then the
+ * peer's inferred state as for hs_tcb_sent(). Changes are appended with cause k+1. */
+void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb_out *out);
+/* hs send: crafted data/FIN that the peer has not acknowledged is taken back (SND.NXT
+ * = SND.UNA; a FIN not acknowledged returns FIN-WAIT-1 to ESTABLISHED, LAST-ACK to
+ * CLOSE-WAIT): the peer did not accept it, so the connection goes on as before.
+ * Returns the sequence space taken back (0: nothing). out: the state changes. */
+uint32_t hs_tcb_forget_unacked(hs_tcb *t, hs_tcb_out *out);
 
 /* True when all queued data (and a queued FIN) has been acknowledged. */
 bool hs_tcb_all_acked(const hs_tcb *t);

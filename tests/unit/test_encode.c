@@ -176,6 +176,151 @@ static void test_limits(void)
 	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), 0, "hs_tx_checksum: length without data gives 0");
 }
 
+/* Encodes tx from a to b and decodes it back; returns the length (or -1). */
+static int encode_decode(const hs_endpoint *a, const hs_endpoint *b, const hs_tx *tx, uint8_t *pkt, size_t len,
+                         hs_packet *p)
+{
+	const char *err = NULL;
+	int n = hs_segment_encode_ip(a, b, tx, pkt, len);
+
+	memset(p, 0, sizeof(*p));
+	if (n < 0 || hs_decode_ip(pkt, (size_t)n, p, &err) != 0 || p->kind != HS_PKT_TCP)
+		return -1;
+	return n;
+}
+
+static void test_ip_fields(void)
+{
+	hs_endpoint a4, b4, a6, b6;
+	hs_tx tx;
+	hs_packet p;
+	uint8_t pkt[200];
+	const uint8_t data[5] = { 'h', 'e', 'l', 'l', 'o' };
+	const hs_segment *s = &p.u.tcp;
+
+	hs_endpoint_parse("198.18.0.1:40000", &a4);
+	hs_endpoint_parse("198.18.0.2:8080", &b4);
+	hs_endpoint_parse("[2001:db8::1]:40000", &a6);
+	hs_endpoint_parse("[2001:db8::2]:8080", &b6);
+	memset(&tx, 0, sizeof(tx));
+	tx.flags = HS_PSH | HS_ACK | HS_URG;
+	tx.seq = 1000;
+	tx.ack = 2000;
+	tx.win = 512;
+	tx.data = data;
+	tx.len = sizeof(data);
+
+	/* Defaults: TTL 64, TOS 0, ID 0, DF set, urp 0, checksum right. */
+	int n = encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 45, "defaults: encodes and decodes");
+	OK(pkt[1] == 0 && pkt[4] == 0 && pkt[5] == 0 && pkt[6] == 0x40 && pkt[7] == 0 && pkt[8] == 64,
+	   "defaults: TOS 0, ID 0, DF, TTL 64");
+	OK(s->ttl == 64 && s->urp == 0 && s->has_ip_id && s->ip_id == 0, "defaults decoded");
+	EQ_INT(s->csum_status, HS_CSUM_OK, "defaults: checksum ok");
+	uint16_t good = (uint16_t)(pkt[36] << 8 | pkt[37]);
+	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), good, "defaults: hs_tx_checksum is the right one");
+
+	tx.ip.set_ttl = true;
+	tx.ip.ttl = 3;
+	tx.ip.set_tos = true;
+	tx.ip.tos = 0xb8; /* DSCP EF */
+	tx.ip.set_ip_id = true;
+	tx.ip.ip_id = 0xbeef;
+	tx.urp = 3;
+	n = encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 45, "crafted IPv4: encodes and decodes");
+	EQ_INT(pkt[8], 3, "TTL on the wire");
+	EQ_INT(s->ttl, 3, "TTL decoded");
+	EQ_INT(pkt[1], 0xb8, "TOS on the wire");
+	EQ_INT(pkt[4] << 8 | pkt[5], 0xbeef, "IPv4 ID on the wire");
+	OK(s->has_ip_id && s->ip_id == 0xbeef, "IPv4 ID decoded");
+	EQ_INT(pkt[6] << 8 | pkt[7], 0x4000, "DF stays set by default");
+	EQ_INT(pkt[38] << 8 | pkt[39], 3, "urgent pointer on the wire");
+	EQ_INT(s->urp, 3, "urgent pointer decoded");
+	EQ_INT(fold64(add_words(0, pkt, 20)), 0xffff, "crafted IPv4 header checksum verifies");
+	EQ_INT(s->csum_status, HS_CSUM_OK, "crafted, no bad_csum: checksum ok");
+	EQ_INT(tcp_verify(pkt, AF_INET, 20, 25), 0xffff, "crafted: TCP checksum verifies (urp included)");
+	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), pkt[36] << 8 | pkt[37], "crafted: hs_tx_checksum is the field");
+	OK(hs_tx_checksum(&a4, &b4, &tx) != good, "urp is in the checksum");
+
+	tx.ip.set_df = true;
+	tx.ip.df = false;
+	n = encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(pkt[6] << 8 | pkt[7], 0, "set_df without df: DF clear");
+	OK(n == 45 && !s->fragment, "DF clear: still one whole datagram");
+	tx.ip.df = true;
+	encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(pkt[6] << 8 | pkt[7], 0x4000, "set_df with df: DF set");
+
+	/* A bad checksum: the right one + 1, classified bad on decode. */
+	uint16_t right = hs_tx_checksum(&a4, &b4, &tx);
+	tx.ip.bad_csum = true;
+	n = encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 45, "bad_csum: encodes and decodes");
+	uint16_t field = (uint16_t)(pkt[36] << 8 | pkt[37]);
+	EQ_INT(field, (right + 1) % 0xffff, "bad_csum: the right checksum + 1");
+	EQ_INT(s->csum_status, HS_CSUM_BAD, "bad_csum: decoded as bad");
+	OK(tcp_verify(pkt, AF_INET, 20, 25) != 0xffff, "bad_csum: does not verify");
+	EQ_INT(hs_tx_checksum(&a4, &b4, &tx), field, "bad_csum: hs_tx_checksum gives the wrong value on the wire");
+	EQ_INT(fold64(add_words(0, pkt, 20)), 0xffff, "bad_csum: IPv4 header checksum still right");
+	tx.ip.bad_csum = false;
+	encode_decode(&a4, &b4, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(s->csum_status, HS_CSUM_OK, "bad_csum off again: ok");
+
+	/* Right checksum 0xfffe: + 1 mod 0xffff would be 0, so another wrong nonzero one.
+	 * Find a sequence number that gives it (the checksum moves with seq). */
+	hs_tx t2 = tx;
+	uint32_t seq = 0;
+	for (uint32_t k = 0; k < 0x10000; k++) {
+		t2.seq = k;
+		if (hs_tx_checksum(&a4, &b4, &t2) == 0xfffe) {
+			seq = k;
+			break;
+		}
+	}
+	t2.seq = seq;
+	OK(hs_tx_checksum(&a4, &b4, &t2) == 0xfffe, "found a segment whose checksum is 0xfffe");
+	t2.ip.bad_csum = true;
+	uint16_t w = hs_tx_checksum(&a4, &b4, &t2);
+	OK(w != 0 && w != 0xfffe && w != 0xffff, "right 0xfffe: the wrong one is neither 0, 0xffff nor right");
+	encode_decode(&a4, &b4, &t2, pkt, sizeof(pkt), &p);
+	EQ_INT(pkt[36] << 8 | pkt[37], w, "right 0xfffe: on the wire as hs_tx_checksum says");
+	EQ_INT(s->csum_status, HS_CSUM_BAD, "right 0xfffe: decoded as bad");
+
+	/* IPv6: hop limit and traffic class; the IPv4-only fields change nothing. */
+	memset(&tx.ip, 0, sizeof(tx.ip));
+	tx.urp = 0;
+	n = encode_decode(&a6, &b6, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 65, "IPv6 defaults: encodes and decodes");
+	OK(pkt[0] == 0x60 && pkt[1] == 0 && pkt[7] == 64 && s->ttl == 64 && !s->has_ip_id,
+	   "IPv6 defaults: traffic class 0, hop limit 64");
+	uint8_t plain[200];
+	memcpy(plain, pkt, (size_t)n);
+	tx.ip.set_ttl = true;
+	tx.ip.ttl = 1;
+	tx.ip.set_tos = true;
+	tx.ip.tos = 0xb9;
+	tx.ip.set_ip_id = true;
+	tx.ip.ip_id = 7;
+	tx.ip.set_df = true;
+	tx.urp = 0x1234;
+	n = encode_decode(&a6, &b6, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 65, "IPv6 crafted: encodes and decodes");
+	EQ_INT(pkt[7], 1, "IPv6 hop limit on the wire");
+	EQ_INT(s->ttl, 1, "IPv6 hop limit decoded");
+	OK(pkt[0] == 0x6b && pkt[1] == 0x90 && pkt[2] == 0 && pkt[3] == 0, "IPv6 traffic class 0xb9, flow label 0");
+	OK(memcmp(pkt + 4, plain + 4, 3) == 0 && memcmp(pkt + 8, plain + 8, 32) == 0,
+	   "IPv6: ID and DF ignored, rest of the header unchanged");
+	EQ_INT(s->urp, 0x1234, "IPv6 urgent pointer decoded");
+	EQ_INT(s->csum_status, HS_CSUM_OK, "IPv6 crafted: checksum ok");
+	tx.ip.bad_csum = true;
+	right = (uint16_t)(pkt[56] << 8 | pkt[57]);
+	encode_decode(&a6, &b6, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(s->csum_status, HS_CSUM_BAD, "IPv6 bad_csum: decoded as bad");
+	EQ_INT(pkt[56] << 8 | pkt[57], (right + 1) % 0xffff, "IPv6 bad_csum: the right checksum + 1");
+	EQ_INT(hs_tx_checksum(&a6, &b6, &tx), pkt[56] << 8 | pkt[57], "IPv6 bad_csum: hs_tx_checksum agrees");
+}
+
 int main(void)
 {
 	check_roundtrip("198.18.0.1:40000", "198.18.0.2:8080", 0);
@@ -185,5 +330,6 @@ int main(void)
 	check_roundtrip("[2001:db8::1]:40000", "[2001:db8::2]:8080", 13);
 	check_roundtrip("[2001:db8::ffff:1]:1", "[2001:db8::2]:65535", 1400);
 	test_limits();
+	test_ip_fields();
 	return tap_done();
 }

@@ -331,15 +331,20 @@ static void test_json_syn(void)
 	settings v = JSON;
 	v.verbose = 1;
 	render(&v, &ev);
-	OK(strstr(got_out, "\"peer_state\":\"CLOSED\",\"ttl\":64,\"csum\":48879}\n") != NULL,
-	   "verbose adds ttl and csum last (no csum_status when unchecked)");
+	OK(strstr(got_out, "\"peer_state\":\"CLOSED\",\"ttl\":64,\"csum\":48879,"
+	   "\"notation\":\"S 0:0(0) win 64240 <mss 1460,sackOK,TS val 123 ecr 0,nop,wscale 7>\"}\n") != NULL,
+	   "verbose adds ttl, csum and the notation last (no csum_status when unchecked)");
 	s.csum_status = HS_CSUM_OFFLOAD;
 	render(&v, &ev);
-	OK(strstr(got_out, "\"ttl\":64,\"csum\":48879,\"csum_status\":\"offload\"}\n") != NULL,
+	OK(strstr(got_out, "\"ttl\":64,\"csum\":48879,\"csum_status\":\"offload\",\"notation\":") != NULL,
 	   "verbose JSON: csum_status offload");
 	s.csum_status = HS_CSUM_OK;
 	render(&v, &ev);
-	OK(strstr(got_out, "\"csum\":48879,\"csum_status\":\"ok\"}\n") != NULL, "verbose JSON: csum_status ok");
+	OK(strstr(got_out, "\"csum\":48879,\"csum_status\":\"ok\",\"notation\":") != NULL, "verbose JSON: csum_status ok");
+	s.csum_status = HS_CSUM_BAD;
+	render(&JSON, &ev);
+	OK(strstr(got_out, "\"csum_status\":\"bad\"}\n") != NULL, "a bad checksum is in the JSON without -v");
+	s.csum_status = HS_CSUM_OK;
 	s.csum_status = HS_CSUM_UNCHECKED;
 }
 
@@ -643,7 +648,8 @@ static void test_human_segments(void)
 	render(&h, &ev);
 	EQ_STR(got_out, "   0.000500  \u2192 PSH,ACK      seq 1001:1010 (rel 1:10)  ack 5001 (rel 1)        "
 	       "win 502    len 9  ttl 64  csum 0xbeef  [retransmission]\n"
-	       "             | \"hello\\n\\\"x\\\"\"\n", "verbose: absolute with relative, ttl, csum");
+	       "             = P. 1:10(9) ack 1 win 502\n"
+	       "             | \"hello\\n\\\"x\\\"\"\n", "verbose: absolute with relative, ttl, csum, the notation");
 	d.csum_status = HS_CSUM_OFFLOAD;
 	render(&h, &ev);
 	OK(strstr(got_out, "  ttl 64  csum 0xbeef (offload)  [retransmission]\n") != NULL, "verbose: partial csum says offload");

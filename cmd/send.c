@@ -1,0 +1,376 @@
+/* hs send: one crafted segment, into a kept connection (CONN) or without one (HOST
+ * PORT), and the peer's reaction to it, classified. */
+#include <config.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "drive.h"
+#include "hs/clock.h"
+#include "hs/craft.h"
+#include "hs/random.h"
+#include "hs/route.h"
+
+/* A SEGMENT argument, not a CONN: packetdrill's flags come first (upper case, or '.'),
+ * followed by a blank or nothing. CONN names are numbers and endpoints. */
+static bool looks_like_segment(const char *a)
+{
+	size_t n = strspn(a, "FSRPAUECW.");
+	return n > 0 && (a[n] == '\0' || a[n] == ' ' || a[n] == '\t');
+}
+
+/* Fields given as options override those of the SEGMENT argument. */
+static void spec_merge(hs_seg_spec *dst, const hs_seg_spec *o)
+{
+	if (o->have_flags) {
+		dst->have_flags = true;
+		dst->flags = o->flags;
+	}
+	if (o->seq.how)
+		dst->seq = o->seq;
+	if (o->ack.how)
+		dst->ack = o->ack;
+	if (o->have_len) {
+		dst->have_len = true;
+		dst->len = o->len;
+	}
+	if (o->have_win) {
+		dst->have_win = true;
+		dst->win = o->win;
+	}
+	if (o->have_urg) {
+		dst->have_urg = true;
+		dst->urg = o->urg;
+	}
+	if (o->have_opts) {
+		dst->have_opts = true;
+		dst->opts = o->opts;
+	}
+	if (o->ip.set_ttl) {
+		dst->ip.set_ttl = true;
+		dst->ip.ttl = o->ip.ttl;
+	}
+	if (o->ip.set_tos) {
+		dst->ip.set_tos = true;
+		dst->ip.tos = o->ip.tos;
+	}
+	if (o->ip.set_ip_id) {
+		dst->ip.set_ip_id = true;
+		dst->ip.ip_id = o->ip.ip_id;
+	}
+	if (o->ip.set_df) {
+		dst->ip.set_df = true;
+		dst->ip.df = o->ip.df;
+	}
+	if (o->ip.bad_csum)
+		dst->ip.bad_csum = true;
+}
+
+/* The spec from SEGMENT (may be NULL) and the options; checked before anything is
+ * sent or installed. */
+static void build_spec(struct cli *c, const char *segment, hs_seg_spec *sp)
+{
+	char err[256];
+
+	hs_seg_spec_init(sp);
+	if (segment && hs_notation_parse(segment, sp, err, sizeof(err)) < 0)
+		die(HS_EXIT_USAGE, "%s", err);
+	spec_merge(sp, &c->fields);
+	if (c->have_opts) {
+		sp->have_opts = true;
+		sp->opts = c->opts;
+	}
+	if (c->have_data && sp->have_len && sp->len != c->data.len)
+		die(HS_EXIT_USAGE, "the segment's length (%u) differs from the data's (%u bytes)", sp->len, c->data.len);
+	if (sp->have_opts) {
+		uint8_t buf[HS_OPT_MAXLEN];
+		const char *e = NULL;
+		if (hs_opt_spec_encode(&sp->opts, 0, 0, buf, &e) < 0)
+			die(HS_EXIT_USAGE, "the segment's options: %s", e ? e : "do not fit in 40 bytes");
+	}
+}
+
+/* Goal: the peer answered (or an ICMP error came). */
+static bool answered(const hs_tcb *t, void *arg)
+{
+	(void)t;
+	return ((const hs_session *)arg)->answered;
+}
+
+static enum hs_reaction reaction_of(const hs_session *s, const hs_tx *tx, uint32_t snd_una, uint32_t rcv_nxt)
+{
+	if (!s->answered)
+		return HS_REACT_NONE;
+	if (s->answer_icmp)
+		return HS_REACT_ICMP;
+	return hs_reaction_classify(tx, snd_una, rcv_nxt, &s->answer);
+}
+
+static int exit_for(const struct cli *c, enum hs_reaction r)
+{
+	if (!(c->given & O_EXPECT))
+		return HS_EXIT_OK;
+	return hs_reaction_matches(r, c->expect) ? HS_EXIT_OK : HS_EXIT_PEER;
+}
+
+/* A word for the message: what the reaction means. */
+static const char *reaction_text(enum hs_reaction r)
+{
+	switch (r) {
+	case HS_REACT_NONE: return "no answer";
+	case HS_REACT_ACK: return "an ACK of something new";
+	case HS_REACT_CHALLENGE_ACK: return "a challenge ACK (RFC 5961): the peer did not take the segment";
+	case HS_REACT_DUP_ACK: return "a duplicate ACK: the peer acknowledged nothing new";
+	case HS_REACT_DATA: return "data";
+	case HS_REACT_RST: return "an RST";
+	case HS_REACT_FIN: return "a FIN";
+	case HS_REACT_SYN_ACK: return "a SYN,ACK";
+	case HS_REACT_ICMP: return "an ICMP error";
+	default: return "?";
+	}
+}
+
+static bool conn_ended(const hs_tcb *t, void *arg)
+{
+	(void)arg;
+	return t->result != HS_RES_NONE;
+}
+
+/* ---- into a kept connection -------------------------------------------------------- */
+
+static int send_kept(struct cli *c, const char *conn, const char *segment)
+{
+	struct drive d = { .c = c, .t0 = hs_now_ns() };
+	hs_conn_record rec;
+	hs_seg_spec sp;
+	hs_tx tx;
+	hs_tcb_out o;
+	char err[256], msg[512], id[16];
+
+	build_spec(c, segment, &sp);
+	/* drive_resume reads the CONN from args[0]. */
+	char *args[1] = { (char *)conn };
+	c->args = conn ? args : NULL;
+	c->nargs = conn ? 1 : 0;
+	enum hs_run r = drive_resume(&d, &rec);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "the peer's answer to our probe");
+	r = hs_session_drain(&d.s);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "");
+
+	hs_tcb *t = &d.s.tcb;
+	if (hs_craft_build(t, &sp, NULL, c->have_data ? c->data.p : NULL, c->have_data ? c->data.len : 0,
+	                   hs_now_ns(), &tx, err, sizeof(err)) < 0)
+		return drive_keep_resumed(&d, "error", HS_EXIT_USAGE, err);
+	uint32_t snd_una = t->snd_una, rcv_nxt = t->rcv_nxt;
+	d.s.craft_no_rtx = true;
+	hs_session_watch(&d.s);
+	unsigned sent_before = d.s.sent;
+	if (hs_session_send_crafted(&d.s, &tx) < 0)
+		return drive_failed(&d, HS_RUN_ERROR, "");
+	if (d.s.quit)
+		return drive_failed(&d, HS_RUN_QUIT, "");
+	if (d.s.sent == sent_before) /* skipped at the --step prompt */
+		return drive_keep_resumed(&d, "skipped", HS_EXIT_OK, "the segment was skipped at the --step prompt");
+	bool aborted = t->result == HS_RES_ABORTED; /* an exact RST: the peer should have taken it */
+
+	/* The reaction: the peer's first segment (or an ICMP error) within --timeout. */
+	d.s.observe = aborted;
+	r = hs_session_run(&d.s, answered, &d.s, hs_now_ns() + c->timeout_ns);
+	if (r != HS_RUN_GOAL && r != HS_RUN_IDLE && r != HS_RUN_ENDED)
+		return drive_failed(&d, r, "");
+	r = hs_session_drain(&d.s);
+	if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
+		return drive_failed(&d, r, "");
+	enum hs_reaction react = reaction_of(&d.s, &tx, snd_una, rcv_nxt);
+	d.s.reaction = hs_reaction_name(react);
+	int code = exit_for(c, react);
+
+	if (aborted) {
+		/* Did the peer take our RST? As hs rst asks: a probe, answered with RST by a
+		 * peer that dropped the connection, with an ACK by one that did not. */
+		if (react == HS_REACT_NONE || react == HS_REACT_RST) {
+			unsigned before = d.s.inputs;
+			r = drive_probe(&d);
+			bool still = r == HS_RUN_GOAL && d.s.inputs > before && !(d.s.last_in_flags & HS_RST);
+			if (!still) {
+				snprintf(msg, sizeof(msg), "the peer took the RST (%s): connection removed",
+				         r == HS_RUN_GOAL ? "it answers our probe with RST" : "no answer to our probes");
+				return drive_finish(&d, "sent", code, NULL, msg);
+			}
+		}
+		/* Still connected: keep it as it was. */
+		snprintf(id, sizeof(id), "%d", d.kept_id);
+		d.kept_id = 0;
+		t->state = rec.state;
+		t->peer_state = rec.peer_state;
+		snprintf(msg, sizeof(msg), "reaction: %s; the peer did not take the RST (the connection stays kept)",
+		         reaction_text(react));
+		return drive_finish(&d, "sent", code, id, msg);
+	}
+	if (t->result != HS_RES_NONE) { /* the peer reset it, or our close finished */
+		snprintf(msg, sizeof(msg), "reaction: %s; the connection ended (%s): removed", reaction_text(react),
+		         hs_result_name(t->result));
+		return drive_finish(&d, "sent", code, NULL, msg);
+	}
+	/* Crafted data or FIN that the peer did not acknowledge did not happen for it. */
+	uint32_t back = hs_tcb_forget_unacked(t, &o);
+	if (back) {
+		hs_session_apply(&d.s, &o, NULL, 0);
+		hs_session_info(&d.s, "the peer did not acknowledge the crafted segment's %u byte%s of sequence space: "
+		                "SND.NXT stays at %u", back, back == 1 ? "" : "s", hs_tcb_rel_snd(t, t->snd_nxt));
+	}
+	if (t->state != HS_ESTABLISHED && t->state != HS_CLOSE_WAIT) {
+		/* Our FIN was acknowledged: the close goes on to its end, as hs fin's. */
+		r = hs_session_run(&d.s, conn_ended, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
+		snprintf(msg, sizeof(msg), "reaction: %s; our FIN was taken: %s", reaction_text(react),
+		         t->result == HS_RES_CLOSED ? "connection closed, removed"
+		         : t->result != HS_RES_NONE ? "the connection ended, removed"
+		                                    : "the peer's FIN did not come; connection removed");
+		if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
+			return drive_failed(&d, r, "the peer's FIN");
+		return drive_finish(&d, "sent", code, NULL, msg);
+	}
+	if (drive_save_kept(&d, id, sizeof(id), err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "reaction: %s; %s (the record as it was stays)", reaction_text(react), err);
+		return drive_finish(&d, "sent", code, id, msg);
+	}
+	snprintf(msg, sizeof(msg), "reaction: %s; the connection stays kept", reaction_text(react));
+	return drive_finish(&d, "sent", code, id, msg);
+}
+
+/* ---- without a connection ----------------------------------------------------------- */
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / HS_NS_PER_SEC), .tv_nsec = (long)(ns % HS_NS_PER_SEC) };
+	while (nanosleep(&ts, &ts) < 0 && !hs_stop_signal)
+		;
+}
+
+static int send_probe(struct cli *c, const char *hostarg, const char *portarg, const char *segment)
+{
+	struct drive d = { .c = c, .t0 = hs_now_ns() };
+	hs_endpoint local, remote;
+	hs_seg_spec sp;
+	char host[256], err[256], msg[512], counts[256];
+	const char *why;
+	unsigned seen[HS_REACT_COUNT] = { 0 };
+	enum hs_reaction last = HS_REACT_NONE;
+	int code = HS_EXIT_OK, sent = 0;
+
+	memset(&remote, 0, sizeof(remote));
+	if (hs_host_split(hostarg, host, sizeof(host), &remote.port, &why) < 0)
+		die(HS_EXIT_USAGE, "bad host \"%s\": %s", hostarg, why);
+	if (portarg && remote.port)
+		die(HS_EXIT_USAGE, "the port is given twice, in \"%s\" and as \"%s\"", hostarg, portarg);
+	if (portarg && hs_port_parse(portarg, &remote.port) < 0)
+		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", portarg);
+	build_spec(c, segment, &sp);
+	cli_enter_netns(c);
+	cli_output_init(c, &d.out);
+	if (hs_addr_resolve(host, 0, &remote.addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
+	bool any = cli_check_iface(c);
+	memset(&local, 0, sizeof(local));
+	if (hs_route_source(&remote.addr, any ? NULL : c->iface, &local.addr, d.ifname, sizeof(d.ifname), err,
+	                    sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s", err);
+	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
+	cli_cleanup_stale_guards(d.state_dir);
+	uint16_t first = drive_source_port(&d, &local.addr);
+
+	for (int i = 0; i < c->count; i++) {
+		if (i > 0) {
+			if (c->interval_ns)
+				sleep_ns(c->interval_ns);
+			cli_check_stop();
+		}
+		local.port = c->sport ? c->sport : (uint16_t)(first + i);
+		if (!c->sport && i > 0 && (local.port < first || hs_local_port_in_use(local.port, false) ||
+		                           hs_store_local_in_use(d.state_dir, &local) ||
+		                           (hs_port_hold(&local) < 0 && errno == EADDRINUSE)))
+			local.port = drive_source_port(&d, &local.addr);
+		drive_config(&d, &local, &remote);
+		hs_session_params p = {
+			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,
+			.pcap_out = i == 0 ? c->pcap_out : NULL, .guard = true, .step = c->step,
+		};
+		drive_open(&d, &p);
+		hs_tcb_closed(&d.s.tcb, &d.cfg, hs_now_ns());
+		hs_tx tx;
+		if (hs_craft_build(&d.s.tcb, &sp, NULL, c->have_data ? c->data.p : NULL, c->have_data ? c->data.len : 0,
+		                   hs_now_ns(), &tx, err, sizeof(err)) < 0)
+			die(HS_EXIT_USAGE, "%s", err);
+		hs_session_watch(&d.s);
+		d.s.craft_no_rtx = true;
+		if (hs_session_send_crafted(&d.s, &tx) < 0)
+			return drive_failed(&d, HS_RUN_ERROR, "");
+		if (d.s.quit)
+			return drive_failed(&d, HS_RUN_QUIT, "");
+		enum hs_run r = hs_session_run(&d.s, answered, &d.s, hs_now_ns() + c->timeout_ns);
+		if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
+			return drive_failed(&d, r, "");
+		/* Our answer to it (the RST a CLOSED port sends for a SYN,ACK) on its way. */
+		r = hs_session_drain(&d.s);
+		if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
+			return drive_failed(&d, r, "");
+		last = reaction_of(&d.s, &tx, tx.seq, 0);
+		seen[last]++;
+		sent += d.s.sent > 0;
+		if (exit_for(c, last) != HS_EXIT_OK)
+			code = HS_EXIT_PEER;
+		if (c->count > 1)
+			hs_session_info(&d.s, "probe %d of %d from port %u: %s", i + 1, c->count, local.port,
+			                hs_reaction_name(last));
+		if (i + 1 < c->count) {
+			hs_session_close(&d.s, false);
+			hs_cleanup_session = NULL;
+		}
+	}
+	size_t n = 0;
+	int kinds = 0;
+	counts[n++] = '{';
+	for (int k = 0; k < HS_REACT_COUNT; k++)
+		if (seen[k]) {
+			n += (size_t)snprintf(counts + n, sizeof(counts) - n, "%s\"%s\":%u", kinds ? "," : "",
+			                      hs_reaction_name((enum hs_reaction)k), seen[k]);
+			kinds++;
+		}
+	snprintf(counts + n, sizeof(counts) - n, "}");
+	d.s.reaction = kinds > 1 ? "mixed" : hs_reaction_name(last);
+	d.s.reactions = c->count > 1 ? counts : NULL;
+	if (c->count > 1)
+		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, counts);
+	else
+		snprintf(msg, sizeof(msg), "reaction: %s", reaction_text(last));
+	(void)sent;
+	return drive_finish(&d, "sent", code, NULL, msg);
+}
+
+/* HOST PORT: two arguments (a third: the SEGMENT) whose second is a port number;
+ * otherwise [CONN] [SEGMENT]. */
+int cmd_send(struct cli *c)
+{
+	uint16_t port;
+
+	if (c->nargs >= 2 && hs_port_parse(c->args[1], &port) == 0 && !looks_like_segment(c->args[0])) {
+		if (c->nargs > 3)
+			die(HS_EXIT_USAGE, "send HOST PORT takes one SEGMENT at most, not also \"%s\"", c->args[3]);
+		return send_probe(c, c->args[0], c->args[1], c->nargs == 3 ? c->args[2] : NULL);
+	}
+	const char *conn = NULL, *segment = NULL;
+	for (int i = 0; i < c->nargs; i++) {
+		if (looks_like_segment(c->args[i]) && !segment)
+			segment = c->args[i];
+		else if (!conn && !segment)
+			conn = c->args[i];
+		else
+			die(HS_EXIT_USAGE, "send takes [CONN] [SEGMENT] or HOST PORT [SEGMENT], not also \"%s\"", c->args[i]);
+	}
+	if (c->given & (O_COUNT | O_INTERVAL | O_SPORT))
+		die(HS_EXIT_USAGE, "--count, --interval and --sport apply to hs send HOST PORT, not to a kept connection");
+	return send_kept(c, conn, segment);
+}
