@@ -290,6 +290,44 @@ tcp_mib() {
 	peer_untouched 40000
 }
 
+# wire_v: the capture as tcpdump -v shows it, each packet on one line (IP header
+# fields, then the TCP line).
+wire_v() {
+	tcpdump -r "$LAB_DIR/capture.pcap" -n -S -v 2>/dev/null | awk '/^[0-9]/ { if (l) print l; l = $0; next } { l = l " " $0 } END { if (l) print l }'
+}
+
+@test "fields on the wire as given (--ttl --tos --ip-id --df/--no-df --win --opt --data-hex --data-file); --seq =N is absolute" {
+	lab
+	hs_keep 40000
+	send --data-hex 41420a --ttl 33 --tos 16 --ip-id 4242 --df --win 1234 --opt mss=1000
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 3 bytes: 'AB\\\\n'\$" || fail "AB\\n did not arrive$(hs_view)$(peer_view)"
+	printf 'from a file' >"$BATS_TEST_TMPDIR/payload"
+	send --data-file "$BATS_TEST_TMPDIR/payload" --no-df --ip-id 4243
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 11 bytes: 'from a file'\$" || fail "the file did not arrive$(hs_view)$(peer_view)"
+	# an exact RST written as an absolute number: SND.NXT is past both
+	local end
+	end=$(seq_add "$SND_NXT" 14)
+	send --flags R --seq "=$end"
+	assert_sent
+	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000 " || fail "the RST at =$end did not reset the peer$(hs_view)$(peer_view)"
+	lab_tcpdump_stop
+	local one two
+	one=$(wire_v | grep -E "$LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\].*, seq $SND_NXT:$(seq_add "$SND_NXT" 3),")
+	[[ -n $one ]] || fail "the first segment is not on the wire at SND.NXT$(peer_view)"
+	[[ $one == *"tos 0x10, ttl 33, id 4242, offset 0, flags [DF]"* ]] || fail "IP fields: $one"
+	[[ $one == *"win 1234, options [mss 1000], length 3"* ]] || fail "TCP fields: $one"
+	two=$(wire_v | grep -E "$LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\].*, seq $(seq_add "$SND_NXT" 3):$end,")
+	[[ -n $two ]] || fail "the second segment is not on the wire right after the first$(peer_view)"
+	[[ $two == *"id 4243, offset 0, flags [none]"* ]] || fail "IP fields (--no-df): $two"
+	wire_from 40000 | grep -qE "Flags \[R\], seq $end," || fail "no RST at $end$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000
+	not_kept
+}
+
 @test "the peer reset the connection while no hs ran: hs send meets its RST, the store forgets the connection" {
 	lab_setup
 	local cue=$LAB_DIR/cue
@@ -373,6 +411,9 @@ tcp_mib() {
 	rst=$(wire_from 41000 | grep -E 'Flags \[R')
 	[[ $(wc -l <<<"$rst") == 1 && -n $rst ]] || fail "not one RST from 41000 (hs's alone: the guard held)$(peer_view)"
 	grep -qE "seq $(seq_add "$iss" 1)," <<<"$rst" || fail "the RST is not at ISS+1: $rst"
+	# hs's own, at once: not the kernel's after hs left (its SYN,ACK resent a second later)
+	awk -v a="${synack%% *}" -v r="${rst%% *}" 'BEGIN { exit !(r - a < 0.5) }' ||
+		fail "the RST came $(awk -v a="${synack%% *}" -v r="${rst%% *}" 'BEGIN { print r - a }') s after the SYN,ACK$(peer_view)"
 	[[ -n $(segs '.dir == "out" and (.flags | test("RST"))') ]] || fail "hs does not show its RST$(hs_view)"
 	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
 }
