@@ -255,3 +255,77 @@ fin_in_handshake() {
 	((status == 1)) || fail "exit $status, expected 1 (the peer did not take the RST)$(step_view)"
 	expect "$(result)" outcome rejected
 }
+
+@test "send --step: the crafted segment edited at its prompt (seq=+200000) goes beyond the window: dup-ack, nothing delivered" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	step_bg send --data hello --step --json --state-dir "$STATE"
+	ANSWERED=0 answer_rest 10 '^P\.' 'seq=+200000'
+	hs_finish 2
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" reaction dup-ack
+	lab_tcpdump_stop
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 200000):$(seq_add "$SND_NXT" 200005), .*length 5" ||
+		fail "hello is not at SND.NXT+200000 on the wire$(step_view)"
+	! wire_from 40000 | grep -qE "seq $SND_NXT:$(seq_add "$SND_NXT" 5)," || fail "hello left unedited too$(step_view)"
+	! peer_said '^received ' || fail "the peer's program got data$(step_view)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
+}
+
+@test "fin --step, q at the FIN prompt: exit 130, no FIN sent, the connection stays kept with its guard" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	local guard
+	guard=$(lab_hs_tables a)
+	step_bg fin --step --json --state-dir "$STATE"
+	ANSWERED=0 answer_rest 10 '^F' q
+	hs_finish 2
+	((status == 130)) || fail "exit $status, expected 130$(step_view)"
+	expect "$(result)" outcome interrupted
+	lab_tcpdump_stop
+	! wire_from 40000 | grep -q 'Flags \[F' || fail "a FIN left$(step_view)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
+	! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+}
+
+@test "listen --step, skip the SYN,ACK: the client resends its SYN, the second SYN,ACK goes; the client connects" {
+	lab_tcpdump_start tcp port 7000
+	mkfifo "$LAB_DIR/keys"
+	exec 7<>"$LAB_DIR/keys"
+	ip netns exec "$LAB_A" env --default-signal=INT LC_ALL=C "$HS" listen 7000 --step --close wait --timeout 5 \
+		--time-wait 0.1 --json --state-dir "$STATE" <"$LAB_DIR/keys" >"$LAB_DIR/hs.out" 2>"$LAB_DIR/hs.err" 3>&- 7>&- &
+	HS_PID=$!
+	LAB_PIDS+=("$HS_PID")
+	wait_until 3 hs_listening || fail "hs does not listen$(step_view)"
+	# (without our end of the FIFO: closing ours must be hs's EOF)
+	{ lab_bg b client.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/textbook_client.py" --sport 45000 \
+		"$LAB_ADDR_A" 7000 send=hi close; } 7>&-
+	answer 1 s
+	[[ $(prompt_segment 1) == 'S. 0:0(0) ack 1'* ]] || fail "prompt 1 is not the SYN,ACK: '$(prompt_segment 1)'$(step_view)"
+	# the client's kernel resends its SYN (after ~1 s); hs prompts its SYN,ACK again
+	wait_until 4 prompts_at_least 2 || fail "no second prompt$(step_view)"
+	[[ $(prompt_segment 2) == 'S. 0:0(0) ack 1'* ]] || fail "prompt 2 is not the SYN,ACK: '$(prompt_segment 2)'$(step_view)"
+	exec 7>&- # EOF: Enter for this one and the rest
+	wait_until 5 grep -q '^done ok$' "$LAB_DIR/client.out" || fail "the client: $(cat "$LAB_DIR/client.out")$(step_view)"
+	hs_finish 5
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" outcome closed
+	lab_tcpdump_stop
+	local wire
+	wire=$(lab_tcpdump_text)
+	[[ $(grep -cE "IP $LAB_ADDR_B\.45000 > $LAB_ADDR_A\.7000: Flags \[S\]," <<<"$wire") == 2 ]] ||
+		fail "the client did not send its SYN twice: $wire"
+	[[ $(grep -cE "IP $LAB_ADDR_A\.7000 > $LAB_ADDR_B\.45000: Flags \[S\.\]," <<<"$wire") == 1 ]] ||
+		fail "not one SYN,ACK from hs: $wire"
+	# the skipped SYN,ACK left nothing: hs's first segment comes after the second SYN
+	grep -E "IP ($LAB_ADDR_A\.7000 > |$LAB_ADDR_B\.45000 > $LAB_ADDR_A\.7000: Flags \[S\])" <<<"$wire" | head -n3 |
+		awk 'NR < 3 && !/Flags \[S\]/ { exit 1 } NR == 3 && !/Flags \[S\.\]/ { exit 1 }' ||
+		fail "not SYN, SYN, SYN,ACK: $wire"
+	[[ -n $(jq -c 'select(.type == "segment" and .dir == "in" and .data == "hi")' "$LAB_DIR/hs.out") ]] ||
+		fail "hs did not take in the client's data$(step_view)"
+	assert_no_guard_left
+}
