@@ -296,7 +296,7 @@ wire_v() {
 	tcpdump -r "$LAB_DIR/capture.pcap" -n -S -v 2>/dev/null | awk '/^[0-9]/ { if (l) print l; l = $0; next } { l = l " " $0 } END { if (l) print l }'
 }
 
-@test "fields on the wire as given (--ttl --tos --ip-id --df/--no-df --win --opt --data-hex --data-file); --seq =N is absolute" {
+@test "fields on the wire as given (--ttl --tos --ip-id --df/--no-df --win --opt --data-hex --data-file, --data escapes); --seq =N is absolute" {
 	lab
 	hs_keep 40000
 	send --data-hex 41420a --ttl 33 --tos 16 --ip-id 4242 --df --win 1234 --opt mss=1000
@@ -308,9 +308,13 @@ wire_v() {
 	assert_sent
 	reaction_is ack
 	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 11 bytes: 'from a file'\$" || fail "the file did not arrive$(hs_view)$(peer_view)"
-	# an exact RST written as an absolute number: SND.NXT is past both
+	send --data 'a\tb\x41\n'
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'a\\\\tbA\\\\n'\$" || fail "the escapes did not arrive as bytes$(hs_view)$(peer_view)"
+	# an exact RST written as an absolute number: SND.NXT is past all three
 	local end
-	end=$(seq_add "$SND_NXT" 14)
+	end=$(seq_add "$SND_NXT" 19)
 	send --flags R --seq "=$end"
 	assert_sent
 	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000 " || fail "the RST at =$end did not reset the peer$(hs_view)$(peer_view)"
@@ -320,7 +324,7 @@ wire_v() {
 	[[ -n $one ]] || fail "the first segment is not on the wire at SND.NXT$(peer_view)"
 	[[ $one == *"tos 0x10, ttl 33, id 4242, offset 0, flags [DF]"* ]] || fail "IP fields: $one"
 	[[ $one == *"win 1234, options [mss 1000], length 3"* ]] || fail "TCP fields: $one"
-	two=$(wire_v | grep -E "$LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\].*, seq $(seq_add "$SND_NXT" 3):$end,")
+	two=$(wire_v | grep -E "$LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\].*, seq $(seq_add "$SND_NXT" 3):$(seq_add "$SND_NXT" 14),")
 	[[ -n $two ]] || fail "the second segment is not on the wire right after the first$(peer_view)"
 	[[ $two == *"id 4243, offset 0, flags [none]"* ]] || fail "IP fields (--no-df): $two"
 	wire_from 40000 | grep -qE "Flags \[R\], seq $end," || fail "no RST at $end$(peer_view)"
@@ -363,6 +367,79 @@ wire_v() {
 	wire_after "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[[^]]*\], seq $(field "$last" seq)" |
 		grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[R" ||
 		fail "no RST from the peer after hs's last segment$(hs_view)$(peer_view)"
+}
+
+@test "CONN picks the connection: by id, by LOCAL-REMOTE, by LOCAL; without it the most recent" {
+	lab
+	hs_keep 40000
+	hs_keep 40001
+	hs_keep 40002
+	send --data three
+	assert_sent
+	expect "$(result)" local "$LAB_ADDR_A:40002"
+	send 1 --data one
+	assert_sent
+	expect "$(result)" local "$LAB_ADDR_A:40000"
+	send "$LAB_ADDR_A:40001-$LAB_ADDR_B:8080" --data two
+	assert_sent
+	expect "$(result)" local "$LAB_ADDR_A:40001"
+	send "$LAB_ADDR_A:40000" 'P. 4:6(2) ack 1'
+	assert_sent
+	expect "$(result)" local "$LAB_ADDR_A:40000"
+	local p want
+	for p in 40000:"one" 40001:"two" 40002:"three"; do
+		wait_until 2 peer_said "^received $LAB_ADDR_A:${p%%:*} [0-9]+ bytes: '${p#*:}'\$" ||
+			fail "${p#*:} did not arrive from ${p%%:*}$(hs_view)$(peer_view)"
+	done
+	# the notation's (2) with no bytes given: two zero bytes right after "one"
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 2 bytes: '\\\\x00\\\\x00'\$" ||
+		fail "the notation's 2 bytes did not arrive after one$(hs_view)$(peer_view)"
+	want="received $LAB_ADDR_A:40000 3 bytes: 'one'"
+	[[ $(grep -c "^received $LAB_ADDR_A:" "$LAB_DIR/peer.out") == 4 ]] || fail "$(peer_view)"
+	grep -qx "$want" "$LAB_DIR/peer.out" || fail "$(peer_view)"
+}
+
+@test "IPv6: an in-window RST draws a challenge ACK (the peer stays ESTABLISHED); a standalone SYN draws syn-ack" {
+	lab
+	wait_until 5 no_tentative_addresses
+	hs_a connect "$LAB_ADDR6_B" 8080 --sport 40000 --json --state-dir "$STATE"
+	assert_success
+	local ack snd
+	ack=$(segs '.dir == "out" and .flags == "ACK"' | head -n1)
+	snd=$(field "$ack" seq)
+	wait_until 2 peer_said "^accepted \\[$LAB_ADDR6_A\\]:40000" || fail "$(peer_view)"
+	send --flags R --seq +1000
+	assert_sent
+	reaction_is challenge-ack
+	send "$LAB_ADDR6_B" 8080 --sport 41000
+	assert_sent
+	reaction_is syn-ack
+	lab_tcpdump_stop
+	local wire
+	wire=$(lab_tcpdump_text)
+	grep -qE "IP6 $LAB_ADDR6_A\.40000 > $LAB_ADDR6_B\.8080: Flags \[R\], seq $(seq_add "$snd" 1000)," <<<"$wire" ||
+		fail "no RST at SND.NXT+1000 over IPv6$(hs_view)$(peer_view)"
+	grep -qE "IP6 $LAB_ADDR6_B\.8080 > $LAB_ADDR6_A\.40000: Flags \[\.\], ack $snd," <<<"$wire" ||
+		fail "no challenge ACK over IPv6$(peer_view)"
+	grep -qE "IP6 $LAB_ADDR6_A\.41000 > $LAB_ADDR6_B\.8080: Flags \[R\]" <<<"$wire" || fail "no RST after the SYN,ACK$(peer_view)"
+	[[ $(lab_b ss -Htan state established "sport = :8080" | grep -c "\[$LAB_ADDR6_A\]:40000") == 1 ]] ||
+		fail "the peer's IPv6 connection is not ESTABLISHED: $(lab_b ss -Htan)"
+	[[ -z $(lab_b ss -Htan "sport = :8080" | grep ":41000") ]] || fail "the peer keeps 41000: $(lab_b ss -Htan)"
+	! peer_said '^(reset|eof|received)' || fail "$(peer_view)"
+}
+
+@test "a SYN in the notation with options to an open port: on the wire as written; syn-ack" {
+	lab
+	send "$LAB_ADDR_B" 8080 --sport 41000 'S 0:0(0) win 1000 <mss 536,nop,nop,sackOK>'
+	assert_sent
+	reaction_is syn-ack
+	lab_tcpdump_stop
+	wire_from 41000 | grep -qE 'Flags \[S\], seq [0-9]+, win 1000, options \[mss 536,nop,nop,sackOK\], length 0' ||
+		fail "the SYN is not as written$(hs_view)$(peer_view)"
+	# the peer took the MSS: its SYN,ACK offers no more than its own, and hs answered it with RST
+	wire_to 41000 | grep -qE 'Flags \[S\.\], .*options \[mss 1460,nop,nop,sackOK\]' ||
+		fail "the peer's SYN,ACK does not answer those options$(peer_view)"
+	wait_until 2 peer_has_none 8080 41000
 }
 
 # ---- --expect -----------------------------------------------------------------------
