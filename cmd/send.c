@@ -294,6 +294,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		                           (hs_port_hold(&local) < 0 && errno == EADDRINUSE)))
 			local.port = drive_source_port(&d, &local.addr);
 		drive_config(&d, &local, &remote);
+		d.keep_privs = i + 1 < c->count; /* the next probe opens its own capture */
 		hs_session_params p = {
 			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,
 			.pcap_out = i == 0 ? c->pcap_out : NULL, .guard = true, .step = c->step,
@@ -330,20 +331,24 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 			hs_cleanup_session = NULL;
 		}
 	}
-	size_t n = 0;
+	size_t n = 0, m = 0;
 	int kinds = 0;
+	char text[256];
 	counts[n++] = '{';
+	text[0] = '\0';
 	for (int k = 0; k < HS_REACT_COUNT; k++)
 		if (seen[k]) {
 			n += (size_t)snprintf(counts + n, sizeof(counts) - n, "%s\"%s\":%u", kinds ? "," : "",
 			                      hs_reaction_name((enum hs_reaction)k), seen[k]);
+			m += (size_t)snprintf(text + m, sizeof(text) - m, "%s%u %s", kinds ? ", " : "", seen[k],
+			                      hs_reaction_name((enum hs_reaction)k));
 			kinds++;
 		}
 	snprintf(counts + n, sizeof(counts) - n, "}");
 	d.s.reaction = kinds > 1 ? "mixed" : hs_reaction_name(last);
 	d.s.reactions = c->count > 1 ? counts : NULL;
 	if (c->count > 1)
-		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, counts);
+		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, text);
 	else
 		snprintf(msg, sizeof(msg), "reaction: %s", reaction_text(last));
 	(void)sent;

@@ -1313,7 +1313,8 @@ static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 
 static void input_closed(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
 {
-	out->in_note = HS_NOTE_UNACCEPTABLE;
+	if (!t->probing) /* a probe's answer is what was asked for, not unacceptable */
+		out->in_note = HS_NOTE_UNACCEPTABLE;
 	if (!(seg->flags & HS_RST))
 		send_reset_for(t, seg, out);
 }
@@ -1633,6 +1634,7 @@ bool hs_tcb_all_acked(const hs_tcb *t)
 void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
 {
 	tcb_init(t, cfg, now);
+	t->probing = true;
 }
 
 void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
@@ -1683,6 +1685,13 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 	              t->state == HS_FIN_WAIT_1 || t->state == HS_FIN_WAIT_2 || t->state == HS_CLOSING ||
 	              t->state == HS_LAST_ACK || t->state == HS_TIME_WAIT;
 
+	/* What our next pure ACK is judged against (note_tx_ack): this one. */
+	if (!(tx->flags & HS_RST)) {
+		t->tx_seen = true;
+		t->last_tx_keepalive = false;
+		t->last_tx_ack = tx->ack;
+		t->last_tx_win = tx->win;
+	}
 	if (!synced || (tx->flags & HS_SYN) || tx->ip.bad_csum)
 		return; /* a probe, a SYN into a connection, a segment the peer drops: no
 		         * change on this side (the peer's answer shows what it did) */
