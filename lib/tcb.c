@@ -992,6 +992,8 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	 * below. Both need a window seen by this process: a resumed connection's saved
 	 * one (from the SYN,ACK, perhaps) is no base. */
 	bool same_ack = ack == t->snd_una;
+	bool challenge = t->challenge_expected;
+	t->challenge_expected = false; /* only the first answer is the challenge ACK */
 	bool dup = same_ack && pure && t->peer_wnd_seen && seg->seq == r->rcv_high && seg->win != 0;
 	bool window_changed = false;
 	if (hs_seq_gt(ack, t->snd_una))
@@ -1017,6 +1019,8 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	/* Every segment that shows a zero window says so, not only the first one. */
 	if (seg->win == 0 && !(seg->flags & (HS_SYN | HS_FIN)))
 		out->in_note = HS_NOTE_ZERO_WINDOW;
+	else if (challenge && same_ack && pure)
+		out->in_note = HS_NOTE_CHALLENGE_ACK; /* RFC 5961: the answer to our crafted RST or SYN */
 	else if (dup)
 		out->in_note = t->last_tx_keepalive ? HS_NOTE_KEEPALIVE_ACK : HS_NOTE_DUP_ACK;
 	fast_retransmit(t, r, same_ack && pure && !window_changed, out);
@@ -1692,6 +1696,11 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		t->last_tx_ack = tx->ack;
 		t->last_tx_win = tx->win;
 	}
+	/* RFC 5961: a SYN, an RST that is not exact, and an ACK of data the peer never
+	 * sent draw a challenge ACK: its answer is noted as one. */
+	t->challenge_expected = synced && !tx->ip.bad_csum &&
+	                        ((tx->flags & HS_SYN) || ((tx->flags & HS_RST) && !rst_exact(t, tx->seq)) ||
+	                         ((tx->flags & HS_ACK) && hs_seq_gt(tx->ack, t->rcv_nxt)));
 	if (!synced || (tx->flags & HS_SYN) || tx->ip.bad_csum)
 		return; /* a probe, a SYN into a connection, a segment the peer drops: no
 		         * change on this side (the peer's answer shows what it did) */
