@@ -799,9 +799,11 @@ int hs_fields_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen)
 int hs_edit_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen)
 {
 	span s = span_of(text);
-	span first = next_word(&s);
+	/* Up to '<' too: "S<raw=5:0a>" is the notation, though its first blank-separated
+	 * word has '='. */
+	span first = next_token(&s);
 
-	if (first.n == 0 || memchr(first.p, '=', first.n))
+	if (trim(span_of(text)).n == 0 || memchr(first.p, '=', first.n))
 		return hs_fields_parse(text, sp, err, errlen);
 	return hs_notation_parse(text, sp, err, errlen);
 }

@@ -417,6 +417,11 @@ static void test_notation_edit(void)
 	hs_seg_spec_init(&sp);
 	EQ_INT(hs_edit_parse("  ", &sp, err, sizeof(err)), 0, "edit: blank is no change");
 	OK(!sp.have_flags, "  nothing set");
+	hs_seg_spec_init(&sp);
+	EQ_INT(hs_edit_parse("S<raw=253:beef>", &sp, err, sizeof(err)), 0, "edit: '=' only inside <...>: notation");
+	OK(sp.have_flags && sp.flags == HS_SYN && sp.have_opts && sp.opts.n == 1, "  as notation");
+	EQ_INT(hs_edit_parse("<mss 1>", &sp, err, sizeof(err)), -1, "edit: options alone refused");
+	OK(strstr(err, "bad segment") != NULL, "  as notation");
 	EQ_INT(hs_edit_parse("win=5 P.", &sp, err, sizeof(err)), -1, "edit: fields then notation refused");
 	OK(strstr(err, "\"P.\" is not FIELD=VALUE") != NULL, "  message");
 	EQ_INT(hs_edit_parse("P. win=5", &sp, err, sizeof(err)), -1, "edit: notation then a field refused");
