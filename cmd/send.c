@@ -16,7 +16,7 @@
  * followed by a blank or nothing. CONN names are numbers and endpoints. */
 static bool looks_like_segment(const char *a)
 {
-	size_t n = strspn(a, "FSRPAUECW.");
+	size_t n = strspn(a, "FSRPAUECW.-");
 	return n > 0 && (a[n] == '\0' || a[n] == ' ' || a[n] == '\t');
 }
 
