@@ -594,6 +594,9 @@ static void retransmit_oldest(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 {
 	const uint8_t *p;
 
+	if (t->crafted_una)
+		return; /* hs send's crafted data is never resent: the peer takes it or not */
+
 	if (t->snd_una == t->iss) {
 		if (t->irs_known)
 			send_synack(t, HS_NOTE_RETRANSMISSION, now, out);
@@ -1662,10 +1665,12 @@ void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
 			n = synack_opts(t, now, tx->opts);
 		} else {
 			n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
-			tx->has_ts = true;
-			tx->tsval = ts_value(t, now);
 		}
 		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+		/* Whether it carries our TSval is what the bytes say (raw items count too). */
+		hs_tcp_opts o;
+		tx->has_ts = tx->opt_len && hs_opts_decode(tx->opts, tx->opt_len, &o, &err) == 0 && (o.has & HS_HAS_TS);
+		tx->tsval = tx->has_ts ? o.ts_val : 0;
 	} else if (t->state != HS_CLOSED && t->state != HS_LISTEN && t->state != HS_SYN_SENT) {
 		est_opts(t, tx, now, NULL);
 	}
