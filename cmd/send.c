@@ -20,53 +20,6 @@ static bool looks_like_segment(const char *a)
 	return n > 0 && (a[n] == '\0' || a[n] == ' ' || a[n] == '\t');
 }
 
-/* Fields given as options override those of the SEGMENT argument. */
-static void spec_merge(hs_seg_spec *dst, const hs_seg_spec *o)
-{
-	if (o->have_flags) {
-		dst->have_flags = true;
-		dst->flags = o->flags;
-	}
-	if (o->seq.how)
-		dst->seq = o->seq;
-	if (o->ack.how)
-		dst->ack = o->ack;
-	if (o->have_len) {
-		dst->have_len = true;
-		dst->len = o->len;
-	}
-	if (o->have_win) {
-		dst->have_win = true;
-		dst->win = o->win;
-	}
-	if (o->have_urg) {
-		dst->have_urg = true;
-		dst->urg = o->urg;
-	}
-	if (o->have_opts) {
-		dst->have_opts = true;
-		dst->opts = o->opts;
-	}
-	if (o->ip.set_ttl) {
-		dst->ip.set_ttl = true;
-		dst->ip.ttl = o->ip.ttl;
-	}
-	if (o->ip.set_tos) {
-		dst->ip.set_tos = true;
-		dst->ip.tos = o->ip.tos;
-	}
-	if (o->ip.set_ip_id) {
-		dst->ip.set_ip_id = true;
-		dst->ip.ip_id = o->ip.ip_id;
-	}
-	if (o->ip.set_df) {
-		dst->ip.set_df = true;
-		dst->ip.df = o->ip.df;
-	}
-	if (o->ip.bad_csum)
-		dst->ip.bad_csum = true;
-}
-
 /* The spec from SEGMENT (may be NULL) and the options; checked before anything is
  * sent or installed. */
 static void build_spec(struct cli *c, const char *segment, hs_seg_spec *sp)
@@ -76,7 +29,7 @@ static void build_spec(struct cli *c, const char *segment, hs_seg_spec *sp)
 	hs_seg_spec_init(sp);
 	if (segment && hs_notation_parse(segment, sp, err, sizeof(err)) < 0)
 		die(HS_EXIT_USAGE, "%s", err);
-	spec_merge(sp, &c->fields);
+	hs_seg_spec_merge(sp, &c->fields); /* the options override the SEGMENT's fields */
 	if (c->have_opts) {
 		sp->have_opts = true;
 		sp->opts = c->opts;

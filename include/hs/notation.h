@@ -87,6 +87,12 @@ int hs_fields_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen)
  * 0 / -1 with err. */
 int hs_edit_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen);
 
+/* The fields o gives (have_*, a number's how, the IP fields' set_*) replace dst's;
+ * the others stay. */
+void hs_seg_spec_merge(hs_seg_spec *dst, const hs_seg_spec *o);
+/* The same for the IP-level fields (bad_csum set in o sets it in dst). */
+void hs_ip_fields_merge(hs_ip_fields *dst, const hs_ip_fields *o);
+
 /* Resolve a number against a connection: seq (is_ack false) or ack. isn: our ISS
  * (seq) or the peer's IRS (ack); next: SND.NXT (seq) or RCV.NXT (ack); dflt: the
  * value when unset. Returns the wire value. */
