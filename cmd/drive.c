@@ -49,7 +49,8 @@ void drive_open(struct drive *d, const hs_session_params *p)
 	char err[128];
 	if (!getenv("HS_NO_REALTIME"))
 		(void)hs_realtime();
-	hs_drop_privileges(true, err, sizeof(err));
+	if (!d->keep_privs)
+		hs_drop_privileges(true, err, sizeof(err));
 }
 
 uint64_t drive_patience(const struct cli *c)

@@ -18,6 +18,7 @@ struct drive {
 	int kept_id;                 /* resumed kept connection: removed from the store when done */
 	bool resumed;                /* hs fin/rst on a kept connection (kept_id names it) */
 	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
+	bool keep_privs;             /* more sessions follow (hs send --count): keep CAP_NET_RAW */
 };
 
 /* TCB configuration from the command line (ISN and TS clock random unless given). */

@@ -16,55 +16,8 @@
  * followed by a blank or nothing. CONN names are numbers and endpoints. */
 static bool looks_like_segment(const char *a)
 {
-	size_t n = strspn(a, "FSRPAUECW.");
+	size_t n = strspn(a, "FSRPAUECW.-");
 	return n > 0 && (a[n] == '\0' || a[n] == ' ' || a[n] == '\t');
-}
-
-/* Fields given as options override those of the SEGMENT argument. */
-static void spec_merge(hs_seg_spec *dst, const hs_seg_spec *o)
-{
-	if (o->have_flags) {
-		dst->have_flags = true;
-		dst->flags = o->flags;
-	}
-	if (o->seq.how)
-		dst->seq = o->seq;
-	if (o->ack.how)
-		dst->ack = o->ack;
-	if (o->have_len) {
-		dst->have_len = true;
-		dst->len = o->len;
-	}
-	if (o->have_win) {
-		dst->have_win = true;
-		dst->win = o->win;
-	}
-	if (o->have_urg) {
-		dst->have_urg = true;
-		dst->urg = o->urg;
-	}
-	if (o->have_opts) {
-		dst->have_opts = true;
-		dst->opts = o->opts;
-	}
-	if (o->ip.set_ttl) {
-		dst->ip.set_ttl = true;
-		dst->ip.ttl = o->ip.ttl;
-	}
-	if (o->ip.set_tos) {
-		dst->ip.set_tos = true;
-		dst->ip.tos = o->ip.tos;
-	}
-	if (o->ip.set_ip_id) {
-		dst->ip.set_ip_id = true;
-		dst->ip.ip_id = o->ip.ip_id;
-	}
-	if (o->ip.set_df) {
-		dst->ip.set_df = true;
-		dst->ip.df = o->ip.df;
-	}
-	if (o->ip.bad_csum)
-		dst->ip.bad_csum = true;
 }
 
 /* The spec from SEGMENT (may be NULL) and the options; checked before anything is
@@ -76,7 +29,7 @@ static void build_spec(struct cli *c, const char *segment, hs_seg_spec *sp)
 	hs_seg_spec_init(sp);
 	if (segment && hs_notation_parse(segment, sp, err, sizeof(err)) < 0)
 		die(HS_EXIT_USAGE, "%s", err);
-	spec_merge(sp, &c->fields);
+	hs_seg_spec_merge(sp, &c->fields); /* the options override the SEGMENT's fields */
 	if (c->have_opts) {
 		sp->have_opts = true;
 		sp->opts = c->opts;
@@ -294,6 +247,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		                           (hs_port_hold(&local) < 0 && errno == EADDRINUSE)))
 			local.port = drive_source_port(&d, &local.addr);
 		drive_config(&d, &local, &remote);
+		d.keep_privs = i + 1 < c->count; /* the next probe opens its own capture */
 		hs_session_params p = {
 			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,
 			.pcap_out = i == 0 ? c->pcap_out : NULL, .guard = true, .step = c->step,
@@ -330,20 +284,24 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 			hs_cleanup_session = NULL;
 		}
 	}
-	size_t n = 0;
+	size_t n = 0, m = 0;
 	int kinds = 0;
+	char text[256];
 	counts[n++] = '{';
+	text[0] = '\0';
 	for (int k = 0; k < HS_REACT_COUNT; k++)
 		if (seen[k]) {
 			n += (size_t)snprintf(counts + n, sizeof(counts) - n, "%s\"%s\":%u", kinds ? "," : "",
 			                      hs_reaction_name((enum hs_reaction)k), seen[k]);
+			m += (size_t)snprintf(text + m, sizeof(text) - m, "%s%u %s", kinds ? ", " : "", seen[k],
+			                      hs_reaction_name((enum hs_reaction)k));
 			kinds++;
 		}
 	snprintf(counts + n, sizeof(counts) - n, "}");
 	d.s.reaction = kinds > 1 ? "mixed" : hs_reaction_name(last);
 	d.s.reactions = c->count > 1 ? counts : NULL;
 	if (c->count > 1)
-		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, counts);
+		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, text);
 	else
 		snprintf(msg, sizeof(msg), "reaction: %s", reaction_text(last));
 	(void)sent;

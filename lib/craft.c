@@ -93,24 +93,7 @@ int hs_craft_build(const hs_tcb *t, const hs_seg_spec *sp, const hs_tx *base, co
 	tx->data = len ? data : NULL;
 	tx->len = len;
 	tx->ip = base ? base->ip : (hs_ip_fields){ 0 };
-	if (sp->ip.set_ttl) {
-		tx->ip.set_ttl = true;
-		tx->ip.ttl = sp->ip.ttl;
-	}
-	if (sp->ip.set_tos) {
-		tx->ip.set_tos = true;
-		tx->ip.tos = sp->ip.tos;
-	}
-	if (sp->ip.set_ip_id) {
-		tx->ip.set_ip_id = true;
-		tx->ip.ip_id = sp->ip.ip_id;
-	}
-	if (sp->ip.set_df) {
-		tx->ip.set_df = true;
-		tx->ip.df = sp->ip.df;
-	}
-	if (sp->ip.bad_csum)
-		tx->ip.bad_csum = true;
+	hs_ip_fields_merge(&tx->ip, &sp->ip);
 	tx->note = HS_NOTE_NONE;
 	tx->reply_rst = false;
 	tx->crafted = true;

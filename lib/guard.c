@@ -592,9 +592,9 @@ int hs_guard_reserve(hs_guard *g, const hs_endpoint *local, const hs_endpoint *r
 	 * the guard's own input rule would drop it. */
 	int n = snprintf(cmd, sizeof(cmd),
 	                 "add chain inet %s out { type filter hook output priority -300; policy accept; }\n"
-	                 "add rule inet %s out %s saddr %s %s daddr %s tcp sport %u tcp dport %u "
+	                 "add rule inet %s out %s saddr %s %s daddr %s tcp sport %u tcp dport %u meta mark != 0x%08x "
 	                 "tcp flags & (syn | ack) == syn reject with icmpx type port-unreachable comment \"kept port reserved\"\n",
-	                 g->table, g->table, ipkw, l, ipkw, r, local->port, remote->port);
+	                 g->table, g->table, ipkw, l, ipkw, r, local->port, remote->port, HS_GUARD_OWN_MARK);
 	if (n < 0 || (size_t)n >= sizeof(cmd)) {
 		if (err && errlen)
 			snprintf(err, errlen, "cannot reserve the port: command too long");

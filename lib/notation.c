@@ -41,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hs/sbuf.h"
 #include "hs/notation.h"
 #include "hs/payload.h"
 
@@ -799,9 +800,11 @@ int hs_fields_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen)
 int hs_edit_parse(const char *text, hs_seg_spec *sp, char *err, size_t errlen)
 {
 	span s = span_of(text);
-	span first = next_word(&s);
+	/* Up to '<' too: "S<raw=5:0a>" is the notation, though its first blank-separated
+	 * word has '='. */
+	span first = next_token(&s);
 
-	if (first.n == 0 || memchr(first.p, '=', first.n))
+	if (trim(span_of(text)).n == 0 || memchr(first.p, '=', first.n))
 		return hs_fields_parse(text, sp, err, errlen);
 	return hs_notation_parse(text, sp, err, errlen);
 }
@@ -824,66 +827,35 @@ uint32_t hs_num_resolve(const hs_num *n, uint32_t isn, uint32_t next, uint32_t d
 
 /* ---- formatting ------------------------------------------------------------------------ */
 
-/* A bounded text builder: never writes past len, always NUL-terminated (len > 0). */
-typedef struct sbuf {
-	char *p;
-	size_t len, pos;
-	bool full;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->full || b->len == 0)
-		return;
-	va_start(ap, fmt);
-	int n = vsnprintf(b->p + b->pos, b->len - b->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->len - b->pos) {
-		b->full = true;
-		b->pos = b->len - 1;
-	} else {
-		b->pos += (size_t)n;
-	}
-}
-
-static void sb_hex(sbuf *b, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sb_printf(b, "%02x", p[i]);
-}
 
 /* One well-formed option (len >= 2, body len - 2 bytes) in packetdrill's words, or
  * raw=KIND:HEX when packetdrill has no word for it (or its length is not the usual
  * one), so that parsing the text gives the same bytes back. */
-static void format_option(sbuf *b, uint8_t kind, uint8_t len, const uint8_t *body)
+static void format_option(hs_sbuf *b, uint8_t kind, uint8_t len, const uint8_t *body)
 {
 	size_t n = len - 2u;
 
 	if (kind == HS_OPTK_MSS && len == 4) {
-		sb_printf(b, "mss %u", (unsigned)(body[0] << 8 | body[1]));
+		hs_sb_printf(b, "mss %u", (unsigned)(body[0] << 8 | body[1]));
 	} else if (kind == HS_OPTK_WSCALE && len == 3) {
-		sb_printf(b, "wscale %u", body[0]);
+		hs_sb_printf(b, "wscale %u", body[0]);
 	} else if (kind == HS_OPTK_SACKOK && len == 2) {
-		sb_printf(b, "sackOK");
+		hs_sb_printf(b, "sackOK");
 	} else if (kind == HS_OPTK_SACK && n >= 8 && n % 8 == 0 && n / 8 <= HS_OPT_MAXSACK) {
-		sb_printf(b, "sack");
+		hs_sb_printf(b, "sack");
 		for (size_t i = 0; i < n; i += 8)
-			sb_printf(b, " %" PRIu32 ":%" PRIu32, get32(body + i), get32(body + i + 4));
+			hs_sb_printf(b, " %" PRIu32 ":%" PRIu32, get32(body + i), get32(body + i + 4));
 	} else if (kind == HS_OPTK_TS && len == 10) {
-		sb_printf(b, "TS val %" PRIu32 " ecr %" PRIu32, get32(body), get32(body + 4));
+		hs_sb_printf(b, "TS val %" PRIu32 " ecr %" PRIu32, get32(body), get32(body + 4));
 	} else if (kind == HS_OPTK_MD5 && n == MD5_DIGEST) {
-		sb_printf(b, "md5 ");
-		sb_hex(b, body, n);
+		hs_sb_printf(b, "md5 ");
+		hs_sb_hex(b, body, n);
 	} else if (kind == HS_OPTK_TFO && n <= TFO_COOKIE_MAX) {
-		sb_printf(b, n ? "FO " : "FO");
-		sb_hex(b, body, n);
+		hs_sb_printf(b, n ? "FO " : "FO");
+		hs_sb_hex(b, body, n);
 	} else {
-		sb_printf(b, n ? "raw=%u:" : "raw=%u", kind);
-		sb_hex(b, body, n);
+		hs_sb_printf(b, n ? "raw=%u:" : "raw=%u", kind);
+		hs_sb_hex(b, body, n);
 	}
 }
 
@@ -903,7 +875,7 @@ static size_t without_padding(const uint8_t *o, size_t n, size_t last_end)
 /* The option bytes, in wire order. Bytes after EOL are shown too (they are sent). A
  * malformed tail (a length byte missing, under 2 or past the end) is shown as
  * "bytes HEX", which the parser refuses: no hs_opt_item can send it. */
-static void format_opts(sbuf *b, const uint8_t *o, size_t n)
+static void format_opts(hs_sbuf *b, const uint8_t *o, size_t n)
 {
 	size_t i = 0, last_end = 0;
 
@@ -923,27 +895,27 @@ static void format_opts(sbuf *b, const uint8_t *o, size_t n)
 		last_end = i;
 	}
 	n = without_padding(o, n, last_end);
-	sb_printf(b, " <");
+	hs_sb_printf(b, " <");
 	for (i = 0; i < n;) {
 		if (i)
-			sb_printf(b, ",");
+			hs_sb_printf(b, ",");
 		if (o[i] == HS_OPTK_EOL || o[i] == HS_OPTK_NOP) {
-			sb_printf(b, o[i] == HS_OPTK_EOL ? "eol" : "nop");
+			hs_sb_printf(b, o[i] == HS_OPTK_EOL ? "eol" : "nop");
 			i++;
 		} else if (i + 1 >= n || o[i + 1] < 2 || o[i + 1] > n - i) {
-			sb_printf(b, "bytes ");
-			sb_hex(b, o + i, n - i);
+			hs_sb_printf(b, "bytes ");
+			hs_sb_hex(b, o + i, n - i);
 			break;
 		} else {
 			format_option(b, o[i], o[i + 1], o + i + 2);
 			i += o[i + 1];
 		}
 	}
-	sb_printf(b, ">");
+	hs_sb_printf(b, ">");
 }
 
 /* Letters in tcpdump's order, as packetdrill prints them. */
-static void format_flags(sbuf *b, uint8_t flags)
+static void format_flags(hs_sbuf *b, uint8_t flags)
 {
 	static const struct {
 		uint8_t bit;
@@ -954,29 +926,80 @@ static void format_flags(sbuf *b, uint8_t flags)
 	};
 
 	if (flags == 0)
-		sb_printf(b, "-");
+		hs_sb_printf(b, "-");
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (flags & order[i].bit)
-			sb_printf(b, "%c", order[i].c);
+			hs_sb_printf(b, "%c", order[i].c);
 }
 
 const char *hs_notation_format(const hs_segment *seg, uint32_t seq_base, uint32_t ack_base,
                                char *buf, size_t len)
 {
-	sbuf b = { .p = buf, .len = len };
+	hs_sbuf b = { .p = buf, .len = len };
 	uint32_t start = seg->seq - seq_base;
 	uint32_t plen = seg->len <= UINT32_MAX ? (uint32_t)seg->len : UINT32_MAX;
 
 	if (len)
 		buf[0] = '\0';
 	format_flags(&b, seg->flags);
-	sb_printf(&b, " %" PRIu32 ":%" PRIu32 "(%" PRIu32 ")", start, (uint32_t)(start + plen), plen);
+	hs_sb_printf(&b, " %" PRIu32 ":%" PRIu32 "(%" PRIu32 ")", start, (uint32_t)(start + plen), plen);
 	if (seg->flags & HS_ACK)
-		sb_printf(&b, " ack %" PRIu32, (uint32_t)(seg->ack - ack_base));
-	sb_printf(&b, " win %u", seg->win);
+		hs_sb_printf(&b, " ack %" PRIu32, (uint32_t)(seg->ack - ack_base));
+	hs_sb_printf(&b, " win %u", seg->win);
 	if (seg->flags & HS_URG)
-		sb_printf(&b, " urg %u", seg->urp);
+		hs_sb_printf(&b, " urg %u", seg->urp);
 	if (seg->opts.raw_len)
 		format_opts(&b, seg->opts.raw, seg->opts.raw_len <= HS_OPT_MAXLEN ? seg->opts.raw_len : HS_OPT_MAXLEN);
 	return buf;
+}
+
+void hs_ip_fields_merge(hs_ip_fields *dst, const hs_ip_fields *o)
+{
+	if (o->set_ttl) {
+		dst->set_ttl = true;
+		dst->ttl = o->ttl;
+	}
+	if (o->set_tos) {
+		dst->set_tos = true;
+		dst->tos = o->tos;
+	}
+	if (o->set_ip_id) {
+		dst->set_ip_id = true;
+		dst->ip_id = o->ip_id;
+	}
+	if (o->set_df) {
+		dst->set_df = true;
+		dst->df = o->df;
+	}
+	if (o->bad_csum)
+		dst->bad_csum = true;
+}
+
+void hs_seg_spec_merge(hs_seg_spec *dst, const hs_seg_spec *o)
+{
+	if (o->have_flags) {
+		dst->have_flags = true;
+		dst->flags = o->flags;
+	}
+	if (o->seq.how)
+		dst->seq = o->seq;
+	if (o->ack.how)
+		dst->ack = o->ack;
+	if (o->have_len) {
+		dst->have_len = true;
+		dst->len = o->len;
+	}
+	if (o->have_win) {
+		dst->have_win = true;
+		dst->win = o->win;
+	}
+	if (o->have_urg) {
+		dst->have_urg = true;
+		dst->urg = o->urg;
+	}
+	if (o->have_opts) {
+		dst->have_opts = true;
+		dst->opts = o->opts;
+	}
+	hs_ip_fields_merge(&dst->ip, &o->ip);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hs/sbuf.h"
 #include "hs/opts.h"
 #include "hs/payload.h"
 
@@ -518,86 +519,55 @@ int hs_opts_decode(const uint8_t *buf, size_t len, hs_tcp_opts *out, const char 
 
 /* ---- formatting ----------------------------------------------------------------------- */
 
-/* A bounded text builder: never writes past len, always NUL-terminated (len > 0). */
-typedef struct sbuf {
-	char *p;
-	size_t len, pos;
-	bool full;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->full || b->len == 0)
-		return;
-	va_start(ap, fmt);
-	int n = vsnprintf(b->p + b->pos, b->len - b->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->len - b->pos) {
-		b->full = true;
-		b->pos = b->len - 1;
-	} else {
-		b->pos += (size_t)n;
-	}
-}
-
-static void sb_hex(sbuf *b, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sb_printf(b, "%02x", p[i]);
-}
 
 typedef struct text_ctx {
-	sbuf *b;
+	hs_sbuf *b;
 	int count;
 } text_ctx;
 
 static void text_visit(void *vctx, uint8_t kind, uint8_t len, const uint8_t *body)
 {
 	text_ctx *c = vctx;
-	sbuf *b = c->b;
+	hs_sbuf *b = c->b;
 
 	if (c->count++)
-		sb_printf(b, ",");
+		hs_sb_printf(b, ",");
 	switch (kind) {
 	case HS_OPTK_EOL:
-		sb_printf(b, "eol");
+		hs_sb_printf(b, "eol");
 		break;
 	case HS_OPTK_NOP:
-		sb_printf(b, "nop");
+		hs_sb_printf(b, "nop");
 		break;
 	case HS_OPTK_MSS:
-		sb_printf(b, "mss %u", (unsigned)(body[0] << 8 | body[1]));
+		hs_sb_printf(b, "mss %u", (unsigned)(body[0] << 8 | body[1]));
 		break;
 	case HS_OPTK_WSCALE:
-		sb_printf(b, "wscale %u", body[0]);
+		hs_sb_printf(b, "wscale %u", body[0]);
 		break;
 	case HS_OPTK_SACKOK:
-		sb_printf(b, "sackOK");
+		hs_sb_printf(b, "sackOK");
 		break;
 	case HS_OPTK_TS:
-		sb_printf(b, "ts %" PRIu32 " %" PRIu32, get32(body), get32(body + 4));
+		hs_sb_printf(b, "ts %" PRIu32 " %" PRIu32, get32(body), get32(body + 4));
 		break;
 	case HS_OPTK_SACK:
-		sb_printf(b, "sack");
+		hs_sb_printf(b, "sack");
 		for (int i = 0; i < (len - 2) / 8; i++)
-			sb_printf(b, " %" PRIu32 "-%" PRIu32, get32(body + 8 * i), get32(body + 8 * i + 4));
+			hs_sb_printf(b, " %" PRIu32 "-%" PRIu32, get32(body + 8 * i), get32(body + 8 * i + 4));
 		break;
 	case HS_OPTK_MD5:
-		sb_printf(b, "md5");
+		hs_sb_printf(b, "md5");
 		break;
 	case HS_OPTK_TFO:
-		sb_printf(b, "tfo");
+		hs_sb_printf(b, "tfo");
 		if (len > 2) {
-			sb_printf(b, " ");
-			sb_hex(b, body, len - 2u);
+			hs_sb_printf(b, " ");
+			hs_sb_hex(b, body, len - 2u);
 		}
 		break;
 	default:
-		sb_printf(b, "opt-%u(%u)", kind, len);
+		hs_sb_printf(b, "opt-%u(%u)", kind, len);
 		break;
 	}
 }
@@ -641,7 +611,7 @@ static void text_from_fields(const hs_tcp_opts *o, text_ctx *c)
 
 const char *hs_opts_format(const hs_tcp_opts *o, char *buf, size_t len)
 {
-	sbuf b = { .p = buf, .len = len };
+	hs_sbuf b = { .p = buf, .len = len };
 	text_ctx c = { .b = &b };
 
 	if (len)
@@ -652,7 +622,7 @@ const char *hs_opts_format(const hs_tcp_opts *o, char *buf, size_t len)
 	}
 	size_t n = o->raw_len <= HS_OPT_MAXLEN ? o->raw_len : HS_OPT_MAXLEN;
 	if (walk_options(o->raw, n, text_visit, &c, NULL) < 0)
-		sb_printf(&b, "%sbad-opt", c.count ? "," : "");
+		hs_sb_printf(&b, "%sbad-opt", c.count ? "," : "");
 	return buf;
 }
 
@@ -680,56 +650,56 @@ static void unknown_visit(void *vctx, uint8_t kind, uint8_t len, const uint8_t *
 
 const char *hs_opts_format_json(const hs_tcp_opts *o, char *buf, size_t len)
 {
-	sbuf b = { .p = buf, .len = len };
+	hs_sbuf b = { .p = buf, .len = len };
 	const char *sep = "";
 
 	if (len)
 		buf[0] = '\0';
-	sb_printf(&b, "{");
+	hs_sb_printf(&b, "{");
 	if (o->has & HS_HAS_MSS) {
-		sb_printf(&b, "\"mss\":%u", o->mss);
+		hs_sb_printf(&b, "\"mss\":%u", o->mss);
 		sep = ",";
 	}
 	if (o->has & HS_HAS_SACKOK) {
-		sb_printf(&b, "%s\"sack\":true", sep);
+		hs_sb_printf(&b, "%s\"sack\":true", sep);
 		sep = ",";
 	}
 	if (o->has & HS_HAS_TS) {
-		sb_printf(&b, "%s\"ts\":[%" PRIu32 ",%" PRIu32 "]", sep, o->ts_val, o->ts_ecr);
+		hs_sb_printf(&b, "%s\"ts\":[%" PRIu32 ",%" PRIu32 "]", sep, o->ts_val, o->ts_ecr);
 		sep = ",";
 	}
 	if (o->has & HS_HAS_WSCALE) {
-		sb_printf(&b, "%s\"wscale\":%u", sep, o->wscale);
+		hs_sb_printf(&b, "%s\"wscale\":%u", sep, o->wscale);
 		sep = ",";
 	}
 	if (o->has & HS_HAS_SACK) {
 		int n = o->nsack <= HS_OPT_MAXSACK ? o->nsack : HS_OPT_MAXSACK;
-		sb_printf(&b, "%s\"sack_blocks\":[", sep);
+		hs_sb_printf(&b, "%s\"sack_blocks\":[", sep);
 		for (int i = 0; i < n; i++)
-			sb_printf(&b, "%s[%" PRIu32 ",%" PRIu32 "]", i ? "," : "", o->sack[i].left, o->sack[i].right);
-		sb_printf(&b, "]");
+			hs_sb_printf(&b, "%s[%" PRIu32 ",%" PRIu32 "]", i ? "," : "", o->sack[i].left, o->sack[i].right);
+		hs_sb_printf(&b, "]");
 		sep = ",";
 	}
 	if (o->has & HS_HAS_TFO) {
-		sb_printf(&b, "%s\"tfo\":\"", sep);
-		sb_hex(&b, o->tfo_cookie, o->tfo_len <= MAX_TFO_COOKIE ? o->tfo_len : MAX_TFO_COOKIE);
-		sb_printf(&b, "\"");
+		hs_sb_printf(&b, "%s\"tfo\":\"", sep);
+		hs_sb_hex(&b, o->tfo_cookie, o->tfo_len <= MAX_TFO_COOKIE ? o->tfo_len : MAX_TFO_COOKIE);
+		hs_sb_printf(&b, "\"");
 		sep = ",";
 	}
 	if (o->has & HS_HAS_MD5) {
-		sb_printf(&b, "%s\"md5\":true", sep);
+		hs_sb_printf(&b, "%s\"md5\":true", sep);
 		sep = ",";
 	}
 	if (o->has & HS_HAS_UNKNOWN) {
 		unknown_ctx u = { .n = 0 };
 		size_t n = o->raw_len <= HS_OPT_MAXLEN ? o->raw_len : HS_OPT_MAXLEN;
 		(void)walk_options(o->raw, n, unknown_visit, &u, NULL);
-		sb_printf(&b, "%s\"unknown\":[", sep);
+		hs_sb_printf(&b, "%s\"unknown\":[", sep);
 		for (int i = 0; i < u.n; i++)
-			sb_printf(&b, "%s%u", i ? "," : "", u.kind[i]);
-		sb_printf(&b, "]");
+			hs_sb_printf(&b, "%s%u", i ? "," : "", u.kind[i]);
+		hs_sb_printf(&b, "]");
 	}
-	sb_printf(&b, "}");
+	hs_sb_printf(&b, "}");
 	/* A cut-off object is not JSON: fall back to an empty one. */
 	if (b.full && len >= 3)
 		memcpy(buf, "{}", 3);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "hs/err.h"
+#include "hs/guard.h"
 #include "hs/sender.h"
 
 #define IPV4_DONT_FRAGMENT 0x4000
@@ -126,6 +127,11 @@ int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, 
 		hs_sender_close(s);
 		return -1;
 	}
+	/* Marked as hs's own: a kept port's reservation rule lets its SYNs pass. Needs
+	 * CAP_NET_ADMIN, which hs has here; without it a crafted SYN from a kept port is
+	 * refused (EPERM), nothing else changes. */
+	unsigned mark = HS_GUARD_OWN_MARK;
+	(void)setsockopt(libnet_getfd(s->l), SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	*out = s;
 	return 0;
 }

@@ -168,6 +168,15 @@ static enum step_answer step_pause(hs_session *s, const hs_tx *tx, hs_seg_spec *
 	return step_ask(s, what, notation, sp);
 }
 
+/* Said, so that the lines account for every segment the TCB made. */
+static void skipped(hs_session *s, const hs_tx *tx)
+{
+	char flags[48];
+
+	hs_session_info(s, "--step: %s (seq %u) skipped, not sent", hs_flags_format(tx->flags, flags, sizeof(flags)),
+	                hs_tcb_rel_snd(&s->tcb, tx->seq));
+}
+
 /* An edit answered at a prompt: the replacement for tx, built against it. */
 static bool step_edit(hs_session *s, hs_tx *tx, const hs_seg_spec *sp)
 {
@@ -436,8 +445,10 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 			break;
 		if (confirmed) { /* the call's own segments: the user answered before it */
 			enum step_answer a = i == 0 ? (enum step_answer)pending : STEP_SEND;
-			if (a == STEP_SKIP)
+			if (a == STEP_SKIP) {
+				skipped(s, tx);
 				continue;
+			}
 			if (a == STEP_EDIT && !step_edit(s, tx, &pending_spec))
 				a = STEP_SEND;
 			if (send_one(s, o, i, &sent_ns) < 0) {
@@ -463,10 +474,13 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		hs_session_drain(s);
 		s->depth--;
 		s->ack_waiting = was_waiting;
-		if (a == STEP_SKIP)
-			continue; /* as if lost on the way: the TCB's timer may send it again */
-		if (s->tcb.result != HS_RES_NONE && !(tx->flags & HS_RST) && a != STEP_EDIT)
-			break; /* the connection ended while we waited: nothing more to send */
+		if (a == STEP_SKIP) { /* as if lost on the way: the TCB's timer may send it again */
+			skipped(s, tx);
+			continue;
+		}
+		if (s->tcb.result != HS_RES_NONE && !s->observe && !(tx->flags & HS_RST) && a != STEP_EDIT)
+			break; /* the connection ended while we waited: nothing more to send (a
+			        * probe after the end, asking whether the peer took our RST, goes) */
 		if (a != STEP_EDIT && pure_ack && s->sent != sent_before && s->tcb.rcv_nxt == ack_before)
 			continue; /* an ACK as new went out meanwhile */
 		if (!tx->crafted)

@@ -594,6 +594,9 @@ static void retransmit_oldest(hs_tcb *t, uint64_t now, hs_tcb_out *out)
 {
 	const uint8_t *p;
 
+	if (t->crafted_una)
+		return; /* hs send's crafted data is never resent: the peer takes it or not */
+
 	if (t->snd_una == t->iss) {
 		if (t->irs_known)
 			send_synack(t, HS_NOTE_RETRANSMISSION, now, out);
@@ -992,6 +995,8 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	 * below. Both need a window seen by this process: a resumed connection's saved
 	 * one (from the SYN,ACK, perhaps) is no base. */
 	bool same_ack = ack == t->snd_una;
+	bool challenge = t->challenge_expected;
+	t->challenge_expected = false; /* only the first answer is the challenge ACK */
 	bool dup = same_ack && pure && t->peer_wnd_seen && seg->seq == r->rcv_high && seg->win != 0;
 	bool window_changed = false;
 	if (hs_seq_gt(ack, t->snd_una))
@@ -1017,6 +1022,8 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 	/* Every segment that shows a zero window says so, not only the first one. */
 	if (seg->win == 0 && !(seg->flags & (HS_SYN | HS_FIN)))
 		out->in_note = HS_NOTE_ZERO_WINDOW;
+	else if (challenge && same_ack && pure)
+		out->in_note = HS_NOTE_CHALLENGE_ACK; /* RFC 5961: the answer to our crafted RST or SYN */
 	else if (dup)
 		out->in_note = t->last_tx_keepalive ? HS_NOTE_KEEPALIVE_ACK : HS_NOTE_DUP_ACK;
 	fast_retransmit(t, r, same_ack && pure && !window_changed, out);
@@ -1313,7 +1320,8 @@ static void input_synchronized(hs_tcb *t, const hs_segment *seg, uint64_t now, h
 
 static void input_closed(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
 {
-	out->in_note = HS_NOTE_UNACCEPTABLE;
+	if (!t->probing) /* a probe's answer is what was asked for, not unacceptable */
+		out->in_note = HS_NOTE_UNACCEPTABLE;
 	if (!(seg->flags & HS_RST))
 		send_reset_for(t, seg, out);
 }
@@ -1633,6 +1641,7 @@ bool hs_tcb_all_acked(const hs_tcb *t)
 void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
 {
 	tcb_init(t, cfg, now);
+	t->probing = true;
 }
 
 void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
@@ -1656,10 +1665,12 @@ void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
 			n = synack_opts(t, now, tx->opts);
 		} else {
 			n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
-			tx->has_ts = true;
-			tx->tsval = ts_value(t, now);
 		}
 		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+		/* Whether it carries our TSval is what the bytes say (raw items count too). */
+		hs_tcp_opts o;
+		tx->has_ts = tx->opt_len && hs_opts_decode(tx->opts, tx->opt_len, &o, &err) == 0 && (o.has & HS_HAS_TS);
+		tx->tsval = tx->has_ts ? o.ts_val : 0;
 	} else if (t->state != HS_CLOSED && t->state != HS_LISTEN && t->state != HS_SYN_SENT) {
 		est_opts(t, tx, now, NULL);
 	}
@@ -1683,6 +1694,18 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 	              t->state == HS_FIN_WAIT_1 || t->state == HS_FIN_WAIT_2 || t->state == HS_CLOSING ||
 	              t->state == HS_LAST_ACK || t->state == HS_TIME_WAIT;
 
+	/* What our next pure ACK is judged against (note_tx_ack): this one. */
+	if (!(tx->flags & HS_RST)) {
+		t->tx_seen = true;
+		t->last_tx_keepalive = false;
+		t->last_tx_ack = tx->ack;
+		t->last_tx_win = tx->win;
+	}
+	/* RFC 5961: a SYN, an RST that is not exact, and an ACK of data the peer never
+	 * sent draw a challenge ACK: its answer is noted as one. */
+	t->challenge_expected = synced && !tx->ip.bad_csum &&
+	                        ((tx->flags & HS_SYN) || ((tx->flags & HS_RST) && !rst_exact(t, tx->seq)) ||
+	                         ((tx->flags & HS_ACK) && hs_seq_gt(tx->ack, t->rcv_nxt)));
 	if (!synced || (tx->flags & HS_SYN) || tx->ip.bad_csum)
 		return; /* a probe, a SYN into a connection, a segment the peer drops: no
 		         * change on this side (the peer's answer shows what it did) */

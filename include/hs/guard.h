@@ -13,6 +13,9 @@
 #include "hs/addr.h"
 
 #define HS_GUARD_NAMELEN 48
+/* The socket mark (SO_MARK) of hs's own raw socket: a kept port's reservation rule
+ * refuses a local connect()'s SYN, not one that hs crafts (hs send --flags S). */
+#define HS_GUARD_OWN_MARK 0x68730001u
 #define HS_GUARD_KEPT_INFIX "kept_"
 
 typedef struct hs_guard {

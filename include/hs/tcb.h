@@ -235,6 +235,9 @@ typedef struct hs_tcb {
 	uint64_t chal_since;
 	unsigned chal_count;
 
+	bool challenge_expected;    /* a crafted segment that draws an RFC 5961 challenge ACK
+	                             * left: the peer's next pure ACK is noted as that */
+	bool probing;               /* hs_tcb_closed: answers to our probes are not "unacceptable" */
 	bool crafted_una;           /* what is unacknowledged was crafted (hs send): never
 	                             * retransmitted, forgotten by hs_tcb_forget_unacked */
 

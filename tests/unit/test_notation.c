@@ -417,6 +417,11 @@ static void test_notation_edit(void)
 	hs_seg_spec_init(&sp);
 	EQ_INT(hs_edit_parse("  ", &sp, err, sizeof(err)), 0, "edit: blank is no change");
 	OK(!sp.have_flags, "  nothing set");
+	hs_seg_spec_init(&sp);
+	EQ_INT(hs_edit_parse("S<raw=253:beef>", &sp, err, sizeof(err)), 0, "edit: '=' only inside <...>: notation");
+	OK(sp.have_flags && sp.flags == HS_SYN && sp.have_opts && sp.opts.n == 1, "  as notation");
+	EQ_INT(hs_edit_parse("<mss 1>", &sp, err, sizeof(err)), -1, "edit: options alone refused");
+	OK(strstr(err, "bad segment") != NULL, "  as notation");
 	EQ_INT(hs_edit_parse("win=5 P.", &sp, err, sizeof(err)), -1, "edit: fields then notation refused");
 	OK(strstr(err, "\"P.\" is not FIELD=VALUE") != NULL, "  message");
 	EQ_INT(hs_edit_parse("P. win=5", &sp, err, sizeof(err)), -1, "edit: notation then a field refused");
@@ -570,6 +575,29 @@ static void test_notation_round_trip(void)
 	EQ_INT(ok, total, "round trip: 256 flag sets x 8 option lists");
 }
 
+/* Options given on the command line override the SEGMENT's fields, one by one. */
+static void test_notation_merge(void)
+{
+	hs_seg_spec a, o;
+	char err[200];
+
+	hs_seg_spec_init(&a);
+	hs_seg_spec_init(&o);
+	EQ_INT(hs_notation_parse("P. 1:6(5) ack 3 win 100", &a, err, sizeof(err)), 0, "merge: base parses");
+	EQ_INT(hs_fields_parse("seq=+2 ttl=1 csum=bad", &o, err, sizeof(err)), 0, "merge: fields parse");
+	hs_seg_spec_merge(&a, &o);
+	EQ_INT(a.seq.how, HS_NUM_FWD, "merge: seq from the override");
+	EQ_INT(a.seq.v, 2, "merge: seq value from the override");
+	EQ_INT(a.ack.how, HS_NUM_REL, "merge: ack kept");
+	EQ_INT(a.ack.v, 3, "merge: ack value kept");
+	OK(a.have_len && a.len == 5, "merge: len kept");
+	OK(a.have_win && a.win == 100, "merge: win kept");
+	OK(a.have_flags && a.flags == (HS_PSH | HS_ACK), "merge: flags kept");
+	OK(a.ip.set_ttl && a.ip.ttl == 1, "merge: ttl set");
+	OK(a.ip.bad_csum, "merge: bad checksum set");
+	OK(!a.ip.set_tos && !a.ip.set_df && !a.ip.set_ip_id, "merge: other IP fields unset");
+}
+
 int main(void)
 {
 	test_notation_good();
@@ -581,5 +609,6 @@ int main(void)
 	test_notation_edit();
 	test_notation_format();
 	test_notation_round_trip();
+	test_notation_merge();
 	return tap_done();
 }
