@@ -162,7 +162,9 @@ tcp_mib() {
 	still_kept 1
 	lab_tcpdump_stop
 	local syn="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[S\], seq $SND_NXT,"
-	lab_tcpdump_text | grep -qE "$syn" || fail "no SYN at SND.NXT on the wire$(hs_view)$(peer_view)"
+	wire_from 40000 | sed 1d | grep -qE 'Flags \[S\]' || fail "no SYN from hs on the wire after the handshake's$(hs_view)$(peer_view)"
+	lab_tcpdump_text | grep -qE "$syn" ||
+		fail "the SYN is not at SND.NXT ($SND_NXT, relative 1: the default seq) but at $(wire_from 40000 | sed 1d | grep -E 'Flags \[S\]' | grep -oE 'seq [0-9]+')$(hs_view)$(peer_view)"
 	peer_answered "$syn" 40000
 	peer_established 40000
 	peer_untouched 40000
