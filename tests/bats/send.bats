@@ -222,6 +222,69 @@ tcp_mib() {
 	assert_no_state_left
 }
 
+# first_answer REGEX SPORT: the class of the peer's first segment after ours (the
+# first capture line matching REGEX), as the capture shows it: rst, fin, data or
+# bare (an ACK without data), or nothing.
+first_answer() {
+	local line
+	line=$(wire_after "$1" | grep -E "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.$2: " | head -n1)
+	case $line in
+	'') echo nothing ;;
+	*'Flags [R'*) echo rst ;;
+	*'Flags [F'*) echo fin ;;
+	*', length 0'*) echo bare ;;
+	*) echo data ;;
+	esac
+}
+
+@test "in-sequence data to an echoing peer: the reaction is its first answer as captured; hs fin later takes the echo in" {
+	lab_setup
+	lab_peer
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	send --data ping
+	assert_sent
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 4 bytes: 'ping'\$" || fail "$(hs_view)$(peer_view)"
+	local r first
+	r=$(field "$(result)" reaction)
+	first=$(first_answer "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $SND_NXT:" 40000)
+	case $first in
+	bare) [[ $r == ack ]] || fail "the peer's first answer is a bare ACK of ping, reaction '$r'$(hs_view)$(peer_view)" ;;
+	data) [[ $r == data ]] || fail "the peer's first answer carries the echo, reaction '$r'$(hs_view)$(peer_view)" ;;
+	*) fail "the peer's first answer: $first$(hs_view)$(peer_view)" ;;
+	esac
+	# the echo, unacknowledged while no hs runs, is taken in by the next hs
+	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	[[ -n $(segs '.dir == "in" and .data == "ping"') || $r == data && -n $(segs '.dir == "in"') ]] ||
+		fail "hs fin did not take in the echo$(hs_view)"
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(hs_view)$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(hs_view)"
+}
+
+@test "a FIN at SND.NXT (--flags FA): the peer's program reads EOF and closes; the reaction is its first answer; the store forgets it" {
+	lab
+	hs_keep 40000
+	send --flags FA
+	assert_sent
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "the peer's program saw no EOF$(hs_view)$(peer_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(hs_view)"
+	lab_tcpdump_stop
+	local fin="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[F\.\], seq $SND_NXT, ack $RCV_NXT,"
+	lab_tcpdump_text | grep -qE "$fin" || fail "no FIN,ACK at SND.NXT on the wire$(hs_view)$(peer_view)"
+	local r first
+	r=$(field "$(result)" reaction)
+	first=$(first_answer "$fin" 40000)
+	case $first in
+	fin) [[ $r == fin ]] || fail "the peer's first answer is its FIN, reaction '$r'$(hs_view)$(peer_view)" ;;
+	bare) [[ $r == ack ]] || fail "the peer's first answer is a bare ACK of our FIN, reaction '$r'$(hs_view)$(peer_view)" ;;
+	*) fail "the peer's first answer: $first$(hs_view)$(peer_view)" ;;
+	esac
+	# hs acknowledged the peer's FIN (its LAST-ACK ended above) and sent no RST
+	! wire_from 40000 | grep -q 'Flags \[R' || fail "hs sent an RST$(peer_view)"
+	not_kept
+}
+
 @test "an ACK of data the peer never sent (--flags A --ack +100000): no answer or a challenge ACK, as the capture shows; the peer stays ESTABLISHED" {
 	lab
 	hs_keep 40000
