@@ -186,6 +186,22 @@ tcp_mib() {
 	peer_untouched 40000
 }
 
+@test "old data (--seq -1 --data Z, the byte before SND.NXT): a duplicate ACK, nothing delivered" {
+	lab
+	hs_keep 40000
+	send --seq -1 --data Z --expect dup-ack
+	assert_sent
+	reaction_is dup-ack
+	still_kept 1
+	lab_tcpdump_stop
+	local old
+	old="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $(seq_add "$SND_NXT" -1):$SND_NXT, ack $RCV_NXT,"
+	lab_tcpdump_text | grep -qE "$old" || fail "no byte at SND.NXT-1 on the wire$(hs_view)$(peer_view)"
+	peer_answered "$old" 40000
+	peer_established 40000
+	peer_untouched 40000
+}
+
 @test "in-sequence data (--data hello, then --data world): acknowledged, the peer's program reads both; fin continues after them" {
 	lab
 	hs_keep 40000
@@ -687,6 +703,11 @@ wire_v() {
 	send "$LAB_ADDR_B" 70000
 	((status == 2)) || fail "port 70000: exit $status$(hs_view)"
 	lab_assert_hs_error 70000
+	# no kept connection to send into
+	send --data x
+	((status == 2)) || fail "no kept connection: exit $status$(hs_view)"
+	lab_assert_hs_error 'no kept connection'
+	[[ ! -e $STATE ]] || fail "a store appeared: $(find "$STATE")"
 	assert_no_guard_left
 	assert_no_state_left
 	lab_tcpdump_stop

@@ -329,3 +329,41 @@ fin_in_handshake() {
 		fail "hs did not take in the client's data$(step_view)"
 	assert_no_guard_left
 }
+
+@test "an edit hs cannot parse, from a pipe (flags=Q at the ACK prompt): exit 2, one line naming it, RST to the half-open peer, no guard" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg connect "$LAB_ADDR_B" 8080 --sport 40000 --step --json --state-dir "$STATE"
+	answer 1 ''
+	answer 2 flags=Q
+	hs_finish 5
+	((status == 2)) || fail "exit $status, expected 2$(step_view)"
+	[[ $(grep -c '^hs: ' "$LAB_DIR/hs.err") == 1 ]] || fail "not one hs: line$(step_view)"
+	grep -qE '^hs: .*Q' "$LAB_DIR/hs.err" || fail "the line does not name the bad edit$(step_view)"
+	expect "$(result)" exit 2
+	assert_no_guard_left
+	assert_no_state_left
+	wait_until 3 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(step_view)"
+	lab_tcpdump_stop
+	[[ $(wire_from 40000 | sed -E 's/.*Flags \[([^]]*)\].*/\1/' | xargs) =~ ^S\ R\.?$ ]] ||
+		fail "hs's segments on the wire are not SYN then RST$(step_view)"
+}
+
+@test "send --step, q at the crafted segment's prompt: exit 130, nothing crafted sent, the connection stays kept" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	local guard
+	guard=$(lab_hs_tables a)
+	step_bg send --flags R --step --json --state-dir "$STATE"
+	ANSWERED=0 answer_rest 10 '^R' q
+	hs_finish 2
+	((status == 130)) || fail "exit $status, expected 130$(step_view)"
+	expect "$(result)" outcome interrupted
+	lab_tcpdump_stop
+	! wire_from 40000 | grep -q 'Flags \[R' || fail "an RST left$(step_view)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
+	! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+}
