@@ -186,16 +186,18 @@ static void test_established_template_syn(void)
 	uint8_t want[20];
 
 	est_full(&t, &o);
+	/* A SYN into a synchronized connection goes at SND.NXT (RFC 5961 4: any SYN there
+	 * draws a challenge ACK), not at ISS. */
 	hs_tcb_template(&t, HS_SYN, 10 * MS, &tx);
-	check_seg(&tx, HS_SYN, ISS, 0, 64240, 0, "template SYN");
+	check_seg(&tx, HS_SYN, ISS + 1, 0, 64240, 0, "template SYN");
 	syn_opts_bytes(want, TSC + 10, 0);
 	check_opts(&tx, want, sizeof(want), "template SYN");
 	OK(tx.has_ts, "template SYN: has_ts");
 	EQ_INT(tx.tsval, TSC + 10, "template SYN: tsval");
 
-	/* SYN,ACK: ISS, RCV.NXT, the options both sides offered (TSecr TS.Recent). */
+	/* SYN,ACK: SND.NXT, RCV.NXT, the options both sides offered (TSecr TS.Recent). */
 	hs_tcb_template(&t, HS_SYN | HS_ACK, 10 * MS, &tx);
-	check_seg(&tx, HS_SYN | HS_ACK, ISS, IRS + 1, 64240, 0, "template SYN,ACK");
+	check_seg(&tx, HS_SYN | HS_ACK, ISS + 1, IRS + 1, 64240, 0, "template SYN,ACK");
 	syn_opts_bytes(want, TSC + 10, PEER_TS);
 	check_opts(&tx, want, sizeof(want), "template SYN,ACK");
 	/* Regression: has_ts was left false for a SYN,ACK whose options carry our TSval. */
@@ -384,10 +386,10 @@ static void test_established_build_numbers(void)
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "RST with ack");
 	EQ_INT(tx.ack, 77, "RST with an ack given: kept");
 
-	/* SYN: ISS unless given. */
+	/* SYN into the connection: SND.NXT unless given. */
 	spec_flags(&sp, HS_SYN);
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "SYN");
-	EQ_INT(tx.seq, ISS, "SYN: ISS");
+	EQ_INT(tx.seq, ISS + 21, "SYN: SND.NXT");
 	sp.seq = (hs_num){ HS_NUM_FWD, 1 };
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "SYN +1");
 	EQ_INT(tx.seq, ISS + 22, "SYN with +1: after SND.NXT");
@@ -471,11 +473,11 @@ static void test_established_build_edit(void)
 	EQ_INT(tx.len, 0, "edit len=0: len");
 	OK(tx.data == NULL, "edit len=0: no data");
 
-	/* Flags that make it a SYN,ACK: the template's seq (ISS), window and options;
-	 * base's ack. */
+	/* Flags that make it a SYN,ACK: the template's window and options; base's
+	 * numbers. */
 	spec_flags(&sp, HS_SYN | HS_ACK);
 	EQ_INT(hs_craft_build(&t, &sp, &base, NULL, 0, 10 * MS, &tx, err, sizeof(err)), 0, "edit to SYN,ACK");
-	check_seg(&tx, HS_SYN | HS_ACK, ISS, IRS + 51, 64240, 5, "edit to SYN,ACK");
+	check_seg(&tx, HS_SYN | HS_ACK, ISS + 101, IRS + 51, 64240, 5, "edit to SYN,ACK");
 	uint8_t want[20];
 	syn_opts_bytes(want, TSC + 10, PEER_TS);
 	check_opts(&tx, want, sizeof(want), "edit to SYN,ACK: the template's options");
