@@ -589,6 +589,27 @@ static enum hs_run drive_catch_up(struct drive *d)
 	return r == HS_RUN_IDLE ? HS_RUN_IDLE : r;
 }
 
+/* A --step edit sent our FIN (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK)
+ * before the driver asked for one. */
+static bool closed_by_edit(const struct drive *d)
+{
+	hs_state st = d->s.tcb.state;
+
+	return d->s.tcb.result == HS_RES_NONE && (st == HS_FIN_WAIT_1 || st == HS_FIN_WAIT_2 || st == HS_CLOSING ||
+	                                          st == HS_LAST_ACK || st == HS_TIME_WAIT);
+}
+
+/* ... then the close goes on to its end, whatever --send and --close said. */
+static int follow_close(struct drive *d)
+{
+	hs_session *s = &d->s;
+
+	hs_session_info(s, "our FIN went out at a --step prompt: following the close (--send and --close "
+	                "no longer apply)");
+	enum hs_run r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(d->c) + d->c->time_wait_ns);
+	return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");
+}
+
 int drive_established(struct drive *d)
 {
 	struct cli *c = d->c;
@@ -596,13 +617,8 @@ int drive_established(struct drive *d)
 	hs_tcb_out o;
 	enum hs_run r;
 
-	if (s->tcb.state != HS_ESTABLISHED && s->tcb.state != HS_CLOSE_WAIT) {
-		/* A --step edit sent our FIN already: the close follows to its end. */
-		hs_session_info(s, "our FIN went out at a --step prompt: following the close (--send and --close "
-		                "do not apply)");
-		r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
-		return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");
-	}
+	if (closed_by_edit(d))
+		return follow_close(d);
 	if (c->no_guard) {
 		r = settle_without_guard(d);
 		if (r != HS_RUN_GOAL)
@@ -626,6 +642,8 @@ int drive_established(struct drive *d)
 		r = hs_session_before_call(s, "data");
 		if (r != HS_RUN_GOAL)
 			return drive_failed(d, r, "");
+		if (closed_by_edit(d))
+			return follow_close(d);
 		if (hs_tcb_send(&s->tcb, c->send[i].p, c->send[i].len, hs_now_ns(), &o) < 0)
 			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot send data in this state");
 		if (hs_session_apply(s, &o, NULL, 0) < 0)
@@ -645,10 +663,14 @@ int drive_close(struct drive *d, enum close_mode mode)
 	enum hs_run r;
 
 	/* Act on what has already arrived: no FIN or RST into a connection already gone. */
+	if (closed_by_edit(d) && mode != CLOSE_RST)
+		return follow_close(d);
 	r = mode == CLOSE_RST ? hs_session_before_call(s, c->ack ? "RST,ACK" : "RST")
 	    : mode == CLOSE_FIN ? hs_session_before_call(s, "FIN") : hs_session_drain(s);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(d, r, "");
+	if (closed_by_edit(d) && mode != CLOSE_RST)
+		return follow_close(d);
 	switch (mode) {
 	case CLOSE_KEEP:
 		return keep(d);

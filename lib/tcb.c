@@ -1652,7 +1652,11 @@ void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
 	/* Built here, not through append_tx: that one remembers our last ACK. */
 	memset(tx, 0, sizeof(*tx));
 	tx->flags = flags;
-	tx->seq = (flags & HS_SYN) ? t->iss : t->snd_nxt;
+	/* A SYN opens at ISS; one into a synchronized connection (RFC 5961 4) goes where
+	 * any segment would, at SND.NXT. */
+	bool opening = t->state == HS_CLOSED || t->state == HS_LISTEN || t->state == HS_SYN_SENT ||
+	               t->state == HS_SYN_RECEIVED;
+	tx->seq = (flags & HS_SYN) && opening ? t->iss : t->snd_nxt;
 	tx->ack = (flags & HS_ACK) ? t->rcv_nxt : 0;
 	if (flags & HS_RST)
 		tx->win = 0;

@@ -17,13 +17,8 @@
 #include "hs/state.h"
 #include "hs/tcb.h"
 #include "tap.h"
+#include "tcb_fixture.h"
 
-#define MS 1000000ull
-#define SEC 1000000000ull
-#define ISS 1000u
-#define IRS 5000u
-#define TSC 100u    /* our ts_clock */
-#define PEER_TS 9000u /* the peer's TSval in its SYN,ACK (est_full) */
 #define WIN_EST (64240 >> 7) /* our window after the handshake (wscale 7) */
 
 static const hs_state S_CLOSED = HS_CLOSED, S_SR = HS_SYN_RECEIVED, S_EST = HS_ESTABLISHED,
@@ -31,84 +26,11 @@ static const hs_state S_CLOSED = HS_CLOSED, S_SR = HS_SYN_RECEIVED, S_EST = HS_E
 
 /* ---- helpers (as in test_tcb.c) ------------------------------------------------- */
 
-/* The driver's side: every segment the TCB asks for leaves at once. */
-static void tcb_input(hs_tcb *t, const hs_segment *s, uint64_t now, hs_tcb_out *o)
-{
-	hs_tcb_input(t, s, now, o);
-	hs_tcb_sent_all(t, now, o);
-}
-static void tcb_connect(hs_tcb *t, const hs_tcb_config *c, uint64_t now, hs_tcb_out *o)
-{
-	hs_tcb_connect(t, c, now, o);
-	hs_tcb_sent_all(t, now, o);
-}
 
-static hs_endpoint endpoint(const char *addr, uint16_t port)
-{
-	hs_endpoint e;
 
-	memset(&e, 0, sizeof(e));
-	if (strchr(addr, ':')) {
-		e.addr.family = AF_INET6;
-		inet_pton(AF_INET6, addr, &e.addr.u.v6);
-	} else {
-		e.addr.family = AF_INET;
-		inet_pton(AF_INET, addr, &e.addr.u.v4);
-	}
-	e.port = port;
-	return e;
-}
 
-static hs_tcb_config cfg_base(void)
-{
-	hs_tcb_config c;
 
-	hs_tcb_config_default(&c);
-	c.local = endpoint("198.18.0.1", 40000);
-	c.remote = endpoint("198.18.0.2", 8080);
-	c.iss = ISS;
-	c.ts_clock = TSC;
-	return c;
-}
 
-/* A segment from the peer (remote -> local). */
-static hs_segment pseg(const hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win)
-{
-	hs_segment s;
-
-	memset(&s, 0, sizeof(s));
-	s.src = t->cfg.remote;
-	s.dst = t->cfg.local;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.win = win;
-	s.ttl = 64;
-	return s;
-}
-
-static void with_ts(hs_segment *s, uint32_t val, uint32_t ecr)
-{
-	s->opts.has |= HS_HAS_TS;
-	s->opts.ts_val = val;
-	s->opts.ts_ecr = ecr;
-}
-
-static void with_syn_opts(hs_segment *s, uint16_t mss, bool sack, bool ts, int wscale)
-{
-	if (mss) {
-		s->opts.has |= HS_HAS_MSS;
-		s->opts.mss = mss;
-	}
-	if (sack)
-		s->opts.has |= HS_HAS_SACKOK;
-	if (ts)
-		with_ts(s, PEER_TS, 0);
-	if (wscale >= 0) {
-		s->opts.has |= HS_HAS_WSCALE;
-		s->opts.wscale = (uint8_t)wscale;
-	}
-}
 
 static void with_data(hs_segment *s, const char *text)
 {
@@ -116,27 +38,8 @@ static void with_data(hs_segment *s, const char *text)
 	s->len = strlen(text);
 }
 
-static char what_buf[256];
 
-static const char *what(const char *ctx, const char *field)
-{
-	snprintf(what_buf, sizeof(what_buf), "%s: %s", ctx, field);
-	return what_buf;
-}
 
-static const char *flag_names(uint8_t flags, char buf[64])
-{
-	static const char *const names[8] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
-
-	buf[0] = '\0';
-	for (int i = 0; i < 8; i++)
-		if (flags & (1u << i)) {
-			if (buf[0])
-				strcat(buf, ",");
-			strcat(buf, names[i]);
-		}
-	return buf;
-}
 
 /* Header fields of one segment. */
 static void check_seg(const hs_tx *x, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
@@ -161,55 +64,9 @@ static void check_tx(const hs_tcb_out *o, int i, uint8_t flags, uint32_t seq, ui
 	check_seg(&o->tx[i], flags, seq, ack, win, len, ctx);
 }
 
-static void check_opts(const hs_tx *x, const uint8_t *want, size_t n, const char *ctx)
-{
-	bool eq = x->opt_len == n && memcmp(x->opts, want, n) == 0;
-	OK(eq, what(ctx, "option bytes"));
-	if (!eq) {
-		printf("#   got ");
-		for (int i = 0; i < x->opt_len; i++)
-			printf("%02x", x->opts[i]);
-		printf(", want ");
-		for (size_t i = 0; i < n; i++)
-			printf("%02x", want[i]);
-		printf("\n");
-	}
-}
 
-static void check_ts(const hs_tx *x, uint32_t val, uint32_t ecr, const char *ctx)
-{
-	hs_tcp_opts o;
-	const char *err = NULL;
-	int rc = hs_opts_decode(x->opts, x->opt_len, &o, &err);
-	OK(rc == 0 && (o.has & HS_HAS_TS), what(ctx, "carries TS"));
-	EQ_INT(o.ts_val, val, what(ctx, "TSval"));
-	EQ_INT(o.ts_ecr, ecr, what(ctx, "TSecr"));
-}
 
-static void check_change(const hs_tcb_out *o, int i, bool peer, hs_state from, hs_state to,
-                         const char *why, const char *ctx)
-{
-	if (i >= o->nchange) {
-		OK(0, what(ctx, "change present"));
-		printf("#   only %d changes\n", o->nchange);
-		return;
-	}
-	const hs_change *c = &o->change[i];
-	bool eq = c->peer == peer && c->from == from && c->to == to && c->why && strcmp(c->why, why) == 0;
-	OK(eq, what(ctx, "change"));
-	if (!eq)
-		printf("#   got {%s %s->%s \"%s\"}, want {%s %s->%s \"%s\"}\n", c->peer ? "peer" : "us",
-		       hs_state_name(c->from), hs_state_name(c->to), c->why ? c->why : "(null)",
-		       peer ? "peer" : "us", hs_state_name(from), hs_state_name(to), why);
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* The default SYN options (mss=1460,sack,ts,nop,wscale=7) with TS val/ecr. */
 static void syn_opts_bytes(uint8_t b[20], uint32_t val, uint32_t ecr)
@@ -231,18 +88,6 @@ static void est_opts_bytes(uint8_t b[12], uint32_t val, uint32_t ecr)
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
-/* Active open at 0 with the default options; the peer answers at 1 ms with MSS 1400,
- * SACK, TS 9000 and wscale 8 and a window of 1000. SND.NXT = ISS + 1, RCV.NXT =
- * IRS + 1, our window 64240 >> 7, TS.Recent 9000, peer ESTABLISHED (assumed). */
-static void est_full(hs_tcb *t, hs_tcb_out *o)
-{
-	hs_tcb_config c = cfg_base();
-	tcb_connect(t, &c, 0, o);
-	hs_segment s = pseg(t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
-	with_syn_opts(&s, 1400, true, true, 8);
-	s.opts.ts_ecr = TSC;
-	tcb_input(t, &s, 1 * MS, o);
-}
 
 /* est_full, then the peer's FIN (IRS+1) at 2 ms: CLOSE-WAIT, RCV.NXT = IRS + 2. */
 static void close_wait(hs_tcb *t, hs_tcb_out *o)
@@ -341,16 +186,18 @@ static void test_established_template_syn(void)
 	uint8_t want[20];
 
 	est_full(&t, &o);
+	/* A SYN into a synchronized connection goes at SND.NXT (RFC 5961 4: any SYN there
+	 * draws a challenge ACK), not at ISS. */
 	hs_tcb_template(&t, HS_SYN, 10 * MS, &tx);
-	check_seg(&tx, HS_SYN, ISS, 0, 64240, 0, "template SYN");
+	check_seg(&tx, HS_SYN, ISS + 1, 0, 64240, 0, "template SYN");
 	syn_opts_bytes(want, TSC + 10, 0);
 	check_opts(&tx, want, sizeof(want), "template SYN");
 	OK(tx.has_ts, "template SYN: has_ts");
 	EQ_INT(tx.tsval, TSC + 10, "template SYN: tsval");
 
-	/* SYN,ACK: ISS, RCV.NXT, the options both sides offered (TSecr TS.Recent). */
+	/* SYN,ACK: SND.NXT, RCV.NXT, the options both sides offered (TSecr TS.Recent). */
 	hs_tcb_template(&t, HS_SYN | HS_ACK, 10 * MS, &tx);
-	check_seg(&tx, HS_SYN | HS_ACK, ISS, IRS + 1, 64240, 0, "template SYN,ACK");
+	check_seg(&tx, HS_SYN | HS_ACK, ISS + 1, IRS + 1, 64240, 0, "template SYN,ACK");
 	syn_opts_bytes(want, TSC + 10, PEER_TS);
 	check_opts(&tx, want, sizeof(want), "template SYN,ACK");
 	/* Regression: has_ts was left false for a SYN,ACK whose options carry our TSval. */
@@ -539,10 +386,10 @@ static void test_established_build_numbers(void)
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "RST with ack");
 	EQ_INT(tx.ack, 77, "RST with an ack given: kept");
 
-	/* SYN: ISS unless given. */
+	/* SYN into the connection: SND.NXT unless given. */
 	spec_flags(&sp, HS_SYN);
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "SYN");
-	EQ_INT(tx.seq, ISS, "SYN: ISS");
+	EQ_INT(tx.seq, ISS + 21, "SYN: SND.NXT");
 	sp.seq = (hs_num){ HS_NUM_FWD, 1 };
 	tx = craft(&t, &sp, NULL, 0, 10 * MS, "SYN +1");
 	EQ_INT(tx.seq, ISS + 22, "SYN with +1: after SND.NXT");
@@ -626,11 +473,11 @@ static void test_established_build_edit(void)
 	EQ_INT(tx.len, 0, "edit len=0: len");
 	OK(tx.data == NULL, "edit len=0: no data");
 
-	/* Flags that make it a SYN,ACK: the template's seq (ISS), window and options;
-	 * base's ack. */
+	/* Flags that make it a SYN,ACK: the template's window and options; base's
+	 * numbers. */
 	spec_flags(&sp, HS_SYN | HS_ACK);
 	EQ_INT(hs_craft_build(&t, &sp, &base, NULL, 0, 10 * MS, &tx, err, sizeof(err)), 0, "edit to SYN,ACK");
-	check_seg(&tx, HS_SYN | HS_ACK, ISS, IRS + 51, 64240, 5, "edit to SYN,ACK");
+	check_seg(&tx, HS_SYN | HS_ACK, ISS + 101, IRS + 51, 64240, 5, "edit to SYN,ACK");
 	uint8_t want[20];
 	syn_opts_bytes(want, TSC + 10, PEER_TS);
 	check_opts(&tx, want, sizeof(want), "edit to SYN,ACK: the template's options");

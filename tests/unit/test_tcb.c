@@ -12,30 +12,14 @@
 #include "hs/state.h"
 #include "hs/tcb.h"
 #include "tap.h"
+#include "tcb_fixture.h"
 
-#define MS 1000000ull
-#define SEC 1000000000ull
-#define ISS 1000u
-#define IRS 5000u
-#define TSC 100u /* our ts_clock */
 
 static const hs_state S_CLOSED = HS_CLOSED, S_LISTEN = HS_LISTEN, S_SS = HS_SYN_SENT,
 	S_SR = HS_SYN_RECEIVED, S_EST = HS_ESTABLISHED, S_FW1 = HS_FIN_WAIT_1,
 	S_FW2 = HS_FIN_WAIT_2, S_CW = HS_CLOSE_WAIT, S_CLOSING = HS_CLOSING,
 	S_LA = HS_LAST_ACK, S_TW = HS_TIME_WAIT;
 
-/* The driver's side: every segment the TCB asks for leaves at once, and the TCB is
- * told so (hs_tcb_sent_all), as hs_session_apply() does outside --step. */
-static void tcb_input(hs_tcb *t, const hs_segment *s, uint64_t now, hs_tcb_out *o)
-{
-	hs_tcb_input(t, s, now, o);
-	hs_tcb_sent_all(t, now, o);
-}
-static void tcb_connect(hs_tcb *t, const hs_tcb_config *c, uint64_t now, hs_tcb_out *o)
-{
-	hs_tcb_connect(t, c, now, o);
-	hs_tcb_sent_all(t, now, o);
-}
 static void tcb_timer(hs_tcb *t, uint64_t now, hs_tcb_out *o)
 {
 	hs_tcb_timer(t, now, o);
@@ -69,72 +53,10 @@ static void tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *o)
 	hs_tcb_sent_all(t, now, o);
 }
 
-static hs_endpoint endpoint(const char *addr, uint16_t port)
-{
-	hs_endpoint e;
 
-	memset(&e, 0, sizeof(e));
-	if (strchr(addr, ':')) {
-		e.addr.family = AF_INET6;
-		inet_pton(AF_INET6, addr, &e.addr.u.v6);
-	} else {
-		e.addr.family = AF_INET;
-		inet_pton(AF_INET, addr, &e.addr.u.v4);
-	}
-	e.port = port;
-	return e;
-}
 
-static hs_tcb_config cfg_base(void)
-{
-	hs_tcb_config c;
 
-	hs_tcb_config_default(&c);
-	c.local = endpoint("198.18.0.1", 40000);
-	c.remote = endpoint("198.18.0.2", 8080);
-	c.iss = ISS;
-	c.ts_clock = TSC;
-	return c;
-}
 
-/* A segment from the peer (remote -> local). */
-static hs_segment pseg(const hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win)
-{
-	hs_segment s;
-
-	memset(&s, 0, sizeof(s));
-	s.src = t->cfg.remote;
-	s.dst = t->cfg.local;
-	s.flags = flags;
-	s.seq = seq;
-	s.ack = ack;
-	s.win = win;
-	s.ttl = 64;
-	return s;
-}
-
-static void with_ts(hs_segment *s, uint32_t val, uint32_t ecr)
-{
-	s->opts.has |= HS_HAS_TS;
-	s->opts.ts_val = val;
-	s->opts.ts_ecr = ecr;
-}
-
-static void with_syn_opts(hs_segment *s, uint16_t mss, bool sack, bool ts, int wscale)
-{
-	if (mss) {
-		s->opts.has |= HS_HAS_MSS;
-		s->opts.mss = mss;
-	}
-	if (sack)
-		s->opts.has |= HS_HAS_SACKOK;
-	if (ts)
-		with_ts(s, 9000, 0);
-	if (wscale >= 0) {
-		s->opts.has |= HS_HAS_WSCALE;
-		s->opts.wscale = (uint8_t)wscale;
-	}
-}
 
 static void with_data(hs_segment *s, const char *text)
 {
@@ -144,28 +66,8 @@ static void with_data(hs_segment *s, const char *text)
 
 /* ---- checking helpers ------------------------------------------------------------- */
 
-static char what_buf[256];
 
-static const char *what(const char *ctx, const char *field)
-{
-	snprintf(what_buf, sizeof(what_buf), "%s: %s", ctx, field);
-	return what_buf;
-}
 
-/* Flag names, so that a failure says "FIN,ACK" rather than 17. */
-static const char *flag_names(uint8_t flags, char buf[64])
-{
-	static const char *const names[8] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
-
-	buf[0] = '\0';
-	for (int i = 0; i < 8; i++)
-		if (flags & (1u << i)) {
-			if (buf[0])
-				strcat(buf, ",");
-			strcat(buf, names[i]);
-		}
-	return buf;
-}
 
 static void check_tx(const hs_tcb_out *o, int i, uint8_t flags, uint32_t seq, uint32_t ack,
                      uint16_t win, uint32_t len, const char *ctx)
@@ -184,70 +86,12 @@ static void check_tx(const hs_tcb_out *o, int i, uint8_t flags, uint32_t seq, ui
 	EQ_INT(x->len, len, what(ctx, "len"));
 }
 
-static void check_opts(const hs_tx *x, const uint8_t *want, size_t n, const char *ctx)
-{
-	bool eq = x->opt_len == n && memcmp(x->opts, want, n) == 0;
-	OK(eq, what(ctx, "option bytes"));
-	if (!eq) {
-		printf("#   got ");
-		for (int i = 0; i < x->opt_len; i++)
-			printf("%02x", x->opts[i]);
-		printf(", want ");
-		for (size_t i = 0; i < n; i++)
-			printf("%02x", want[i]);
-		printf("\n");
-	}
-}
 
-/* The TS option of one of our segments. */
-static void check_ts(const hs_tx *x, uint32_t val, uint32_t ecr, const char *ctx)
-{
-	hs_tcp_opts o;
-	const char *err = NULL;
-	int rc = hs_opts_decode(x->opts, x->opt_len, &o, &err);
-	OK(rc == 0 && (o.has & HS_HAS_TS), what(ctx, "carries TS"));
-	EQ_INT(o.ts_val, val, what(ctx, "TSval"));
-	EQ_INT(o.ts_ecr, ecr, what(ctx, "TSecr"));
-}
 
-static void check_change(const hs_tcb_out *o, int i, bool peer, hs_state from, hs_state to,
-                         const char *why, const char *ctx)
-{
-	if (i >= o->nchange) {
-		OK(0, what(ctx, "change present"));
-		printf("#   only %d changes\n", o->nchange);
-		return;
-	}
-	const hs_change *c = &o->change[i];
-	bool eq = c->peer == peer && c->from == from && c->to == to && c->why && strcmp(c->why, why) == 0;
-	OK(eq, what(ctx, "change"));
-	if (!eq)
-		printf("#   got {%s %s->%s \"%s\"}, want {%s %s->%s \"%s\"}\n", c->peer ? "peer" : "us",
-		       hs_state_name(c->from), hs_state_name(c->to), c->why ? c->why : "(null)",
-		       peer ? "peer" : "us", hs_state_name(from), hs_state_name(to), why);
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
-/* Active open with the default options; the peer answers at 1 ms with MSS 1400,
- * SACK, TS 9000 and wscale 8 and a window of 1000 (scaled: 256000 later). */
-static void est_full(hs_tcb *t, hs_tcb_out *o)
-{
-	hs_tcb_config c = cfg_base();
-	tcb_connect(t, &c, 0, o);
-	hs_segment s = pseg(t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
-	with_syn_opts(&s, 1400, true, true, 8);
-	s.opts.ts_ecr = TSC;
-	tcb_input(t, &s, 1 * MS, o);
-}
 
 /* Active open with no TS, no wscale: the peer offers only MSS, window win. */
 static void est_plain(hs_tcb *t, hs_tcb_out *o, uint16_t mss, uint16_t win)
