@@ -682,6 +682,8 @@ int drive_close(struct drive *d, enum close_mode mode)
 		r = hs_session_run(s, peer_closed, NULL, hs_now_ns() + drive_patience(c));
 		if (r != HS_RUN_GOAL)
 			return drive_failed(d, r, "the peer's FIN");
+		if (closed_by_edit(d)) /* our FIN, edited in while we waited */
+			return follow_close(d);
 		/* The peer closed first; now our FIN. */
 		r = hs_session_before_call(s, "FIN");
 		if (r != HS_RUN_GOAL)
