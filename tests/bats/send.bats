@@ -184,6 +184,11 @@ tcp_mib() {
 	peer_answered "$far" 40000
 	peer_established 40000
 	peer_untouched 40000
+	# SND.NXT did not move: the next byte goes where it was
+	send --data y
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'y'\$" || fail "y did not arrive$(hs_view)$(peer_view)"
 }
 
 @test "old data (--seq -1 --data Z, the byte before SND.NXT): a duplicate ACK, nothing delivered" {
@@ -299,6 +304,30 @@ first_answer() {
 	# hs acknowledged the peer's FIN (its LAST-ACK ended above) and sent no RST
 	! wire_from 40000 | grep -q 'Flags \[R' || fail "hs sent an RST$(peer_view)"
 	not_kept
+}
+
+@test "out of order: world at +5 is held by the peer (dup-ack), hello fills the gap and it reads helloworld; the next byte follows both" {
+	lab
+	hs_keep 40000
+	send --seq +5 --data world
+	assert_sent
+	reaction_is dup-ack
+	still_kept 1
+	! peer_said '^received ' || fail "world was delivered before the gap was filled$(peer_view)"
+	send --data hello
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 10 bytes: 'helloworld'\$" || fail "the peer did not read helloworld$(hs_view)$(peer_view)"
+	# the peer acknowledged all ten bytes: the store continues after world, not after hello
+	send --data '!'
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: '!'\$" || fail "! did not arrive$(hs_view)$(peer_view)"
+	lab_tcpdump_stop
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 10):$(seq_add "$SND_NXT" 11), " ||
+		fail "! is not at SND.NXT+10$(hs_view)$(peer_view)"
+	wire_to 40000 | grep -qE "Flags \[\.\], ack $(seq_add "$SND_NXT" 10), " || fail "the peer did not acknowledge 10 bytes$(peer_view)"
+	peer_established 40000
 }
 
 @test "an ACK of data the peer never sent (--flags A --ack +100000): no answer or a challenge ACK, as the capture shows; the peer stays ESTABLISHED" {
