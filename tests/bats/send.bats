@@ -330,6 +330,25 @@ first_answer() {
 	peer_established 40000
 }
 
+@test "overlapping data (--seq -2 --data 'lo!!' after hello): the peer reads only the 2 new bytes; the next byte follows them" {
+	lab
+	hs_keep 40000
+	send --data hello
+	assert_sent
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'hello'\$" || fail "$(hs_view)$(peer_view)"
+	send --seq -2 --data 'lo!!'
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 2 bytes: '!!'\$" || fail "the peer did not read the 2 new bytes$(hs_view)$(peer_view)"
+	send --data '?'
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: '\\?'\$" || fail "? did not arrive after them$(hs_view)$(peer_view)"
+	lab_tcpdump_stop
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 3):$(seq_add "$SND_NXT" 7), " || fail "lo!! not at +3$(peer_view)"
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 7):$(seq_add "$SND_NXT" 8), " || fail "? not at +7$(peer_view)"
+}
+
 @test "an ACK of data the peer never sent (--flags A --ack +100000): no answer or a challenge ACK, as the capture shows; the peer stays ESTABLISHED" {
 	lab
 	hs_keep 40000
