@@ -691,6 +691,24 @@ wire_v() {
 		wait_until 2 peer_has_none 8080 "$p" || fail "the peer keeps $p: $(peer_conns 8080 "$p")"
 	done
 	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
+	# --interval 0.2: the SYNs left at least that far apart
+	lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\]," |
+		awk 'NR > 1 && $1 - t < 0.19 { bad = 1 } { t = $1 } END { exit bad }' ||
+		fail "SYNs closer than --interval 0.2: $(lab_tcpdump_text | grep 'Flags \[S\],')"
+}
+
+@test "--count 2 with --sport: both SYNs from that port, each answered and reset" {
+	lab
+	send "$LAB_ADDR_B" 8080 --count 2 --interval 0.2 --sport 41000
+	assert_sent
+	assert_no_guard_left
+	lab_tcpdump_stop
+	[[ $(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\],") == 2 ]] ||
+		fail "not two SYNs$(hs_view)$(peer_view)"
+	[[ $(wire_from 41000 | grep -c 'Flags \[S\],') == 2 ]] || fail "not both SYNs from 41000$(hs_view)$(peer_view)"
+	[[ $(wire_to 41000 | grep -c 'Flags \[S\.\],') -ge 2 ]] || fail "the peer did not answer both$(peer_view)"
+	[[ $(wire_from 41000 | grep -c 'Flags \[R') -ge 2 ]] || fail "hs did not reset both$(peer_view)"
+	wait_until 2 peer_has_none 8080 41000 || fail "the peer keeps: $(peer_conns 8080 41000)"
 }
 
 # ---- bad values: exit 2, one line, nothing on the wire ------------------------------
