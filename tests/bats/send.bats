@@ -29,7 +29,7 @@ teardown() {
 lab() {
 	lab_setup
 	lab_peer --no-echo
-	lab_tcpdump_start tcp
+	lab_tcpdump_start tcp or icmp
 }
 
 # send ARGS...: hs send ARGS --json --state-dir $STATE in namespace a.
@@ -261,7 +261,7 @@ first_answer() {
 @test "in-sequence data to an echoing peer: the reaction is its first answer as captured; hs fin later takes the echo in" {
 	lab_setup
 	lab_peer
-	lab_tcpdump_start tcp
+	lab_tcpdump_start tcp or icmp
 	hs_keep 40000
 	send --data ping
 	assert_sent
@@ -397,7 +397,7 @@ first_answer() {
 @test "--ttl 1 through a router: the router's time exceeded comes back as reaction icmp; nothing reaches the peer" {
 	lab_setup_routed
 	lab_peer --no-echo
-	lab_tcpdump_start tcp
+	lab_tcpdump_start tcp or icmp
 	lab_bg "$LAB_R" router.log tcpdump -i "$LAB_IF_RA" -n -U --immediate-mode -Z root -w "$LAB_DIR/router.pcap" icmp
 	wait_until 5 grep -q 'listening on' "$LAB_DIR/router.log" || fail "tcpdump in the router: $(cat "$LAB_DIR/router.log")"
 	local rpid=$LAB_BG_PID
@@ -466,7 +466,7 @@ wire_v() {
 	local cue=$LAB_DIR/cue
 	lab_bg b peer.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/cued.py" --port 8080 "cue=$cue" abort
 	wait_until 5 lab_listening b 8080 || fail "cued.py does not listen: $(cat "$LAB_DIR/peer.out")"
-	lab_tcpdump_start tcp
+	lab_tcpdump_start tcp or icmp
 	hs_keep 40000
 	touch "$cue"
 	wait_until 2 peer_said "^aborted $LAB_ADDR_A:40000" || fail "$(peer_view)"
@@ -671,6 +671,27 @@ wire_v() {
 	! lab_tcpdump_text | grep -qE "IP $LAB_ADDR_B\.8082 > " || fail "the peer answered$(peer_view)"
 }
 
+@test "a SYN to a port the peer's firewall rejects with ICMP: icmp; --expect icmp exits 0" {
+	lab
+	lab_nft b <<-'EOF'
+		table inet labreject {
+			chain in {
+				type filter hook input priority 0;
+				tcp dport 8083 counter reject with icmp type admin-prohibited
+			}
+		}
+	EOF
+	send "$LAB_ADDR_B" 8083 --sport 41000 --expect icmp
+	assert_sent
+	reaction_is icmp
+	assert_no_guard_left
+	lab_b nft list table inet labreject | grep -qE 'counter packets 1 ' ||
+		fail "the reject rule did not count one SYN: $(lab_b nft list table inet labreject)"
+	lab_tcpdump_stop
+	lab_tcpdump_text | grep -qE "IP $LAB_ADDR_B > $LAB_ADDR_A: ICMP host $LAB_ADDR_B unreachable - admin prohibited" ||
+		fail "no ICMP from the peer on the wire$(hs_view)$(peer_view)"
+}
+
 @test "--count 3: three SYNs from three source ports, each answered and reset; one result line" {
 	lab
 	send "$LAB_ADDR_B" 8080 --count 3 --interval 0.2
@@ -781,7 +802,7 @@ wire_v() {
 	! peer_said '^accepted ' || fail "$(peer_view)"
 	# the control: the same command with good values does send (it was the values)
 	rm -f "$LAB_DIR/tcpdump.log"
-	lab_tcpdump_start tcp
+	lab_tcpdump_start tcp or icmp
 	send "$LAB_ADDR_B" 8080 --sport 41000 --ttl 64 --flags S --seq 0
 	assert_sent
 	reaction_is syn-ack
