@@ -367,3 +367,25 @@ fin_in_handshake() {
 	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
 	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
 }
+
+@test "connect --step, the handshake ACK replaced by 'R 1:1(0)': the peer drops its SYN-RECV, hs ends aborted, nothing kept" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg connect "$LAB_ADDR_B" 8080 --sport 40000 --step --json --state-dir "$STATE"
+	answer 1 ''
+	answer 2 'R 1:1(0)'
+	hs_finish 5
+	expect "$(result)" outcome aborted
+	jq -e 'has("conn") | not' <<<"$(result)" >/dev/null || fail "the result names a kept connection$(step_view)"
+	assert_no_guard_left
+	assert_no_state_left
+	wait_until 3 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(step_view)"
+	lab_tcpdump_stop
+	local syn iss
+	syn=$(wire_from 40000 | head -n1)
+	[[ $syn =~ Flags\ \[S\],\ seq\ ([0-9]+), ]] || fail "hs's first segment is not a SYN: $syn"
+	iss=${BASH_REMATCH[1]}
+	[[ $(wire_from 40000 | sed 1d | sed -E 's/.*(Flags \[[^]]*\], seq [0-9]+),.*/\1/') == "Flags [R], seq $(seq_add "$iss" 1)" ]] ||
+		fail "hs's second and last segment is not R 1:1(0)$(step_view)"
+	! peer_said '^accepted ' || fail "the peer's program accepted$(step_view)"
+}
