@@ -235,6 +235,9 @@ tcp_mib() {
 	s5=$(seq_add "$SND_NXT" 5) s10=$(seq_add "$SND_NXT" 10)
 	wire_from 40000 | grep -qE "Flags \[P\.\], seq $SND_NXT:$s5, ack $RCV_NXT, .*length 5" ||
 		fail "hello not at SND.NXT$(peer_view)"
+	# options as negotiated: timestamps
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $SND_NXT:$s5, .*options \[nop,nop,TS val [0-9]+ ecr [0-9]+\]" ||
+		fail "hello does not carry the negotiated timestamps$(peer_view)"
 	wire_from 40000 | grep -qE "Flags \[P\.\], seq $s5:$s10, ack $RCV_NXT, .*length 5" ||
 		fail "world not right after hello$(peer_view)"
 	wire_to 40000 | grep -qE "Flags \[\.\], ack $s5, " || fail "the peer did not acknowledge hello$(peer_view)"
