@@ -574,6 +574,32 @@ wire_v() {
 	wait_until 2 peer_has_none 8080 41000
 }
 
+@test "the peer half-closed while no hs ran: hs send takes its FIN in, the data still reaches its program (CLOSE-WAIT kept), fin ends it" {
+	lab_setup
+	local cue=$LAB_DIR/cue
+	lab_bg b peer.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/cued.py" --port 8080 "cue=$cue" shutdown eof close
+	wait_until 5 lab_listening b 8080 || fail "cued.py does not listen: $(cat "$LAB_DIR/peer.out")"
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	touch "$cue"
+	wait_until 2 peer_said "^shutdown $LAB_ADDR_A:40000" || fail "$(peer_view)"
+	send --data x
+	assert_sent
+	reaction_is ack
+	still_kept 1
+	expect "$(result)" state CLOSE-WAIT
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'x'\$" || fail "x did not arrive$(hs_view)$(peer_view)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == FIN-WAIT-2 ]] || fail "the peer is not in FIN-WAIT-2 (its FIN taken)$(hs_view)$(peer_view)"
+	hs_a fin --json --state-dir "$STATE"
+	assert_success
+	expect "$(result)" outcome closed
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(hs_view)$(peer_view)"
+	wait_until 2 peer_said '^done ok$' || fail "$(peer_view)"
+	wait_until 2 peer_in_time_wait 8080 40000 || fail "the peer: $(peer_conns 8080 40000)"
+	assert_no_guard_left
+	assert_no_state_left
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
