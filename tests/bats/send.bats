@@ -700,6 +700,22 @@ wire_v() {
 	! lab_tcpdump_text | grep -qE "IP $LAB_ADDR_B\.8082 > " || fail "the peer answered$(peer_view)"
 }
 
+@test "a SYN,ACK in the notation to an open port ('S. 0:0(0) ack 1'): on the wire as written, the peer answers RST; hs shows what it sent" {
+	lab
+	send "$LAB_ADDR_B" 8080 --sport 41000 'S. 0:0(0) ack 1' --expect rst
+	assert_sent
+	reaction_is rst
+	assert_no_guard_left
+	lab_tcpdump_stop
+	wire_from 41000 | grep -qE 'Flags \[S\.\], seq [0-9]+, ack 1, ' || fail "the SYN,ACK is not as written$(hs_view)$(peer_view)"
+	wire_to 41000 | grep -qE 'Flags \[R\], seq 1, ' || fail "the peer did not answer with RST at seq 1$(peer_view)"
+	# no peer ISN is known: numbers are shown relative to 0, as the notation took them
+	local out
+	out=$(segs '.dir == "out"')
+	expect "$out" ack 1
+	expect "$out" rack 1
+}
+
 @test "a SYN to a port the peer's firewall rejects with ICMP: icmp; --expect icmp exits 0" {
 	lab
 	lab_nft b <<-'EOF'
