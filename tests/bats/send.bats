@@ -600,6 +600,25 @@ wire_v() {
 	assert_no_state_left
 }
 
+@test "data larger than the path allows (2000 bytes on a 1500-byte link): one clear line, nothing sent, the connection kept; the next send works" {
+	lab
+	hs_keep 40000
+	head -c 2000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big"
+	send --data-file "$BATS_TEST_TMPDIR/big"
+	((status == 2 || status == 4)) || fail "exit $status, expected 2 or 4$(hs_view)"
+	lab_assert_hs_error 'too long|too large|MTU|1500'
+	# one clean line: no control character (a library's trailing newline) shown as '?'
+	[[ ${stderr_lines[0]} != *'?'* ]] || fail "a '?' in the message: ${stderr_lines[0]}"
+	still_kept 1
+	send --data hi
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 2 bytes: 'hi'\$" || fail "$(hs_view)$(peer_view)"
+	lab_tcpdump_stop
+	! wire_from 40000 | grep -qE 'length (2000|1[0-9]{3})' || fail "a big segment reached the peer$(peer_view)"
+	[[ $(grep -c "^received $LAB_ADDR_A:40000" "$LAB_DIR/peer.out") == 1 ]] || fail "$(peer_view)"
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
