@@ -456,3 +456,71 @@ lose_once_count() {
 	lab_b nft list table inet labloss |
 		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n[++k] = $(i + 1) } END { print n[2] + 0 }'
 }
+
+# ---- crafting: hs send and --step (send.bats, step.bats) --------------------------
+
+# hs_keep SPORT [ARGS]: hs connect from 198.18.0.1:SPORT to the peer's 8080, kept
+# (--close keep), with --state-dir $STATE. Sets ISS and IRS (the ISNs: ours, the
+# peer's) and SND_NXT and RCV_NXT (absolute, from hs's handshake ACK). Waits until
+# the peer's kernel has the connection ESTABLISHED.
+hs_keep() {
+	local sport=$1 ack syn
+	shift
+	hs_a connect "$LAB_ADDR_B" 8080 --sport "$sport" --json --state-dir "$STATE" "$@"
+	assert_success
+	expect "$(result)" outcome established
+	syn=$(segs '.dir == "out" and .flags == "SYN"' | head -n1)
+	ack=$(segs '.dir == "out" and .flags == "ACK"' | head -n1)
+	[[ -n $syn && -n $ack ]] || fail "no SYN or no ACK in hs connect's output: $output"
+	ISS=$(field "$syn" seq)
+	SND_NXT=$(field "$ack" seq)
+	RCV_NXT=$(field "$ack" ack)
+	IRS=$(((RCV_NXT + 4294967295) % 4294967296))
+	wait_until 2 peer_has_established "$sport" || fail "the peer has no ESTABLISHED connection from $sport: $(lab_conns b 8080)"
+}
+
+# seq_add N D: N + D modulo 2^32.
+seq_add() {
+	printf '%s' "$((($1 + $2 + 4294967296) % 4294967296))"
+}
+
+# wire_from SPORT [PORT]: the capture's segments from hs's port SPORT to the
+# peer's PORT (8080); wire_to SPORT [PORT]: the peer's segments to hs's SPORT.
+wire_from() {
+	lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.$1 > $LAB_ADDR_B\.${2:-8080}: "
+}
+wire_to() {
+	lab_tcpdump_text | grep -E "IP $LAB_ADDR_B\.${2:-8080} > $LAB_ADDR_A\.$1: "
+}
+
+# wire_after REGEX: the capture's lines after the first one that matches REGEX.
+wire_after() {
+	lab_tcpdump_text | awk -v re="$1" 'found { print } !found && $0 ~ re { found = 1 }'
+}
+
+# peer_view: what the peer saw, for failure messages: its program's log, its
+# kernel's connections on 8080, the capture (when there is one).
+peer_view() {
+	printf '\n--- the peer program (peer.out):\n%s' "$(cat "$LAB_DIR/peer.out" 2>/dev/null)"
+	printf '\n--- the peer kernel (ss on 8080):\n%s' "$(lab_conns b 8080 2>/dev/null)"
+	[[ -f $LAB_DIR/capture.pcap ]] && printf '\n--- the capture in the peer namespace:\n%s' "$(lab_tcpdump_text)"
+	printf '\n'
+}
+
+# hs_view: hs's last output and stderr, for failure messages.
+hs_view() {
+	printf '\n--- hs stdout:\n%s\n--- hs stderr:\n%s\n' "${output:-}" "${stderr:-}"
+}
+
+# STEP_PROMPT: an extended regex for one --step prompt on stderr.
+STEP_PROMPT=${STEP_PROMPT:-'press Enter'}
+
+# step_prompts FILE: how many --step prompts FILE (hs's stderr) holds.
+step_prompts() {
+	grep -oE -- "$STEP_PROMPT" "$1" 2>/dev/null | wc -l
+}
+
+# step_last_prompt FILE: the last line of FILE with a prompt.
+step_last_prompt() {
+	grep -E -- "$STEP_PROMPT" "$1" | tail -n1
+}
