@@ -450,6 +450,8 @@ static void add_data(struct cli *c, const char *opt, const char *arg)
 
 	if (c->have_data)
 		die(HS_EXIT_USAGE, "one segment takes one payload: --data, --data-hex or --data-file, once");
+	if (!*arg)
+		die(HS_EXIT_USAGE, "%s needs some data (for a segment without payload, leave it out)", opt);
 	if (strcmp(opt, "--data-file") == 0) {
 		if (hs_payload_read_file(arg, HS_CRAFT_MAX_PAYLOAD, &buf, &len, err, sizeof(err)) < 0)
 			die(HS_EXIT_USAGE, "--data-file: %s", err);
@@ -641,10 +643,14 @@ int hs_main(int argc, char **argv)
 		case L_JSON: c.json = true; break;
 		case L_NOCOLOR: c.no_color = true; break;
 		case L_STATEDIR: c.state_dir = optarg; break;
-		case L_SPORT:
-			c.sport = (uint16_t)parse_ulong("--sport", optarg, 65535);
-			if (!c.sport)
+		case L_SPORT: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-' || *optarg == '+' || v < 1 || v > 65535)
 				die(HS_EXIT_USAGE, "--sport must be 1..65535, not \"%s\"", optarg);
+			c.sport = (uint16_t)v;
+		}
 			c.given |= O_SPORT;
 			break;
 		case L_ISN: c.isn = (uint32_t)parse_ulong("--isn", optarg, UINT32_MAX); c.have_isn = true; c.given |= O_ISN; break;

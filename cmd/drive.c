@@ -377,6 +377,11 @@ static void record_from_tcb(const struct drive *d, hs_conn_record *rec)
 	rec->ts_ok = snap.ts_ok;
 	rec->ts_recent = snap.ts_recent;
 	rec->ts_clock = snap.ts_val;
+	rec->beyond = snap.beyond_sent;
+	rec->beyond_start = snap.beyond_start;
+	rec->beyond_end = snap.beyond_end;
+	rec->beyond_fin = snap.beyond_fin;
+	rec->beyond_fin_seq = snap.beyond_fin_seq;
 	snprintf(rec->guard, sizeof(rec->guard), "%s", d->s.guard.table);
 	rec->created = time(NULL);
 	rec->pid = getpid();
@@ -399,6 +404,11 @@ void drive_snapshot_from_record(const hs_conn_record *rec, hs_tcb_snapshot *snap
 	snap->sack_ok = rec->sack_ok;
 	snap->ts_ok = rec->ts_ok;
 	snap->ts_recent = rec->ts_recent;
+	snap->beyond_sent = rec->beyond;
+	snap->beyond_start = rec->beyond_start;
+	snap->beyond_end = rec->beyond_end;
+	snap->beyond_fin = rec->beyond_fin;
+	snap->beyond_fin_seq = rec->beyond_fin_seq;
 	/* TSval must not go backwards: advance it by the wall time since saving. */
 	time_t now = time(NULL);
 	snap->ts_val = rec->ts_clock + (uint32_t)((now > rec->created ? now - rec->created : 0) * 1000);
@@ -477,7 +487,6 @@ int drive_save_kept(struct drive *d, char *id, size_t idlen, char *err, size_t e
 	return 0;
 }
 
-static enum hs_run drive_catch_up(struct drive *d);
 
 enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 {
@@ -531,7 +540,7 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	hs_tcb_resume(&d->s.tcb, &d->cfg, &snap, hs_now_ns());
 	hs_session_info(&d->s, "resuming kept connection %d: %s %s -> %s (peer %s)", rec->id,
 	                hs_state_name(rec->state), l, r, hs_state_name(rec->peer_state));
-	return drive_catch_up(d);
+	return d->no_catch_up ? HS_RUN_GOAL : drive_catch_up(d);
 }
 
 bool drive_answered(const hs_tcb *t, void *arg)
@@ -564,7 +573,7 @@ static bool caught_up(const hs_tcb *t, void *arg)
 	return hs_seq_geq(t->rcv_nxt, s->peer_next);
 }
 
-static enum hs_run drive_catch_up(struct drive *d)
+enum hs_run drive_catch_up(struct drive *d)
 {
 	hs_session *s = &d->s;
 	hs_tcb_out o;
@@ -677,7 +686,9 @@ int drive_close(struct drive *d, enum close_mode mode)
 	case CLOSE_RST:
 		hs_tcb_abort(&s->tcb, c->ack, hs_now_ns(), &o);
 		hs_session_apply(s, &o, NULL, 0);
-		return drive_failed(d, HS_RUN_ENDED, "");
+		if (s->tcb.result == HS_RES_NONE && !s->quit)
+			return drive_close(d, mode); /* an edit replaced our RST: still to be done */
+		return drive_failed(d, s->quit ? HS_RUN_QUIT : HS_RUN_ENDED, "");
 	case CLOSE_WAIT:
 		r = hs_session_run(s, peer_closed, NULL, hs_now_ns() + drive_patience(c));
 		if (r != HS_RUN_GOAL)
@@ -693,6 +704,9 @@ int drive_close(struct drive *d, enum close_mode mode)
 		if (hs_tcb_close(&s->tcb, hs_now_ns(), &o) < 0)
 			return drive_finish(d, "error", HS_EXIT_PEER, NULL, "cannot close in this state");
 		hs_session_apply(s, &o, NULL, 0);
+		if (!s->quit && s->tcb.result == HS_RES_NONE &&
+		    (s->tcb.state == HS_ESTABLISHED || s->tcb.state == HS_CLOSE_WAIT))
+			return drive_close(d, CLOSE_FIN); /* an edit replaced our FIN: still to be done */
 		/* Bounded: a peer that never sends its FIN leaves us in FIN-WAIT-2. */
 		r = hs_session_run(s, NULL, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
 		return drive_failed(d, r, s->tcb.state == HS_FIN_WAIT_2 ? "the peer's FIN" : "the peer's ACK of our FIN");

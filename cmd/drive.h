@@ -19,6 +19,8 @@ struct drive {
 	bool resumed;                /* hs fin/rst on a kept connection (kept_id names it) */
 	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
 	bool keep_privs;             /* more sessions follow (hs send --count): keep CAP_NET_RAW */
+	bool no_catch_up;            /* drive_resume stops before its probe: the caller checks
+	                              * what it can first, then calls drive_catch_up */
 };
 
 /* TCB configuration from the command line (ISN and TS clock random unless given). */
@@ -51,6 +53,9 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src);
  * no hs ran (asking for a retransmission with duplicate ACKs). Dies on error;
  * returns HS_RUN_GOAL when in sync with the peer. */
 enum hs_run drive_resume(struct drive *d, hs_conn_record *rec);
+/* The probe that starts a resumed connection: the peer shows where it is, and what it
+ * sent while no hs ran is asked for again (see drive_resume). */
+enum hs_run drive_catch_up(struct drive *d);
 /* Goal for hs_session_run: the peer sent a segment since `before` (s->inputs). */
 struct drive_answer {
 	const hs_session *s;

@@ -2,6 +2,7 @@
  * PORT), and the peer's reaction to it, classified. */
 #include <config.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "hs/craft.h"
 #include "hs/random.h"
 #include "hs/route.h"
+#include "hs/seq.h"
+#include <sys/socket.h>
 
 /* A SEGMENT argument, not a CONN: packetdrill's flags come first (upper case, or '.'),
  * followed by a blank or nothing. CONN names are numbers and endpoints. */
@@ -67,6 +70,25 @@ static int exit_for(const struct cli *c, enum hs_reaction r)
 	return hs_reaction_matches(r, c->expect) ? HS_EXIT_OK : HS_EXIT_PEER;
 }
 
+/* "; not what --expect asked for (dup-ack)" when the reaction fails --expect. */
+static const char *expect_text(const struct cli *c, enum hs_reaction r, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (exit_for(c, r) == HS_EXIT_OK)
+		return buf;
+	n += (size_t)snprintf(buf, len, "; not what --expect asked for (");
+	for (int k = 0, first = 1; k < HS_REACT_COUNT && n < len; k++)
+		if (c->expect & (1u << k)) {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", first ? "" : ",", hs_reaction_name((enum hs_reaction)k));
+			first = 0;
+		}
+	if (n < len)
+		snprintf(buf + n, len - n, ")");
+	return buf;
+}
+
 /* A word for the message: what the reaction means. */
 static const char *reaction_text(enum hs_reaction r)
 {
@@ -90,16 +112,65 @@ static bool conn_ended(const hs_tcb *t, void *arg)
 	return t->result != HS_RES_NONE;
 }
 
+/* What only the connection can tell about a segment, checked before anything is
+ * sent: fields that IPv6 does not have, and the interface's MTU (hs does not
+ * fragment: a raw socket refuses a datagram larger than it, EMSGSIZE). */
+static int check_tx(const hs_tx *tx, int family, const char *ifname, char *err, size_t errlen)
+{
+	if (family == AF_INET6 && (tx->ip.set_ip_id || tx->ip.set_df)) {
+		snprintf(err, errlen, "--ip-id, --df and --no-df are IPv4 header fields: this connection is IPv6");
+		return -1;
+	}
+	int mtu = hs_iface_mtu(ifname);
+	unsigned ip_hlen = family == AF_INET6 ? 40 : 20;
+	unsigned size = ip_hlen + 20 + tx->opt_len + tx->len;
+	if (mtu > 0 && size > (unsigned)mtu) {
+		int room = mtu - (int)(ip_hlen + 20 + tx->opt_len);
+		snprintf(err, errlen, "the segment would be a %u-byte datagram, more than the MTU of %s (%d): at most "
+		         "%d bytes of payload with these options (hs does not fragment)", size, ifname, mtu,
+		         room > 0 ? room : 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* The message of the result line: what happened, and what --expect wanted if the
+ * reaction was not that. */
+static int finish_sent(struct drive *d, enum hs_reaction react, const char *conn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int finish_sent(struct drive *d, enum hs_reaction react, const char *conn, const char *fmt, ...)
+{
+	char msg[512], exp[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, "%s", expect_text(d->c, react, exp, sizeof(exp)));
+	return drive_finish(d, "sent", exit_for(d->c, react), conn, msg);
+}
+
+/* Does one of the answer's SACK blocks cover [left, right)? */
+static bool sacked(const hs_segment *a, uint32_t left, uint32_t right)
+{
+	for (int i = 0; i < a->opts.nsack && i < HS_OPT_MAXSACK; i++)
+		if (hs_seq_leq(a->opts.sack[i].left, left) && hs_seq_geq(a->opts.sack[i].right, right))
+			return true;
+	return false;
+}
+
 /* ---- into a kept connection -------------------------------------------------------- */
 
 static int send_kept(struct cli *c, const char *conn, const char *segment)
 {
-	struct drive d = { .c = c, .t0 = hs_now_ns() };
+	struct drive d = { .c = c, .t0 = hs_now_ns(), .no_catch_up = true };
 	hs_conn_record rec;
 	hs_seg_spec sp;
 	hs_tx tx;
 	hs_tcb_out o;
-	char err[256], msg[512], id[16];
+	char err[256], id[16];
 
 	build_spec(c, segment, &sp);
 	/* drive_resume reads the CONN from args[0]. */
@@ -109,15 +180,25 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 	enum hs_run r = drive_resume(&d, &rec);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
+	hs_tcb *t = &d.s.tcb;
+	const uint8_t *data = c->have_data ? c->data.p : NULL;
+	uint32_t len = c->have_data ? c->data.len : 0;
+
+	/* Before anything is sent: a segment that cannot be built or cannot leave. */
+	if (hs_craft_build(t, &sp, NULL, data, len, hs_now_ns(), &tx, err, sizeof(err)) < 0 ||
+	    check_tx(&tx, t->cfg.remote.addr.family, d.ifname, err, sizeof(err)) < 0)
+		return drive_keep_resumed(&d, "error", HS_EXIT_USAGE, err);
+	r = drive_catch_up(&d);
+	if (r != HS_RUN_GOAL)
+		return drive_failed(&d, r, "the peer's answer to our probe");
 	r = hs_session_drain(&d.s);
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "");
 
-	hs_tcb *t = &d.s.tcb;
-	if (hs_craft_build(t, &sp, NULL, c->have_data ? c->data.p : NULL, c->have_data ? c->data.len : 0,
-	                   hs_now_ns(), &tx, err, sizeof(err)) < 0)
+	/* Built again on the numbers the probe brought. */
+	if (hs_craft_build(t, &sp, NULL, data, len, hs_now_ns(), &tx, err, sizeof(err)) < 0)
 		return drive_keep_resumed(&d, "error", HS_EXIT_USAGE, err);
-	uint32_t snd_una = t->snd_una, rcv_nxt = t->rcv_nxt;
+	uint32_t snd_una = t->snd_una, snd_nxt = t->snd_nxt, rcv_nxt = t->rcv_nxt;
 	d.s.craft_no_rtx = true;
 	hs_session_watch(&d.s);
 	unsigned sent_before = d.s.sent;
@@ -139,7 +220,15 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 		return drive_failed(&d, r, "");
 	enum hs_reaction react = reaction_of(&d.s, &tx, snd_una, rcv_nxt);
 	d.s.reaction = hs_reaction_name(react);
-	int code = exit_for(c, react);
+	uint32_t space = tx.len + !!(tx.flags & HS_FIN);
+	if (tx.ip.bad_csum && space)
+		hs_session_info(&d.s, "the segment's checksum is wrong on purpose: the peer's kernel drops it before TCP "
+		                "sees it, so SND.NXT stays at %u", hs_tcb_rel_snd(t, snd_nxt));
+	else if (tx.len && hs_seq_gt(tx.seq, snd_nxt) && d.s.answered && !d.s.answer_icmp &&
+	         sacked(&d.s.answer, tx.seq, tx.seq + tx.len))
+		hs_session_info(&d.s, "the peer holds the crafted bytes %u:%u out of order (its SACK says so): they count "
+		                "once the gap from SND.NXT (%u) is filled", hs_tcb_rel_snd(t, tx.seq),
+		                hs_tcb_rel_snd(t, tx.seq + tx.len), hs_tcb_rel_snd(t, snd_nxt));
 
 	if (aborted) {
 		/* Did the peer take our RST? As hs rst asks: a probe, answered with RST by a
@@ -148,26 +237,22 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 			unsigned before = d.s.inputs;
 			r = drive_probe(&d);
 			bool still = r == HS_RUN_GOAL && d.s.inputs > before && !(d.s.last_in_flags & HS_RST);
-			if (!still) {
-				snprintf(msg, sizeof(msg), "the peer took the RST (%s): connection removed",
-				         r == HS_RUN_GOAL ? "it answers our probe with RST" : "no answer to our probes");
-				return drive_finish(&d, "sent", code, NULL, msg);
-			}
+			if (!still)
+				return finish_sent(&d, react, NULL, "reaction: %s; the peer took the RST (%s): connection removed",
+				                   reaction_text(react),
+				                   r == HS_RUN_GOAL ? "it answers our probe with RST" : "no answer to our probes");
 		}
 		/* Still connected: keep it as it was. */
 		snprintf(id, sizeof(id), "%d", d.kept_id);
 		d.kept_id = 0;
 		t->state = rec.state;
 		t->peer_state = rec.peer_state;
-		snprintf(msg, sizeof(msg), "reaction: %s; the peer did not take the RST (the connection stays kept)",
-		         reaction_text(react));
-		return drive_finish(&d, "sent", code, id, msg);
+		return finish_sent(&d, react, id, "reaction: %s; the peer did not take the RST (the connection stays kept)",
+		                   reaction_text(react));
 	}
-	if (t->result != HS_RES_NONE) { /* the peer reset it, or our close finished */
-		snprintf(msg, sizeof(msg), "reaction: %s; the connection ended (%s): removed", reaction_text(react),
-		         hs_result_name(t->result));
-		return drive_finish(&d, "sent", code, NULL, msg);
-	}
+	if (t->result != HS_RES_NONE) /* the peer reset it, or our close finished */
+		return finish_sent(&d, react, NULL, "reaction: %s; the connection ended (%s): removed", reaction_text(react),
+		                   hs_result_name(t->result));
 	/* Crafted data or FIN that the peer did not acknowledge did not happen for it. */
 	uint32_t back = hs_tcb_forget_unacked(t, &o);
 	if (back) {
@@ -178,20 +263,16 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 	if (t->state != HS_ESTABLISHED && t->state != HS_CLOSE_WAIT) {
 		/* Our FIN was acknowledged: the close goes on to its end, as hs fin's. */
 		r = hs_session_run(&d.s, conn_ended, NULL, hs_now_ns() + drive_patience(c) + c->time_wait_ns);
-		snprintf(msg, sizeof(msg), "reaction: %s; our FIN was taken: %s", reaction_text(react),
-		         t->result == HS_RES_CLOSED ? "connection closed, removed"
-		         : t->result != HS_RES_NONE ? "the connection ended, removed"
-		                                    : "the peer's FIN did not come; connection removed");
 		if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
 			return drive_failed(&d, r, "the peer's FIN");
-		return drive_finish(&d, "sent", code, NULL, msg);
+		return finish_sent(&d, react, NULL, "reaction: %s; our FIN was taken: %s", reaction_text(react),
+		                   t->result == HS_RES_CLOSED ? "connection closed, removed"
+		                   : t->result != HS_RES_NONE ? "the connection ended, removed"
+		                                              : "the peer's FIN did not come; connection removed");
 	}
-	if (drive_save_kept(&d, id, sizeof(id), err, sizeof(err)) < 0) {
-		snprintf(msg, sizeof(msg), "reaction: %s; %s (the record as it was stays)", reaction_text(react), err);
-		return drive_finish(&d, "sent", code, id, msg);
-	}
-	snprintf(msg, sizeof(msg), "reaction: %s; the connection stays kept", reaction_text(react));
-	return drive_finish(&d, "sent", code, id, msg);
+	if (drive_save_kept(&d, id, sizeof(id), err, sizeof(err)) < 0)
+		return finish_sent(&d, react, id, "reaction: %s; %s (the record as it was stays)", reaction_text(react), err);
+	return finish_sent(&d, react, id, "reaction: %s; the connection stays kept", reaction_text(react));
 }
 
 /* ---- without a connection ----------------------------------------------------------- */
@@ -203,16 +284,41 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
+/* {"syn-ack":2,"none":1} into json, "2 syn-ack, 1 none" into text; returns how many
+ * kinds were seen. */
+static int count_reactions(const unsigned *seen, char *json, size_t jlen, char *text, size_t tlen)
+{
+	size_t n = 0, m = 0;
+	int kinds = 0;
+
+	n += (size_t)snprintf(json, jlen, "{");
+	text[0] = '\0';
+	for (int k = 0; k < HS_REACT_COUNT; k++)
+		if (seen[k]) {
+			if (n < jlen)
+				n += (size_t)snprintf(json + n, jlen - n, "%s\"%s\":%u", kinds ? "," : "",
+				                      hs_reaction_name((enum hs_reaction)k), seen[k]);
+			if (m < tlen)
+				m += (size_t)snprintf(text + m, tlen - m, "%s%u %s", kinds ? ", " : "", seen[k],
+				                      hs_reaction_name((enum hs_reaction)k));
+			kinds++;
+		}
+	if (n < jlen)
+		snprintf(json + n, jlen - n, "}");
+	return kinds;
+}
+
 static int send_probe(struct cli *c, const char *hostarg, const char *portarg, const char *segment)
 {
 	struct drive d = { .c = c, .t0 = hs_now_ns() };
 	hs_endpoint local, remote;
 	hs_seg_spec sp;
-	char host[256], err[256], msg[512], counts[256];
+	char host[256], err[256], counts[256], text[256];
 	const char *why;
 	unsigned seen[HS_REACT_COUNT] = { 0 };
 	enum hs_reaction last = HS_REACT_NONE;
-	int code = HS_EXIT_OK, sent = 0;
+	int code = HS_EXIT_OK, done = 0;
+	bool open = false;
 
 	memset(&remote, 0, sizeof(remote));
 	if (hs_host_split(hostarg, host, sizeof(host), &remote.port, &why) < 0)
@@ -221,6 +327,8 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		die(HS_EXIT_USAGE, "the port is given twice, in \"%s\" and as \"%s\"", hostarg, portarg);
 	if (portarg && hs_port_parse(portarg, &remote.port) < 0)
 		die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", portarg);
+	if (c->count < 1)
+		die(HS_EXIT_USAGE, "--count must be 1..1000 for hs send, not %d", c->count);
 	build_spec(c, segment, &sp);
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
@@ -236,10 +344,22 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 	uint16_t first = drive_source_port(&d, &local.addr);
 
 	for (int i = 0; i < c->count; i++) {
-		if (i > 0) {
-			if (c->interval_ns)
-				sleep_ns(c->interval_ns);
-			cli_check_stop();
+		if (i > 0 && c->interval_ns)
+			sleep_ns(c->interval_ns);
+		if (i > 0 && hs_stop_signal) {
+			int sig = hs_stop_signal;
+			count_reactions(seen, counts, sizeof(counts), text, sizeof(text));
+			d.s.reaction = hs_reaction_name(last);
+			d.s.reactions = counts;
+			char msg[512];
+			snprintf(msg, sizeof(msg), "interrupted by %s after %d of %d probes: %s; guard removed",
+			         cli_signal_name(sig), done, c->count, text);
+			return drive_finish(&d, "interrupted", 128 + sig, NULL, msg);
+		}
+		if (open) { /* the previous probe's capture and guard go; this one gets its own */
+			hs_session_close(&d.s, false);
+			hs_cleanup_session = NULL;
+			open = false;
 		}
 		local.port = c->sport ? c->sport : (uint16_t)(first + i);
 		if (!c->sport && i > 0 && (local.port < first || hs_local_port_in_use(local.port, false) ||
@@ -253,11 +373,13 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 			.pcap_out = i == 0 ? c->pcap_out : NULL, .guard = true, .step = c->step,
 		};
 		drive_open(&d, &p);
+		open = true;
 		hs_tcb_closed(&d.s.tcb, &d.cfg, hs_now_ns());
 		hs_tx tx;
 		if (hs_craft_build(&d.s.tcb, &sp, NULL, c->have_data ? c->data.p : NULL, c->have_data ? c->data.len : 0,
-		                   hs_now_ns(), &tx, err, sizeof(err)) < 0)
-			die(HS_EXIT_USAGE, "%s", err);
+		                   hs_now_ns(), &tx, err, sizeof(err)) < 0 ||
+		    check_tx(&tx, remote.addr.family, d.ifname, err, sizeof(err)) < 0)
+			die(HS_EXIT_USAGE, "%s", err); /* nothing sent yet: die removes the guard */
 		hs_session_watch(&d.s);
 		d.s.craft_no_rtx = true;
 		if (hs_session_send_crafted(&d.s, &tx) < 0)
@@ -273,38 +395,22 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 			return drive_failed(&d, r, "");
 		last = reaction_of(&d.s, &tx, tx.seq, 0);
 		seen[last]++;
-		sent += d.s.sent > 0;
+		done++;
 		if (exit_for(c, last) != HS_EXIT_OK)
 			code = HS_EXIT_PEER;
 		if (c->count > 1)
 			hs_session_info(&d.s, "probe %d of %d from port %u: %s", i + 1, c->count, local.port,
 			                hs_reaction_name(last));
-		if (i + 1 < c->count) {
-			hs_session_close(&d.s, false);
-			hs_cleanup_session = NULL;
-		}
 	}
-	size_t n = 0, m = 0;
-	int kinds = 0;
-	char text[256];
-	counts[n++] = '{';
-	text[0] = '\0';
-	for (int k = 0; k < HS_REACT_COUNT; k++)
-		if (seen[k]) {
-			n += (size_t)snprintf(counts + n, sizeof(counts) - n, "%s\"%s\":%u", kinds ? "," : "",
-			                      hs_reaction_name((enum hs_reaction)k), seen[k]);
-			m += (size_t)snprintf(text + m, sizeof(text) - m, "%s%u %s", kinds ? ", " : "", seen[k],
-			                      hs_reaction_name((enum hs_reaction)k));
-			kinds++;
-		}
-	snprintf(counts + n, sizeof(counts) - n, "}");
+	int kinds = count_reactions(seen, counts, sizeof(counts), text, sizeof(text));
 	d.s.reaction = kinds > 1 ? "mixed" : hs_reaction_name(last);
 	d.s.reactions = c->count > 1 ? counts : NULL;
-	if (c->count > 1)
-		snprintf(msg, sizeof(msg), "%d probes: %s", c->count, text);
-	else
-		snprintf(msg, sizeof(msg), "reaction: %s", reaction_text(last));
-	(void)sent;
+	if (c->count == 1)
+		return finish_sent(&d, last, NULL, "reaction: %s", reaction_text(last));
+	char msg[512], exp[160] = "";
+	if (code != HS_EXIT_OK)
+		snprintf(exp, sizeof(exp), "; not every probe drew what --expect asked for");
+	snprintf(msg, sizeof(msg), "%d probes: %s%s", c->count, text, exp);
 	return drive_finish(&d, "sent", code, NULL, msg);
 }
 
@@ -314,7 +420,10 @@ int cmd_send(struct cli *c)
 {
 	uint16_t port;
 
-	if (c->nargs >= 2 && hs_port_parse(c->args[1], &port) == 0 && !looks_like_segment(c->args[0])) {
+	if (c->nargs >= 2 && !looks_like_segment(c->args[0]) && c->args[1][0] &&
+	    strspn(c->args[1], "0123456789") == strlen(c->args[1])) {
+		if (hs_port_parse(c->args[1], &port) < 0)
+			die(HS_EXIT_USAGE, "bad port \"%s\": must be a number from 1 to 65535", c->args[1]);
 		if (c->nargs > 3)
 			die(HS_EXIT_USAGE, "send HOST PORT takes one SEGMENT at most, not also \"%s\"", c->args[3]);
 		return send_probe(c, c->args[0], c->args[1], c->nargs == 3 ? c->args[2] : NULL);

@@ -1,6 +1,7 @@
 /* Source address and interface the way the kernel would choose them, and the local
  * ports in use, from /proc (which shows the current network namespace). */
 #include <config.h>
+#include <sys/ioctl.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -169,6 +170,24 @@ int hs_addr_check_local(const hs_addr *addr, const char *iface, char *err, size_
 	else
 		snprintf(err, errlen, "cannot bind to %s: %s", text, strerror(e));
 	return -1;
+}
+
+int hs_iface_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int fd, mtu = -1;
+
+	if (!name || !*name || strlen(name) >= sizeof(ifr.ifr_name))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
 }
 
 bool hs_iface_exists(const char *name)

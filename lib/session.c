@@ -57,6 +57,8 @@ void hs_session_close(hs_session *s, bool keep_guard)
 {
 	char err[256];
 
+	free(s->pre_call);
+	s->pre_call = NULL;
 	if (!keep_guard && s->guard.table[0])
 		hs_guard_remove(&s->guard, err, sizeof(err));
 	if (s->cap) {
@@ -408,9 +410,32 @@ static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
 static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64_t in_ts)
 {
 	hs_state state, peer;
-	bool assumed = s->tcb.peer_assumed;
+	bool assumed;
 	int failed = -1;
 
+	/* An edit at a call's prompt that makes its segment another kind (no FIN where
+	 * the call closes, an RST that is not at SND.NXT, ...) undoes the call: the TCB
+	 * goes back to where it was, and only the edited segment leaves, with what it
+	 * does itself (hs_tcb_sent_crafted). */
+	if (s->confirmed && s->pending == STEP_EDIT && s->pre_call && o->ntx > 0) {
+		hs_tx edited;
+		char err[200];
+		const hs_tx *call = &o->tx[0];
+		if (hs_craft_build(&s->tcb, &s->pending_spec, call, NULL, 0, hs_now_ns(), &edited, err, sizeof(err)) == 0 &&
+		    (((edited.flags ^ call->flags) & (HS_SYN | HS_FIN | HS_RST)) || edited.seq != call->seq ||
+		     edited.len != call->len)) {
+			s->tcb = *s->pre_call;
+			memset(o, 0, sizeof(*o));
+			o->tx[0] = edited;
+			o->ntx = 1;
+			s->pending = STEP_SEND;
+			hs_session_info(s, "--step: the edit replaces what the call would send: the call is undone");
+		}
+	}
+	free(s->pre_call);
+	s->pre_call = NULL;
+
+	assumed = s->tcb.peer_assumed;
 	states_before(&s->tcb, o, &state, &peer);
 	for (int k = 0; k < o->nchange; k++)
 		if (o->change[k].cause == 0)
@@ -827,6 +852,13 @@ enum hs_run hs_session_before_call(hs_session *s, const char *what)
 	}
 	r = hs_session_drain(s);
 	s->confirmed = r == HS_RUN_GOAL;
+	free(s->pre_call);
+	s->pre_call = NULL;
+	if (s->confirmed && s->pending == STEP_EDIT) { /* the state the call starts from */
+		s->pre_call = malloc(sizeof(*s->pre_call));
+		if (s->pre_call)
+			*s->pre_call = s->tcb;
+	}
 	return r;
 }
 

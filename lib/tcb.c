@@ -333,7 +333,10 @@ static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
 	if (tx->flags & HS_RST) {
 		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
 	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
-		if (t->peer_state == HS_SYN_RECEIVED)
+		/* Our ACK completes its handshake only if it is acceptable there: at its
+		 * RCV.NXT (not a keepalive's old byte) and acknowledging its SYN exactly. */
+		if (t->peer_state == HS_SYN_RECEIVED && hs_seq_geq(tx->seq, t->snd_una) && tx->ack == t->rcv_nxt &&
+		    tx->note != HS_NOTE_KEEPALIVE)
 			set_peer_by(t, HS_ESTABLISHED, "ACK sent", cause, out);
 		if (t->peer_fin_seen && tx->ack == t->peer_fin_seq + 1) {
 			switch (t->peer_state) {
@@ -716,6 +719,17 @@ void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *s
 	t->sack_ok = snap->sack_ok;
 	t->ts_ok = snap->ts_ok;
 	t->ts_recent = snap->ts_recent;
+	/* Crafted data the peer may hold beyond SND.NXT: at most a window's worth. */
+	if (snap->beyond_sent && hs_seq_gt(snap->beyond_end, snap->snd_nxt) &&
+	    snap->beyond_end - snap->snd_nxt <= (1u << 30) && hs_seq_gt(snap->beyond_start, snap->snd_nxt) &&
+	    hs_seq_lt(snap->beyond_start, snap->beyond_end)) {
+		t->beyond_sent = true;
+		t->beyond_start = snap->beyond_start;
+		t->beyond_end = snap->beyond_end;
+		t->beyond_fin = snap->beyond_fin && hs_seq_geq(snap->beyond_fin_seq, snap->snd_nxt) &&
+		                hs_seq_lt(snap->beyond_fin_seq, snap->beyond_end);
+		t->beyond_fin_seq = snap->beyond_fin_seq;
+	}
 	/* A kept CLOSE-WAIT connection has already taken the peer's FIN. */
 	if (t->state == HS_CLOSE_WAIT) {
 		t->peer_fin_seen = true;
@@ -741,6 +755,11 @@ void hs_tcb_snapshot_take(const hs_tcb *t, uint64_t now, hs_tcb_snapshot *snap)
 	snap->ts_ok = t->ts_ok;
 	snap->ts_recent = t->ts_recent;
 	snap->ts_val = ts_value(t, now);
+	snap->beyond_sent = t->beyond_sent;
+	snap->beyond_start = t->beyond_start;
+	snap->beyond_end = t->beyond_end;
+	snap->beyond_fin = t->beyond_fin;
+	snap->beyond_fin_seq = t->beyond_fin_seq;
 }
 
 void hs_tcb_probe(hs_tcb *t, bool keepalive, uint64_t now, hs_tcb_out *out)
@@ -972,6 +991,27 @@ static void fast_retransmit(hs_tcb *t, const rx *r, bool same_window_dup, hs_tcb
 	retransmit_oldest(t, r->now, out);
 }
 
+/* The peer acknowledges crafted data we sent beyond SND.NXT (hs_tcb_sent_crafted):
+ * it held it out of order, and the gap before it is filled. Our send sequence space
+ * reaches that far after all; a crafted FIN among it is our close. */
+static void take_beyond_ack(hs_tcb *t, uint32_t ack, hs_tcb_out *out)
+{
+	bool fin = t->beyond_fin && hs_seq_gt(ack, t->beyond_fin_seq) && !t->fin_sent &&
+	           (t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT);
+	uint32_t data_end = fin ? t->beyond_fin_seq : ack;
+
+	drop_acked_chunks(t);
+	t->snd_nxt = t->snd_max = t->snd_end = data_end;
+	if (fin) {
+		set_state(t, t->state == HS_CLOSE_WAIT ? HS_LAST_ACK : HS_FIN_WAIT_1, "our crafted FIN taken", out);
+		t->fin_queued = t->fin_sent = true;
+		t->fin_seq = t->beyond_fin_seq;
+		t->snd_nxt = t->snd_max = t->fin_seq + 1;
+	}
+	if (hs_seq_geq(ack, t->beyond_end))
+		t->beyond_sent = t->beyond_fin = false;
+}
+
 /* The ACK field (RFC 9293 3.10.7.4, fifth step). Returns false if the segment is dropped. */
 static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 {
@@ -985,6 +1025,10 @@ static bool process_ack(hs_tcb *t, rx *r, hs_tcb_out *out)
 		send_reply_rst(t, ack, false, 0, out);
 		return false;
 	}
+	/* Only an ACK that reaches into it: the gap before it was filled. */
+	if (hs_seq_gt(ack, t->snd_max) && t->beyond_sent && hs_seq_gt(ack, t->beyond_start) &&
+	    hs_seq_leq(ack, t->beyond_end))
+		take_beyond_ack(t, ack, out);
 	if (hs_seq_gt(ack, t->snd_max)) { /* acknowledges something not yet sent */
 		out->in_note = HS_NOTE_UNACCEPTABLE;
 		send_ack(t, HS_NOTE_NONE, r->now, out);
@@ -1723,20 +1767,24 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		set_peer_by(t, HS_CLOSED, "RST sent", k + 1, out);
 		return;
 	}
-	/* Data or FIN right at SND.NXT with nothing else queued: the send sequence space
+	/* Data or FIN from SND.NXT on with nothing else queued: the send sequence space
 	 * grows by it, as if the TCB had sent it itself. */
 	bool fin = (tx->flags & HS_FIN) && (t->state == HS_ESTABLISHED || t->state == HS_CLOSE_WAIT ||
 	                                    t->state == HS_SYN_RECEIVED);
-	if (tx->seq == t->snd_nxt && t->snd_nxt == t->snd_end && !t->fin_queued && (tx->len > 0 || fin)) {
-		if (tx->len > 0 && tx->data) {
+	/* It may start before SND.NXT (old bytes again, as a repacketized resend): the
+	 * peer takes what is new. */
+	uint32_t skip = t->snd_nxt - tx->seq;
+	bool at_nxt = hs_seq_leq(tx->seq, t->snd_nxt) && (skip < tx->len || (skip == tx->len && fin));
+	if (at_nxt && t->snd_nxt == t->snd_end && !t->fin_queued) {
+		if (tx->len > skip && tx->data) {
 			drop_acked_chunks(t);
 			if (t->nchunk < HS_TCB_MAXCHUNKS) {
-				t->chunk[t->nchunk].p = tx->data;
-				t->chunk[t->nchunk].len = tx->len;
+				t->chunk[t->nchunk].p = tx->data + skip;
+				t->chunk[t->nchunk].len = tx->len - skip;
 				t->chunk[t->nchunk].seq = t->snd_end;
 				t->nchunk++;
-				t->snd_end += tx->len;
-				t->snd_nxt += tx->len;
+				t->snd_end += tx->len - skip;
+				t->snd_nxt += tx->len - skip;
 			}
 		}
 		if (fin && t->snd_nxt == tx->seq + tx->len) {
@@ -1752,6 +1800,19 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		t->crafted_una = !retransmit;
 		if (retransmit)
 			arm_rtx(t, now);
+	} else if ((tx->len > 0 || (tx->flags & HS_FIN)) && hs_seq_gt(tx->seq, t->snd_nxt) &&
+	           hs_seq_diff(tx->seq, t->snd_nxt) < (1 << 30)) {
+		/* Beyond SND.NXT: the peer may hold it out of order (see take_beyond_ack). */
+		uint32_t end = tx->seq + tx->len + !!(tx->flags & HS_FIN);
+		if (!t->beyond_sent || hs_seq_gt(end, t->beyond_end))
+			t->beyond_end = end;
+		if (!t->beyond_sent || hs_seq_lt(tx->seq, t->beyond_start))
+			t->beyond_start = tx->seq;
+		t->beyond_sent = true;
+		if (tx->flags & HS_FIN) {
+			t->beyond_fin = true;
+			t->beyond_fin_seq = tx->seq + tx->len;
+		}
 	}
 	peer_sees(t, tx, k + 1, out);
 }

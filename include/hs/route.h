@@ -18,6 +18,8 @@ int hs_route_source(const hs_addr *dst, const char *bind_iface, hs_addr *src, ch
 int hs_addr_check_local(const hs_addr *addr, const char *iface, char *err, size_t errlen);
 /* Does the interface exist? */
 bool hs_iface_exists(const char *name);
+/* The MTU of interface name (bytes of an IP datagram it sends unfragmented), or -1. */
+int hs_iface_mtu(const char *name);
 /* First address of family on iface (not link-local for IPv6). Returns 0 or -1. */
 int hs_iface_addr(const char *name, int family, hs_addr *out);
 /* Is a local TCP socket bound to this port (any address)? Reads /proc/net/tcp{,6}.

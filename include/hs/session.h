@@ -99,6 +99,8 @@ typedef struct hs_session {
 	int pending;                /* the answer at hs_session_before_call's prompt, for the
 	                             * call's first segment: 0 send, 1 skip, 2 edit */
 	hs_seg_spec pending_spec;   /* the edit */
+	hs_tcb *pre_call;           /* with an edit: the TCB before the call (malloc'd), to undo
+	                             * a call whose segment the edit replaced */
 
 	const char *reaction;       /* for the result line (hs send), or NULL */
 	const char *reactions;

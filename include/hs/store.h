@@ -24,6 +24,10 @@ typedef struct hs_conn_record {
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent;
 	uint32_t ts_clock;              /* our TSval at the time of saving */
+	bool beyond;                    /* crafted data sent beyond SND.NXT (hs send) that the */
+	uint32_t beyond_start, beyond_end; /* peer may hold: from, up to here, */
+	bool beyond_fin;                /* with our FIN at beyond_fin_seq */
+	uint32_t beyond_fin_seq;
 	char guard[HS_GUARD_NAMELEN];   /* the guard table left in place, "" if none */
 	time_t created;
 	pid_t pid;

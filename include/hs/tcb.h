@@ -235,6 +235,13 @@ typedef struct hs_tcb {
 	uint64_t chal_since;
 	unsigned chal_count;
 
+	/* Crafted data (and FIN) sent beyond SND.NXT, which the peer may hold out of
+	 * order: once the gap fills, its ACK reaches up to beyond_end, and is taken. */
+	bool beyond_sent;
+	uint32_t beyond_start;      /* the first such byte */
+	uint32_t beyond_end;        /* after the furthest such byte (or FIN) */
+	bool beyond_fin;            /* one of them carried our FIN, at beyond_fin_seq */
+	uint32_t beyond_fin_seq;
 	bool challenge_expected;    /* a crafted segment that draws an RFC 5961 challenge ACK
 	                             * left: the peer's next pure ACK is noted as that */
 	bool probing;               /* hs_tcb_closed: answers to our probes are not "unacceptable" */
@@ -284,6 +291,8 @@ typedef struct hs_tcb_snapshot {
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent;
 	uint32_t ts_val;             /* our TSval when resuming (cfg.ts_clock is ignored) */
+	bool beyond_sent, beyond_fin; /* crafted data beyond SND.NXT (see hs_tcb.beyond_*) */
+	uint32_t beyond_start, beyond_end, beyond_fin_seq;
 } hs_tcb_snapshot;
 
 /* Continue a kept, synchronized connection: nothing in flight, no timer running. */

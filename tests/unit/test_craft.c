@@ -794,15 +794,16 @@ static void test_established_sent_crafted_data_not_at_snd_nxt(void)
 	OK(!t.crafted_una, "beyond SND.NXT: not crafted_una");
 	EQ_INT(o.nchange, 0, "beyond SND.NXT: no change");
 
+	/* Wholly before SND.NXT (one old byte): nothing new. */
 	sp.seq = (hs_num){ HS_NUM_BACK, 1 };
-	tx = craft(&t, &sp, hello, 5, 10 * MS, "data before SND.NXT");
+	tx = craft(&t, &sp, hello, 1, 10 * MS, "data before SND.NXT");
 	crafted_out(&o, &tx);
 	hs_tcb_sent_crafted(&t, 0, false, 10 * MS, &o);
 	EQ_INT(t.snd_nxt, ISS + 1, "before SND.NXT: SND.NXT unchanged");
 	EQ_INT(t.nchunk, 0, "before SND.NXT: no chunk");
 	OK(!t.crafted_una, "before SND.NXT: not crafted_una");
 
-	/* An ACK of it from the peer is beyond what we sent: unacceptable. */
+	/* An ACK from the peer short of the data beyond: unacceptable. */
 	peer_ack(&t, IRS + 1, ISS + 6, 20 * MS, &o);
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "ACK of data never taken: unacceptable");
 	EQ_INT(o.acked, 0, "ACK of data never taken: nothing acked");
@@ -1378,6 +1379,84 @@ static void test_reaction_matches(void)
 	OK(!hs_reaction_matches(HS_REACT_ICMP, 0), "empty mask takes nothing");
 }
 
+/* Data that starts before SND.NXT and goes past it: the peer takes the new part. */
+static void test_established_crafted_overlap(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_seg_spec sp;
+
+	est_full(&t, &o);
+	hs_seg_spec_init(&sp);
+	sp.seq = (hs_num){ HS_NUM_BACK, 1 };
+	hs_tx tx = craft(&t, &sp, hello, 5, 10 * MS, "overlap");
+	crafted_out(&o, &tx);
+	hs_tcb_sent_crafted(&t, 0, false, 10 * MS, &o);
+	EQ_INT(t.snd_nxt, ISS + 5, "overlap: SND.NXT grows by the new bytes");
+	EQ_INT(t.nchunk, 1, "overlap: one chunk");
+	OK(t.chunk[0].p == hello + 1, "overlap: the chunk starts at the first new byte");
+	EQ_INT(t.chunk[0].len, 4, "overlap: 4 new bytes");
+	peer_ack(&t, IRS + 1, ISS + 5, 20 * MS, &o);
+	EQ_INT(o.acked, 4, "overlap: acknowledged");
+	EQ_INT(t.snd_una, ISS + 5, "overlap: SND.UNA");
+}
+
+/* Data (and a FIN) beyond SND.NXT that the peer held out of order: once in-order
+ * data fills the gap, its ACK covers both and is taken; the FIN among it is our
+ * close. Kept across processes through the snapshot. */
+static void test_established_crafted_beyond_taken(void)
+{
+	hs_tcb t, r;
+	hs_tcb_out o;
+	hs_seg_spec sp;
+	hs_tcb_snapshot snap;
+
+	est_full(&t, &o);
+	hs_seg_spec_init(&sp);
+	sp.seq = (hs_num){ HS_NUM_FWD, 1 };
+	sp.have_flags = true;
+	sp.flags = HS_FIN | HS_PSH | HS_ACK;
+	hs_tx tx = craft(&t, &sp, hello, 5, 10 * MS, "beyond with FIN");
+	crafted_out(&o, &tx);
+	hs_tcb_sent_crafted(&t, 0, false, 10 * MS, &o);
+	OK(t.beyond_sent, "beyond: remembered");
+	EQ_INT(t.beyond_start, ISS + 2, "beyond: start");
+	EQ_INT(t.beyond_end, ISS + 8, "beyond: end (5 bytes and the FIN)");
+	OK(t.beyond_fin && t.beyond_fin_seq == ISS + 7, "beyond: the FIN");
+	EQ_INT(t.state, S_EST, "beyond: still ESTABLISHED");
+
+	/* Another process takes over (hs send again). */
+	hs_tcb_snapshot_take(&t, 20 * MS, &snap);
+	hs_tcb_config c = cfg_base();
+	hs_tcb_resume(&r, &c, &snap, 30 * MS);
+	OK(r.beyond_sent && r.beyond_start == ISS + 2 && r.beyond_end == ISS + 8 && r.beyond_fin,
+	   "beyond: carried by the snapshot");
+
+	/* One byte at SND.NXT fills the gap. */
+	hs_seg_spec_init(&sp);
+	tx = craft(&r, &sp, (const uint8_t *)"x", 1, 40 * MS, "gap filler");
+	crafted_out(&o, &tx);
+	hs_tcb_sent_crafted(&r, 0, false, 40 * MS, &o);
+	EQ_INT(r.snd_nxt, ISS + 2, "filler: SND.NXT");
+	peer_ack(&r, IRS + 1, ISS + 8, 50 * MS, &o);
+	OK(o.in_note != HS_NOTE_UNACCEPTABLE, "the ACK of it all is taken");
+	EQ_INT(r.snd_una, ISS + 8, "SND.UNA past our crafted FIN");
+	EQ_INT(r.state, HS_FIN_WAIT_2, "our crafted FIN taken: FIN-WAIT-2");
+	EQ_INT(r.peer_state, S_CW, "the peer got our FIN: CLOSE-WAIT");
+	OK(!r.beyond_sent, "beyond: done");
+	EQ_INT(hs_tcb_forget_unacked(&r, &o), 0, "nothing to take back");
+
+	/* An ACK that stops short of the data beyond is still unacceptable. */
+	est_full(&t, &o);
+	hs_seg_spec_init(&sp);
+	sp.seq = (hs_num){ HS_NUM_FWD, 10 };
+	tx = craft(&t, &sp, hello, 5, 10 * MS, "beyond, far");
+	crafted_out(&o, &tx);
+	hs_tcb_sent_crafted(&t, 0, false, 10 * MS, &o);
+	peer_ack(&t, IRS + 1, ISS + 5, 20 * MS, &o);
+	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "an ACK into the gap: unacceptable");
+}
+
 int main(void)
 {
 	test_established_template_ack();
@@ -1415,5 +1494,7 @@ int main(void)
 	test_reaction_names();
 	test_reaction_parse_list();
 	test_reaction_matches();
+	test_established_crafted_overlap();
+	test_established_crafted_beyond_taken();
 	return tap_done();
 }
