@@ -389,3 +389,48 @@ fin_in_handshake() {
 		fail "hs's second and last segment is not R 1:1(0)$(step_view)"
 	! peer_said '^accepted ' || fail "the peer's program accepted$(step_view)"
 }
+
+@test "the SYN edited to 'S 0:0(0) win 1000 <mss 536,nop,nop,sackOK>': on the wire as written; the rest of the connection follows it (no timestamps)" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg connect "$LAB_ADDR_B" 8080 --sport 40000 --step --send 'hello' --close fin --time-wait 0.1 --json \
+		--state-dir "$STATE"
+	answer 1 'S 0:0(0) win 1000 <mss 536,nop,nop,sackOK>'
+	ANSWERED=1 answer_rest 10
+	hs_finish 2
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" outcome closed
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'hello'\$" || fail "$(step_view)"
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(step_view)"
+	lab_tcpdump_stop
+	wire_from 40000 | head -n1 | grep -qE 'Flags \[S\], seq [0-9]+, win 1000, options \[mss 536,nop,nop,sackOK\], length 0' ||
+		fail "the SYN is not as edited$(step_view)"
+	# the peer offered no timestamps back, and hs sends none after
+	wire_to 40000 | grep -E 'Flags \[S\.\]' | grep -qv 'TS val' || fail "the peer's SYN,ACK carries timestamps$(step_view)"
+	! wire_from 40000 | sed 1d | grep -q 'TS val' || fail "hs sent timestamps the handshake did not negotiate$(step_view)"
+}
+
+@test "listen --step, the SYN,ACK edited with win=1000: the client's kernel takes that window" {
+	lab_tcpdump_start tcp port 7000
+	mkfifo "$LAB_DIR/keys"
+	exec 7<>"$LAB_DIR/keys"
+	ip netns exec "$LAB_A" env --default-signal=INT LC_ALL=C "$HS" listen 7000 --step --close wait --timeout 5 \
+		--time-wait 0.1 --json --state-dir "$STATE" <"$LAB_DIR/keys" >"$LAB_DIR/hs.out" 2>"$LAB_DIR/hs.err" 3>&- 7>&- &
+	HS_PID=$!
+	LAB_PIDS+=("$HS_PID")
+	wait_until 3 hs_listening || fail "hs does not listen$(step_view)"
+	{ lab_bg b client.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/textbook_client.py" --sport 45000 \
+		"$LAB_ADDR_A" 7000 state sleep=1 close; } 7>&-
+	answer 1 win=1000
+	exec 7>&- # the rest: Enter
+	wait_until 5 grep -q '^state ' "$LAB_DIR/client.out" || fail "the client: $(cat "$LAB_DIR/client.out")$(step_view)"
+	local wnd
+	wnd=$(lab_b ss -Htni "sport = :45000" | grep -oE 'snd_wnd:[0-9]+' | head -n1)
+	[[ $wnd == snd_wnd:1000 ]] || fail "the client's send window: '$wnd', expected snd_wnd:1000: $(lab_b ss -Htni "sport = :45000")$(step_view)"
+	wait_until 5 grep -q '^done ok$' "$LAB_DIR/client.out" || fail "the client: $(cat "$LAB_DIR/client.out")$(step_view)"
+	hs_finish 5
+	((status == 0)) || fail "exit $status$(step_view)"
+	lab_tcpdump_stop
+	lab_tcpdump_text | grep -qE "IP $LAB_ADDR_A\.7000 > $LAB_ADDR_B\.45000: Flags \[S\.\], seq [0-9]+, ack [0-9]+, win 1000, " ||
+		fail "the SYN,ACK on the wire does not have win 1000$(step_view)"
+}
