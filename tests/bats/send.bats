@@ -560,6 +560,44 @@ wire_v() {
 	! peer_said '^(reset|eof|received)' || fail "$(peer_view)"
 }
 
+@test "IPv6 fields: --ttl is the hop limit, --tos the traffic class; --ip-id/--df are refused (exit 2, nothing sent); --bad-checksum is dropped" {
+	lab
+	wait_until 5 no_tentative_addresses
+	hs_a connect "$LAB_ADDR6_B" 8080 --sport 40000 --json --state-dir "$STATE"
+	assert_success
+	local snd
+	snd=$(field "$(segs '.dir == "out" and .flags == "ACK"' | head -n1)" seq)
+	wait_until 2 peer_said "^accepted \\[$LAB_ADDR6_A\\]:40000" || fail "$(peer_view)"
+	local b n
+	for b in "--ip-id 5" "--df" "--no-df"; do
+		n=$(lab_tcpdump_text | grep -c "IP6 $LAB_ADDR6_A\.40000 >")
+		# shellcheck disable=SC2086
+		send --data a $b
+		((status == 2)) || fail "IPv6 with $b: exit $status, expected 2$(hs_view)"
+		lab_assert_hs_error 'IPv4|IPv6'
+		(($(lab_tcpdump_text | grep -c "IP6 $LAB_ADDR6_A\.40000 >") == n)) || fail "hs sent something for $b$(peer_view)"
+	done
+	send --data c --ttl 5 --tos 16
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received \\[$LAB_ADDR6_A\\]:40000 1 bytes: 'c'\$" || fail "$(hs_view)$(peer_view)"
+	local before
+	before=$(tcp_mib InCsumErrors)
+	send --data d --bad-checksum
+	assert_sent
+	reaction_is none
+	(($(tcp_mib InCsumErrors) > before)) || fail "the peer's InCsumErrors did not grow$(hs_view)$(peer_view)"
+	send --data e
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received \\[$LAB_ADDR6_A\\]:40000 1 bytes: 'e'\$" || fail "e did not follow c$(hs_view)$(peer_view)"
+	! peer_said "'[ad]'" || fail "a or d was delivered$(peer_view)"
+	lab_tcpdump_stop
+	tcpdump -r "$LAB_DIR/capture.pcap" -n -S -v 2>/dev/null | grep -E "^[0-9].*class 0x10, hlim 5, " -A1 |
+		grep -qE "$LAB_ADDR6_A\.40000 > $LAB_ADDR6_B\.8080: Flags \[P\.\].*seq $snd:$(seq_add "$snd" 1)," ||
+		fail "no segment with traffic class 0x10 and hop limit 5 carrying c$(peer_view)"
+}
+
 @test "a SYN in the notation with options to an open port: on the wire as written; syn-ack" {
 	lab
 	send "$LAB_ADDR_B" 8080 --sport 41000 'S 0:0(0) win 1000 <mss 536,nop,nop,sackOK>'
