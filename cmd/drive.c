@@ -503,7 +503,7 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	cli_state_dir(c, d->state_dir, sizeof(d->state_dir));
 	int rc = hs_store_find(d->state_dir, name, rec, err, sizeof(err));
 	if (rc > 0)
-		die(HS_EXIT_USAGE, "%s", err);
+		die(HS_EXIT_USAGE, "%s%s", err, d->not_found_hint ? d->not_found_hint : "");
 	if (rc < 0)
 		die(HS_EXIT_ENV, "%s", err);
 	hs_endpoint_format(&rec->local, l, sizeof(l));

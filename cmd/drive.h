@@ -19,6 +19,7 @@ struct drive {
 	bool resumed;                /* hs fin/rst on a kept connection (kept_id names it) */
 	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
 	bool keep_privs;             /* more sessions follow (hs send --count): keep CAP_NET_RAW */
+	const char *not_found_hint;  /* appended when the kept connection is not found */
 	bool no_catch_up;            /* drive_resume stops before its probe: the caller checks
 	                              * what it can first, then calls drive_catch_up */
 };

@@ -165,7 +165,11 @@ static bool sacked(const hs_segment *a, uint32_t left, uint32_t right)
 
 static int send_kept(struct cli *c, const char *conn, const char *segment)
 {
-	struct drive d = { .c = c, .t0 = hs_now_ns(), .no_catch_up = true };
+	struct drive d = {
+		.c = c, .t0 = hs_now_ns(), .no_catch_up = true,
+		.not_found_hint = conn ? " (a probe without a connection is hs send HOST PORT; a SEGMENT starts with its "
+		                         "flags: 'S 0:0(0)', 'P. 1:6(5) ack 1', '. 1:1(0)')" : NULL,
+	};
 	hs_conn_record rec;
 	hs_seg_spec sp;
 	hs_tx tx;

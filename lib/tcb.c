@@ -328,8 +328,8 @@ static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
 {
 	hs_state before = t->peer_state;
 
-	if (tx->reply_rst)
-		return;
+	if (tx->reply_rst && !(t->probing && t->peer_state == HS_SYN_RECEIVED))
+		return; /* (a probe's RST for the SYN,ACK it drew closes that half-open connection) */
 	if (tx->flags & HS_RST) {
 		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
 	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
@@ -1366,6 +1366,8 @@ static void input_closed(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
 {
 	if (!t->probing) /* a probe's answer is what was asked for, not unacceptable */
 		out->in_note = HS_NOTE_UNACCEPTABLE;
+	else if ((seg->flags & (HS_SYN | HS_ACK | HS_RST)) == (HS_SYN | HS_ACK))
+		set_peer(t, HS_SYN_RECEIVED, "SYN,ACK received", out); /* it listens: a half-open connection */
 	if (!(seg->flags & HS_RST))
 		send_reset_for(t, seg, out);
 }
