@@ -428,7 +428,7 @@ wire_v() {
 	tcpdump -r "$LAB_DIR/capture.pcap" -n -S -v 2>/dev/null | awk '/^[0-9]/ { if (l) print l; l = $0; next } { l = l " " $0 } END { if (l) print l }'
 }
 
-@test "fields on the wire as given (--ttl --tos --ip-id --df/--no-df --win --opt --data-hex --data-file, --data escapes); --seq =N is absolute" {
+@test "fields on the wire as given (--ttl --tos --ip-id --df/--no-df --win --urg --opt --data-hex --data-file, --data escapes); --seq =N is absolute" {
 	lab
 	hs_keep 40000
 	send --data-hex 41420a --ttl 33 --tos 16 --ip-id 4242 --df --win 1234 --opt mss=1000
@@ -447,7 +447,7 @@ wire_v() {
 	# an exact RST written as an absolute number: SND.NXT is past all three
 	local end
 	end=$(seq_add "$SND_NXT" 19)
-	send --flags R --seq "=$end"
+	send --flags RU --urg 7 --seq "=$end"
 	assert_sent
 	wait_until 2 peer_said "^reset $LAB_ADDR_A:40000 " || fail "the RST at =$end did not reset the peer$(hs_view)$(peer_view)"
 	lab_tcpdump_stop
@@ -459,7 +459,7 @@ wire_v() {
 	two=$(wire_v | grep -E "$LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\].*, seq $(seq_add "$SND_NXT" 3):$(seq_add "$SND_NXT" 14),")
 	[[ -n $two ]] || fail "the second segment is not on the wire right after the first$(peer_view)"
 	[[ $two == *"id 4243, offset 0, flags [none]"* ]] || fail "IP fields (--no-df): $two"
-	wire_from 40000 | grep -qE "Flags \[R\], seq $end," || fail "no RST at $end$(peer_view)"
+	wire_from 40000 | grep -qE "Flags \[RU\], seq $end, win [0-9]+, urg 7, " || fail "no RST,URG with urg 7 at $end$(peer_view)"
 	wait_until 2 peer_has_none 8080 40000
 	not_kept
 }
