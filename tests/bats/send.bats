@@ -153,6 +153,27 @@ tcp_mib() {
 		fail "no probe answered by the peer's RST after ours$(hs_view)$(peer_view)"
 }
 
+@test "RST just left of the window (--flags R --seq -1): no answer; hs's probe finds the peer still there; the connection stays kept" {
+	lab
+	hs_keep 40000
+	send --flags R --seq -1
+	assert_sent
+	reaction_is none
+	still_kept 1
+	lab_tcpdump_stop
+	local rst
+	rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$SND_NXT" -1),"
+	lab_tcpdump_text | grep -qE "$rst" || fail "no RST at SND.NXT-1 on the wire$(hs_view)$(peer_view)"
+	# the probe behind it drew an ACK, not an RST
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: " || fail "hs did not probe after its RST$(hs_view)$(peer_view)"
+	! wire_after "$rst" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[R" || fail "the peer answered with RST$(peer_view)"
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[\.\], ack $SND_NXT, " ||
+		fail "the peer did not answer the probe with an ACK$(hs_view)$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+	assert_equal "$(lab_hs_tables a | wc -l)" 1
+}
+
 @test "SYN in ESTABLISHED (--flags S): challenge ACK, the peer stays ESTABLISHED" {
 	lab
 	hs_keep 40000
