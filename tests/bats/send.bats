@@ -577,7 +577,7 @@ wire_v() {
 	grep -qE "IP6 $LAB_ADDR6_A\.41000 > $LAB_ADDR6_B\.8080: Flags \[R\]" <<<"$wire" || fail "no RST after the SYN,ACK$(peer_view)"
 	[[ $(lab_b ss -Htan state established "sport = :8080" | grep -c "\[$LAB_ADDR6_A\]:40000") == 1 ]] ||
 		fail "the peer's IPv6 connection is not ESTABLISHED: $(lab_b ss -Htan)"
-	[[ -z $(lab_b ss -Htan "sport = :8080" | grep ":41000") ]] || fail "the peer keeps 41000: $(lab_b ss -Htan)"
+	! lab_b ss -Htan "sport = :8080" | grep -q ":41000" || fail "the peer keeps 41000: $(lab_b ss -Htan)"
 	! peer_said '^(reset|eof|received)' || fail "$(peer_view)"
 }
 
