@@ -91,6 +91,11 @@ peer_answered() {
 		fail "the peer sent no bare ACK of $SND_NXT after /$1/$(hs_view)$(peer_view)"
 }
 
+# peer6_has_none SPORT: the peer's kernel has no IPv6 connection from hs's SPORT.
+peer6_has_none() {
+	! lab_b ss -Htan "sport = :8080" | grep -qF "[$LAB_ADDR6_A]:$1"
+}
+
 # tcp_mib NAME: namespace b's kernel counter Tcp NAME (/proc/net/snmp).
 tcp_mib() {
 	# shellcheck disable=SC2016 # awk's $i and $c
@@ -577,7 +582,7 @@ wire_v() {
 	grep -qE "IP6 $LAB_ADDR6_A\.41000 > $LAB_ADDR6_B\.8080: Flags \[R\]" <<<"$wire" || fail "no RST after the SYN,ACK$(peer_view)"
 	[[ $(lab_b ss -Htan state established "sport = :8080" | grep -c "\[$LAB_ADDR6_A\]:40000") == 1 ]] ||
 		fail "the peer's IPv6 connection is not ESTABLISHED: $(lab_b ss -Htan)"
-	! lab_b ss -Htan "sport = :8080" | grep -q ":41000" || fail "the peer keeps 41000: $(lab_b ss -Htan)"
+	wait_until 2 peer6_has_none 41000 || fail "the peer keeps 41000: $(lab_b ss -Htan)"
 	! peer_said '^(reset|eof|received)' || fail "$(peer_view)"
 }
 
