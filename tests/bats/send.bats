@@ -78,7 +78,7 @@ peer_established() {
 
 # peer_untouched SPORT: the peer's program saw neither data nor EOF nor a reset.
 peer_untouched() {
-	! peer_said "^(received|eof|reset|error|closed) $LAB_ADDR_A:$1 " ||
+	! peer_said "^(received|eof|reset|error|closed) $LAB_ADDR_A:$1( |$)" ||
 		fail "the peer's program saw something from $1$(hs_view)$(peer_view)"
 }
 
