@@ -434,3 +434,23 @@ fin_in_handshake() {
 	lab_tcpdump_text | grep -qE "IP $LAB_ADDR_A\.7000 > $LAB_ADDR_B\.45000: Flags \[S\.\], seq [0-9]+, ack [0-9]+, win 1000, " ||
 		fail "the SYN,ACK on the wire does not have win 1000$(step_view)"
 }
+
+@test "send HOST PORT --step, q at the RST prompt after the SYN,ACK: exit 130; the peer is not left in SYN-RECV (hs's RST, not the kernel's a second later)" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg send "$LAB_ADDR_B" 8080 --sport 41000 --step --json --state-dir "$STATE"
+	answer 1 ''
+	wait_until 3 prompts_at_least 2 || fail "no second prompt$(step_view)"
+	[[ $(prompt_segment 2) == 'R 1:1(0)'* ]] || fail "prompt 2 is not the RST: '$(prompt_segment 2)'$(step_view)"
+	answer 2 q
+	hs_finish 3
+	((status == 130)) || fail "exit $status, expected 130$(step_view)"
+	expect "$(result)" outcome interrupted
+	assert_no_guard_left
+	wait_until 3 peer_has_none 8080 41000 || fail "the peer keeps: $(peer_conns 8080 41000)$(step_view)"
+	lab_tcpdump_stop
+	# the RST came before the peer resent its SYN,ACK: the cleanup sent it, not the kernel after the guard went
+	lab_tcpdump_text | grep -E "IP ($LAB_ADDR_A\.41000 > .*Flags \[R|$LAB_ADDR_B\.8080 > $LAB_ADDR_A\.41000: Flags \[S\.\])" |
+		awk '/Flags \[S\.\]/ { n++ } /Flags \[R/ { exit !(n == 1) } END { if (!NR) exit 1 }' ||
+		fail "no RST from hs before the peer's second SYN,ACK$(step_view)"
+}
