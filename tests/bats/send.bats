@@ -378,6 +378,25 @@ first_answer() {
 	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 7):$(seq_add "$SND_NXT" 8), " || fail "? not at +7$(peer_view)"
 }
 
+@test "a FIN without ACK (--flags F): Linux drops it, no answer, no EOF; the connection stays kept ESTABLISHED and the next data arrives" {
+	lab
+	hs_keep 40000
+	send --flags F
+	assert_sent
+	reaction_is none
+	still_kept 1
+	expect "$(result)" state ESTABLISHED
+	lab_tcpdump_text | grep -qE "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[F\], seq $SND_NXT," ||
+		fail "no bare FIN at SND.NXT on the wire$(hs_view)$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+	send --data after
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 5 bytes: 'after'\$" || fail "after did not arrive at SND.NXT$(hs_view)$(peer_view)"
+	peer_established 40000
+}
+
 @test "an ACK of data the peer never sent (--flags A --ack +100000): no answer or a challenge ACK, as the capture shows; the peer stays ESTABLISHED" {
 	lab
 	hs_keep 40000
