@@ -702,6 +702,23 @@ wire_v() {
 	[[ $(grep -c "^received $LAB_ADDR_A:40000" "$LAB_DIR/peer.out") == 1 ]] || fail "$(peer_view)"
 }
 
+@test "one kept connection, one hs at a time: hs send while hs fin --wait works on it is refused (exit 2), nothing sent" {
+	lab
+	hs_keep 40000
+	hs_bg fin --wait --timeout 5 --json --state-dir "$STATE"
+	wait_until 5 grep -q '"dir":"in"' "$LAB_DIR/hs.out" || fail "hs fin --wait did not start: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	local n
+	n=$(wire_from 40000 | wc -l)
+	send --data x
+	((status == 2)) || fail "exit $status, expected 2$(hs_view)"
+	lab_assert_hs_error 'in use|another running hs'
+	(($(wire_from 40000 | wc -l) == n)) || fail "hs send sent something$(hs_view)$(peer_view)"
+	! peer_said "^received $LAB_ADDR_A:40000" || fail "$(peer_view)"
+	kill -INT "$HS_PID"
+	hs_finish 5
+	peer_established 40000
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
