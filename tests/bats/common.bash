@@ -461,7 +461,8 @@ lose_once_count() {
 
 # hs_keep SPORT [ARGS]: hs connect from 198.18.0.1:SPORT to the peer's 8080, kept
 # (--close keep), with --state-dir $STATE. Sets ISS and IRS (the ISNs: ours, the
-# peer's) and SND_NXT and RCV_NXT (absolute, from hs's handshake ACK). Waits until
+# peer's), SND_NXT and RCV_NXT (absolute, from hs's handshake ACK) and TSVAL (that
+# ACK's timestamp value, empty without timestamps). Waits until
 # the peer's kernel has the connection ESTABLISHED.
 hs_keep() {
 	local sport=$1 ack syn
@@ -476,6 +477,7 @@ hs_keep() {
 	SND_NXT=$(field "$ack" seq)
 	RCV_NXT=$(field "$ack" ack)
 	IRS=$(((RCV_NXT + 4294967295) % 4294967296))
+	TSVAL=$(jq -r '.opts.ts[0] // empty' <<<"$ack")
 	wait_until 2 peer_has_established "$sport" || fail "the peer has no ESTABLISHED connection from $sport: $(lab_conns b 8080)"
 }
 

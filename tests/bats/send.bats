@@ -378,6 +378,27 @@ first_answer() {
 	wire_from 40000 | grep -qE "Flags \[P\.\], seq $(seq_add "$SND_NXT" 7):$(seq_add "$SND_NXT" 8), " || fail "? not at +7$(peer_view)"
 }
 
+@test "PAWS: data whose TSval is older than the last one the peer saw (in the notation's <TS val N ecr 0>): dropped with a duplicate ACK; SND.NXT stays" {
+	lab
+	hs_keep 40000
+	[[ -n $TSVAL ]] || fail "no timestamps in the handshake"
+	local old_ts
+	old_ts=$(seq_add "$TSVAL" -100000)
+	send "P. 1:3(2) ack 1 <nop,nop,TS val $old_ts ecr 0>"
+	assert_sent
+	reaction_is dup-ack
+	still_kept 1
+	local old
+	old="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $SND_NXT:$(seq_add "$SND_NXT" 2), ack $RCV_NXT, win [0-9]+, options \[nop,nop,TS val $old_ts ecr 0\], length 2"
+	lab_tcpdump_text | grep -qE "$old" || fail "the segment is not on the wire as written$(hs_view)$(peer_view)"
+	peer_answered "$old" 40000
+	peer_untouched 40000
+	send --data ok
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 2 bytes: 'ok'\$" || fail "ok did not arrive at SND.NXT$(hs_view)$(peer_view)"
+}
+
 @test "a FIN without ACK (--flags F): Linux drops it, no answer, no EOF; the connection stays kept ESTABLISHED and the next data arrives" {
 	lab
 	hs_keep 40000
