@@ -156,6 +156,12 @@ static bool abort_unkept(struct drive *d)
 	hs_session *s = &d->s;
 	hs_tcb_out o;
 
+	if (s->tcb.probing && s->tcb.peer_state == HS_SYN_RECEIVED && s->snd) {
+		/* hs send HOST PORT: its SYN left the peer half-open. */
+		s->step = false;
+		hs_tcb_probe_reset(&s->tcb, hs_now_ns(), &o);
+		return hs_session_apply(s, &o, NULL, 0) == 0 && o.ntx > 0;
+	}
 	switch (s->tcb.state) {
 	case HS_SYN_RECEIVED:
 	case HS_ESTABLISHED:

@@ -1366,8 +1366,10 @@ static void input_closed(hs_tcb *t, const hs_segment *seg, hs_tcb_out *out)
 {
 	if (!t->probing) /* a probe's answer is what was asked for, not unacceptable */
 		out->in_note = HS_NOTE_UNACCEPTABLE;
-	else if ((seg->flags & (HS_SYN | HS_ACK | HS_RST)) == (HS_SYN | HS_ACK))
+	else if ((seg->flags & (HS_SYN | HS_ACK | HS_RST)) == (HS_SYN | HS_ACK)) {
 		set_peer(t, HS_SYN_RECEIVED, "SYN,ACK received", out); /* it listens: a half-open connection */
+		t->probe_reset_seq = seg->ack;
+	}
 	if (!(seg->flags & HS_RST))
 		send_reset_for(t, seg, out);
 }
@@ -1841,4 +1843,12 @@ uint32_t hs_tcb_forget_unacked(hs_tcb *t, hs_tcb_out *out)
 	t->rtx_deadline = 0;
 	t->crafted_una = false;
 	return n;
+}
+
+void hs_tcb_probe_reset(hs_tcb *t, uint64_t now, hs_tcb_out *out)
+{
+	(void)now;
+	memset(out, 0, sizeof(*out));
+	if (t->probing && t->peer_state == HS_SYN_RECEIVED)
+		send_reply_rst(t, t->probe_reset_seq, false, 0, out);
 }

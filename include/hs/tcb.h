@@ -245,6 +245,7 @@ typedef struct hs_tcb {
 	bool challenge_expected;    /* a crafted segment that draws an RFC 5961 challenge ACK
 	                             * left: the peer's next pure ACK is noted as that */
 	bool probing;               /* hs_tcb_closed: answers to our probes are not "unacceptable" */
+	uint32_t probe_reset_seq;   /* the SEG.ACK of the SYN,ACK a probe drew: our RST's SEG.SEQ */
 	bool crafted_una;           /* what is unacknowledged was crafted (hs send): never
 	                             * retransmitted, forgotten by hs_tcb_forget_unacked */
 
@@ -324,6 +325,10 @@ void hs_tcb_refresh(const hs_tcb *t, hs_tx *tx, uint64_t now);
  * PORT): the peer's answers are shown against it, and answered as RFC 9293 3.10.7.1
  * says a CLOSED port answers (an RST for a SYN,ACK). */
 void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now);
+/* hs_tcb_closed: the RST that closes the half-open connection a probe's SYN made at
+ * the peer (it answered SYN,ACK and our RST was not sent: skipped at --step, or the
+ * run ends first). Nothing when the peer is not in SYN-RECEIVED. */
+void hs_tcb_probe_reset(hs_tcb *t, uint64_t now, hs_tcb_out *out);
 /* The segment the TCB would send now with these flags: SEG.SEQ = SND.NXT (ISS for a
  * SYN), SEG.ACK = RCV.NXT when ACK is set, our window, and the options it would
  * carry (the SYN options for a SYN; TSval now / TSecr TS.Recent and SACK blocks
