@@ -740,6 +740,30 @@ wire_v() {
 	peer_established 40000
 }
 
+@test "the peer sent data while no hs ran: hs send takes it in first, and the crafted segment acknowledges it (ack defaults to the new RCV.NXT)" {
+	lab_setup
+	local cue=$LAB_DIR/cue
+	lab_bg b peer.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/cued.py" --port 8080 "cue=$cue" send=late eof close
+	wait_until 5 lab_listening b 8080 || fail "cued.py does not listen: $(cat "$LAB_DIR/peer.out")"
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	touch "$cue"
+	wait_until 2 peer_said "^sent $LAB_ADDR_A:40000 4 bytes: 'late'" || fail "$(peer_view)"
+	send --data x
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'x'\$" || fail "x did not arrive$(hs_view)$(peer_view)"
+	[[ -n $(segs '.dir == "in" and .data == "late"') ]] || fail "hs does not show the peer's data$(hs_view)"
+	lab_tcpdump_stop
+	local ack
+	ack=$(seq_add "$RCV_NXT" 4)
+	wire_from 40000 | grep -qE "Flags \[P\.\], seq $SND_NXT:$(seq_add "$SND_NXT" 1), ack $ack, " ||
+		fail "x does not acknowledge the peer's 4 bytes (ack $ack)$(hs_view)$(peer_view)"
+	# nothing of the peer's is left unacknowledged
+	[[ $(lab_b ss -Htan "sport = :8080 and dport = :40000" | awk '{ print $3 }') == 0 ]] ||
+		fail "the peer's Send-Q: $(lab_b ss -Htan "sport = :8080 and dport = :40000")"
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
