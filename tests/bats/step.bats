@@ -454,3 +454,25 @@ fin_in_handshake() {
 		awk '/Flags \[S\.\]/ { n++ } /Flags \[R/ { exit !(n == 1) } END { if (!NR) exit 1 }' ||
 		fail "no RST from hs before the peer's second SYN,ACK$(step_view)"
 }
+
+@test "the handshake ACK edited to carry data ('P. 1:4(3) ack 1'): the peer reads 3 bytes, then our FIN follows them (at 4)" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg connect "$LAB_ADDR_B" 8080 --sport 40000 --step --close fin --time-wait 0.1 --json --state-dir "$STATE"
+	answer 1 ''
+	answer 2 'P. 1:4(3) ack 1'
+	ANSWERED=2 answer_rest 10
+	hs_finish 2
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" outcome closed
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 3 bytes: '\\\\x00\\\\x00\\\\x00'\$" || fail "$(step_view)"
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(step_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(step_view)"
+	lab_tcpdump_stop
+	local iss
+	[[ $(wire_from 40000 | head -n1) =~ Flags\ \[S\],\ seq\ ([0-9]+), ]] || fail "$(step_view)"
+	iss=${BASH_REMATCH[1]}
+	wire_from 40000 | sed -n 2p | grep -qE "Flags \[P\.\], seq $(seq_add "$iss" 1):$(seq_add "$iss" 4), .*length 3" ||
+		fail "the second segment is not the 3 bytes at 1$(step_view)"
+	wire_from 40000 | grep -qE "Flags \[F\.\], seq $(seq_add "$iss" 4)," || fail "the FIN is not at 4$(step_view)"
+}
