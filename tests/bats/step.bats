@@ -420,7 +420,7 @@ fin_in_handshake() {
 	LAB_PIDS+=("$HS_PID")
 	wait_until 3 hs_listening || fail "hs does not listen$(step_view)"
 	{ lab_bg b client.out /usr/bin/python3 -u "$BATS_TEST_DIRNAME/../peers/textbook_client.py" --sport 45000 \
-		"$LAB_ADDR_A" 7000 state sleep=1 close; } 7>&-
+		"$LAB_ADDR_A" 7000 state sleep=3 close; } 7>&-
 	answer 1 win=1000
 	exec 7>&- # the rest: Enter
 	wait_until 5 grep -q '^state ' "$LAB_DIR/client.out" || fail "the client: $(cat "$LAB_DIR/client.out")$(step_view)"
