@@ -476,3 +476,31 @@ fin_in_handshake() {
 		fail "the second segment is not the 3 bytes at 1$(step_view)"
 	wire_from 40000 | grep -qE "Flags \[F\.\], seq $(seq_add "$iss" 4)," || fail "the FIN is not at 4$(step_view)"
 }
+
+@test "the handshake ACK edited to ack=+5: the peer's listener answers RST at 6; hs takes it as not exact and its challenge ACK completes the handshake" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	step_bg connect "$LAB_ADDR_B" 8080 --sport 40000 --step --json --state-dir "$STATE"
+	answer 1 ''
+	answer 2 'ack=+5'
+	ANSWERED=2 answer_rest 10
+	hs_finish 2
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" outcome established
+	wait_until 2 peer_has_established 40000 || fail "the peer: $(peer_conns 8080 40000)$(step_view)"
+	wait_until 2 peer_said "^accepted $LAB_ADDR_A:40000" || fail "$(step_view)"
+	lab_tcpdump_stop
+	local irs
+	[[ $(wire_to 40000 | head -n1) =~ Flags\ \[S\.\],\ seq\ ([0-9]+), ]] || fail "$(step_view)"
+	irs=${BASH_REMATCH[1]}
+	# our edited ACK, the listener's RST for it, our challenge ACK at RCV.NXT
+	wire_from 40000 | sed -n 2p | grep -qE "Flags \[\.\], ack $(seq_add "$irs" 6), " || fail "the edited ACK is not ack 6$(step_view)"
+	wire_to 40000 | grep -qE "Flags \[R\], seq $(seq_add "$irs" 6), " || fail "the peer did not answer with RST at 6$(step_view)"
+	wire_from 40000 | sed -n 3p | grep -qE "Flags \[\.\], ack $(seq_add "$irs" 1), " || fail "no ACK at RCV.NXT after the RST$(step_view)"
+	[[ -n $(jq -c 'select(.type == "segment" and .dir == "out" and .note == "challenge-ack")' "$LAB_DIR/hs.out") ]] ||
+		fail "hs does not call its answer a challenge ACK$(step_view)"
+	# kept, and fin closes it
+	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(hs_view)$(peer_view)"
+}
