@@ -52,7 +52,7 @@ assert_sent() {
 	expect "$(result)" outcome sent
 }
 
-# still_kept ID: the result names the kept connection ID, and hs ls lists it.
+# still_kept ID: the result names the kept connection ID, and its record is in the store.
 still_kept() {
 	[[ $(field "$(result)" conn) == "$1" ]] || fail "the result does not name kept connection $1$(hs_view)"
 	[[ -f $STATE/$1.conn ]] || fail "no record $1 in the store: $(ls -A "$STATE")"
