@@ -504,3 +504,29 @@ fin_in_handshake() {
 	assert_success
 	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(hs_view)$(peer_view)"
 }
+
+@test "fin --step, the FIN edited to seq=+1: the peer holds it (a duplicate ACK), hs asks again; Enter sends the FIN at SND.NXT and the close completes" {
+	lab_peer --no-echo
+	lab_tcpdump_start tcp
+	hs_keep 40000
+	step_bg fin --step --time-wait 0.1 --json --state-dir "$STATE"
+	ANSWERED=0 answer_rest 10 '^F' 'seq=+1'
+	hs_finish 2
+	((status == 0)) || fail "exit $status$(step_view)"
+	expect "$(result)" outcome closed
+	wait_until 2 peer_said "^eof $LAB_ADDR_A:40000" || fail "$(step_view)"
+	wait_until 2 peer_has_none 8080 40000 || fail "the peer keeps: $(peer_conns 8080 40000)$(step_view)"
+	# two FIN prompts: the edited one and the one asked again
+	(($(grep -oE "$STEP_PROMPT[^|]*: F\. 1:1\(0\)" "$LAB_DIR/hs.err" | wc -l) == 2)) || fail "not two FIN prompts$(step_view)"
+	lab_tcpdump_stop
+	local fins
+	fins=$(wire_from 40000 | grep 'Flags \[F')
+	[[ $(wc -l <<<"$fins") == 2 ]] || fail "not two FINs on the wire$(step_view)"
+	head -n1 <<<"$fins" | grep -qE "seq $(seq_add "$SND_NXT" 1)," || fail "the first FIN is not at SND.NXT+1$(step_view)"
+	tail -n1 <<<"$fins" | grep -qE "seq $SND_NXT," || fail "the second FIN is not at SND.NXT$(step_view)"
+	# the peer answered the early FIN with a duplicate ACK, not an ACK of it
+	wire_after "Flags \[F\.\], seq $(seq_add "$SND_NXT" 1)," | grep -E "IP $LAB_ADDR_B\.8080 > " | head -n1 |
+		grep -qE "Flags \[\.\], ack $SND_NXT, " || fail "the peer did not dup-ACK the early FIN$(step_view)"
+	assert_no_guard_left
+	assert_no_state_left
+}
