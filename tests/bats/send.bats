@@ -763,6 +763,23 @@ wire_v() {
 		fail "the peer's Send-Q: $(lab_b ss -Htan "sport = :8080 and dport = :40000")"
 }
 
+@test "stale: hs send into a connection whose guard table was deleted by hand: exit 1, one line, nothing sent, removed" {
+	lab
+	hs_keep 40000
+	local guard
+	guard=$(lab_hs_tables a)
+	lab_a nft delete table inet "$guard"
+	send --data x
+	((status == 1)) || fail "exit $status, expected 1$(hs_view)"
+	lab_assert_hs_error "stale.*$guard|$guard.*stale"
+	[[ -z $(segs '.dir == "out"') ]] || fail "hs sent segments$(hs_view)"
+	assert_no_state_left
+	lab_tcpdump_stop
+	(($(wire_from 40000 | wc -l) == 2)) || fail "hs sent more than SYN and ACK$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
