@@ -234,6 +234,19 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 		                "once the gap from SND.NXT (%u) is filled", hs_tcb_rel_snd(t, tx.seq),
 		                hs_tcb_rel_snd(t, tx.seq + tx.len), hs_tcb_rel_snd(t, snd_nxt));
 
+	/* An RST that drew no answer may have been taken all the same (one left of the
+	 * window is dropped silently, one in it challenged): the probe tells. */
+	if ((tx.flags & HS_RST) && !aborted && react == HS_REACT_NONE && t->result == HS_RES_NONE) {
+		r = drive_probe(&d);
+		if (r == HS_RUN_SIGNAL || r == HS_RUN_WRITE || r == HS_RUN_ERROR || r == HS_RUN_QUIT)
+			return drive_failed(&d, r, "");
+		if (t->result != HS_RES_NONE)
+			return finish_sent(&d, react, NULL, "reaction: %s; the peer took the RST after all (it answers our "
+			                   "probe with RST): connection removed", reaction_text(react));
+		if (r != HS_RUN_GOAL)
+			return finish_sent(&d, react, NULL, "reaction: %s; no answer to our probes after the RST: the "
+			                   "connection is most likely gone, removed", reaction_text(react));
+	}
 	if (aborted) {
 		/* Did the peer take our RST? As hs rst asks: a probe, answered with RST by a
 		 * peer that dropped the connection, with an ACK by one that did not. */

@@ -327,7 +327,8 @@ static void hold(hs_session *s, const hs_tcb_out *o, int i, uint64_t sent_ns, hs
 	h->ev = (hs_event){
 		.type = HS_EV_SEGMENT, .dir = HS_DIR_OUT, .seg = &h->seg,
 		.rseq = hs_tcb_rel_snd(&s->tcb, tx->seq),
-		.rack = (tx->flags & HS_ACK) ? hs_tcb_rel_rcv(&s->tcb, tx->ack) : 0,
+		/* Before the peer's ISN is known (a probe), an ACK we craft counts from 0. */
+		.rack = !(tx->flags & HS_ACK) ? 0 : s->tcb.irs_known ? hs_tcb_rel_rcv(&s->tcb, tx->ack) : tx->ack,
 		.state = state, .peer_state = peer, .peer_assumed = assumed, .note = tx->note,
 	};
 	if (s->tcb.ws_ok && !(tx->flags & (HS_SYN | HS_RST)))
