@@ -331,7 +331,9 @@ static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
 	if (tx->reply_rst && !(t->probing && t->peer_state == HS_SYN_RECEIVED))
 		return; /* (a probe's RST for the SYN,ACK it drew closes that half-open connection) */
 	if (tx->flags & HS_RST) {
-		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
+		/* RFC 9293 3.10.7.3: a passive open in SYN-RECEIVED goes back to LISTEN. */
+		set_peer_by(t, t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED, "RST sent",
+		            cause, out);
 	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
 		/* Our ACK completes its handshake only if it is acceptable there: at its
 		 * RCV.NXT (not a keepalive's old byte) and acknowledging its SYN exactly. */
@@ -690,6 +692,7 @@ void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_ou
 {
 	memset(out, 0, sizeof(*out));
 	tcb_init(t, cfg, now);
+	t->active_open = true;
 	set_state(t, HS_SYN_SENT, "SYN sent", out);
 	send_syn(t, HS_NOTE_NONE, now, out);
 	t->snd_nxt = t->snd_max = t->iss + 1;
@@ -1690,6 +1693,7 @@ void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
 {
 	tcb_init(t, cfg, now);
 	t->probing = true;
+	t->active_open = true;
 }
 
 void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
