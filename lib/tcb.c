@@ -1772,7 +1772,8 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		finish(t, HS_RES_ABORTED, "RST sent", out);
 		for (int i = n; i < out->nchange; i++)
 			out->change[i].cause = (int8_t)(k + 1);
-		set_peer_by(t, HS_CLOSED, "RST sent", k + 1, out);
+		set_peer_by(t, t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED, "RST sent",
+		            k + 1, out);
 		return;
 	}
 	/* Data or FIN from SND.NXT on with nothing else queued: the send sequence space
