@@ -322,6 +322,13 @@ static bool our_fin_before(const hs_tcb *t, const hs_tx *tx)
 	return t->fin_sent && !t->fin_acked && hs_seq_gt(tx->seq, t->fin_seq);
 }
 
+/* Where our RST sends the peer: RFC 9293 3.10.7.3, a passive open in SYN-RECEIVED
+ * goes back to LISTEN; any other connection to CLOSED. */
+static hs_state peer_after_rst(const hs_tcb *t)
+{
+	return t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED;
+}
+
 /* What one of our segments, once it has left, does to the peer's inferred state (see
  * the top comment). cause is k+1 for out->tx[k]. */
 static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
@@ -331,8 +338,7 @@ static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
 	if (tx->reply_rst && !(t->probing && t->peer_state == HS_SYN_RECEIVED))
 		return; /* (a probe's RST for the SYN,ACK it drew closes that half-open connection) */
 	if (tx->flags & HS_RST) {
-		/* RFC 9293 3.10.7.3: a passive open in SYN-RECEIVED goes back to LISTEN. */
-		set_peer_by(t, t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED, "RST sent",
+		set_peer_by(t, peer_after_rst(t), "RST sent",
 		            cause, out);
 	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
 		/* Our ACK completes its handshake only if it is acceptable there: at its
@@ -1772,7 +1778,7 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		finish(t, HS_RES_ABORTED, "RST sent", out);
 		for (int i = n; i < out->nchange; i++)
 			out->change[i].cause = (int8_t)(k + 1);
-		set_peer_by(t, t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED, "RST sent",
+		set_peer_by(t, peer_after_rst(t), "RST sent",
 		            k + 1, out);
 		return;
 	}
