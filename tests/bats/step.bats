@@ -235,12 +235,20 @@ fin_in_handshake() {
 	! peer_said '^accepted ' || fail "the peer's program accepted$(step_view)"
 }
 
-@test "rst --step with seq=+5: the RST is not at RCV.NXT, the peer stays ESTABLISHED and answers with a challenge ACK" {
+@test "rst --step with seq=+5: the RST is not at RCV.NXT, the peer stays ESTABLISHED and answers with a challenge ACK; hs asks for the RST again" {
 	lab_peer --no-echo
 	lab_tcpdump_start tcp
 	hs_keep 40000
 	step_bg rst --step --json --state-dir "$STATE"
-	ANSWERED=0 answer_rest 10 '^R' 'seq=+5'
+	answer 1 ''
+	wait_until 5 prompts_at_least 2 || fail "no second prompt$(step_view)"
+	[[ $(prompt_segment 2) == R* ]] || fail "prompt 2 is not the RST: '$(prompt_segment 2)'$(step_view)"
+	answer 2 'seq=+5'
+	# the edit replaced the abort: the RST is asked for again, at SND.NXT
+	wait_until 5 prompts_at_least 3 || fail "no third prompt$(step_view)"
+	[[ $(prompt_segment 3) == 'R 1:1(0)'* ]] || fail "prompt 3 is not the RST again: '$(prompt_segment 3)'$(step_view)"
+	answer 3 q
+	exec 7>&-
 	hs_finish 2
 	local rst
 	rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $(seq_add "$SND_NXT" 5),"
@@ -251,9 +259,11 @@ fin_in_handshake() {
 		fail "no challenge ACK from the peer$(step_view)"
 	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
 	! peer_said "^(reset|eof|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
-	# hs learns that the peer did not take it
-	((status == 1)) || fail "exit $status, expected 1 (the peer did not take the RST)$(step_view)"
-	expect "$(result)" outcome rejected
+	# q: interrupted, and the connection (untouched by the RST it did not take) stays kept
+	((status == 130)) || fail "exit $status, expected 130$(step_view)"
+	expect "$(result)" outcome interrupted
+	expect "$(result)" conn 1
+	[[ -n $(jqo 'select(.type == "segment" and .note == "challenge-ack")') ]] || fail "the challenge ACK is not noted$(step_view)"
 }
 
 @test "send --step: the crafted segment edited at its prompt (seq=+200000) goes beyond the window: dup-ack, nothing delivered" {
