@@ -943,6 +943,35 @@ wire_v() {
 		fail "SYNs closer than --interval 0.2: $(lab_tcpdump_text | grep 'Flags \[S\],')"
 }
 
+@test "SIGINT during --count 10: exit 130, every SYN,ACK the peer sent was reset by hs before it was resent, no guard left" {
+	lab
+	hs_bg send "$LAB_ADDR_B" 8080 --count 10 --interval 0.5 --json --state-dir "$STATE"
+	wait_until 5 eval '(($(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\],") >= 2))' ||
+		fail "hs did not send two SYNs: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	kill -INT "$HS_PID"
+	hs_finish 5
+	((status == 130)) || fail "exit $status, expected 130$(hs_view)"
+	lab_assert_hs_error 'SIGINT'
+	expect "$(result)" exit 130
+	assert_no_guard_left
+	local syns ports p
+	syns=$(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\],")
+	((syns >= 2 && syns < 10)) || fail "$syns SYNs: the run did not stop$(hs_view)"
+	ports=$(lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\]," |
+		sed -E "s/.*IP $LAB_ADDR_A\.([0-9]+) > .*/\1/" | sort -u)
+	for p in $ports; do
+		wait_until 3 peer_has_none 8080 "$p" || fail "the peer keeps $p: $(peer_conns 8080 "$p")$(hs_view)"
+	done
+	lab_tcpdump_stop
+	for p in $ports; do
+		# per port: one SYN,ACK, then hs's RST (not the kernel's after the SYN,ACK came again)
+		lab_tcpdump_text | grep -E "IP ($LAB_ADDR_A\.$p > .*Flags \[R|$LAB_ADDR_B\.8080 > $LAB_ADDR_A\.$p: Flags \[S\.\])" |
+			awk '/Flags \[S\.\]/ { n++ } /Flags \[R/ { exit !(n == 1) } END { if (!NR) exit 1 }' ||
+			fail "port $p: no RST from hs before the peer's second SYN,ACK$(hs_view)$(peer_view)"
+	done
+	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
+}
+
 @test "--count 2 with --sport: both SYNs from that port, each answered and reset" {
 	lab
 	send "$LAB_ADDR_B" 8080 --count 2 --interval 0.2 --sport 41000
