@@ -780,6 +780,30 @@ wire_v() {
 	peer_untouched 40000
 }
 
+@test "SIGTERM while hs send watches for a reaction that does not come: exit 143, the connection stays kept with its guard, the peer ESTABLISHED" {
+	lab
+	hs_keep 40000
+	local guard
+	guard=$(lab_hs_tables a)
+	hs_bg send --bad-checksum --data x --timeout 10 --json --state-dir "$STATE"
+	# the crafted segment has left (the peer's kernel counted its bad checksum)
+	wait_until 5 eval '[[ -n $(jq -c "select(.type == \"segment\" and .dir == \"out\" and .data == \"x\")" "$LAB_DIR/hs.out") ]]' ||
+		fail "hs did not send x: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	kill -TERM "$HS_PID"
+	hs_finish 5
+	((status == 143)) || fail "exit $status, expected 143$(hs_view)"
+	lab_assert_hs_error 'SIGTERM'
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+	peer_established 40000
+	peer_untouched 40000
+	# and it goes on from where it was
+	send --data y
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'y'\$" || fail "$(hs_view)$(peer_view)"
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
