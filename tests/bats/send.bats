@@ -157,6 +157,33 @@ tcp_mib() {
 		fail "no probe answered by the peer's RST after ours$(hs_view)$(peer_view)"
 }
 
+@test "an exact RST the peer's firewall drops: no answer; hs's probe finds the peer still there; the connection stays kept" {
+	lab
+	hs_keep 40000
+	lab_nft b <<-'EOF'
+		table inet labnorst {
+			chain in {
+				type filter hook input priority 0;
+				tcp dport 8080 tcp flags & rst == rst counter drop
+			}
+		}
+	EOF
+	send --flags R
+	assert_sent
+	reaction_is none
+	lab_b nft list table inet labnorst | grep -qE 'counter packets 1 ' || fail "the RST did not reach the peer's firewall$(hs_view)"
+	still_kept 1
+	expect "$(result)" state ESTABLISHED
+	lab_tcpdump_stop
+	local rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $SND_NXT,"
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: " || fail "hs did not probe after its RST$(hs_view)$(peer_view)"
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[\.\], ack $SND_NXT, " ||
+		fail "the peer did not answer the probe with an ACK$(hs_view)$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+	[[ $(lab_hs_tables a | wc -l) == 1 ]] || fail "the guard: $(lab_hs_tables a)"
+}
+
 @test "RST just left of the window (--flags R --seq -1): no answer; hs's probe finds the peer still there; the connection stays kept" {
 	lab
 	hs_keep 40000
