@@ -18,11 +18,18 @@ int cmd_rst(struct cli *c)
 	if (r != HS_RUN_GOAL)
 		return drive_failed(&d, r, "the peer's answer to our probe");
 
-	r = hs_session_before_call(&d.s, c->ack ? "RST,ACK" : "RST");
-	if (r != HS_RUN_GOAL)
-		return drive_failed(&d, r, "");
-	hs_tcb_abort(&d.s.tcb, c->ack, hs_now_ns(), &o);
-	hs_session_apply(&d.s, &o, NULL, 0);
+	for (;;) {
+		r = hs_session_before_call(&d.s, c->ack ? "RST,ACK" : "RST");
+		if (r != HS_RUN_GOAL)
+			return drive_failed(&d, r, "");
+		hs_tcb_abort(&d.s.tcb, c->ack, hs_now_ns(), &o);
+		hs_session_apply(&d.s, &o, NULL, 0);
+		if (d.s.quit)
+			return drive_failed(&d, HS_RUN_QUIT, "");
+		if (d.s.tcb.result != HS_RES_NONE)
+			break;
+		/* A --step edit replaced our RST (and undid the abort): it is still to go. */
+	}
 
 	/* Did the peer take it? A probe right behind the RST is answered with RST by a
 	 * peer that dropped the connection, and with an ACK by one that did not. The

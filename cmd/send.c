@@ -203,6 +203,12 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 	if (hs_craft_build(t, &sp, NULL, data, len, hs_now_ns(), &tx, err, sizeof(err)) < 0)
 		return drive_keep_resumed(&d, "error", HS_EXIT_USAGE, err);
 	uint32_t snd_una = t->snd_una, snd_nxt = t->snd_nxt, rcv_nxt = t->rcv_nxt;
+	hs_tx clock;
+	hs_tcb_template(t, HS_ACK, hs_now_ns(), &clock);
+	if (sp.have_opts && tx.has_ts && clock.has_ts && hs_seq_lt(tx.tsval, clock.tsval))
+		hs_session_info(&d.s, "note: the segment's TSval %u is older than hs's clock (%u): the peer's PAWS check "
+		                "(RFC 7323 5) is likely to drop it; leave the options out, or write ts, to have them "
+		                "filled in", tx.tsval, clock.tsval);
 	d.s.craft_no_rtx = true;
 	hs_session_watch(&d.s);
 	unsigned sent_before = d.s.sent;

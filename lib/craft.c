@@ -54,18 +54,19 @@ int hs_craft_build(const hs_tcb *t, const hs_seg_spec *sp, const hs_tx *base, co
 	uint8_t flags = sp->have_flags ? sp->flags : base ? base->flags : default_flags(t, len);
 
 	/* What the TCB would send with these flags: the numbers, window and options that
-	 * are not given. An edit keeps the replaced segment's numbers, and its window and
-	 * options unless the flags change what kind of segment it is (SYN or not). */
+	 * are not given. An edit keeps the replaced segment's numbers (its ACK field if
+	 * it had one), and its window and options unless the flags change what kind of
+	 * segment it is (a SYN, an RST, or neither). */
 	hs_tcb_template(t, flags, now, &tmpl);
-	if (base && !((base->flags ^ flags) & HS_SYN)) {
+	if (base) {
 		tmpl.seq = base->seq;
-		tmpl.ack = base->ack;
-		tmpl.win = base->win;
-		tmpl.opt_len = base->opt_len;
-		memcpy(tmpl.opts, base->opts, sizeof(tmpl.opts));
-	} else if (base) {
-		tmpl.seq = base->seq;
-		tmpl.ack = base->ack;
+		if (base->flags & HS_ACK) /* an RST without ACK carries none: RCV.NXT then */
+			tmpl.ack = base->ack;
+		if (!((base->flags ^ flags) & (HS_SYN | HS_RST))) { /* same kind: its window, options */
+			tmpl.win = base->win;
+			tmpl.opt_len = base->opt_len;
+			memcpy(tmpl.opts, base->opts, sizeof(tmpl.opts));
+		}
 	}
 	*tx = tmpl;
 	tx->flags = flags;

@@ -422,7 +422,8 @@ static int apply_step(hs_session *s, hs_tcb_out *o, const hs_segment *in, uint64
 		hs_tx edited;
 		char err[200];
 		const hs_tx *call = &o->tx[0];
-		if (hs_craft_build(&s->tcb, &s->pending_spec, call, NULL, 0, hs_now_ns(), &edited, err, sizeof(err)) == 0 &&
+		/* Built on the TCB as it was before the call (an abort leaves it CLOSED). */
+		if (hs_craft_build(s->pre_call, &s->pending_spec, call, NULL, 0, hs_now_ns(), &edited, err, sizeof(err)) == 0 &&
 		    (((edited.flags ^ call->flags) & (HS_SYN | HS_FIN | HS_RST)) || edited.seq != call->seq ||
 		     edited.len != call->len)) {
 			s->tcb = *s->pre_call;

@@ -322,6 +322,13 @@ static bool our_fin_before(const hs_tcb *t, const hs_tx *tx)
 	return t->fin_sent && !t->fin_acked && hs_seq_gt(tx->seq, t->fin_seq);
 }
 
+/* Where our RST sends the peer: RFC 9293 3.10.7.3, a passive open in SYN-RECEIVED
+ * goes back to LISTEN; any other connection to CLOSED. */
+static hs_state peer_after_rst(const hs_tcb *t)
+{
+	return t->peer_state == HS_SYN_RECEIVED && t->active_open ? HS_LISTEN : HS_CLOSED;
+}
+
 /* What one of our segments, once it has left, does to the peer's inferred state (see
  * the top comment). cause is k+1 for out->tx[k]. */
 static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
@@ -331,7 +338,8 @@ static void peer_sees(hs_tcb *t, const hs_tx *tx, int cause, hs_tcb_out *out)
 	if (tx->reply_rst && !(t->probing && t->peer_state == HS_SYN_RECEIVED))
 		return; /* (a probe's RST for the SYN,ACK it drew closes that half-open connection) */
 	if (tx->flags & HS_RST) {
-		set_peer_by(t, HS_CLOSED, "RST sent", cause, out);
+		set_peer_by(t, peer_after_rst(t), "RST sent",
+		            cause, out);
 	} else if ((tx->flags & HS_ACK) && !(tx->flags & HS_SYN)) {
 		/* Our ACK completes its handshake only if it is acceptable there: at its
 		 * RCV.NXT (not a keepalive's old byte) and acknowledging its SYN exactly. */
@@ -690,6 +698,7 @@ void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_ou
 {
 	memset(out, 0, sizeof(*out));
 	tcb_init(t, cfg, now);
+	t->active_open = true;
 	set_state(t, HS_SYN_SENT, "SYN sent", out);
 	send_syn(t, HS_NOTE_NONE, now, out);
 	t->snd_nxt = t->snd_max = t->iss + 1;
@@ -1690,6 +1699,7 @@ void hs_tcb_closed(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now)
 {
 	tcb_init(t, cfg, now);
 	t->probing = true;
+	t->active_open = true;
 }
 
 void hs_tcb_template(const hs_tcb *t, uint8_t flags, uint64_t now, hs_tx *tx)
@@ -1768,7 +1778,8 @@ void hs_tcb_sent_crafted(hs_tcb *t, int k, bool retransmit, uint64_t now, hs_tcb
 		finish(t, HS_RES_ABORTED, "RST sent", out);
 		for (int i = n; i < out->nchange; i++)
 			out->change[i].cause = (int8_t)(k + 1);
-		set_peer_by(t, HS_CLOSED, "RST sent", k + 1, out);
+		set_peer_by(t, peer_after_rst(t), "RST sent",
+		            k + 1, out);
 		return;
 	}
 	/* Data or FIN from SND.NXT on with nothing else queued: the send sequence space

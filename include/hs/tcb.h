@@ -244,6 +244,7 @@ typedef struct hs_tcb {
 	uint32_t beyond_fin_seq;
 	bool challenge_expected;    /* a crafted segment that draws an RFC 5961 challenge ACK
 	                             * left: the peer's next pure ACK is noted as that */
+	bool active_open;           /* we sent the first SYN: the peer's open was passive */
 	bool probing;               /* hs_tcb_closed: answers to our probes are not "unacceptable" */
 	uint32_t probe_reset_seq;   /* the SEG.ACK of the SYN,ACK a probe drew: our RST's SEG.SEQ */
 	bool crafted_una;           /* what is unacknowledged was crafted (hs send): never

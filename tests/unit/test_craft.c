@@ -1457,6 +1457,48 @@ static void test_established_crafted_beyond_taken(void)
 	EQ_INT(o.in_note, HS_NOTE_UNACCEPTABLE, "an ACK into the gap: unacceptable");
 }
 
+/* An edit that turns an RST (no ACK field, window 0) into a FIN,ACK takes RCV.NXT
+ * and the window and options the TCB would send. */
+static void test_established_edit_rst_to_fin(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_seg_spec sp;
+	hs_tx base, tx;
+	char err[200];
+
+	est_full(&t, &o);
+	hs_tcb_template(&t, HS_RST, 5 * MS, &base);
+	hs_seg_spec_init(&sp);
+	sp.have_flags = true;
+	sp.flags = HS_FIN | HS_ACK;
+	EQ_INT(hs_craft_build(&t, &sp, &base, NULL, 0, 10 * MS, &tx, err, sizeof(err)), 0, "RST -> FIN,ACK");
+	EQ_INT(tx.seq, base.seq, "RST -> FIN,ACK: the RST's seq");
+	EQ_INT(tx.ack, IRS + 1, "RST -> FIN,ACK: RCV.NXT, not the RST's 0");
+	EQ_INT(tx.win, WIN_EST, "RST -> FIN,ACK: our window, not the RST's 0");
+	OK(tx.has_ts, "RST -> FIN,ACK: the TCB's options (TS)");
+}
+
+/* Our RST to a peer in SYN-RECEIVED that we opened actively: back to LISTEN. */
+static void test_syn_received_peer_rst_listen(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	hs_tcb_connect(&t, &c, 0, &o); /* peer effects not applied: its SYN,ACK is next */
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 1000);
+	hs_tcb_input(&t, &s, 1 * MS, &o); /* our ACK built, not sent: the peer stays SYN-RECEIVED */
+	EQ_INT(t.peer_state, S_SR, "peer SYN-RECEIVED before our ACK leaves");
+	hs_tcb_out a;
+	memset(&a, 0, sizeof(a));
+	hs_tcb_template(&t, HS_RST, 2 * MS, &a.tx[0]);
+	a.tx[0].crafted = true;
+	a.ntx = 1;
+	hs_tcb_sent_crafted(&t, 0, true, 2 * MS, &a);
+	EQ_INT(t.peer_state, HS_LISTEN, "our exact RST: the passive peer back in LISTEN");
+}
+
 int main(void)
 {
 	test_established_template_ack();
@@ -1496,5 +1538,7 @@ int main(void)
 	test_reaction_matches();
 	test_established_crafted_overlap();
 	test_established_crafted_beyond_taken();
+	test_established_edit_rst_to_fin();
+	test_syn_received_peer_rst_listen();
 	return tap_done();
 }
