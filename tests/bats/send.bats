@@ -157,6 +157,33 @@ tcp_mib() {
 		fail "no probe answered by the peer's RST after ours$(hs_view)$(peer_view)"
 }
 
+@test "an exact RST the peer's firewall drops: no answer; hs's probe finds the peer still there; the connection stays kept" {
+	lab
+	hs_keep 40000
+	lab_nft b <<-'EOF'
+		table inet labnorst {
+			chain in {
+				type filter hook input priority 0;
+				tcp dport 8080 tcp flags & rst == rst counter drop
+			}
+		}
+	EOF
+	send --flags R
+	assert_sent
+	reaction_is none
+	lab_b nft list table inet labnorst | grep -qE 'counter packets 1 ' || fail "the RST did not reach the peer's firewall$(hs_view)"
+	still_kept 1
+	expect "$(result)" state ESTABLISHED
+	lab_tcpdump_stop
+	local rst="IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: Flags \[R\], seq $SND_NXT,"
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_A\.40000 > $LAB_ADDR_B\.8080: " || fail "hs did not probe after its RST$(hs_view)$(peer_view)"
+	wire_after "$rst" | grep -qE "IP $LAB_ADDR_B\.8080 > $LAB_ADDR_A\.40000: Flags \[\.\], ack $SND_NXT, " ||
+		fail "the peer did not answer the probe with an ACK$(hs_view)$(peer_view)"
+	peer_established 40000
+	peer_untouched 40000
+	[[ $(lab_hs_tables a | wc -l) == 1 ]] || fail "the guard: $(lab_hs_tables a)"
+}
+
 @test "RST just left of the window (--flags R --seq -1): no answer; hs's probe finds the peer still there; the connection stays kept" {
 	lab
 	hs_keep 40000
@@ -780,6 +807,30 @@ wire_v() {
 	peer_untouched 40000
 }
 
+@test "SIGTERM while hs send watches for a reaction that does not come: exit 143, the connection stays kept with its guard, the peer ESTABLISHED" {
+	lab
+	hs_keep 40000
+	local guard
+	guard=$(lab_hs_tables a)
+	hs_bg send --bad-checksum --data x --timeout 10 --json --state-dir "$STATE"
+	# the crafted segment has left (the peer's kernel counted its bad checksum)
+	wait_until 5 eval '[[ -n $(jq -c "select(.type == \"segment\" and .dir == \"out\" and .data == \"x\")" "$LAB_DIR/hs.out") ]]' ||
+		fail "hs did not send x: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	kill -TERM "$HS_PID"
+	hs_finish 5
+	((status == 143)) || fail "exit $status, expected 143$(hs_view)"
+	lab_assert_hs_error 'SIGTERM'
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+	peer_established 40000
+	peer_untouched 40000
+	# and it goes on from where it was
+	send --data y
+	assert_sent
+	reaction_is ack
+	wait_until 2 peer_said "^received $LAB_ADDR_A:40000 1 bytes: 'y'\$" || fail "$(hs_view)$(peer_view)"
+}
+
 # ---- --expect -----------------------------------------------------------------------
 
 @test "--expect on a kept connection: a challenge ACK matches ack (exit 0), not data,fin (exit 1, one line)" {
@@ -941,6 +992,35 @@ wire_v() {
 	lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\]," |
 		awk 'NR > 1 && $1 - t < 0.19 { bad = 1 } { t = $1 } END { exit bad }' ||
 		fail "SYNs closer than --interval 0.2: $(lab_tcpdump_text | grep 'Flags \[S\],')"
+}
+
+@test "SIGINT during --count 10: exit 130, every SYN,ACK the peer sent was reset by hs before it was resent, no guard left" {
+	lab
+	hs_bg send "$LAB_ADDR_B" 8080 --count 10 --interval 0.5 --json --state-dir "$STATE"
+	wait_until 5 eval '(($(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\],") >= 2))' ||
+		fail "hs did not send two SYNs: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	kill -INT "$HS_PID"
+	hs_finish 5
+	((status == 130)) || fail "exit $status, expected 130$(hs_view)"
+	lab_assert_hs_error 'SIGINT'
+	expect "$(result)" exit 130
+	assert_no_guard_left
+	local syns ports p
+	syns=$(lab_tcpdump_text | grep -cE "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\],")
+	((syns >= 2 && syns < 10)) || fail "$syns SYNs: the run did not stop$(hs_view)"
+	ports=$(lab_tcpdump_text | grep -E "IP $LAB_ADDR_A\.[0-9]+ > $LAB_ADDR_B\.8080: Flags \[S\]," |
+		sed -E "s/.*IP $LAB_ADDR_A\.([0-9]+) > .*/\1/" | sort -u)
+	for p in $ports; do
+		wait_until 3 peer_has_none 8080 "$p" || fail "the peer keeps $p: $(peer_conns 8080 "$p")$(hs_view)"
+	done
+	lab_tcpdump_stop
+	for p in $ports; do
+		# per port: one SYN,ACK, then hs's RST (not the kernel's after the SYN,ACK came again)
+		lab_tcpdump_text | grep -E "IP ($LAB_ADDR_A\.$p > .*Flags \[R|$LAB_ADDR_B\.8080 > $LAB_ADDR_A\.$p: Flags \[S\.\])" |
+			awk '/Flags \[S\.\]/ { n++ } /Flags \[R/ { exit !(n == 1) } END { if (!NR) exit 1 }' ||
+			fail "port $p: no RST from hs before the peer's second SYN,ACK$(hs_view)$(peer_view)"
+	done
+	! peer_said '^accepted ' || fail "the peer's program accepted a connection$(peer_view)"
 }
 
 @test "--count 2 with --sport: both SYNs from that port, each answered and reset" {
