@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "drive.h"
 #include "hs/clock.h"
 #include "hs/craft.h"
-#include "hs/random.h"
 #include "hs/route.h"
 #include "hs/seq.h"
-#include <sys/socket.h>
 
 /* A SEGMENT argument, not a CONN: packetdrill's flags come first (upper case, or '.'),
  * followed by a blank or nothing. CONN names are numbers and endpoints. */
