@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hs/bytes.h"
 #include "hs/segment.h"
 
 #define ETH_HLEN 14
@@ -48,15 +49,7 @@
 #define BSD_AF_INET6_FREEBSD 28
 #define BSD_AF_INET6_DARWIN 30
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int fail(const char **err, const char *msg)
 {
@@ -96,14 +89,14 @@ int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_a
 		out->src.addr = *src;
 	if (dst)
 		out->dst.addr = *dst;
-	out->src.port = get16(buf);
-	out->dst.port = get16(buf + 2);
-	out->seq = get32(buf + 4);
-	out->ack = get32(buf + 8);
+	out->src.port = hs_get16(buf);
+	out->dst.port = hs_get16(buf + 2);
+	out->seq = hs_get32(buf + 4);
+	out->ack = hs_get32(buf + 8);
 	out->flags = buf[13];
-	out->win = get16(buf + 14);
-	out->csum = get16(buf + 16);
-	out->urp = get16(buf + 18);
+	out->win = hs_get16(buf + 14);
+	out->csum = hs_get16(buf + 16);
+	out->urp = hs_get16(buf + 18);
 	/* A broken option list does not make the segment less real: keep what decoded. */
 	(void)hs_opts_decode(buf + TCP_MIN_HLEN, doff - TCP_MIN_HLEN, &out->opts, NULL);
 	out->payload = buf + doff;
@@ -128,7 +121,7 @@ enum hs_csum hs_tcp_csum_classify(const hs_addr *src, const hs_addr *dst, const 
 	if (len < TCP_MIN_HLEN || src->family != dst->family ||
 	    (src->family != AF_INET && src->family != AF_INET6))
 		return HS_CSUM_UNCHECKED;
-	uint16_t field = get16(tcp + 16);
+	uint16_t field = hs_get16(tcp + 16);
 	/* One's complement: 0x0000 and 0xffff are the same number. */
 	uint16_t want = hs_tcp_checksum(src, dst, tcp, len);
 	if (field == want || ((field == 0 || field == 0xffff) && (want == 0 || want == 0xffff)))
@@ -165,7 +158,7 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 		return fail(err, "bad IPv4 header length");
 	if (ihl > len)
 		return fail(err, "truncated IPv4 header");
-	size_t total = get16(buf + 2);
+	size_t total = hs_get16(buf + 2);
 	/* Total length 0: a large GSO packet captured before segmentation. */
 	if (total == 0)
 		total = len;
@@ -177,10 +170,10 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	ip->end = total < len ? total : len;
 	ip->proto = buf[9];
 	ip->ttl = buf[8];
-	ip->id = get16(buf + 4);
+	ip->id = hs_get16(buf + 4);
 	ip->has_id = true;
-	ip->later_fragment = (get16(buf + 6) & 0x1fff) != 0;
-	ip->fragment = (get16(buf + 6) & 0x2000) != 0; /* MF */
+	ip->later_fragment = (hs_get16(buf + 6) & 0x1fff) != 0;
+	ip->fragment = (hs_get16(buf + 6) & 0x2000) != 0; /* MF */
 	ip->partial = total > len || ip->fragment;
 	set_v4(&ip->src, buf + 12);
 	set_v4(&ip->dst, buf + 16);
@@ -196,7 +189,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 		return fail(err, "truncated IPv6 header");
 	if (buf[0] >> 4 != 6)
 		return fail(err, "not an IPv6 header");
-	size_t total = IPV6_HLEN + get16(buf + 4);
+	size_t total = IPV6_HLEN + hs_get16(buf + 4);
 	/* Payload length 0: a jumbogram / large GSO packet; the capture tells the size. */
 	if (total == IPV6_HLEN)
 		total = len;
@@ -229,7 +222,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 		case IPPROTO_FRAGMENT_:
 			if (off + 8 > ip->end)
 				return fail(err, "truncated IPv6 fragment header");
-			if ((get16(buf + off + 2) & 0xfff8) != 0)
+			if ((hs_get16(buf + off + 2) & 0xfff8) != 0)
 				ip->later_fragment = true;
 			ip->partial = true;
 			ip->fragment = true;
@@ -273,9 +266,9 @@ static int decode_quoted(const uint8_t *buf, size_t len, int family, hs_icmp_err
 	const uint8_t *tcp = buf + q.hlen;
 	icmp->orig_src.addr = q.src;
 	icmp->orig_dst.addr = q.dst;
-	icmp->orig_src.port = get16(tcp);
-	icmp->orig_dst.port = get16(tcp + 2);
-	icmp->orig_seq = get32(tcp + 4);
+	icmp->orig_src.port = hs_get16(tcp);
+	icmp->orig_dst.port = hs_get16(tcp + 2);
+	icmp->orig_seq = hs_get32(tcp + 4);
 	return 1;
 }
 
@@ -299,9 +292,9 @@ static int decode_icmp(const uint8_t *buf, const ip_info *ip, int family, hs_pac
 	e->type = icmp[0];
 	e->code = icmp[1];
 	if (family == AF_INET && e->type == 3 && e->code == 4)
-		e->mtu = get16(icmp + 6); /* RFC 1191 4 */
+		e->mtu = hs_get16(icmp + 6); /* RFC 1191 4 */
 	else if (family == AF_INET6 && e->type == 2)
-		e->mtu = get32(icmp + 4); /* RFC 4443 3.2 */
+		e->mtu = hs_get32(icmp + 4); /* RFC 4443 3.2 */
 	out->kind = HS_PKT_ICMP;
 	return 0;
 }
@@ -380,12 +373,12 @@ static int decode_ethernet(const uint8_t *buf, size_t len, hs_packet *out, const
 	if (len < ETH_HLEN)
 		return fail(err, "truncated Ethernet header");
 	size_t off = ETH_HLEN - 2;
-	uint16_t type = get16(buf + off);
+	uint16_t type = hs_get16(buf + off);
 	for (int tags = 0; (type == ETHERTYPE_8021Q || type == ETHERTYPE_8021AD) && tags < MAX_VLAN_TAGS; tags++) {
 		off += VLAN_TAG_LEN;
 		if (off + 2 > len)
 			return fail(err, "truncated 802.1Q tag");
-		type = get16(buf + off);
+		type = hs_get16(buf + off);
 	}
 	off += 2;
 	return decode_ethertype(type, buf + off, len - off, out, err);
@@ -397,7 +390,7 @@ static int decode_null(const uint8_t *buf, size_t len, hs_packet *out, const cha
 		return fail(err, "truncated loopback header");
 	/* The family is in the capturing host's byte order (DLT_NULL) or big-endian
 	 * (DLT_LOOP): accept either. */
-	uint32_t be = get32(buf);
+	uint32_t be = hs_get32(buf);
 	uint32_t le = (uint32_t)buf[3] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[1] << 8 | buf[0];
 	uint32_t af = be < 256 ? be : le;
 	switch (af) {
@@ -422,11 +415,11 @@ int hs_decode_frame(int dlt, const uint8_t *buf, size_t len, hs_packet *out, con
 	case DLT_LINUX_SLL:
 		if (len < SLL_HLEN)
 			return fail(err, "truncated Linux cooked header");
-		return decode_ethertype(get16(buf + SLL_PROTO_OFF), buf + SLL_HLEN, len - SLL_HLEN, out, err);
+		return decode_ethertype(hs_get16(buf + SLL_PROTO_OFF), buf + SLL_HLEN, len - SLL_HLEN, out, err);
 	case DLT_LINUX_SLL2:
 		if (len < SLL2_HLEN)
 			return fail(err, "truncated Linux cooked v2 header");
-		return decode_ethertype(get16(buf), buf + SLL2_HLEN, len - SLL2_HLEN, out, err);
+		return decode_ethertype(hs_get16(buf), buf + SLL2_HLEN, len - SLL2_HLEN, out, err);
 	case DLT_RAW:
 	case LINKTYPE_RAW:
 		return hs_decode_ip(buf, len, out, err);

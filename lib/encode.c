@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hs/bytes.h"
 #include "hs/segment.h"
 #include "hs/sender.h"
 
@@ -17,19 +18,7 @@
 #define PROTO_TCP 6
 #define IP_MAXLEN 65535
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* Adds bytes to a running ones' complement sum (16-bit big-endian words). */
 static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
@@ -72,14 +61,14 @@ static void put_ipv4(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst,
 	memset(p, 0, IPV4_HLEN);
 	p[0] = 0x45;
 	p[1] = ip->set_tos ? ip->tos : 0;
-	put16(p + 2, (uint16_t)total);
-	put16(p + 4, ip->set_ip_id ? ip->ip_id : 0);
-	put16(p + 6, ip->set_df && !ip->df ? 0 : IPV4_DF);
+	hs_put16(p + 2, (uint16_t)total);
+	hs_put16(p + 4, ip->set_ip_id ? ip->ip_id : 0);
+	hs_put16(p + 6, ip->set_df && !ip->df ? 0 : IPV4_DF);
 	p[8] = ip->set_ttl ? ip->ttl : HOP_LIMIT;
 	p[9] = PROTO_TCP;
 	memcpy(p + 12, &src->addr.u.v4, 4);
 	memcpy(p + 16, &dst->addr.u.v4, 4);
-	put16(p + 10, fold(sum_bytes(0, p, IPV4_HLEN)));
+	hs_put16(p + 10, fold(sum_bytes(0, p, IPV4_HLEN)));
 }
 
 static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst, const hs_ip_fields *ip,
@@ -90,7 +79,7 @@ static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst,
 	memset(p, 0, IPV6_HLEN);
 	p[0] = (uint8_t)(0x60 | tc >> 4);   /* version, traffic class; flow label 0 */
 	p[1] = (uint8_t)(tc << 4);
-	put16(p + 4, (uint16_t)payload);
+	hs_put16(p + 4, (uint16_t)payload);
 	p[6] = PROTO_TCP;
 	p[7] = ip->set_ttl ? ip->ttl : HOP_LIMIT;
 	memcpy(p + 8, src->addr.u.v6.s6_addr, 16);
@@ -101,15 +90,15 @@ static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst,
 static void put_tcp_header(uint8_t *t, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                            size_t tcp_hlen)
 {
-	put16(t, src->port);
-	put16(t + 2, dst->port);
-	put32(t + 4, tx->seq);
-	put32(t + 8, tx->ack);
+	hs_put16(t, src->port);
+	hs_put16(t + 2, dst->port);
+	hs_put32(t + 4, tx->seq);
+	hs_put32(t + 8, tx->ack);
 	t[12] = (uint8_t)((tcp_hlen / 4) << 4);
 	t[13] = tx->flags;
-	put16(t + 14, tx->win);
-	put16(t + 16, 0);
-	put16(t + 18, tx->urp);
+	hs_put16(t + 14, tx->win);
+	hs_put16(t + 16, 0);
+	hs_put16(t + 18, tx->urp);
 	memcpy(t + TCP_HLEN, tx->opts, tx->opt_len);
 	memset(t + TCP_HLEN + tx->opt_len, 0, tcp_hlen - TCP_HLEN - tx->opt_len); /* EOL padding */
 }
@@ -197,6 +186,6 @@ int hs_segment_encode_ip(const hs_endpoint *src, const hs_endpoint *dst, const h
 	if (tx->len)
 		memcpy(t + tcp_hlen, tx->data, tx->len);
 	uint32_t sum = pseudo_sum(&src->addr, &dst->addr, (uint32_t)tcp_len);
-	put16(t + 16, wire_checksum(src, dst, tx, tcp_len, fold(sum_bytes(sum, t, tcp_len))));
+	hs_put16(t + 16, wire_checksum(src, dst, tx, tcp_len, fold(sum_bytes(sum, t, tcp_len))));
 	return (int)(ip_hlen + tcp_len);
 }

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hs/bytes.h"
 #include "hs/sbuf.h"
 #include "hs/notation.h"
 #include "hs/payload.h"
@@ -328,18 +329,7 @@ static int parse_hex(span s, uint8_t *out, size_t max)
 	return (int)(s.n / 2);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* "sack L:R [L:R ...]": a raw kind-5 item (hs_opt_item has no SACK blocks). */
 static int parse_sack(const span *w, int nw, span whole, hs_opt_item *it, perr *e)
@@ -358,8 +348,8 @@ static int parse_sack(const span *w, int nw, span whole, hs_opt_item *it, perr *
 		if (!colon || parse_u32((span){ w[i].p, (size_t)(colon - w[i].p) }, UINT32_MAX, &l) != NUM_OK ||
 		    parse_u32((span){ colon + 1, w[i].n - (size_t)(colon + 1 - w[i].p) }, UINT32_MAX, &r) != NUM_OK)
 			return fail(e, "SACK block \"%s\" is not L:R (each 0 .. 4294967295)", quote(q, w[i]));
-		put32(it->data + it->len, l);
-		put32(it->data + it->len + 4, r);
+		hs_put32(it->data + it->len, l);
+		hs_put32(it->data + it->len + 4, r);
 		it->len = (uint8_t)(it->len + 8);
 	}
 	return 0;
@@ -844,9 +834,9 @@ static void format_option(hs_sbuf *b, uint8_t kind, uint8_t len, const uint8_t *
 	} else if (kind == HS_OPTK_SACK && n >= 8 && n % 8 == 0 && n / 8 <= HS_OPT_MAXSACK) {
 		hs_sb_printf(b, "sack");
 		for (size_t i = 0; i < n; i += 8)
-			hs_sb_printf(b, " %" PRIu32 ":%" PRIu32, get32(body + i), get32(body + i + 4));
+			hs_sb_printf(b, " %" PRIu32 ":%" PRIu32, hs_get32(body + i), hs_get32(body + i + 4));
 	} else if (kind == HS_OPTK_TS && len == 10) {
-		hs_sb_printf(b, "TS val %" PRIu32 " ecr %" PRIu32, get32(body), get32(body + 4));
+		hs_sb_printf(b, "TS val %" PRIu32 " ecr %" PRIu32, hs_get32(body), hs_get32(body + 4));
 	} else if (kind == HS_OPTK_MD5 && n == MD5_DIGEST) {
 		hs_sb_printf(b, "md5 ");
 		hs_sb_hex(b, body, n);

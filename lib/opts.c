@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hs/bytes.h"
 #include "hs/sbuf.h"
 #include "hs/opts.h"
 #include "hs/payload.h"
@@ -288,25 +289,14 @@ void hs_opt_spec_default(hs_opt_spec *out)
 
 /* ---- encoding ----------------------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static size_t put_ts(uint8_t *p, uint32_t val, uint32_t ecr)
 {
 	p[0] = HS_OPTK_TS;
 	p[1] = LEN_TS;
-	put32(p + 2, val);
-	put32(p + 6, ecr);
+	hs_put32(p + 2, val);
+	hs_put32(p + 6, ecr);
 	return LEN_TS;
 }
 
@@ -389,8 +379,8 @@ int hs_opts_encode_established(bool ts, uint32_t ts_val, uint32_t ts_ecr,
 		out[pos++] = HS_OPTK_SACK;
 		out[pos++] = (uint8_t)(2 + 8 * n);
 		for (size_t i = 0; i < n; i++) {
-			put32(out + pos, sack_blocks->sack[i].left);
-			put32(out + pos + 4, sack_blocks->sack[i].right);
+			hs_put32(out + pos, sack_blocks->sack[i].left);
+			hs_put32(out + pos + 4, sack_blocks->sack[i].right);
 			pos += 8;
 		}
 	}
@@ -440,15 +430,15 @@ static void store_option(hs_tcp_opts *o, uint8_t kind, uint8_t len, const uint8_
 		break;
 	case HS_OPTK_TS:
 		o->has |= HS_HAS_TS;
-		o->ts_val = get32(body);
-		o->ts_ecr = get32(body + 4);
+		o->ts_val = hs_get32(body);
+		o->ts_ecr = hs_get32(body + 4);
 		break;
 	case HS_OPTK_SACK:
 		o->has |= HS_HAS_SACK;
 		o->nsack = (uint8_t)((len - 2) / 8);
 		for (int i = 0; i < o->nsack; i++) {
-			o->sack[i].left = get32(body + 8 * i);
-			o->sack[i].right = get32(body + 8 * i + 4);
+			o->sack[i].left = hs_get32(body + 8 * i);
+			o->sack[i].right = hs_get32(body + 8 * i + 4);
 		}
 		break;
 	case HS_OPTK_MD5:
@@ -549,12 +539,12 @@ static void text_visit(void *vctx, uint8_t kind, uint8_t len, const uint8_t *bod
 		hs_sb_printf(b, "sackOK");
 		break;
 	case HS_OPTK_TS:
-		hs_sb_printf(b, "ts %" PRIu32 " %" PRIu32, get32(body), get32(body + 4));
+		hs_sb_printf(b, "ts %" PRIu32 " %" PRIu32, hs_get32(body), hs_get32(body + 4));
 		break;
 	case HS_OPTK_SACK:
 		hs_sb_printf(b, "sack");
 		for (int i = 0; i < (len - 2) / 8; i++)
-			hs_sb_printf(b, " %" PRIu32 "-%" PRIu32, get32(body + 8 * i), get32(body + 8 * i + 4));
+			hs_sb_printf(b, " %" PRIu32 "-%" PRIu32, hs_get32(body + 8 * i), hs_get32(body + 8 * i + 4));
 		break;
 	case HS_OPTK_MD5:
 		hs_sb_printf(b, "md5");
@@ -585,8 +575,8 @@ static void text_from_fields(const hs_tcp_opts *o, text_ctx *c)
 	if (o->has & HS_HAS_SACKOK)
 		text_visit(c, HS_OPTK_SACKOK, LEN_SACKOK, body);
 	if (o->has & HS_HAS_TS) {
-		put32(body, o->ts_val);
-		put32(body + 4, o->ts_ecr);
+		hs_put32(body, o->ts_val);
+		hs_put32(body + 4, o->ts_ecr);
 		text_visit(c, HS_OPTK_TS, LEN_TS, body);
 	}
 	if (o->has & HS_HAS_WSCALE) {
@@ -596,8 +586,8 @@ static void text_from_fields(const hs_tcp_opts *o, text_ctx *c)
 	if (o->has & HS_HAS_SACK) {
 		int n = o->nsack <= HS_OPT_MAXSACK ? o->nsack : HS_OPT_MAXSACK;
 		for (int i = 0; i < n; i++) {
-			put32(body + 8 * i, o->sack[i].left);
-			put32(body + 8 * i + 4, o->sack[i].right);
+			hs_put32(body + 8 * i, o->sack[i].left);
+			hs_put32(body + 8 * i + 4, o->sack[i].right);
 		}
 		text_visit(c, HS_OPTK_SACK, (uint8_t)(2 + 8 * n), body);
 	}
