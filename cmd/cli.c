@@ -116,7 +116,7 @@ static const struct command commands[] = {
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n" },
 	{ "send", cmd_send, O_CRAFT | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
-	  O_HEX | O_RETRIES,
+	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
 	  "Craft one segment into a kept connection (CONN as for fin; default the most recent),\n"
 	  "or, with HOST PORT, without one (a SYN by default; an RST answers a SYN,ACK), and\n"
@@ -135,7 +135,8 @@ static const struct command commands[] = {
 	  "                    ACK), 1 otherwise; without it, 0 whatever the reaction\n"
 	  "  --count N, --interval SEC  (HOST PORT) repeat, source port +1 each time\n"
 	  "                    unless --sport is given\n"
-	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n\n"
+	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
+	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
 	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
