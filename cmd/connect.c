@@ -4,7 +4,6 @@
 #include <string.h>
 #include "drive.h"
 #include "hs/clock.h"
-#include "hs/route.h"
 
 /* Synchronized: ESTABLISHED or CLOSE-WAIT, or further on when a --step edit sent
  * our FIN during the handshake. */
@@ -20,7 +19,6 @@ int cmd_connect(struct cli *c)
 	hs_endpoint local, remote;
 	char host[256];
 	const char *why;
-	char err[256];
 	hs_tcb_out o;
 
 	if (c->nargs < 1 || c->nargs > 2)
@@ -43,13 +41,7 @@ int cmd_connect(struct cli *c)
 	}
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
-	if (hs_addr_resolve(host, 0, &remote.addr, &why) < 0)
-		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
-	bool any = cli_check_iface(c);
-
-	memset(&local, 0, sizeof(local));
-	if (hs_route_source(&remote.addr, any ? NULL : c->iface, &local.addr, d.ifname, sizeof(d.ifname), err, sizeof(err)) < 0)
-		die(HS_EXIT_ENV, "%s", err);
+	drive_route(&d, host, &remote, &local);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
 	cli_cleanup_stale_guards(d.state_dir);
 	drive_prepare_keep(&d);

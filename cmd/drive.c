@@ -58,6 +58,21 @@ uint64_t drive_patience(const struct cli *c)
 	return c->timeout_ns * ((2ull << c->retries) - 1);
 }
 
+void drive_route(struct drive *d, const char *host, hs_endpoint *remote, hs_endpoint *local)
+{
+	const struct cli *c = d->c;
+	const char *why;
+	char err[256];
+
+	if (hs_addr_resolve(host, 0, &remote->addr, &why) < 0)
+		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
+	bool any = cli_check_iface(c);
+	memset(local, 0, sizeof(*local));
+	if (hs_route_source(&remote->addr, any ? NULL : c->iface, &local->addr, d->ifname, sizeof(d->ifname), err,
+	                    sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "%s", err);
+}
+
 uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 {
 	hs_endpoint local = { .addr = *src };

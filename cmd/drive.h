@@ -45,6 +45,9 @@ int drive_failed(struct drive *d, enum hs_run r, const char *waiting_for);
 /* --close keep: create the store and check that a record can be saved there, before
  * anything is sent (dies when not). */
 void drive_prepare_keep(struct drive *d);
+/* Resolve host into remote->addr and find the local address (and d->ifname) the
+ * routing table sends from (-i respected); dies with the contract's exit status. */
+void drive_route(struct drive *d, const char *host, hs_endpoint *remote, hs_endpoint *local);
 /* Pick or check the source port (dies when it is taken). */
 uint16_t drive_source_port(struct drive *d, const hs_addr *src);
 

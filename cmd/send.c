@@ -354,13 +354,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 	build_spec(c, segment, &sp);
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
-	if (hs_addr_resolve(host, 0, &remote.addr, &why) < 0)
-		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
-	bool any = cli_check_iface(c);
-	memset(&local, 0, sizeof(local));
-	if (hs_route_source(&remote.addr, any ? NULL : c->iface, &local.addr, d.ifname, sizeof(d.ifname), err,
-	                    sizeof(err)) < 0)
-		die(HS_EXIT_ENV, "%s", err);
+	drive_route(&d, host, &remote, &local);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
 	cli_cleanup_stale_guards(d.state_dir);
 	uint16_t first = drive_source_port(&d, &local.addr);

@@ -93,6 +93,18 @@ answer_rest() {
 	((k >= ${#pairs[@]})) || fail "no prompt for a segment matching /${pairs[k]}/$(step_view)"
 }
 
+# assert_quit_kept FLAG WHAT: after q at the prompt for WHAT (tcpdump flag letter
+# FLAG), none left, the peer and its program still have the connection, and the
+# kept guard ($guard) and record stay.
+assert_quit_kept() {
+	lab_tcpdump_stop
+	! wire_from 40000 | grep -q "Flags \\[$1" || fail "a $2 left$(step_view)"
+	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
+	! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
+	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
+	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+}
+
 # step_view: hs's stdout and stderr, and the peer's view, for failure messages.
 step_view() {
 	printf '\n--- hs stdout:\n%s\n--- hs stderr:\n%s' "$(cat "$LAB_DIR/hs.out" 2>/dev/null)" "$(cat "$LAB_DIR/hs.err" 2>/dev/null)"
@@ -293,12 +305,7 @@ fin_in_handshake() {
 	hs_finish 2
 	((status == 130)) || fail "exit $status, expected 130$(step_view)"
 	expect "$(result)" outcome interrupted
-	lab_tcpdump_stop
-	! wire_from 40000 | grep -q 'Flags \[F' || fail "a FIN left$(step_view)"
-	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
-	! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
-	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
-	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+	assert_quit_kept F FIN
 }
 
 @test "listen --step, skip the SYN,ACK: the client resends its SYN, the second SYN,ACK goes; the client connects" {
@@ -369,12 +376,7 @@ fin_in_handshake() {
 	hs_finish 2
 	((status == 130)) || fail "exit $status, expected 130$(step_view)"
 	expect "$(result)" outcome interrupted
-	lab_tcpdump_stop
-	! wire_from 40000 | grep -q 'Flags \[R' || fail "an RST left$(step_view)"
-	[[ $(peer_conns 8080 40000 | awk '{ print $1 }') == ESTAB ]] || fail "the peer: '$(peer_conns 8080 40000)'$(step_view)"
-	! peer_said "^(eof|reset|closed) $LAB_ADDR_A:40000" || fail "the peer's program saw an end$(step_view)"
-	[[ $(lab_hs_tables a) == "$guard" ]] || fail "guards: '$(lab_hs_tables a)', expected '$guard'"
-	[[ -f $STATE/1.conn ]] || fail "the record is gone: $(ls -A "$STATE")"
+	assert_quit_kept R RST
 }
 
 @test "connect --step, the handshake ACK replaced by 'R 1:1(0)': the peer drops its SYN-RECV, hs ends aborted, nothing kept" {
