@@ -30,11 +30,14 @@ static bool json_mode;
 	"                    interface (segments are still sent by the routing table)\n" \
 	"  --netns NAME      run inside network namespace NAME (ip netns)\n" \
 	"  --json            one JSON object per line on stdout\n" \
+	"  --ladder          draw the exchange as a ladder diagram (--ascii: no box drawing)\n" \
 	"  -w FILE.pcap      write every segment to a pcap file (-w -: to stdout; then\n" \
-	"                    hs's own lines go to stderr)\n" \
+	"                    hs's own lines go to stderr); FILE.pcapng or --pcapng: pcapng\n" \
+	"                    with a comment on each packet (state changes, note)\n" \
 	"  -q, -v            quieter / more detail (absolute seq/ack, TTL, checksum)\n" \
 	"  -x                show payload as hex\n" \
-	"  --no-color        no ANSI colors\n" \
+	"  --color[=WHEN]    auto (default: a terminal, no NO_COLOR, TERM not dumb),\n" \
+	"                    always or never; --no-color = --color=never\n" \
 	"  --state-dir DIR   store of kept connections (default /run/hs/netns-<netns cookie>)\n" \
 	"  -h, --help        this help;  -V, --version  the version\n"
 
@@ -282,7 +285,7 @@ void cli_enter_netns(const struct cli *c)
 
 bool cli_pcap_to_stdout(const struct cli *c)
 {
-	return c->pcap_out && strcmp(c->pcap_out, "-") == 0;
+	return (c->pcap_out && strcmp(c->pcap_out, "-") == 0) || (c->pcapng_out && strcmp(c->pcapng_out, "-") == 0);
 }
 
 void cli_output_init(const struct cli *c, hs_output *o)
@@ -291,13 +294,23 @@ void cli_output_init(const struct cli *c, hs_output *o)
 	FILE *fp = cli_pcap_to_stdout(c) ? stderr : stdout;
 
 	hs_output_init(o, fp, stderr);
-	o->json = c->json;
+	o->view = c->json ? HS_VIEW_JSON : c->ladder ? HS_VIEW_LADDER : HS_VIEW_LINES;
+	if (c->ascii)
+		o->ascii = true;
 	o->quiet = c->quiet;
 	o->verbose = c->verbose;
 	o->hex = c->hex;
 	o->absolute = c->verbose > 0;
-	o->color = !c->no_color && !c->json && isatty(fileno(fp)) && !getenv("NO_COLOR");
+	const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
+	o->color = c->json ? false : c->color >= 0 ? c->color == 1
+	           : isatty(fileno(fp)) && !(nocolor && *nocolor) && !(term && strcmp(term, "dumb") == 0);
 	hs_out = o;
+	if (c->pcapng_out) {
+		char err[300];
+		o->pcapng_path = c->pcapng_out;
+		if (hs_output_add_sink(o, &hs_render_pcapng, err, sizeof(err)) < 0)
+			die(HS_EXIT_ENV, "%s", err);
+	}
 }
 
 bool cli_check_iface(const struct cli *c)
@@ -501,7 +514,7 @@ enum {
 	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
-	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL,
+	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG,
 };
 
 static const struct option long_options[] = {
@@ -515,6 +528,12 @@ static const struct option long_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "hex", no_argument, NULL, 'x' },
 	{ "no-color", no_argument, NULL, L_NOCOLOR },
+	{ "color", optional_argument, NULL, L_COLOR },
+	{ "colour", optional_argument, NULL, L_COLOR },
+	{ "ladder", no_argument, NULL, L_LADDER },
+	{ "ascii", no_argument, NULL, L_ASCII },
+	{ "pcapng", no_argument, NULL, L_PCAPNG },
+	{ "read", required_argument, NULL, 'r' },
 	{ "state-dir", required_argument, NULL, L_STATEDIR },
 	{ "sport", required_argument, NULL, L_SPORT },
 	{ "isn", required_argument, NULL, L_ISN },
@@ -577,9 +596,27 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+
+	return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static void usage_read(FILE *fp)
+{
+	fprintf(fp, "Usage: hs -r FILE [-r FILE] [A:PORT B:PORT | BPF FILTER] [OPTIONS]\n\n"
+	        "Re-render every TCP connection of a capture (pcap or pcapng, any link type hs\n"
+	        "decodes; - reads stdin) as hs renders its own: segments with relative numbers,\n"
+	        "notes, and both ends' states as inferred from what passed. A:PORT B:PORT or a\n"
+	        "BPF expression keeps only what matches. Two captures of one connection (one at\n"
+	        "each end) show each segment's time at both.\n\n" COMMON_HELP "\n" EXIT_HELP);
+}
+
 static void cli_defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->color = -1;
 	c->window = 64240;
 	c->timeout_ns = HS_NS_PER_SEC;
 	c->retries = 3;
@@ -609,7 +646,7 @@ int hs_main(int argc, char **argv)
 	if (json_mode) {
 		static hs_output early;
 		hs_output_init(&early, pcap_stdout ? stderr : stdout, stderr);
-		early.json = true;
+		early.view = HS_VIEW_JSON;
 		hs_out = &early;
 	}
 
@@ -622,7 +659,7 @@ int hs_main(int argc, char **argv)
 			die(HS_EXIT_ENV, "out of memory");
 		memcpy(copy, argv, sizeof(char *) * (size_t)(argc + 1));
 		opterr = 0;
-		while (getopt_long(argc, copy, ":hVi:w:qvx", long_options, NULL) != -1)
+		while (getopt_long(argc, copy, ":hVi:w:r:qvx", long_options, NULL) != -1)
 			;
 		send_cmd = optind < argc && strcmp(copy[optind], "send") == 0;
 		free(copy);
@@ -631,7 +668,7 @@ int hs_main(int argc, char **argv)
 	hs_seg_spec_init(&c.fields);
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":hVi:w:qvx", long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":hVi:w:r:qvx", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 'h': help = true; break;
 		case 'V': printf("hs %s\n", PACKAGE_VERSION); return 0;
@@ -642,7 +679,26 @@ int hs_main(int argc, char **argv)
 		case 'x': c.hex = true; c.given |= O_HEX; break;
 		case L_NETNS: c.netns = optarg; break;
 		case L_JSON: c.json = true; break;
-		case L_NOCOLOR: c.no_color = true; break;
+		case L_NOCOLOR: c.no_color = true; c.color = 0; break;
+		case L_COLOR:
+			if (!optarg || strcmp(optarg, "auto") == 0)
+				c.color = -1;
+			else if (strcmp(optarg, "always") == 0)
+				c.color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				c.color = 0;
+			else
+				die(HS_EXIT_USAGE, "--color must be auto, always or never, not \"%s\"", optarg);
+			c.no_color = c.color == 0;
+			break;
+		case L_LADDER: c.ladder = true; break;
+		case L_ASCII: c.ascii = true; break;
+		case L_PCAPNG: c.pcapng = true; break;
+		case 'r':
+			if (c.nread == HS_MAX_READ)
+				die(HS_EXIT_USAGE, "-r takes at most %d captures (one from each end)", HS_MAX_READ);
+			c.read_files[c.nread++] = optarg;
+			break;
 		case L_STATEDIR: c.state_dir = optarg; break;
 		case L_SPORT: {
 			char *end;
@@ -774,6 +830,24 @@ int hs_main(int argc, char **argv)
 		}
 	}
 
+	if (c.json && c.ladder)
+		die(HS_EXIT_USAGE, "--json and --ladder are two views: choose one");
+	if (c.pcapng && !c.pcap_out)
+		die(HS_EXIT_USAGE, "--pcapng says what -w FILE writes: give -w FILE");
+	if (c.pcap_out && (c.pcapng || ends_with(c.pcap_out, ".pcapng"))) {
+		c.pcapng_out = c.pcap_out; /* events write it, with comments; not the capture */
+		c.pcap_out = NULL;
+	}
+	if (c.nread > 0) {
+		if (help) {
+			usage_read(stdout);
+			return 0;
+		}
+		c.cmd = "read";
+		c.args = argv + optind;
+		c.nargs = argc - optind;
+		return cmd_read(&c);
+	}
 	if (optind >= argc) {
 		if (help) {
 			usage_all(stdout);

@@ -10,6 +10,7 @@
 #include "hs/session.h"
 
 #define HS_MAX_SEND 32
+#define HS_MAX_READ 2   /* -r FILE: one capture, or one from each end */
 
 enum close_mode { CLOSE_KEEP = 0, CLOSE_FIN, CLOSE_WAIT, CLOSE_RST };
 
@@ -40,6 +41,11 @@ struct cli {
 	const char *iface, *netns, *pcap_out, *state_dir;
 	bool json, quiet, no_color;
 	int verbose;
+	bool ladder, ascii, pcapng;     /* --ladder, --ascii, --pcapng */
+	int color;                      /* --color: -1 auto (default), 0 never, 1 always */
+	const char *pcapng_out;         /* -w FILE.pcapng / --pcapng: then pcap_out is NULL */
+	const char *read_files[HS_MAX_READ]; /* -r FILE (each "-": stdin, once) */
+	int nread;
 
 	/* connect / listen / fin / rst */
 	uint16_t sport;                 /* 0 = pick */
@@ -85,6 +91,8 @@ int cmd_fin(struct cli *c);
 int cmd_rst(struct cli *c);
 int cmd_ls(struct cli *c);
 int cmd_send(struct cli *c);
+/* hs -r FILE [-r FILE] [FILTER]: re-render the TCP connections of captures. */
+int cmd_read(struct cli *c);
 /* hs rst / hs fin A:PORT B:PORT: a live connection between two other endpoints. */
 int cmd_live(struct cli *c, bool fin);
 /* Two arguments that both parse as ADDR:PORT: a live connection, not a kept one. */

@@ -245,7 +245,7 @@ static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir,
 		.state = l->side[SIDE_A].state, .peer_state = l->side[SIDE_B].state,
 	};
 
-	if (l->out.json) {
+	if (hs_output_is_json(&l->out)) {
 		ev.note_text = purpose;
 	} else {
 		snprintf(note, sizeof(note), "%s%s->%s%s%s", dir == HS_DIR_OUT ? "as " : "", l->side[from].name,

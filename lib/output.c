@@ -22,6 +22,8 @@
 
 #include "hs/addr.h"
 #include "hs/output.h"
+#include "hs/render.h"
+#include "hs/summary.h"
 #include "hs/notation.h"
 #include "hs/state.h"
 
@@ -799,6 +801,9 @@ static void emit_human(hs_output *o, const hs_event *ev)
 	case HS_EV_RESULT:
 		human_result(o, ev);
 		break;
+	case HS_EV_OPEN:
+	case HS_EV_END:
+		break;
 	}
 	o->last_line = ev->type == HS_EV_STATE ? LAST_STATE : LAST_OTHER;
 	o->last_t_ns = ev->t_ns;
@@ -986,6 +991,9 @@ static void emit_json(hs_output *o, const hs_event *ev)
 	case HS_EV_RESULT:
 		json_result(o, ev);
 		break;
+	case HS_EV_OPEN:
+	case HS_EV_END:
+		break;
 	}
 }
 
@@ -1004,16 +1012,79 @@ void hs_output_init(hs_output *o, FILE *fp, FILE *err)
 	o->err = err;
 	o->ascii = !(cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0));
 	o->last_line = LAST_NONE;
+	hs_summary_init(&o->sum);
 }
 
-void hs_output_emit(hs_output *o, const hs_event *ev)
+/* ---- the renderer table ---------------------------------------------------------------- */
+
+static void lines_emit(hs_output *o, void *self, const hs_event *ev)
 {
-	if (!o->fp)
-		return;
-	if (o->json)
-		emit_json(o, ev);
-	else
-		emit_human(o, ev);
+	(void)self;
+	emit_human(o, ev);
+}
+
+static void json_emit(hs_output *o, void *self, const hs_event *ev)
+{
+	(void)self;
+	emit_json(o, ev);
+}
+
+const hs_render_ops hs_render_lines = { .name = "lines", .emit = lines_emit };
+const hs_render_ops hs_render_json = { .name = "json", .emit = json_emit };
+
+static const hs_render_ops *view_ops(enum hs_view v)
+{
+	switch (v) {
+	case HS_VIEW_JSON: return &hs_render_json;
+	case HS_VIEW_LADDER: return &hs_render_ladder;
+	case HS_VIEW_LINES: break;
+	}
+	return &hs_render_lines;
+}
+
+int hs_output_add_sink(hs_output *o, const hs_render_ops *ops, char *err, size_t errlen)
+{
+	void *self = NULL;
+
+	if (o->nsink == HS_OUTPUT_MAXSINK) {
+		snprintf(err, errlen, "too many outputs");
+		return -1;
+	}
+	if (ops->open && ops->open(o, &self, err, errlen) < 0)
+		return -1;
+	o->sink[o->nsink].ops = ops;
+	o->sink[o->nsink].self = self;
+	o->nsink++;
+	return 0;
+}
+
+int hs_output_close(hs_output *o)
+{
+	if (o->closed)
+		return o->sink_errno;
+	o->closed = true;
+	if (o->view_ops && o->view_ops->close)
+		o->view_ops->close(o, o->view_self);
+	o->view_self = NULL;
+	for (int i = 0; i < o->nsink; i++) {
+		int e = o->sink[i].ops->close ? o->sink[i].ops->close(o, o->sink[i].self) : 0;
+		if (e && !o->sink_errno) {
+			o->sink_errno = e;
+			o->sink_name = o->sink[i].ops->name;
+		}
+		o->sink[i].self = NULL;
+	}
+	o->nsink = 0;
+	return o->sink_errno;
+}
+
+bool hs_output_is_json(const hs_output *o)
+{
+	return o->view == HS_VIEW_JSON;
+}
+
+static void flush_streams(hs_output *o)
+{
 	/* A closed pipe (EPIPE), a full disk (ENOSPC): remembered, so that the run
 	 * ends instead of going on with nobody told; the first error is the one kept. */
 	errno = 0;
@@ -1025,6 +1096,37 @@ void hs_output_emit(hs_output *o, const hs_event *ev)
 	errno = 0;
 	if (o->err && (fflush(o->err) == EOF || ferror(o->err)) && !o->err_errno)
 		o->err_errno = errno ? errno : EIO;
+}
+
+void hs_output_emit(hs_output *o, const hs_event *in)
+{
+	hs_event copy;
+	const hs_event *ev = in;
+
+	if (!o->fp || o->closed)
+		return;
+	if (!o->view_ops) {
+		char err[256];
+		o->view_ops = view_ops(o->view);
+		if (o->view_ops->open && o->view_ops->open(o, &o->view_self, err, sizeof(err)) < 0) {
+			/* A view that cannot start (out of memory): the lines instead. */
+			o->view_ops = &hs_render_lines;
+			o->view_self = NULL;
+		}
+	}
+	/* The summary: fed every event, handed to the ones that end a connection. */
+	hs_summary_add(&o->sum, in);
+	if ((in->type == HS_EV_END || in->type == HS_EV_RESULT) && !in->summary && !in->listing) {
+		copy = *in;
+		copy.summary = &o->sum;
+		ev = &copy;
+	}
+	o->view_ops->emit(o, o->view_self, ev);
+	for (int i = 0; i < o->nsink; i++)
+		o->sink[i].ops->emit(o, o->sink[i].self, ev);
+	if (ev->type == HS_EV_RESULT)
+		hs_output_close(o);
+	flush_streams(o);
 }
 
 int hs_output_stdout_error(void)

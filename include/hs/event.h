@@ -1,5 +1,6 @@
-/* One event model for every output (human lines, --json, later the ladder view):
- * drivers describe what happened as hs_event values; output.c renders them. */
+/* One event model for every output: drivers describe what happened as hs_event
+ * values; hs_output hands each to its view (lines, JSON lines, the ladder) and to
+ * its sinks (the pcapng writer), all renderers behind one interface (render.h). */
 #ifndef HS_EVENT_H
 #define HS_EVENT_H
 #include <stdbool.h>
@@ -9,14 +10,21 @@
 #include "hs/tcb.h"
 
 enum hs_ev_type {
+	HS_EV_OPEN,     /* a connection begins: its two endpoints and their names, before
+	                 * anything else of it (renderers lay out their columns) */
 	HS_EV_SEGMENT,  /* a segment sent or received */
 	HS_EV_STATE,    /* a state change (this side or the peer) */
 	HS_EV_ICMP,     /* an ICMP error about the connection */
 	HS_EV_INFO,     /* a line of commentary ("listening on ...", "kept as 3") */
 	HS_EV_CONN,     /* one kept connection (hs ls) */
+	HS_EV_END,      /* a connection of -r ends: both sides' final states, its summary */
 	HS_EV_RESULT,   /* the last event: outcome and exit status */
 };
 
+struct hs_summary;
+
+/* For hs's own connections OUT is us -> peer; for one it observes (live rst/fin, -r)
+ * OUT is A -> B (A: the end that sent the first SYN seen, else the first segment). */
 enum hs_dir { HS_DIR_OUT = 0, HS_DIR_IN = 1 };
 
 /* A kept connection as hs ls shows it. */
@@ -36,6 +44,14 @@ typedef struct hs_event {
 	enum hs_ev_type type;
 	uint64_t t_ns;              /* since the command started */
 
+	/* HS_EV_OPEN (also local, remote below) */
+	const char *local_name;     /* "us" (hs's own) or "A" (observed) */
+	const char *remote_name;    /* "peer" or "B" */
+	bool observed;              /* neither end is hs: live rst/fin, -r */
+	uint64_t wall_t0_ns;        /* CLOCK_REALTIME (ns since the epoch) at t_ns == 0: the
+	                             * pcapng writer's timestamps */
+	int conn_index;             /* -r: 1, 2, ... in the order of first packets; 0 otherwise */
+
 	/* HS_EV_SEGMENT */
 	enum hs_dir dir;
 	const hs_segment *seg;      /* full header, options and payload */
@@ -46,6 +62,13 @@ typedef struct hs_event {
 	                             * rests on a segment of ours not known to have arrived */
 	enum hs_note note;
 	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */
+	bool spoofed;               /* observed: hs sent it, as the sending end (live probes) */
+	const uint8_t *ip;          /* the IP datagram as captured or sent (header first), */
+	size_t ip_caplen, ip_len;   /* ip_caplen bytes of its ip_len; NULL/0 when not known */
+	bool has_t_other;           /* -r with two captures: the other capture point saw it too, */
+	uint64_t t_other_ns;        /* at this time (same base as t_ns) */
+	bool lost;                  /* -r with two captures: seen where it left, never where
+	                             * it was going */
 
 	/* HS_EV_STATE */
 	hs_change change;
@@ -70,6 +93,8 @@ typedef struct hs_event {
 	int exit_code;
 	const hs_endpoint *local, *remote; /* may be NULL */
 	const char *conn_id;        /* kept connection name, may be NULL */
+	const struct hs_summary *summary; /* HS_EV_END, HS_EV_RESULT: the figures of the
+	                             * connection (hs_output fills it in when NULL) */
 	const char *reaction;       /* hs send: the peer's reaction ("challenge-ack", ...), or NULL */
 	const char *reactions;      /* hs send --count: {"syn-ack":2,"none":1} as JSON, or NULL */
 	unsigned long capture_drops; /* frames the capture lost: lines may be missing */

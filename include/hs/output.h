@@ -1,21 +1,33 @@
-/* Rendering hs_event as human lines or JSON lines (one object per line, stdout). */
+/* Where events go: one view (human lines, JSON lines or the ladder) on fp, and up to
+ * HS_OUTPUT_MAXSINK sinks (the pcapng writer), each a renderer (render.h) fed the
+ * same events in order. hs_output also keeps each connection's summary (summary.h)
+ * and hands it to HS_EV_END / HS_EV_RESULT events that carry none. */
 #ifndef HS_OUTPUT_H
 #define HS_OUTPUT_H
 #include <stdbool.h>
 #include <stdio.h>
 #include "hs/event.h"
+#include "hs/render.h"
+#include "hs/summary.h"
+
+#define HS_OUTPUT_MAXSINK 2
+
+enum hs_view { HS_VIEW_LINES = 0, HS_VIEW_JSON, HS_VIEW_LADDER };
 
 typedef struct hs_output {
 	FILE *fp;        /* stdout */
 	FILE *err;       /* stderr: result lines of failures in human mode */
-	bool json;
+	enum hs_view view;
 	bool quiet;      /* -q: only the result (human) / unchanged (json) */
 	int verbose;     /* -v: more detail (absolute seq/ack, checksums, ttl) */
 	bool color;
 	bool hex;        /* -x: payload as hex dump instead of escaped text */
 	bool absolute;   /* show absolute seq/ack in human mode */
 
-	/* Set by hs_output_init, kept between events; not for callers. */
+	int width;       /* columns the ladder may fill (0: $COLUMNS, else 80) */
+	const char *pcapng_path; /* for hs_render_pcapng's open */
+
+	/* Set by hs_output_init (callers may override: --ascii), kept between events. */
 	bool ascii;          /* locale is not UTF-8: "->"/"<-" instead of arrows */
 	int last_line;       /* what the previous human line showed */
 	uint64_t last_t_ns;  /* and when */
@@ -24,16 +36,35 @@ typedef struct hs_output {
 	 * run checks it between events and ends (hs_session_run: HS_RUN_WRITE). */
 	int fp_errno;
 	int err_errno;
+	int sink_errno;      /* the first write error of a sink (then it writes no more), */
+	const char *sink_name; /* and which ("pcapng") */
+
+	/* Not for callers. */
+	const hs_render_ops *view_ops; /* opened at the first event */
+	void *view_self;
+	struct { const hs_render_ops *ops; void *self; } sink[HS_OUTPUT_MAXSINK];
+	int nsink;
+	bool closed;         /* after the result: every renderer closed */
+	hs_summary sum;      /* the current connection's figures */
 } hs_output;
 
 /* Defaults: human lines, no color, not quiet. Call after setlocale(LC_CTYPE, ""):
  * it picks UTF-8 or ASCII arrows from the locale. */
 void hs_output_init(hs_output *o, FILE *fp, FILE *err);
+/* Hand ev to the view and every sink. HS_EV_RESULT is the last event: after it every
+ * renderer is closed (hs_output_close). */
 void hs_output_emit(hs_output *o, const hs_event *ev);
+/* Add a sink (hs_render_pcapng) and open it now. Returns 0, or -1 with err. */
+int hs_output_add_sink(hs_output *o, const hs_render_ops *ops, char *err, size_t errlen);
+/* Close the view and the sinks (held lines and packets written). Idempotent; returns
+ * the first error of a sink (errno) or 0. */
+int hs_output_close(hs_output *o);
 /* The first write error on fp (where the lines go), or 0; *which: "stdout", or
  * "stderr" when fp is stderr (-w -). An error on err alone does not count: err only
  * carries the line that says why hs fails, and nothing can be told then anyway. */
 int hs_output_write_error(const hs_output *o, const char **which);
+/* Whether the view is JSON lines (--json): its contract differs (die()'s result line). */
+bool hs_output_is_json(const hs_output *o);
 /* The first write error (errno) any hs_output met on stdout, or 0. */
 int hs_output_stdout_error(void);
 

@@ -229,7 +229,7 @@ static void render(const settings *s, const hs_event *ev)
 	hs_output o;
 
 	cap_open(&o);
-	o.json = s->json;
+	o.view = s->json ? HS_VIEW_JSON : HS_VIEW_LINES;
 	o.quiet = s->quiet;
 	o.color = s->color;
 	o.hex = s->hex;
@@ -832,7 +832,7 @@ static void test_locale(void)
 	setlocale(LC_CTYPE, "C");
 	hs_output_init(&o, stdout, stderr);
 	OK(o.ascii, "C locale: ASCII arrows");
-	OK(!o.json && !o.color && !o.quiet && o.verbose == 0 && o.fp == stdout && o.err == stderr,
+	OK(o.view == HS_VIEW_LINES && !o.color && !o.quiet && o.verbose == 0 && o.fp == stdout && o.err == stderr,
 	   "init defaults");
 }
 
@@ -888,7 +888,7 @@ static void test_write_error(void)
 	EQ_INT(hs_output_write_error(&o, &which), 0, "/dev/null: no write error");
 
 	hs_output_init(&o, full, null);
-	o.json = true;
+	o.view = HS_VIEW_JSON;
 	hs_output_emit(&o, &info);
 	EQ_INT(hs_output_write_error(&o, &which), ENOSPC, "/dev/full: ENOSPC");
 	EQ_STR(which, "stdout", "named as stdout");
