@@ -555,7 +555,18 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_puts(&l, ">  ");
 	}
 	const char *note = note_of(ev);
-	if (note) {
+	if (o->observed) {
+		/* Lines show no addresses: an observed connection's say who sent what. */
+		char who[160];
+		const char *from = o->names[ev->dir == HS_DIR_OUT ? 0 : 1], *to = o->names[ev->dir == HS_DIR_OUT ? 1 : 0];
+		snprintf(who, sizeof(who), "%s%s->%s%s%s", ev->spoofed ? "as " : "", from, to, note ? ", " : "",
+		         note ? note : "");
+		line_color(&l, C_YELLOW);
+		line_putc(&l, '[');
+		line_text(&l, who);
+		line_putc(&l, ']');
+		line_color(&l, C_RESET);
+	} else if (note) {
 		line_color(&l, C_YELLOW);
 		line_putc(&l, '[');
 		line_text(&l, note);
@@ -1113,6 +1124,11 @@ void hs_output_emit(hs_output *o, const hs_event *in)
 			o->view_ops = &hs_render_lines;
 			o->view_self = NULL;
 		}
+	}
+	if (in->type == HS_EV_OPEN) { /* who the ends are, for the views that name them */
+		o->observed = in->observed;
+		o->names[0] = in->local_name ? in->local_name : in->observed ? "A" : "us";
+		o->names[1] = in->remote_name ? in->remote_name : in->observed ? "B" : "peer";
 	}
 	/* The summary: fed every event, handed to the ones that end a connection. */
 	hs_summary_add(&o->sum, in);

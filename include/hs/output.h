@@ -46,6 +46,8 @@ typedef struct hs_output {
 	int nsink;
 	bool closed;         /* after the result: every renderer closed */
 	hs_summary sum;      /* the current connection's figures */
+	bool observed;       /* the last HS_EV_OPEN: neither end is hs, */
+	const char *names[2]; /* and the names of its ends (static: "A", "B") */
 } hs_output;
 
 /* Defaults: human lines, no color, not quiet. Call after setlocale(LC_CTYPE, ""):
