@@ -15,21 +15,31 @@ typedef struct hs_summary {
 	uint64_t bytes[2];          /* payload bytes (SEG.LEN without SYN/FIN), retransmitted
 	                             * ones included */
 	uint64_t retransmissions[2]; /* segments noted retransmission */
+	/* The handshake, from the side of OUT (us; A when observed), in capture time.
+	 * Active open (our SYN first): rtt = our last SYN -> the peer's SYN,ACK, reaction
+	 * = that SYN,ACK -> our ACK. Passive open (the peer's SYN first): reaction = its
+	 * last SYN -> our SYN,ACK, rtt = our last SYN,ACK -> its ACK. A retransmitted
+	 * SYN (SYN,ACK) restarts the clock (Karn): the answer is to the last one. */
 	bool has_rtt;
-	uint64_t rtt_ns;            /* handshake RTT: the last SYN -> the SYN,ACK answering it */
+	uint64_t rtt_ns;
 	bool has_reaction;
-	uint64_t reaction_ns;       /* our reaction (A's when observed): SYN,ACK in -> our ACK
-	                             * out (connect); listen: SYN in -> our SYN,ACK out */
+	uint64_t reaction_ns;
 	bool has_teardown;
 	uint64_t teardown_ns;       /* the first FIN or RST -> the last segment of the close */
 	/* working state, not figures */
-	bool active;                /* seen a SYN from OUT first (a connect) */
-	uint64_t t_syn, t_synack, t_first_close, t_last;
-	bool seen_syn, seen_synack, seen_close, waiting_reaction;
+	bool seen_syn;              /* a SYN without ACK: the opener is syn_dir */
 	enum hs_dir syn_dir;
+	uint64_t t_syn;             /* the last SYN */
+	bool seen_synack;           /* the first SYN,ACK answering it, */
+	uint64_t t_synack;          /* and the last one before the handshake's ACK */
+	bool handshake_done;        /* the opener's ACK of the SYN,ACK was seen */
+	bool seen_close;            /* a FIN or RST: the teardown started */
+	uint64_t t_first_close;
 } hs_summary;
 
 void hs_summary_init(hs_summary *s);
+/* Nothing to say: no segment counted. */
+bool hs_summary_empty(const hs_summary *s);
 /* Take one event (HS_EV_OPEN resets; segments count; others are ignored). */
 void hs_summary_add(hs_summary *s, const hs_event *ev);
 /* The JSON object the result line carries as "summary" (INTERFACE.md), e.g.
