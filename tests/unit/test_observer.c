@@ -683,6 +683,45 @@ static void test_timewait_new_connection(void)
 	EQ_INT(o.rack, 1, "rack 1 in the new connection");
 }
 
+/* hs fin as A: B takes the FIN, A never hears of it (B's answers acknowledge what A
+ * never sent: A's stack drops them). */
+static void test_established_spoofed_fin(void)
+{
+	hs_observer ob;
+	hs_obs_out o;
+	hs_segment s;
+
+	init(&ob);
+	handshake(&ob);
+	s = seg(A, HS_RST, 1001, 0, 0, 0);
+	EQ_INT(hs_observer_spoofed(&ob, &s, &o), A, "a spoofed RST: from A");
+	EQ_INT(o.nchange, 0, "a spoofed RST changes nothing (the driver concludes)");
+	s = seg(A, HS_FIN | HS_ACK, 999, 5001, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	EQ_INT(o.nchange, 0, "a spoofed FIN off B's RCV.NXT changes nothing");
+	s = seg(A, HS_FIN | HS_ACK, 1001, 5001, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	OK(has_change(&o, B, HS_ESTABLISHED, HS_CLOSE_WAIT, "FIN received", true), "B CLOSE-WAIT, assumed");
+	EQ_INT(o.nchange, 1, "A does not move");
+	EQ_INT(o.rseq, 1, "rseq of the spoofed FIN");
+	EQ_INT(ob.side[A].snd_nxt, 1001, "A's SND.NXT stays");
+	OK(!ob.side[A].fin_sent, "A sent no FIN");
+	feed(&ob, seg(B, HS_ACK, 5001, 1002, 65535, 0), &o);
+	EQ_INT(o.assumed[B], false, "B's ACK of it confirms B's CLOSE-WAIT");
+	EQ_INT(o.note, HS_NOTE_UNACCEPTABLE, "B's ACK: unacceptable at A");
+	EQ_INT(ob.side[A].snd_nxt, 1001, "A's SND.NXT still stays");
+	feed(&ob, seg(B, HS_FIN | HS_ACK, 5001, 1002, 65535, 0), &o);
+	OK(has_change(&o, B, HS_CLOSE_WAIT, HS_LAST_ACK, "FIN sent", false), "B LAST-ACK");
+	EQ_INT(o.state[A], HS_ESTABLISHED, "A drops B's FIN: still ESTABLISHED");
+	EQ_INT(o.nchange, 1, "only B moves");
+	feed(&ob, seg(A, HS_ACK, 1001, 5001, 512, 0), &o); /* A's own answer */
+	EQ_INT(o.nchange, 0, "A's ACK not covering B's FIN: nothing");
+	s = seg(A, HS_ACK, 1002, 5002, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	OK(has_change(&o, B, HS_LAST_ACK, HS_CLOSED, "ACK received", true), "our ACK as A: B CLOSED");
+	STATES(&o, HS_ESTABLISHED, HS_CLOSED, "after hs fin");
+}
+
 int main(void)
 {
 	hs_endpoint_parse("198.18.1.2:40000", &EA);
@@ -714,5 +753,6 @@ int main(void)
 	test_other_connection_ignored();
 	test_established_conclude();
 	test_timewait_new_connection();
+	test_established_spoofed_fin();
 	return tap_done();
 }
