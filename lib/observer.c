@@ -481,11 +481,10 @@ int hs_observer_spoofed(hs_observer *ob, const hs_segment *seg, hs_obs_out *out)
 		if (!X->spoofed || hs_seq_gt(end, X->spoof_end))
 			X->spoof_end = end;
 		X->spoofed = true;
-		bool fin_first = fin && !X->spoof_fin;
-		if (fin_first)
-			X->spoof_fin = true;
+		/* A FIN again (the first did not arrive: the driver concluded so) moves the
+		 * receiver again from where it is. */
 		bool acks_y_fin = ack && Y->fin_sent && hs_seq_geq(seg->ack, Y->fin_seq + 1);
-		receiver_takes(ob, y, seg, acks_y_fin, fin_first, seg->seq + (uint32_t)seg->len, out);
+		receiver_takes(ob, y, seg, acks_y_fin, fin, seg->seq + (uint32_t)seg->len, out);
 	}
 	fill(ob, x, seg, out);
 	return x;

@@ -79,7 +79,6 @@ typedef struct hs_obs_side {
 	bool last_keepalive;     /* its last segment was a keepalive */
 	bool spoofed;            /* hs sent segments as this end (hs_observer_spoofed), */
 	uint32_t spoof_end;      /* numbered up to here (what the other end may acknowledge) */
-	bool spoof_fin;          /* one of them a FIN */
 	uint32_t last_len;       /* payload of its last data segment, */
 	uint64_t last_data_ns;   /* captured then */
 	uint64_t last_ns;        /* when its last segment was captured (0: none yet) */
