@@ -2,8 +2,10 @@
  * and why, notes, relative numbers, network copies, and what it must ignore. */
 #include <config.h>
 
+#include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hs/observer.h"
@@ -722,6 +724,92 @@ static void test_established_spoofed_fin(void)
 	STATES(&o, HS_ESTABLISHED, HS_CLOSED, "after hs fin");
 }
 
+/* Kernel to kernel (captures/observed.sh): a tcpdump capture of six connections,
+ * each left by the two kernels in other states; the observer must end each with the
+ * states `ss` showed on both sides then (captures/observed.ss). */
+#define REPLAY_MAX 512
+static void test_capture_kernel_states(void)
+{
+	const char *dir = getenv("HS_TESTS");
+	char path[1024], ebuf[PCAP_ERRBUF_SIZE];
+	static uint8_t frames[REPLAY_MAX][256];
+	static size_t flen[REPLAY_MAX];
+	static uint64_t fts[REPLAY_MAX];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/unit/captures/observed.pcap", dir ? dir : "tests");
+	pcap_t *p = pcap_open_offline(path, ebuf);
+	OK(p != NULL, "observed.pcap opens (HS_TESTS: the source tree's tests/)");
+	if (!p) {
+		printf("#   %s\n", ebuf);
+		return;
+	}
+	int dlt = pcap_datalink(p);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	while (n < REPLAY_MAX && pcap_next_ex(p, &h, &d) == 1) {
+		flen[n] = h->caplen < sizeof(frames[0]) ? h->caplen : sizeof(frames[0]);
+		memcpy(frames[n], d, flen[n]);
+		fts[n] = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
+		n++;
+	}
+	pcap_close(p);
+
+	snprintf(path, sizeof(path), "%s/unit/captures/observed.ss", dir ? dir : "tests");
+	FILE *f = fopen(path, "r");
+	OK(f != NULL, "observed.ss opens");
+	if (!f)
+		return;
+	unsigned port;
+	char want_a[32], want_b[32];
+	int conns = 0;
+	while (fscanf(f, "%u %31s %31s", &port, want_a, want_b) == 3) {
+		hs_observer ob;
+		hs_obs_out o;
+		hs_packet pkt;
+		const char *err;
+		bool found = false;
+		int notes = 0, taken = 0;
+
+		/* A: the end that sent the SYN to the port. */
+		for (int i = 0; i < n && !found; i++)
+			if (hs_decode_frame(dlt, frames[i], flen[i], &pkt, &err) == 0 && pkt.kind == HS_PKT_TCP &&
+			    pkt.u.tcp.dst.port == port && (pkt.u.tcp.flags & (HS_SYN | HS_ACK)) == HS_SYN) {
+				hs_observer_init(&ob, &pkt.u.tcp.src, &pkt.u.tcp.dst);
+				found = true;
+			}
+		OK(found, "the capture has the connection's SYN");
+		if (!found)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (hs_decode_frame(dlt, frames[i], flen[i], &pkt, &err) != 0 || pkt.kind != HS_PKT_TCP)
+				continue;
+			if (hs_observer_segment(&ob, &pkt.u.tcp, fts[i], &o) < 0)
+				continue;
+			taken++;
+			for (int k = 0; k < o.nchange; k++)
+				printf("# %u: %s %s -> %s (%s)%s\n", port, o.change[k].peer ? "B" : "A",
+				       hs_state_name(o.change[k].from), hs_state_name(o.change[k].to), o.change[k].why,
+				       o.change[k].assumed ? " assumed" : "");
+			/* A whole capture of a clean connection: nothing resent, lost or copied. */
+			if (o.note == HS_NOTE_RETRANSMISSION || o.note == HS_NOTE_OUT_OF_ORDER ||
+			    o.note == HS_NOTE_DUPLICATE)
+				notes++;
+		}
+		char what[128];
+		snprintf(what, sizeof(what), "port %u: A ends %s, as ss showed", port, want_a);
+		EQ_STR(hs_state_name(ob.side[A].state), want_a, what);
+		snprintf(what, sizeof(what), "port %u: B ends %s, as ss showed", port, want_b);
+		EQ_STR(hs_state_name(ob.side[B].state), want_b, what);
+		snprintf(what, sizeof(what), "port %u: no retransmission, out-of-order or duplicate", port);
+		EQ_INT(notes, 0, what);
+		OK(taken >= 5, "the connection's segments were taken");
+		conns++;
+	}
+	fclose(f);
+	EQ_INT(conns, 6, "six connections checked");
+}
+
 int main(void)
 {
 	hs_endpoint_parse("198.18.1.2:40000", &EA);
@@ -754,5 +842,6 @@ int main(void)
 	test_established_conclude();
 	test_timewait_new_connection();
 	test_established_spoofed_fin();
+	test_capture_kernel_states();
 	return tap_done();
 }
