@@ -400,3 +400,21 @@ bool summary_has_figures(const hs_summary *s)
 {
 	return s && (s->segments[0] || s->segments[1] || s->has_rtt || s->has_reaction || s->has_teardown);
 }
+
+bool summary_text(const hs_output *o, const hs_summary *s, char *buf, size_t len)
+{
+	hs_sbuf b = { buf, len, 0, false };
+
+	if (len == 0 || !summary_has_figures(s))
+		return false;
+	buf[0] = '\0';
+	hs_summary_text(s, side_name(o, 0), side_name(o, 1), &b);
+	return buf[0] != '\0';
+}
+
+const char *side_name(const hs_output *o, int side)
+{
+	if (o->names[side])
+		return o->names[side];
+	return side == 0 ? (o->observed ? "A" : "us") : (o->observed ? "B" : "peer");
+}

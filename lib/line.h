@@ -98,7 +98,13 @@ const char *notation_of(const hs_event *ev, char *buf, size_t len);
 void put_endpoints(const hs_output *o, line *l, const hs_event *ev);
 /* The one line on stderr that every failure prints (INTERFACE.md, exit status). */
 void error_line(const hs_output *o, const hs_event *ev);
+/* What the last HS_EV_OPEN called side 0 (OUT's sender) or 1: "us"/"peer" when no
+ * HS_EV_OPEN came. */
+const char *side_name(const hs_output *o, int side);
 /* Whether a connection's summary has any figure worth a line / a "summary" field. */
 bool summary_has_figures(const hs_summary *s);
+/* The summary for people (hs_summary_text, the sides named as HS_EV_OPEN named them)
+ * into buf; false when there is nothing to say. */
+bool summary_text(const hs_output *o, const hs_summary *s, char *buf, size_t len);
 
 #endif

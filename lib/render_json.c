@@ -143,6 +143,23 @@ static void json_info(hs_output *o, const hs_event *ev)
 	line_write(&l, o->fp);
 }
 
+/* ,"summary":{...} (summary.h) when the connection has figures: a result with no
+ * segment (a usage error, hs ls) carries none. */
+static void json_summary(line *l, const hs_summary *s)
+{
+	char buf[1024];
+	hs_sbuf b = { buf, sizeof(buf), 0, false };
+
+	if (!summary_has_figures(s))
+		return;
+	buf[0] = '\0';
+	hs_summary_json(s, &b);
+	if (b.full || buf[0] != '{') /* never half an object in the contract */
+		return;
+	line_raw(l, ",\"summary\":", 11);
+	line_raw(l, buf, b.pos);
+}
+
 static void json_result(hs_output *o, const hs_event *ev)
 {
 	char ep[HS_ENDPOINT_STRLEN], t[32];
@@ -172,6 +189,8 @@ static void json_result(hs_output *o, const hs_event *ev)
 		json_field_str(&l, "conn", ev->conn_id);
 	if (ev->capture_drops)
 		line_printf(&l, ",\"capture_drops\":%lu", ev->capture_drops);
+	if (!ev->listing)
+		json_summary(&l, ev->summary);
 	if (ev->text)
 		json_field_str(&l, "message", ev->text);
 	format_time(ev->t_ns, t, sizeof(t));
@@ -179,6 +198,50 @@ static void json_result(hs_output *o, const hs_event *ev)
 	line_write(&l, o->fp);
 	if (ev->exit_code != 0)
 		error_line(o, ev);
+}
+
+/* A connection begins: its ends and what they are called ("us"/"peer", "A"/"B"). */
+static void json_open(hs_output *o, const hs_event *ev)
+{
+	char ep[HS_ENDPOINT_STRLEN];
+	line l;
+
+	line_init(&l, false);
+	json_begin(&l, "open", ev->t_ns);
+	if (ev->local)
+		json_field_str(&l, "local", hs_endpoint_format(ev->local, ep, sizeof(ep)));
+	if (ev->remote)
+		json_field_str(&l, "remote", hs_endpoint_format(ev->remote, ep, sizeof(ep)));
+	json_field_str(&l, "local_name", side_name(o, 0));
+	json_field_str(&l, "remote_name", side_name(o, 1));
+	line_printf(&l, ",\"observed\":%s", ev->observed ? "true" : "false");
+	if (ev->conn_index > 0)
+		line_printf(&l, ",\"conn\":%d", ev->conn_index);
+	line_raw(&l, "}", 1);
+	line_write(&l, o->fp);
+}
+
+/* A connection of -r ends: both sides' final states and its figures. */
+static void json_end(hs_output *o, const hs_event *ev)
+{
+	char ep[HS_ENDPOINT_STRLEN];
+	line l;
+
+	line_init(&l, false);
+	json_begin(&l, "end", ev->t_ns);
+	if (ev->conn_index > 0)
+		line_printf(&l, ",\"conn\":%d", ev->conn_index);
+	if (ev->local)
+		json_field_str(&l, "local", hs_endpoint_format(ev->local, ep, sizeof(ep)));
+	if (ev->remote)
+		json_field_str(&l, "remote", hs_endpoint_format(ev->remote, ep, sizeof(ep)));
+	json_field_str(&l, "state", hs_state_name(ev->final_state));
+	json_field_str(&l, "peer_state", hs_state_name(ev->final_peer_state));
+	if (ev->peer_assumed)
+		json_field_str(&l, "peer_state_basis", "assumed");
+	json_summary(&l, ev->summary);
+	line_raw(&l, "}", 1);
+	line_write(&l, o->fp);
 }
 
 static void emit_json(hs_output *o, const hs_event *ev)
@@ -208,7 +271,10 @@ static void emit_json(hs_output *o, const hs_event *ev)
 		json_result(o, ev);
 		break;
 	case HS_EV_OPEN:
+		json_open(o, ev);
+		break;
 	case HS_EV_END:
+		json_end(o, ev);
 		break;
 	}
 }

@@ -22,7 +22,7 @@
 
 /* What the previous human line was: consecutive state lines at the same instant
  * leave the time column empty after the first, so they read as one step. */
-enum { LAST_NONE = 0, LAST_STATE, LAST_OTHER };
+enum { LAST_NONE = 0, LAST_STATE, LAST_OTHER, LAST_END /* its summary said already */ };
 
 static void put_time(line *l, uint64_t t_ns, bool blank)
 {
@@ -294,6 +294,71 @@ static void human_conn(hs_output *o, const hs_event *ev)
 	line_write(&l, o->fp);
 }
 
+/* "A 198.18.0.1:40000 <-> B 198.18.0.2:80": only for a connection hs observes (live
+ * rst/fin, -r), whose lines name their ends; hs's own runs name theirs in the result. */
+static void human_open(hs_output *o, const hs_event *ev)
+{
+	char a[HS_ENDPOINT_STRLEN], b[HS_ENDPOINT_STRLEN];
+	line l;
+
+	if (!ev->observed)
+		return;
+	line_init(&l, o->color);
+	put_time(&l, ev->t_ns, false);
+	line_color(&l, C_BOLD);
+	if (ev->conn_index > 0)
+		line_printf(&l, "connection %d: ", ev->conn_index);
+	line_text(&l, side_name(o, 0));
+	if (ev->local)
+		line_printf(&l, " %s", hs_endpoint_format(ev->local, a, sizeof(a)));
+	line_puts(&l, " <-> ");
+	line_text(&l, side_name(o, 1));
+	if (ev->remote)
+		line_printf(&l, " %s", hs_endpoint_format(ev->remote, b, sizeof(b)));
+	line_color(&l, C_RESET);
+	line_write(&l, o->fp);
+}
+
+/* The figures of the connection (summary.h) on a line of their own. */
+static void human_summary(hs_output *o, const hs_event *ev)
+{
+	char text[512];
+	line l;
+
+	if (!summary_text(o, ev->summary, text, sizeof(text)))
+		return;
+	line_init(&l, o->color);
+	put_time(&l, ev->t_ns, true);
+	line_color(&l, C_DIM);
+	line_text(&l, text);
+	line_color(&l, C_RESET);
+	line_write(&l, o->fp);
+}
+
+/* "end A TIME-WAIT, B CLOSED" for a connection of -r, then its figures. */
+static void human_end(hs_output *o, const hs_event *ev)
+{
+	line l;
+
+	line_init(&l, o->color);
+	put_time(&l, ev->t_ns, false);
+	line_puts(&l, "end");
+	if (ev->conn_index > 0)
+		line_printf(&l, " of connection %d", ev->conn_index);
+	line_puts(&l, ": ");
+	line_text(&l, side_name(o, 0));
+	line_putc(&l, ' ');
+	line_colored(&l, C_BOLD, hs_state_name(ev->final_state));
+	line_puts(&l, ", ");
+	line_text(&l, side_name(o, 1));
+	line_putc(&l, ' ');
+	line_colored(&l, C_BOLD, hs_state_name(ev->final_peer_state));
+	if (ev->peer_assumed)
+		line_puts(&l, " assumed");
+	line_write(&l, o->fp);
+	human_summary(o, ev);
+}
+
 static void human_result(hs_output *o, const hs_event *ev)
 {
 	line l;
@@ -310,6 +375,8 @@ static void human_result(hs_output *o, const hs_event *ev)
 		}
 		return;
 	}
+	if (!o->quiet && o->last_line != LAST_END)
+		human_summary(o, ev);
 	line_init(&l, o->color);
 	if (!o->quiet)
 		put_time(&l, ev->t_ns, false);
@@ -367,10 +434,13 @@ static void emit_human(hs_output *o, const hs_event *ev)
 		human_result(o, ev);
 		break;
 	case HS_EV_OPEN:
+		human_open(o, ev);
+		break;
 	case HS_EV_END:
+		human_end(o, ev);
 		break;
 	}
-	o->last_line = ev->type == HS_EV_STATE ? LAST_STATE : LAST_OTHER;
+	o->last_line = ev->type == HS_EV_STATE ? LAST_STATE : ev->type == HS_EV_END ? LAST_END : LAST_OTHER;
 	o->last_t_ns = ev->t_ns;
 }
 
