@@ -181,8 +181,10 @@ typedef struct ladder {
 	hs_endpoint ends[2];      /* left (OUT's sender), right */
 	bool shown[2];            /* a state was written at the side, */
 	hs_state shown_st[2];     /* and which */
-	int npend;                /* held: one segment, or a pair that crossed */
+	int npend;                /* held: one segment, or two in time order, */
 	seg_rec pend[2];
+	bool cross;               /* which crossed in flight, */
+	int last;                 /* and the one that came last (its changes follow it) */
 	bool after_end;           /* the last event was HS_EV_END (its summary said) */
 	row r;
 	cell flat[MAXW * 4];      /* text_rows' text before it is broken into rows */
@@ -582,10 +584,12 @@ static void draw_crossing(ladder *L, hs_output *o, const seg_rec *first, const s
 
 static void flush(ladder *L, hs_output *o)
 {
-	if (L->npend == 1)
-		draw_arrow(L, o, &L->pend[0]);
-	else if (L->npend == 2)
+	if (L->npend == 2 && L->cross) {
 		draw_crossing(L, o, &L->pend[0], &L->pend[1]);
+	} else {
+		for (int i = 0; i < L->npend; i++)
+			draw_arrow(L, o, &L->pend[i]);
+	}
 	L->npend = 0;
 }
 
@@ -667,14 +671,28 @@ static void on_segment(ladder *L, hs_output *o, const hs_event *ev)
 		ensure_layout(L, o, ev->has_t_other);
 	}
 	make_rec(L, o, ev, &s);
-	if (L->npend == 1 && crossed(&L->pend[0], &s)) {
-		L->pend[1] = s;
-		L->npend = 2;
-		return;
+	/* A segment hs sent is shown once its copy is captured, and may come after one
+	 * that arrived later than it left: drawn in time order, it crossed nothing (it
+	 * could not acknowledge what had not arrived yet). */
+	if (L->npend == 1) {
+		bool late = s.t < L->pend[0].t;
+		const seg_rec *earlier = late ? &s : &L->pend[0], *later = late ? &L->pend[0] : &s;
+		bool cross = crossed(earlier, later);
+		if (late || cross) {
+			seg_rec p = L->pend[0];
+			L->pend[0] = late ? s : p;
+			L->pend[1] = late ? p : s;
+			L->npend = 2;
+			L->cross = cross;
+			L->last = late ? 0 : 1;
+			return;
+		}
 	}
 	flush(L, o);
 	L->pend[0] = s;
 	L->npend = 1;
+	L->cross = false;
+	L->last = 0;
 }
 
 /* A change the held segment caused is written beside it; a timer's (2MSL) on a row of
@@ -684,7 +702,7 @@ static void on_state(ladder *L, hs_output *o, const hs_event *ev)
 	int side = ev->change.peer ? 1 : 0;
 
 	if (ev->by_segment && L->npend > 0) {
-		L->pend[L->npend - 1].st[side] = ev->change.to;
+		L->pend[L->last].st[side] = ev->change.to;
 		return;
 	}
 	if (ev->by_call)

@@ -381,6 +381,37 @@ static void test_no_open(void)
 	free(got);
 }
 
+/* hs shows a segment it sent once its copy is captured: the ACK of the peer's data
+ * may come after the peer's FIN though it left before the FIN arrived. In time order
+ * it crossed nothing: two plain arrows, the ACK first. */
+static void test_late_copy(void)
+{
+	script s;
+
+	script_init(&s);
+	open_ev(&s, false, 0);
+	seg(&s, 300, HS_DIR_OUT, HS_FIN | HS_ACK, 6, 1, NULL, HS_FIN_WAIT_1, HS_ESTABLISHED);
+	seg(&s, 350, HS_DIR_IN, HS_PSH | HS_ACK, 1, 7, "hello", HS_FIN_WAIT_2, HS_CLOSE_WAIT);
+	seg(&s, 420, HS_DIR_IN, HS_FIN | HS_ACK, 6, 7, NULL, HS_TIME_WAIT, HS_LAST_ACK);
+	seg(&s, 400, HS_DIR_OUT, HS_ACK, 7, 6, NULL, HS_FIN_WAIT_2, HS_CLOSE_WAIT);
+	seg(&s, 430, HS_DIR_OUT, HS_ACK, 7, 7, NULL, HS_TIME_WAIT, HS_CLOSED);
+	char *got = render(&s, 80, true, false);
+	const char *ack = strstr(got, "ACK seq=7 ack=6"), *fin = strstr(got, "FIN,ACK seq=6 ack=7");
+	OK(strstr(got, " X ") == NULL && strchr(got, '\\') == NULL, "late copy: no crossing drawn");
+	OK(ack && fin && ack < fin, "late copy: the ACK drawn before the FIN that arrived after it left");
+	OK(strstr(got, " 0.000400 ") && strstr(got, " 0.000400 ") < strstr(got, " 0.000420 "), "late copy: times in order");
+	free(got);
+
+	/* The same order of events, but the FIN the ACK crossed left us first: crossing. */
+	script_init(&s);
+	open_ev(&s, false, 0);
+	seg(&s, 300, HS_DIR_IN, HS_FIN | HS_ACK, 1, 1, NULL, HS_CLOSING, HS_FIN_WAIT_1);
+	seg(&s, 290, HS_DIR_OUT, HS_FIN | HS_ACK, 1, 1, NULL, HS_FIN_WAIT_1, HS_ESTABLISHED);
+	got = render(&s, 80, true, false);
+	OK(strstr(got, " X ") != NULL, "late copy of our FIN that the peer's crossed: drawn crossing");
+	free(got);
+}
+
 /* -q: only the result, as the lines say it. */
 static void test_quiet(void)
 {
@@ -423,6 +454,7 @@ int main(void)
 	test_color("handshake-close", &hc);
 	test_color("simultaneous-close", &sc);
 	test_no_open();
+	test_late_copy();
 	test_quiet();
 	return tap_done();
 }
