@@ -162,6 +162,7 @@ typedef struct seg_rec {
 	enum hs_dir dir;
 	uint64_t t, t_other;
 	bool has_t_other, lost;
+	bool cross_mark;          /* it crossed one drawn rows before: a ╳ at its tail */
 	uint8_t flags;
 	uint32_t seq, end, ack;   /* end: SEG.SEQ + SEG.LEN (SYN and FIN count) */
 	hs_state st[2];           /* each side's state after it (by_segment changes applied) */
@@ -185,6 +186,8 @@ typedef struct ladder {
 	seg_rec pend[2];
 	bool cross;               /* which crossed in flight, */
 	int last;                 /* and the one that came last (its changes follow it) */
+	seg_rec unacked[2];       /* each way, the last segment that took sequence space */
+	bool has_unacked[2];      /* and that nothing has acknowledged yet */
 	bool after_end;           /* the last event was HS_EV_END (its summary said) */
 	row r;
 	cell flat[MAXW * 4];      /* text_rows' text before it is broken into rows */
@@ -520,6 +523,8 @@ static void draw_arrow(ladder *L, hs_output *o, const seg_rec *s)
 		row_glyph(r, to, G_LOST(o), P_RST);
 	else
 		row_glyph(r, to, s->dir == HS_DIR_OUT ? G_RIGHT(o) : G_LEFT(o), p);
+	if (s->cross_mark)
+		row_glyph(r, from, G_CROSS(o), p);
 	int lo = (s->dir == HS_DIR_OUT ? from : to + 1) + 2, hi = (s->dir == HS_DIR_OUT ? to : from + 1) - 2;
 	fit_label(o, s, hi - lo, L->rl - L->ll - 3, lab, rest);
 	centered(r, lo, hi, lab, p);
@@ -595,15 +600,29 @@ static void flush(ladder *L, hs_output *o)
 
 /* ---- events ----------------------------------------------------------------------------- */
 
-/* s crossed p in flight: it goes the other way and does not acknowledge p (nor, with
- * no ACK, could it: a SYN or FIN of its own), though p took sequence space. */
+/* s crossed p in flight: both took sequence space (SYN, FIN, data: a bare ACK that
+ * acknowledges less than was sent is only an older ACK), they go opposite ways, and s
+ * does not acknowledge p. */
 static bool crossed(const seg_rec *p, const seg_rec *s)
 {
-	if (p->dir == s->dir || p->lost || s->lost || p->seq == p->end)
+	if (p->dir == s->dir || p->lost || s->lost || p->seq == p->end || s->seq == s->end)
 		return false;
-	if (s->flags & HS_ACK)
-		return hs_seq_lt(s->ack, p->end);
-	return s->seq != s->end;
+	return !(s->flags & HS_ACK) || hs_seq_lt(s->ack, p->end);
+}
+
+/* One more word in a segment's "[...]" note. */
+static void add_note(seg_rec *s, const char *word)
+{
+	size_t n = strlen(s->note);
+	hs_sbuf b = { s->note, sizeof(s->note), n, false };
+
+	if (n > 0) { /* "[a]" -> "[a, word]" */
+		b.pos = n - 1;
+		s->note[b.pos] = '\0';
+		hs_sb_printf(&b, ", %s]", word);
+	} else {
+		hs_sb_printf(&b, "[%s]", word);
+	}
 }
 
 static void make_rec(const ladder *L, const hs_output *o, const hs_event *ev, seg_rec *r)
@@ -672,27 +691,51 @@ static void on_segment(ladder *L, hs_output *o, const hs_event *ev)
 	}
 	make_rec(L, o, ev, &s);
 	/* A segment hs sent is shown once its copy is captured, and may come after one
-	 * that arrived later than it left: drawn in time order, it crossed nothing (it
-	 * could not acknowledge what had not arrived yet). */
-	if (L->npend == 1) {
-		bool late = s.t < L->pend[0].t;
-		const seg_rec *earlier = late ? &s : &L->pend[0], *later = late ? &L->pend[0] : &s;
-		bool cross = crossed(earlier, later);
-		if (late || cross) {
-			seg_rec p = L->pend[0];
-			L->pend[0] = late ? s : p;
-			L->pend[1] = late ? p : s;
-			L->npend = 2;
-			L->cross = cross;
-			L->last = late ? 0 : 1;
-			return;
+	 * that arrived later than it left: drawn in time order, and it crossed that one
+	 * only if that one does not acknowledge it. */
+	if (L->npend == 1 && s.t < L->pend[0].t) {
+		seg_rec later = L->pend[0];
+		L->cross = crossed(&s, &later);
+		bool acked = (later.flags & HS_ACK) && later.dir != s.dir && hs_seq_geq(later.ack, s.end);
+		if (s.seq != s.end && !L->cross && !acked) {
+			L->unacked[s.dir] = s;
+			L->has_unacked[s.dir] = true;
 		}
+		L->pend[0] = s;
+		L->pend[1] = later;
+		L->npend = 2;
+		L->last = 0;
+		return;
 	}
-	flush(L, o);
-	L->pend[0] = s;
-	L->npend = 1;
-	L->cross = false;
-	L->last = 0;
+	/* What it acknowledges, and what it crossed: the last segment the other way that
+	 * took sequence space and that nothing had acknowledged. */
+	int other = 1 - (int)s.dir;
+	const seg_rec *p = L->has_unacked[other] ? &L->unacked[other] : NULL;
+	bool cross = p && crossed(p, &s);
+	if (p && (cross || ((s.flags & HS_ACK) && hs_seq_geq(s.ack, p->end))))
+		L->has_unacked[other] = false;
+	if (cross && L->npend == 1 && L->pend[0].dir == p->dir && L->pend[0].seq == p->seq && L->pend[0].t == p->t) {
+		L->pend[1] = s; /* the one just before it: both drawn as an X */
+		L->npend = 2;
+		L->cross = true;
+		L->last = 1;
+	} else {
+		if (cross) { /* drawn already, rows ago: this one is marked */
+			char what[TEXT_W + 8];
+			snprintf(what, sizeof(what), "crossed %s", p->core);
+			add_note(&s, what);
+			s.cross_mark = true;
+		}
+		flush(L, o);
+		L->pend[0] = s;
+		L->npend = 1;
+		L->cross = false;
+		L->last = 0;
+	}
+	if (s.seq != s.end) {
+		L->unacked[s.dir] = s;
+		L->has_unacked[s.dir] = true;
+	}
 }
 
 /* A change the held segment caused is written beside it; a timer's (2MSL) on a row of
@@ -849,6 +892,7 @@ static void ladder_emit(hs_output *o, void *self, const hs_event *ev)
 	switch (ev->type) {
 	case HS_EV_OPEN:
 		L->laid_out = false;
+		L->has_unacked[0] = L->has_unacked[1] = false;
 		L->has_ends = ev->local && ev->remote;
 		if (L->has_ends) {
 			L->ends[0] = *ev->local;

@@ -412,6 +412,29 @@ static void test_late_copy(void)
 	free(got);
 }
 
+/* The peer's FIN comes after its ACK of our data (which our FIN followed): it
+ * crossed our FIN, drawn rows before: marked with an X at its tail and a note. */
+static void test_cross_mark(void)
+{
+	script s;
+
+	script_init(&s);
+	open_ev(&s, false, 0);
+	seg(&s, 100, HS_DIR_OUT, HS_PSH | HS_ACK, 1, 1, "byebye", HS_ESTABLISHED, HS_ESTABLISHED);
+	seg(&s, 110, HS_DIR_OUT, HS_FIN | HS_ACK, 7, 1, NULL, HS_FIN_WAIT_1, HS_ESTABLISHED);
+	seg(&s, 150, HS_DIR_IN, HS_ACK, 1, 7, NULL, HS_FIN_WAIT_1, HS_ESTABLISHED);
+	seg(&s, 300000, HS_DIR_IN, HS_FIN | HS_ACK, 1, 7, NULL, HS_CLOSING, HS_FIN_WAIT_1);
+	seg(&s, 300010, HS_DIR_OUT, HS_ACK, 8, 2, NULL, HS_CLOSING, HS_CLOSING);
+	char *got = render(&s, 100, true, false);
+	const char *fin = strstr(got, "<----- FIN,ACK seq=1 ack=7 [crossed FIN,ACK seq=7 ack=1] ----X| FIN-WAIT-1\n");
+	OK(fin != NULL, "a crossing rows apart: the later arrow marked at its tail, the note names the other");
+	const char *ack = strstr(got, " ACK seq=1 ack=7 ");
+	OK(ack && strncmp(ack + strcspn(ack, "|") - 1, "-|\n", 3) == 0, "the bare ACK in between crossed nothing");
+	OK(strstr(got, "ACK seq=8 ack=2 ---") != NULL && strstr(got, "crossed FIN,ACK seq=1") == NULL,
+	   "our ACK of the peer's FIN crossed nothing");
+	free(got);
+}
+
 /* -q: only the result, as the lines say it. */
 static void test_quiet(void)
 {
@@ -455,6 +478,7 @@ int main(void)
 	test_color("simultaneous-close", &sc);
 	test_no_open();
 	test_late_copy();
+	test_cross_mark();
 	test_quiet();
 	return tap_done();
 }
