@@ -1,17 +1,18 @@
 /* The ladder view (--ladder): the two ends as columns headed by their names and
  * addresses, one arrow per segment in its direction, labelled with its flags and
  * relative numbers, each side's state written beside the step that changed it, the
- * time at the left margin (the other capture's at the right, with two captures).
+ * time at the left margin (the other capture's at the right, with two captures):
  *
- *      0.000000 SYN-SENT   │───────── SYN seq=0 ─────────►│ LISTEN
- *      0.000051 ESTABLISHED│◄──── SYN,ACK seq=0 ack=1 ────│ SYN-RECEIVED
+ *             us 198.18.0.1:40000                           peer 198.18.0.2:80
+ *    0.000010 SYN-SENT     │─────────── SYN seq=0 ───────────►│ LISTEN
+ *    0.000061 ESTABLISHED  │◄────── SYN,ACK seq=0 ack=1 ──────│ SYN-RECEIVED
  *
  * A row is composed as cells (one glyph and one color each) of exactly the width, so
- * no line can be wider: text that does not fit in an arrow goes to a row of its own
- * below it, and only then is it cut. A segment is held until the next event: the
- * state changes it caused come after it, and the next segment may turn out to have
- * crossed it in flight (its ACK does not cover it: the FINs of a simultaneous close),
- * when both are drawn as an X over three rows. */
+ * no line can be wider: what does not fit in an arrow (the payload excerpt, a note,
+ * even the numbers) goes to rows of its own below it, wrapped, not cut. A segment is
+ * held until the next event: the state changes it caused come after it, and the next
+ * segment may turn out to have crossed it in flight (the FINs of a simultaneous
+ * close), when both are drawn as an X over three rows. */
 #include <config.h>
 
 #include <stdlib.h>

@@ -435,6 +435,24 @@ static void test_cross_mark(void)
 	free(got);
 }
 
+/* -r with several connections: a header at each HS_EV_OPEN, states written anew. */
+static void test_two_connections(void)
+{
+	script s;
+
+	script_init(&s);
+	open_ev(&s, true, 1);
+	seg(&s, 10, HS_DIR_OUT, HS_SYN, 0, 0, NULL, HS_SYN_SENT, HS_SYN_RECEIVED);
+	open_ev(&s, true, 2);
+	s.ev[s.n - 1].t_ns = 20000;
+	seg(&s, 30, HS_DIR_OUT, HS_SYN, 0, 0, NULL, HS_SYN_SENT, HS_SYN_RECEIVED);
+	char *got = render(&s, 80, true, false);
+	const char *h1 = strstr(got, "A 198.18.0.1:40000"), *h2 = h1 ? strstr(h1 + 1, "A 198.18.0.1:40000") : NULL;
+	OK(h1 && h2, "two connections: two headers");
+	OK(h2 && strstr(h2, "SYN-SENT") && strstr(h2, "SYN-RECEIVED"), "the second connection's states written again");
+	free(got);
+}
+
 /* -q: only the result, as the lines say it. */
 static void test_quiet(void)
 {
@@ -479,6 +497,7 @@ int main(void)
 	test_no_open();
 	test_late_copy();
 	test_cross_mark();
+	test_two_connections();
 	test_quiet();
 	return tap_done();
 }
