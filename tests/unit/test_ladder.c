@@ -295,29 +295,6 @@ static void golden(const char *name, const script *s, int width, bool ascii)
 
 /* ---- properties ------------------------------------------------------------------------ */
 
-/* The widest line, in columns (escape codes skipped, UTF-8 characters one column). */
-static int widest(const char *s)
-{
-	int max = 0, col = 0;
-
-	for (; *s; s++) {
-		if (*s == '\n') {
-			col = 0;
-			continue;
-		}
-		if (*s == '\033') {
-			while (*s && *s != 'm')
-				s++;
-			if (!*s)
-				break;
-			continue;
-		}
-		if (((unsigned char)*s & 0xc0) != 0x80 && ++col > max)
-			max = col;
-	}
-	return max;
-}
-
 static char *strip_escapes(const char *s)
 {
 	char *out = malloc(strlen(s) + 1), *p = out;
@@ -334,6 +311,22 @@ static char *strip_escapes(const char *s)
 	}
 	*p = '\0';
 	return out;
+}
+
+/* The widest line, in columns (escape codes skipped, UTF-8 characters one column). */
+static int widest(const char *text)
+{
+	char *plain = strip_escapes(text);
+	int max = 0, col = 0;
+
+	for (const char *s = plain; *s; s++) {
+		if (*s == '\n')
+			col = 0;
+		else if (((unsigned char)*s & 0xc0) != 0x80 && ++col > max)
+			max = col;
+	}
+	free(plain);
+	return max;
 }
 
 static void test_widths(const char *name, const script *s)
