@@ -32,7 +32,7 @@
 #define TIME_W 10      /* "12.003456 " */
 #define STATE_W 12     /* "SYN-RECEIVED" */
 #define STATE_W_SHORT 10 /* ss(8)'s names: "ESTAB", "SYN-RECV" */
-#define EXCERPT 24     /* payload bytes kept for a label */
+#define EXCERPT 32     /* payload bytes kept for a label */
 #define EXCERPT_W 20   /* columns a payload excerpt takes at most (quotes included) */
 #define EXCERPT_MIN 6  /* an excerpt narrower than this says nothing: "\"ab\"…" */
 #define TEXT_W 160     /* a label's or a note's text */
@@ -404,7 +404,7 @@ static void fit_label(const hs_output *o, const seg_rec *s, int avail, int rest_
 			hs_sb_printf(&lb, " %s", ex);
 			w += 1 + text_w(ex);
 		} else {
-			excerpt(o, s, rest_w < EXCERPT_W ? rest_w : EXCERPT_W, ex, sizeof(ex));
+			excerpt(o, s, rest_w < TEXT_W / 2 ? rest_w : TEXT_W / 2, ex, sizeof(ex)); /* a row of its own */
 			if (ex[0])
 				hs_sb_printf(&rb, "%s%s", rb.pos ? " " : "", ex);
 			below = true;
