@@ -24,8 +24,8 @@ typedef struct hs_render_ops {
 	int (*close)(struct hs_output *o, void *self);
 } hs_render_ops;
 
-extern const hs_render_ops hs_render_lines;  /* the default view (output.c) */
-extern const hs_render_ops hs_render_json;   /* --json (INTERFACE.md "--json") */
+extern const hs_render_ops hs_render_lines;  /* the default view (render_lines.c) */
+extern const hs_render_ops hs_render_json;   /* --json (INTERFACE.md "--json"; render_json.c) */
 extern const hs_render_ops hs_render_ladder; /* --ladder (render_ladder.c) */
 extern const hs_render_ops hs_render_pcapng; /* -w FILE.pcapng (render_pcapng.c) */
 

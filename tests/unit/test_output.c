@@ -911,6 +911,124 @@ static void test_write_error(void)
 	fclose(null);
 }
 
+/* ---- a connection's ends and its end (HS_EV_OPEN, HS_EV_END), the summary -------------- */
+
+/* Renders events in order into one hs_output. */
+static void render_seq(const settings *s, const hs_event *evs, int n)
+{
+	hs_output o;
+
+	cap_open(&o);
+	o.view = s->json ? HS_VIEW_JSON : HS_VIEW_LINES;
+	o.quiet = s->quiet;
+	o.ascii = s->ascii;
+	for (int i = 0; i < n; i++)
+		hs_output_emit(&o, &evs[i]);
+	hs_output_close(&o);
+	cap_close();
+	snprintf(got_out, sizeof(got_out), "%s", out_buf);
+	snprintf(got_err, sizeof(got_err), "%s", err_buf);
+	cap_free();
+}
+
+static hs_event open_event(bool observed, int conn_index)
+{
+	hs_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = HS_EV_OPEN;
+	ev.t_ns = 1000;
+	ev.local = &ep_local;
+	ev.remote = &ep_remote;
+	ev.observed = observed;
+	ev.local_name = observed ? "A" : "us";
+	ev.remote_name = observed ? "B" : "peer";
+	ev.conn_index = conn_index;
+	return ev;
+}
+
+static void test_open_end(void)
+{
+	hs_event ev[2];
+
+	ev[0] = open_event(true, 2);
+	render_seq(&JSON, ev, 1);
+	EQ_STR(got_out, "{\"type\":\"open\",\"t\":0.000001,\"local\":\"198.18.0.1:40000\",\"remote\":\"198.18.0.2:8080\","
+	       "\"local_name\":\"A\",\"remote_name\":\"B\",\"observed\":true,\"conn\":2}\n", "JSON open of an observed connection");
+	OK(json_line_ok(got_out), "JSON open is valid JSON");
+	render_seq(&HUMAN, ev, 1);
+	EQ_STR(got_out, "   0.000001  connection 2: A 198.18.0.1:40000 <-> B 198.18.0.2:8080\n",
+	       "lines: an observed connection's ends named");
+
+	ev[0] = open_event(false, 0);
+	render_seq(&JSON, ev, 1);
+	EQ_STR(got_out, "{\"type\":\"open\",\"t\":0.000001,\"local\":\"198.18.0.1:40000\",\"remote\":\"198.18.0.2:8080\","
+	       "\"local_name\":\"us\",\"remote_name\":\"peer\",\"observed\":false}\n", "JSON open of hs's own connection");
+	render_seq(&HUMAN, ev, 1);
+	EQ_STR(got_out, "", "lines: hs's own connection's open is not a line (the result names the ends)");
+
+	ev[0] = open_event(true, 1);
+	memset(&ev[1], 0, sizeof(ev[1]));
+	ev[1].type = HS_EV_END;
+	ev[1].t_ns = 2500000;
+	ev[1].conn_index = 1;
+	ev[1].final_state = HS_TIME_WAIT;
+	ev[1].final_peer_state = HS_CLOSED;
+	render_seq(&JSON, ev, 2);
+	const char *end = strchr(got_out, '\n') + 1;
+	EQ_STR(end, "{\"type\":\"end\",\"t\":0.002500,\"conn\":1,\"state\":\"TIME-WAIT\",\"peer_state\":\"CLOSED\"}\n",
+	       "JSON end: final states; no summary without figures");
+	OK(json_line_ok(end), "JSON end is valid JSON");
+	render_seq(&HUMAN, ev, 2);
+	end = strchr(got_out, '\n') + 1;
+	EQ_STR(end, "   0.002500  end of connection 1: A TIME-WAIT, B CLOSED\n", "lines: the end names both final states");
+}
+
+/* The summary rides on the result (and the end): whatever summary.c writes, it is
+ * passed on whole, and only when the connection has figures. */
+static void test_summary(void)
+{
+	hs_summary sum;
+	char sj[1024] = "", st[1024] = "", want[4096];
+	hs_sbuf bj = { sj, sizeof(sj), 0, false }, bt = { st, sizeof(st), 0, false };
+	hs_event res;
+
+	hs_summary_init(&sum);
+	sum.segments[0] = 4;
+	sum.segments[1] = 3;
+	sum.bytes[0] = sum.bytes[1] = 5;
+	sum.has_rtt = true;
+	sum.rtt_ns = 51000;
+	hs_summary_json(&sum, &bj);
+	hs_summary_text(&sum, "us", "peer", &bt);
+
+	memset(&res, 0, sizeof(res));
+	res.type = HS_EV_RESULT;
+	res.t_ns = 402000;
+	res.outcome = "closed";
+	res.final_state = HS_TIME_WAIT;
+	res.final_peer_state = HS_CLOSED;
+	res.summary = &sum;
+	render(&JSON, &res);
+	snprintf(want, sizeof(want), "{\"type\":\"result\",\"outcome\":\"closed\",\"exit\":0,\"state\":\"TIME-WAIT\","
+	         "\"peer_state\":\"CLOSED\",\"summary\":%s,\"t\":0.000402}\n", sj);
+	EQ_STR(got_out, want, "JSON result carries the summary before t");
+	OK(json_line_ok(got_out), "JSON result with summary is valid JSON");
+
+	render(&HUMAN, &res);
+	snprintf(want, sizeof(want), "%s%s%s   0.000402  closed (TIME-WAIT, peer CLOSED)\n", st[0] ? "             " : "", st,
+	         st[0] ? "\n" : "");
+	EQ_STR(got_out, want, "lines: the summary on its own line before the result (when it says anything)");
+
+	settings q = HUMAN;
+	q.quiet = true;
+	render(&q, &res);
+	EQ_STR(got_out, "closed (TIME-WAIT, peer CLOSED)\n", "quiet: no summary line");
+
+	hs_summary_init(&sum);
+	render(&JSON, &res);
+	OK(strstr(got_out, "summary") == NULL, "no figures: no summary field");
+}
+
 int main(void)
 {
 	endpoints();
@@ -931,5 +1049,7 @@ int main(void)
 	test_color();
 	test_locale();
 	test_conn_listing();
+	test_open_end();
+	test_summary();
 	return tap_done();
 }
