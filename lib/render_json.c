@@ -74,6 +74,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	const char *note = note_of(ev);
 	if (note)
 		json_field_str(&l, "note", note);
+	if (ev->spoofed) /* observed: hs sent it, as the end src names */
+		line_raw(&l, ",\"spoofed\":true", 15);
 	if (o->verbose >= 1) {
 		char nt[512];
 		line_printf(&l, ",\"ttl\":%u,\"csum\":%u", s->ttl, s->csum);
@@ -96,9 +98,11 @@ static void json_state(hs_output *o, const hs_event *ev)
 	json_field_str(&l, "from", hs_state_name(ev->change.from));
 	json_field_str(&l, "to", hs_state_name(ev->change.to));
 	json_field_str(&l, "why", ev->change.why ? ev->change.why : "");
-	if (ev->change.peer)
+	if (o->observed) /* neither end is us: "A" or "B" */
+		json_field_str(&l, "side", o->names[ev->change.peer ? 1 : 0]);
+	else if (ev->change.peer)
 		json_field_str(&l, "side", "peer");
-	if (ev->change.peer && ev->change.assumed)
+	if ((ev->change.peer || o->observed) && ev->change.assumed)
 		json_field_str(&l, "basis", "assumed");
 	if (ev->change.correction)
 		line_raw(&l, ",\"correction\":true", 18);

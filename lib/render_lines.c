@@ -205,8 +205,12 @@ static void human_state(hs_output *o, const hs_event *ev)
 
 	line_init(&l, o->color);
 	put_time(&l, ev->t_ns, same_step);
-	if (c->peer)
+	if (o->observed) { /* neither end is us: name both */
+		line_puts(&l, o->names[c->peer ? 1 : 0]);
+		line_putc(&l, ' ');
+	} else if (c->peer) {
 		line_puts(&l, "peer ");
+	}
 	if (c->correction) { /* not a move: what we assumed was wrong */
 		line_puts(&l, "still ");
 		line_colored(&l, C_BOLD, hs_state_name(c->to));

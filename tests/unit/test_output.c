@@ -1029,9 +1029,50 @@ static void test_summary(void)
 	OK(strstr(got_out, "summary") == NULL, "no figures: no summary field");
 }
 
+/* An observed connection (live rst/fin, -r): both ends named in state lines and
+ * JSON "side", and hs's own segments sent as an end marked. */
+static void test_observed_names(void)
+{
+	hs_event ev[3];
+	hs_segment sg;
+
+	ev[0] = open_event(true, 0);
+	memset(&ev[1], 0, sizeof(ev[1]));
+	ev[1].type = HS_EV_STATE;
+	ev[1].t_ns = 2000;
+	ev[1].change = (hs_change){ .peer = true, .from = HS_ESTABLISHED, .to = HS_CLOSE_WAIT, .why = "FIN received",
+	                            .assumed = true };
+	memset(&ev[2], 0, sizeof(ev[2]));
+	ev[2].type = HS_EV_STATE;
+	ev[2].t_ns = 2000;
+	ev[2].change = (hs_change){ .peer = false, .from = HS_ESTABLISHED, .to = HS_FIN_WAIT_1, .why = "FIN sent" };
+	render_seq(&HUMAN, ev, 3);
+	OK(strstr(got_out, "  B ESTABLISHED \u2192 CLOSE-WAIT") || strstr(got_out, "  B ESTABLISHED -> CLOSE-WAIT"),
+	   "lines: B's change named B, not peer");
+	OK(strstr(got_out, "  A ESTABLISHED") != NULL, "lines: A's change named A");
+	OK(strstr(got_out, "peer") == NULL, "lines: no side called peer");
+	render_seq(&JSON, ev, 3);
+	OK(strstr(got_out, "\"to\":\"CLOSE-WAIT\",\"why\":\"FIN received\",\"side\":\"B\",\"basis\":\"assumed\"") != NULL,
+	   "JSON: side B, assumed");
+	OK(strstr(got_out, "\"to\":\"FIN-WAIT-1\",\"why\":\"FIN sent\",\"side\":\"A\"}") != NULL, "JSON: side A");
+
+	make_seg(&sg, HS_DIR_OUT, HS_RST, 7, 0, 0);
+	ev[1] = seg_event(&sg, HS_DIR_OUT, 3000, 7, 0, HS_CLOSED, HS_ESTABLISHED);
+	ev[1].spoofed = true;
+	render_seq(&JSON, ev, 2);
+	OK(strstr(got_out, "\"spoofed\":true") != NULL, "JSON: a segment hs sent as A is marked spoofed");
+	OK(json_line_ok(strchr(got_out, '\n') + 1), "JSON spoofed segment is valid JSON");
+	render_seq(&HUMAN, ev, 2);
+	OK(strstr(got_out, "[as A->B]") != NULL, "lines: a spoofed segment names the end hs sent it as");
+	ev[1].spoofed = false;
+	render_seq(&JSON, ev, 2);
+	OK(strstr(got_out, "spoofed") == NULL, "JSON: the ends' own segments carry no spoofed field");
+}
+
 int main(void)
 {
 	endpoints();
+	test_observed_names();
 	test_write_error();
 	test_checker();
 	test_json_syn();
