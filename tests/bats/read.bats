@@ -27,12 +27,14 @@ teardown() {
 
 # ---- helpers --------------------------------------------------------------------------
 
-# cap_start a|b NAME [FILTER...]: tcpdump on the namespace's veth into
-# $LAB_DIR/NAME.pcap, returns once it listens. Sets CAP_PID_<NAME>.
+# cap_start a|b|NS NAME [FILTER...]: tcpdump on the namespace's veth (another
+# namespace: on "any") into $LAB_DIR/NAME.pcap, returns once it listens. Sets
+# CAP_PID_<NAME>.
 cap_start() {
-	local ns=$1 name=$2 dev=$LAB_IF_B
+	local ns=$1 name=$2 dev=any
 	shift 2
 	[[ $ns == a ]] && dev=$LAB_IF_A
+	[[ $ns == b ]] && dev=$LAB_IF_B
 	lab_bg "$ns" "$name.log" tcpdump -i "$dev" -n -U --immediate-mode -Z root -w "$LAB_DIR/$name.pcap" "$@"
 	printf -v "CAP_PID_$name" '%s' "$LAB_BG_PID"
 	wait_until 5 grep -q 'listening on' "$LAB_DIR/$name.log" || fail "tcpdump did not start: $(cat "$LAB_DIR/$name.log")"
@@ -325,8 +327,10 @@ two_conns() {
 	wait_until 5 states_are b "" || fail "server: $(states b)"
 	wait_until 5 cap_has cap 2 "src host $LAB_ADDR_A and tcp[13] == 0x10" || fail "the capture lacks the last ACK"
 	cap_stop cap
-	size=$(stat -c %s "$LAB_DIR/cap.pcap")
-	head -c $((size - 10)) "$LAB_DIR/cap.pcap" >"$LAB_DIR/cut.pcap"
+	# Only the TCP packets (the veth carries IPv6 neighbour discovery too), the last cut.
+	tcpdump -r "$LAB_DIR/cap.pcap" -w "$LAB_DIR/tcp.pcap" tcp 2>/dev/null
+	size=$(stat -c %s "$LAB_DIR/tcp.pcap")
+	head -c $((size - 10)) "$LAB_DIR/tcp.pcap" >"$LAB_DIR/cut.pcap"
 	read_json -r "$LAB_DIR/cut.pcap"
 	assert_success
 	n_cut=$(tcpdump -r "$LAB_DIR/cut.pcap" -n tcp 2>/dev/null | wc -l)
@@ -352,6 +356,7 @@ two_conns() {
 	EOF
 	cap_start a near_a
 	cap_start b near_b
+	cap_start "$LAB_R" router tcp
 	peer b server.out server --port "$PORT" recv=6 recv=7 eof close
 	wait_until 5 lab_listening b "$PORT" || fail "the server does not listen"
 	peer a client.out client --connect "$LAB_ADDR_B:$PORT" nodelay send='first\n' \
@@ -367,8 +372,10 @@ two_conns() {
 			fail "$c lacks the FINs"
 		wait_until 5 cap_has "$c" 2 "src host $LAB_ADDR_A and tcp[13] == 0x10" || fail "$c lacks A's ACKs"
 	done
+	wait_until 5 cap_has router $(( $(cap_count near_a tcp) * 2 - 1 )) tcp || fail "the router's capture lacks segments"
 	cap_stop near_a
 	cap_stop near_b
+	cap_stop router
 	# The drop is real: "second" went out twice at a, arrived once at b.
 	(( $(cap_count near_a "src host $LAB_ADDR_A and greater 60 and tcp[((tcp[12] >> 4) * 4):4] = 0x7365636f") == 2 )) ||
 		fail "a did not send 'second' twice: $(lab_tcpdump_text "$LAB_DIR/near_a.pcap")"
@@ -383,7 +390,7 @@ two_conns() {
 	[[ -z $(segs '(.data == "second\n" and .lost == true) | not' | jq -c 'select(.t_other == null)') ]] ||
 		fail "a segment without its other time: $output"
 	[[ -z $(segs '.t_other != null and .t_other < .t') ]] || fail "t_other before t: $output"
-	[[ $(segs '.lost == true' | jq -r '"\(.dir) \(.data)"') == $'out second\n' ]] ||
+	[[ $(segs '.lost == true' | jq -r '"\(.dir) \(.data)"') == "out second" ]] ||
 		fail "the lost segment: $output"
 	[[ $(segs '.data == "second\n" and .lost != true' | jq -r '.t_other != null') == true ]] ||
 		fail "the resend did not arrive: $output"
@@ -392,6 +399,12 @@ two_conns() {
 	read_json -r "$LAB_DIR/near_b.pcap" -r "$LAB_DIR/near_a.pcap"
 	assert_success
 	[[ $(segs true | jq -c '{flags, seq, lost}') == "$want" ]] || fail "the other order reads otherwise: $output"
+	# One capture on "any" in the router: each forwarded segment twice (in on one
+	# veth, out on the other), shown once with both times; the dropped one came in only.
+	read_json -r "$LAB_DIR/router.pcap"
+	assert_success
+	(( $(segs true | wc -l) == $(cap_count near_a tcp) )) || fail "not one event a segment: $output"
+	[[ $(segs '.t_other == null' | jq -r .data) == "second" ]] || fail "the router's copies: $output"
 }
 
 # ---- hs's own capture -----------------------------------------------------------------------
