@@ -73,6 +73,7 @@ struct rconn {
 	bool fin[2];
 	bool closed;            /* reset, or FINs from both ends */
 	hs_state final[2];      /* A's and B's, once shown */
+	bool final_assumed;     /* B's rests on A's segments alone */
 };
 
 struct reader {
@@ -417,6 +418,7 @@ static void show_conn(struct reader *r, size_t k)
 	};
 	hs_output_emit(&r->out, &open);
 	hs_state st[2] = { HS_CLOSED, HS_CLOSED };
+	bool b_assumed = false; /* B's state rests on A's segments alone (observer.h: assumed) */
 	for (size_t j = 0; j < c->n; j++) {
 		struct rpkt *p = &r->p[c->pk[j]];
 		uint64_t t = rel_t(r, p->wall_ns);
@@ -458,6 +460,12 @@ static void show_conn(struct reader *r, size_t k)
 		ev.state = o.state[HS_OBS_A];
 		ev.peer_state = o.state[HS_OBS_B];
 		ev.note = o.note;
+		if (o.from == HS_OBS_B)
+			b_assumed = false; /* its own segment shows where it is */
+		for (int i = 0; i < o.nchange; i++)
+			if (o.change[i].peer)
+				b_assumed = o.change[i].assumed;
+		ev.peer_assumed = b_assumed;
 		if (o.copy) /* a copy the matching did not pair (one capture, two interfaces) */
 			ev.note = HS_NOTE_DUPLICATE;
 		hs_output_emit(&r->out, &ev);
@@ -469,10 +477,12 @@ static void show_conn(struct reader *r, size_t k)
 	hs_event end = {
 		.type = HS_EV_END, .t_ns = t_last, .local = &c->a, .remote = &c->b, .conn_index = (int)k + 1,
 		.final_state = ob.side[HS_OBS_A].state, .final_peer_state = ob.side[HS_OBS_B].state,
+		.peer_assumed = b_assumed,
 	};
 	hs_output_emit(&r->out, &end);
 	c->final[0] = end.final_state;
 	c->final[1] = end.final_peer_state;
+	c->final_assumed = b_assumed;
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -546,6 +556,7 @@ int cmd_read(struct cli *c)
 		res.remote = &r.conn[0].b;
 		res.final_state = r.conn[0].final[0];
 		res.final_peer_state = r.conn[0].final[1];
+		res.peer_assumed = r.conn[0].final_assumed;
 	}
 	hs_output_emit(&r.out, &res);
 	hs_output_close(&r.out);
