@@ -526,7 +526,8 @@ int cmd_read(struct cli *c)
 	hs_out = &r.out;
 	for (int i = 0; i < c->nread; i++)
 		read_file(&r, i, c->read_files[i], filter);
-	qsort(r.p, r.np, sizeof(*r.p), by_time);
+	if (r.np > 1)
+		qsort(r.p, r.np, sizeof(*r.p), by_time);
 	r.t0 = r.np ? r.p[0].wall_ns : 0;
 	group(&r);
 	for (size_t k = 0; k < r.nconn; k++) {

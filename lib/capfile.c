@@ -88,8 +88,8 @@ int hs_capfile_open(hs_capfile **out, const char *path, const char *filter, char
 	int dlt = pcap_datalink(p);
 	if (!dlt_known(dlt)) {
 		const char *dn = pcap_datalink_val_to_name(dlt);
-		hs_seterr(err, errlen, "%s: link type %d (%s) is not one hs decodes (EN10MB, LINUX_SLL, LINUX_SLL2, RAW, NULL, LOOP)",
-		          name, dlt, dn ? dn : "unknown");
+		hs_seterr(err, errlen, "%s: link type %d%s%s%s is not one hs decodes (EN10MB, LINUX_SLL, LINUX_SLL2, RAW, NULL, LOOP)",
+		          name, dlt, dn ? " (" : "", dn ? dn : "", dn ? ")" : "");
 		pcap_close(p);
 		return HS_CAPFILE_BAD;
 	}

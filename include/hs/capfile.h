@@ -21,7 +21,7 @@ enum {
 /* Open path ("-": stdin); filter (BPF text, NULL for none) keeps only what matches,
  * compiled for the file's link type. Timestamps are read with nanosecond precision.
  * Returns 0, or HS_CAPFILE_BAD / HS_CAPFILE_ENV with err ("x.pcap: not a pcap or
- * pcapng file", "x.pcap: link type 147 (USER0) is not one hs decodes", "bad filter
+ * pcapng file", "x.pcap: link type 147 is not one hs decodes", "bad filter
  * \"tcp prot 80\": ..."); nothing is left open then. */
 int hs_capfile_open(hs_capfile **out, const char *path, const char *filter, char *err, size_t errlen);
 /* The next TCP or ICMP error packet: returns 1 (*pkt and *ip valid until the next
