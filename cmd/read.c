@@ -33,6 +33,29 @@
  * span of the other file's packets of that connection, is marked lost (dropped on
  * the way). The clocks of the two captures must agree (one host, or NTP-close).
  *
+ * Events (event.h), per connection, connections one after the other (so t goes back
+ * to the next connection's first packet at each HS_EV_OPEN):
+ *   HS_EV_OPEN     observed, local/remote = A/B, local_name "A", remote_name "B",
+ *                  wall_t0_ns, conn_index 1, 2, ..., t_ns its first packet
+ *   HS_EV_SEGMENT  t_ns, dir (OUT: A->B), seg, rseq/rack/win_shift (the observer's),
+ *                  state (A), peer_state (B), peer_assumed (B's state rests on A's
+ *                  segments alone), note (the observer's; DUPLICATE for a network
+ *                  copy it recognised that the matching above did not pair),
+ *                  note_text "fragment" for a first fragment (shown, not tracked),
+ *                  ip/ip_caplen/ip_len (the datagram as captured), has_t_other +
+ *                  t_other_ns, lost
+ *   HS_EV_STATE    each change the segment caused (by_segment; change.peer: B)
+ *   HS_EV_ICMP     an ICMP error quoting the connection, in time order
+ *   HS_EV_END      conn_index, local/remote, final_state (A), final_peer_state (B),
+ *                  peer_assumed
+ * before them HS_EV_INFO lines (a truncated file, malformed frames skipped: said as
+ * each file is read), and after them one HS_EV_RESULT: outcome "read" (exit 0) or "none" (exit 1), count
+ * (connections), text "N connections in FILE"; with one connection also its
+ * local/remote and final states.
+ *
+ * -w FILE.pcapng (or --pcapng) writes what is shown again through the pcapng sink;
+ * -w FILE.pcap is refused (there is no live capture to copy).
+ *
  * Exit status: 0 when at least one connection was shown; 1 when none was in the
  * file(s) or matched the filter (the result line says so, outcome "none"); 2 for a
  * missing file, a file that is not a pcap or pcapng capture, a link type hs does not

@@ -183,6 +183,9 @@ pair() {
 @test "-r: a reset (SO_LINGER 0): both CLOSED, as ss shows (nothing left at either end)" {
 	pair "recv=2 eof" "send=hi cue=$LAB_DIR/go abort"
 	wait_until 5 said server.out '^received 2' || fail "the server got no data: $(cat "$LAB_DIR/server.out")"
+	# Before the RST: both ESTABLISHED.
+	wait_until 5 states_are a ESTABLISHED || fail "client: $(states a)"
+	wait_until 5 states_are b ESTABLISHED || fail "server: $(states b)"
 	touch "$LAB_DIR/go"
 	wait_until 5 said server.out '^reset' || fail "the server saw no reset: $(cat "$LAB_DIR/server.out")"
 	wait_until 5 states_are a "" || fail "client: $(states a)"
@@ -193,6 +196,8 @@ pair() {
 	assert_success
 	assert_same_segments cap
 	[[ $(segs '.flags | test("RST")' | jq -r .dir) == out ]] || fail "the RST is not A's: $output"
+	[[ $(segs '(.flags | test("RST")) | not' | jq -r '"\(.state) \(.peer_state)"' | tail -1) == "ESTABLISHED ESTABLISHED" ]] ||
+		fail "before the RST hs shows other states than ss: $output"
 	assert_final "CLOSED CLOSED"
 }
 
@@ -273,6 +278,7 @@ two_conns() {
 	lab_assert_hs_error 'no TCP connection'
 	[[ $(jq -r 'select(.type == "result") | .outcome' <<<"$output") == none ]] || fail "result: $output"
 	# stdin.
+	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
 	run --separate-stderr bash -c '"$1" --json -r - <"$2"' _ "$HS" "$LAB_DIR/cap.pcap"
 	assert_success
 	[[ $(segs true | wc -l) -eq $(cap_count cap tcp) ]] || fail "stdin: $output"
