@@ -19,6 +19,14 @@
  *    fin: send FIN,ACK to B as A and report B's answer: its ACK of the FIN (B is in
  *    CLOSE-WAIT), then its own FIN if its application closes (ACKed as A).
  *
+ * What the connection is -- both ends' numbers and states, notes, network copies --
+ * is the observer's (lib/observer.c): every captured segment of it goes there, and
+ * its changes come out as events. Here: our questions and their answers, our own
+ * segments recognised in the capture (they are not the ends': an ask or a probe
+ * carries made-up numbers), and when their lines go out. What our RSTs did is
+ * concluded from the probes' answers; our FIN and ACK as A go to the observer as
+ * hs's (hs_observer_spoofed), which B takes and A never hears of.
+ *
  * Captured on "any", a forwarded segment shows twice (in on one interface, out on
  * the other) and our own segments once: both are recognised and dropped. */
 #include <config.h>
@@ -27,20 +35,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "cli.h"
 #include "hs/random.h"
 #include "hs/privs.h"
 #include "hs/capture.h"
 #include "hs/clock.h"
+#include "hs/observer.h"
 #include "hs/route.h"
 #include "hs/sender.h"
 #include "hs/seq.h"
 
-enum { SIDE_A = 0, SIDE_B = 1 };
+enum { SIDE_A = HS_OBS_A, SIDE_B = HS_OBS_B };
 
-#define RECENT_SLOTS 16
 #define SENT_SLOTS 128
-#define DUP_WINDOW_NS (20 * HS_NS_PER_MS) /* the two copies of a forwarded segment */
+#define DUP_WINDOW_NS HS_OBS_COPY_NS     /* the two copies of a forwarded segment */
 #define PASSIVE_MAX_NS (200 * HS_NS_PER_MS) /* how long to wait before asking */
 #define ASK_AGAIN_NS (300 * HS_NS_PER_MS) /* then doubling */
 #define PROBE_BELOW 0x40000000u          /* how far below RCV.NXT a probe goes */
@@ -49,18 +58,11 @@ enum { SIDE_A = 0, SIDE_B = 1 };
 #define MAX_BURST 8
 #define DEFAULT_COUNT 3
 
+/* What we ask of an end, and what it answered: the connection itself is in l->ob. */
 struct side {
 	hs_endpoint ep;
 	const char *name;     /* "A" or "B" */
-	bool known;
-	uint32_t next;        /* this end's next sequence number = the other's RCV.NXT */
-	bool based;
-	uint32_t base;        /* first sequence number seen from it: rseq/rack are relative to it */
-	uint16_t win;         /* its last window field */
-	uint32_t last_len;    /* payload length of its last data segment */
-	uint64_t last_data;   /* and when it was captured */
-	hs_state state;       /* as inferred */
-	bool rst;             /* it sent RST: it has no connection */
+	bool rst;             /* it answered RST since we started asking (it has no connection) */
 	/* This round's questions to it (probes after the RST; the FIN of hs fin). */
 	uint64_t asked_at;    /* when the first left (0: none) */
 	bool answered;        /* it sent something captured after that */
@@ -68,23 +70,9 @@ struct side {
 	uint32_t probe_seq[MAX_PROBES];
 	int nprobe;
 	/* hs fin */
-	bool fin_sent;        /* we sent a FIN as this end */
+	bool fin_sent;        /* we sent a FIN as this end, */
+	uint32_t fin_end;     /* numbered up to here */
 	bool fin_acked;       /* this end acknowledged the FIN sent as the other */
-	bool fin_seen;        /* this end sent a FIN */
-	uint32_t fin_end;     /* the sequence number after that FIN */
-};
-
-/* A segment seen recently, to drop the second copy of a forwarded one. */
-struct recent {
-	int from;
-	uint32_t seq, ack;
-	uint8_t flags;
-	uint16_t win;
-	size_t len;
-	uint32_t tsval;       /* options too: a duplicate ACK with a D-SACK block is news */
-	uint8_t nsack;
-	uint32_t sack0;
-	uint64_t ts;
 };
 
 /* A segment we sent, to recognise it when the capture brings it. */
@@ -100,6 +88,8 @@ struct sent {
 	const char *purpose;  /* static */
 	uint64_t sent_ns;     /* when sendto() returned */
 	uint64_t echo_ns;     /* when the capture brought it */
+	bool fed;             /* given to the observer as hs's segment (our FIN, ACK as A): */
+	hs_obs_out effect;    /* what it did there, shown with its line */
 };
 
 struct live {
@@ -110,8 +100,7 @@ struct live {
 	uint64_t t0;
 	int count;
 	struct side side[2];
-	struct recent recent[RECENT_SLOTS];
-	unsigned nrecent;
+	hs_observer ob;       /* both ends of the connection, from what passes */
 	struct sent sent[SENT_SLOTS];
 	unsigned nsent;
 	unsigned seen;        /* segments of the connection seen (not ours) */
@@ -136,8 +125,49 @@ static void emit(struct live *l, hs_event *ev)
 	hs_output_emit(&l->out, ev);
 }
 
-static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir, int from, uint64_t ts,
-                         const char *purpose);
+static const hs_obs_side *obs(const struct live *l, int side)
+{
+	return &l->ob.side[side];
+}
+
+/* The observer's changes, as state events (A's: peer false; B's: peer true). */
+static void show_changes(struct live *l, const hs_obs_out *o, uint64_t ts, bool by_segment)
+{
+	for (int i = 0; i < o->nchange; i++) {
+		hs_event ev = { .type = HS_EV_STATE, .t_ns = since_start(l, ts), .change = o->change[i],
+		                .by_segment = by_segment };
+		emit(l, &ev);
+	}
+}
+
+/* A segment event: A -> B is "out", B -> A "in" (the views name the ends from
+ * HS_EV_OPEN); o: what the observer made of it (NULL: it was not given one). */
+static void show_segment(struct live *l, const hs_segment *seg, int from, uint64_t ts, bool spoofed,
+                         const char *note_text, const hs_obs_out *o)
+{
+	hs_event ev = {
+		.type = HS_EV_SEGMENT, .t_ns = since_start(l, ts), .dir = from == SIDE_A ? HS_DIR_OUT : HS_DIR_IN,
+		.seg = seg, .spoofed = spoofed, .note_text = note_text,
+		.rseq = hs_observer_rel(&l->ob, from, seg->seq),
+		.rack = (seg->flags & HS_ACK) ? hs_observer_rel(&l->ob, !from, seg->ack) : 0,
+		.state = obs(l, SIDE_A)->state, .peer_state = obs(l, SIDE_B)->state,
+		.peer_assumed = obs(l, SIDE_B)->assumed,
+	};
+
+	if (o) {
+		ev.rseq = o->rseq;
+		ev.rack = o->rack;
+		ev.win_shift = o->win_shift;
+		ev.note = o->note;
+		ev.state = o->state[SIDE_A];
+		ev.peer_state = o->state[SIDE_B];
+		ev.peer_assumed = o->assumed[SIDE_B];
+	}
+	emit(l, &ev);
+	if (o)
+		show_changes(l, o, ts, true);
+}
+
 static void drain(struct live *l);
 
 /* Shows the lines of our segments sent up to sent[upto] (the capture's copy of it
@@ -156,7 +186,8 @@ static void show_sent(struct live *l, int upto, uint64_t ts_upto, uint64_t now)
 		if (upto < 0 && now != UINT64_MAX && now < s->sent_ns + HS_ECHO_WAIT_NS)
 			break;
 		s->shown = true;
-		show_segment(l, &s->seg, HS_DIR_OUT, s->from, (int)i == upto ? ts_upto : s->sent_ns, s->purpose);
+		show_segment(l, &s->seg, s->from, (int)i == upto ? ts_upto : s->sent_ns, true, s->purpose,
+		             s->fed ? &s->effect : NULL);
 		if ((int)i == upto)
 			break;
 	}
@@ -177,6 +208,16 @@ static void info(struct live *l, const char *fmt, ...)
 	show_sent(l, -1, 0, UINT64_MAX);
 	hs_event ev = { .type = HS_EV_INFO, .t_ns = since_start(l, hs_now_ns()), .text = text };
 	emit(l, &ev);
+}
+
+/* What no segment shows, found by asking (side took the RST): the observer's state
+ * for it, shown as a change. */
+static void conclude(struct live *l, int side, hs_state to, const char *why)
+{
+	hs_obs_out o;
+
+	hs_observer_conclude(&l->ob, side, to, why, &o);
+	show_changes(l, &o, hs_now_ns(), false);
 }
 
 static int finish(struct live *l, const char *outcome, int code, const char *fmt, ...)
@@ -205,7 +246,8 @@ static int finish(struct live *l, const char *outcome, int code, const char *fmt
 		.type = HS_EV_RESULT, .t_ns = since_start(l, hs_now_ns()), .text = text, .capture_drops = drops,
 		.outcome = outcome, .exit_code = code,
 		.local = &l->side[SIDE_A].ep, .remote = &l->side[SIDE_B].ep,
-		.final_state = l->side[SIDE_A].state, .final_peer_state = l->side[SIDE_B].state,
+		.final_state = obs(l, SIDE_A)->state, .final_peer_state = obs(l, SIDE_B)->state,
+		.peer_assumed = obs(l, SIDE_B)->assumed,
 	};
 	emit(l, &ev);
 	if (l->cap)
@@ -227,39 +269,14 @@ static __attribute__((noreturn)) void failed(struct live *l, const char *what)
 	exit(finish(l, "error", HS_EXIT_ENV, "%s", what));
 }
 
-static uint32_t rel(const struct live *l, int side, uint32_t seq)
-{
-	const struct side *s = &l->side[side];
-	return s->based ? seq - s->base : 0;
-}
-
-/* A segment event. Human lines do not show addresses, so they name the direction
- * in the note; JSON has src and dst and gets only the purpose. */
-static void show_segment(struct live *l, const hs_segment *seg, enum hs_dir dir, int from, uint64_t ts,
-                         const char *purpose)
-{
-	char note[64];
-	hs_event ev = {
-		.type = HS_EV_SEGMENT, .t_ns = since_start(l, ts), .dir = dir, .seg = seg,
-		.rseq = rel(l, from, seg->seq), .rack = (seg->flags & HS_ACK) ? rel(l, !from, seg->ack) : 0,
-		.state = l->side[SIDE_A].state, .peer_state = l->side[SIDE_B].state,
-	};
-
-	if (hs_output_is_json(&l->out)) {
-		ev.note_text = purpose;
-	} else {
-		snprintf(note, sizeof(note), "%s%s->%s%s%s", dir == HS_DIR_OUT ? "as " : "", l->side[from].name,
-		         l->side[!from].name, purpose ? ", " : "", purpose ? purpose : "");
-		ev.note_text = note;
-	}
-	emit(l, &ev);
-}
-
 /* ---- sending ----------------------------------------------------------------------- */
 
-/* Send a segment to the other end as if from side `from`, and show it. */
+/* Send a segment to the other end as if from side `from`; its line waits for the
+ * capture's copy. feed: the observer takes it as hs's segment in that end's name
+ * (what it does to the receiver shows with the line); the others -- questions with
+ * made-up numbers, RSTs whose effect the probes find out -- it never sees. */
 static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint32_t ack, const uint8_t *data,
-                    uint32_t len, const char *purpose)
+                    uint32_t len, const char *purpose, bool feed)
 {
 	const struct side *src = &l->side[from], *dst = &l->side[!from];
 	hs_tx tx;
@@ -270,7 +287,7 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	tx.flags = flags;
 	tx.seq = seq;
 	tx.ack = (flags & HS_ACK) ? ack : 0;
-	tx.win = (flags & HS_RST) ? 0 : src->win;
+	tx.win = (flags & HS_RST) ? 0 : obs(l, from)->wnd;
 	tx.data = data;
 	tx.len = len;
 	if (l->c->step) {
@@ -309,6 +326,11 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	s->seg = seg;
 	s->purpose = purpose;
 	s->sent_ns = hs_now_ns();
+	/* Taken now, in the order it left: the answers it draws come after it. */
+	if (feed) {
+		s->fed = true;
+		hs_observer_spoofed(&l->ob, &s->seg, &s->effect);
+	}
 }
 
 /* One byte of data: answered at once, and not rate-limited like a bare ACK. */
@@ -319,7 +341,7 @@ static const uint8_t probe_byte[1] = { 0 };
  * segment would still be dropped for its ACK). */
 static void ask(struct live *l, int to)
 {
-	send_as(l, !to, HS_ACK, hs_random32(), hs_random32(), probe_byte, 1, "ask");
+	send_as(l, !to, HS_ACK, hs_random32(), hs_random32(), probe_byte, 1, "ask", false);
 }
 
 /* Probe `to` after our RST: a byte far below its window, answered with a duplicate
@@ -328,15 +350,15 @@ static void ask(struct live *l, int to)
  * end's window too, so that it cannot disturb it, and unlike any RST we send. */
 static void probe(struct live *l, int to)
 {
-	struct side *t = &l->side[to], *f = &l->side[!to];
-	uint32_t seq = f->next - PROBE_BELOW;
+	struct side *t = &l->side[to];
+	uint32_t seq = obs(l, !to)->snd_nxt - PROBE_BELOW;
 
 	if (t->nprobe == MAX_PROBES)
 		return;
 	t->probe_seq[t->nprobe++] = seq;
 	if (!t->asked_at)
 		t->asked_at = hs_now_ns();
-	send_as(l, !to, HS_ACK, seq, t->next - PROBE_BELOW, probe_byte, 1, "probe");
+	send_as(l, !to, HS_ACK, seq, obs(l, to)->snd_nxt - PROBE_BELOW, probe_byte, 1, "probe", false);
 }
 
 /* Start a round of questions to a side. */
@@ -349,15 +371,6 @@ static void new_round(struct side *s)
 }
 
 /* ---- sniffing ---------------------------------------------------------------------- */
-
-/* Which side sent seg (-1: not of this connection). */
-static int sender_of(const struct live *l, const hs_segment *seg)
-{
-	for (int i = 0; i < 2; i++)
-		if (hs_endpoint_equal(&seg->src, &l->side[i].ep) && hs_endpoint_equal(&seg->dst, &l->side[!i].ep))
-			return i;
-	return -1;
-}
 
 /* Each segment we send shows once on the way out, so a match is used up: an
  * identical segment later is not ours -- unless it comes within DUP_WINDOW_NS of the
@@ -384,33 +397,6 @@ static bool is_ours(struct live *l, int from, const hs_segment *seg, uint64_t ts
 	return false;
 }
 
-/* The second copy of a forwarded segment (or a duplicate ACK right behind the
- * first: nothing to learn from it either). */
-static bool is_copy(struct live *l, int from, const hs_segment *seg, uint64_t ts)
-{
-	for (unsigned i = 0; i < RECENT_SLOTS; i++) {
-		const struct recent *r = &l->recent[i];
-		if (r->ts && r->from == from && r->seq == seg->seq && r->ack == seg->ack && r->flags == seg->flags &&
-		    r->win == seg->win && r->len == seg->len && r->tsval == seg->opts.ts_val &&
-		    r->nsack == seg->opts.nsack && (!r->nsack || r->sack0 == seg->opts.sack[0].left) &&
-		    ts >= r->ts && ts - r->ts < DUP_WINDOW_NS)
-			return true;
-	}
-	l->recent[l->nrecent++ % RECENT_SLOTS] = (struct recent){
-		.from = from, .seq = seg->seq, .ack = seg->ack, .flags = seg->flags, .win = seg->win,
-		.len = seg->len, .tsval = seg->opts.ts_val, .nsack = seg->opts.nsack,
-		.sack0 = seg->opts.nsack ? seg->opts.sack[0].left : 0, .ts = ts,
-	};
-	return false;
-}
-
-static void advance(struct side *s, uint32_t next)
-{
-	if (!s->known || hs_seq_gt(next, s->next))
-		s->next = next;
-	s->known = true;
-}
-
 /* Does a SACK block of seg name one of our probes of x? */
 static bool names_probe(const struct side *x, const hs_segment *seg)
 {
@@ -423,8 +409,8 @@ static bool names_probe(const struct side *x, const hs_segment *seg)
 	return false;
 }
 
-/* What a segment from `from`, captured at ts, tells. */
-static void learn(struct live *l, int from, const hs_segment *seg, uint64_t ts)
+/* What a segment from `from`, captured at ts, answers of our questions. */
+static void answers(struct live *l, int from, const hs_segment *seg, uint64_t ts)
 {
 	struct side *x = &l->side[from], *y = &l->side[!from];
 
@@ -433,42 +419,13 @@ static void learn(struct live *l, int from, const hs_segment *seg, uint64_t ts)
 		x->answered = true;
 	if (seg->flags & HS_RST) {
 		x->rst = true;
-		x->state = HS_CLOSED;
 		return;
 	}
-	uint32_t end = seg->seq + (uint32_t)seg->len + ((seg->flags & HS_SYN) ? 1 : 0) + ((seg->flags & HS_FIN) ? 1 : 0);
-	if (!x->based) {
-		x->base = seg->seq;
-		x->based = true;
-	}
-	advance(x, end);
-	x->win = seg->win;
-	if (seg->len) {
-		x->last_len = (uint32_t)seg->len;
-		x->last_data = ts;
-	}
-	if (x->state == HS_CLOSED)
-		x->state = HS_ESTABLISHED;
-	if (seg->flags & HS_ACK) {
-		if (!y->based) {
-			y->base = seg->ack;
-			y->based = true;
-		}
-		advance(y, seg->ack);
-		/* hs fin: B's ACK of the FIN we sent as A. */
-		if (y->fin_sent && !x->fin_acked && hs_seq_geq(seg->ack, y->fin_end)) {
-			x->fin_acked = true;
-			x->state = HS_CLOSE_WAIT;
-		}
-	}
+	/* hs fin: B's ACK of the FIN we sent as A. */
+	if ((seg->flags & HS_ACK) && y->fin_sent && !x->fin_acked && hs_seq_geq(seg->ack, y->fin_end))
+		x->fin_acked = true;
 	if (x->nprobe && names_probe(x, seg))
 		x->alive = true;
-	if ((seg->flags & HS_FIN) && !x->fin_seen) {
-		x->fin_seen = true;
-		x->fin_end = end;
-		if (x->state == HS_CLOSE_WAIT)
-			x->state = HS_LAST_ACK;
-	}
 }
 
 /* When the oldest line of ours still waiting for its captured copy is overdue (0: none). */
@@ -484,8 +441,8 @@ static uint64_t held_deadline(const struct live *l)
 }
 
 /* Wait until deadline (0: do not block) for the next segment of the connection that
- * is neither ours nor a copy; learn from it and show it. Returns its sender, or -1
- * at the deadline. */
+ * is neither ours nor a copy; give it to the observer and show it. Returns its
+ * sender, or -1 at the deadline. */
 static int sniff(struct live *l, uint64_t deadline)
 {
 	hs_packet pkt;
@@ -517,17 +474,22 @@ static int sniff(struct live *l, uint64_t deadline)
 		if (pkt.kind != HS_PKT_TCP)
 			continue;
 		const hs_segment *seg = &pkt.u.tcp;
-		int from = sender_of(l, seg);
-		if (from < 0 || is_ours(l, from, seg, ts) || is_copy(l, from, seg, ts))
+		int from = hs_observer_sender(&l->ob, seg);
+		if (from < 0 || is_ours(l, from, seg, ts))
 			continue;
 		/* What the end it is addressed to drops unseen teaches nothing about it. */
 		if (seg->fragment || seg->csum_status == HS_CSUM_BAD) {
-			show_segment(l, seg, HS_DIR_IN, from, ts, seg->fragment ? "fragment-ignored" : "bad-checksum-ignored");
+			show_segment(l, seg, from, ts, false, seg->fragment ? "fragment-ignored" : "bad-checksum-ignored",
+			             NULL);
 			continue;
 		}
+		hs_obs_out o;
+		hs_observer_segment(&l->ob, seg, ts, &o);
+		if (o.copy)
+			continue;
 		l->seen++;
-		learn(l, from, seg, ts);
-		show_segment(l, seg, HS_DIR_IN, from, ts, NULL);
+		answers(l, from, seg, ts);
+		show_segment(l, seg, from, ts, false, NULL, &o);
 		return from;
 	}
 }
@@ -543,7 +505,7 @@ static void drain(struct live *l)
 
 static bool numbers_known(const struct live *l)
 {
-	return l->side[SIDE_A].known && l->side[SIDE_B].known;
+	return obs(l, SIDE_A)->nxt_known && obs(l, SIDE_B)->nxt_known;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -581,7 +543,8 @@ static int learn_numbers(struct live *l)
 	}
 	if (numbers_known(l)) {
 		info(l, "learned from %s: %s's next seq %u (%s's RCV.NXT), %s's next seq %u (%s's RCV.NXT)",
-		     asked ? "the answers" : "the traffic", a->name, a->next, b->name, b->name, b->next, a->name);
+		     asked ? "the answers" : "the traffic", a->name, obs(l, SIDE_A)->snd_nxt, b->name, b->name,
+		     obs(l, SIDE_B)->snd_nxt, a->name);
 		return 0;
 	}
 
@@ -589,7 +552,6 @@ static int learn_numbers(struct live *l)
 	hs_endpoint_format(&a->ep, ea, sizeof(ea));
 	hs_endpoint_format(&b->ep, eb, sizeof(eb));
 	snprintf(secs, sizeof(secs), "%.3g", (double)timeout / HS_NS_PER_SEC);
-	a->state = b->state = HS_CLOSED;
 	if (a->rst && b->rst)
 		return finish(l, "timeout", HS_EXIT_TIMEOUT,
 		              "no connection %s <-> %s: both ends answer RST to our questions, and nothing of it "
@@ -624,9 +586,9 @@ static bool took(const struct side *s)
  * draw at most a (rate-limited) challenge ACK. */
 static int burst(const struct live *l, int from, int round)
 {
-	const struct side *x = &l->side[from];
+	const hs_obs_side *x = obs(l, from);
 
-	if (round == 1 || !x->last_len || hs_now_ns() - x->last_data > BUSY_NS)
+	if (round == 1 || !x->last_len || hs_now_ns() - x->last_data_ns > BUSY_NS)
 		return 1;
 	int n = 2 << (round - 1);
 	return n < MAX_BURST ? n : MAX_BURST;
@@ -659,6 +621,8 @@ static void await_verdicts(struct live *l, const bool tried[2], uint64_t deadlin
 	}
 }
 
+/* Say what the probes found; an end that took the RST is CLOSED (the RST it answered
+ * with showed that already; silence shows nothing, so it is concluded). */
 static void report(struct live *l, int i)
 {
 	struct side *s = &l->side[i];
@@ -667,9 +631,11 @@ static void report(struct live *l, int i)
 		info(l, "%s took the RST: it answers RST (no connection left)", s->name);
 	else if (s->answered)
 		info(l, "%s did not take the RST: it still answers with ACKs, expecting seq %u", s->name,
-		     l->side[!i].next);
+		     obs(l, !i)->snd_nxt);
 	else
 		info(l, "%s does not answer our probes: taking the RST as accepted", s->name);
+	if (took(s))
+		conclude(l, i, HS_CLOSED, s->rst ? "took the RST" : "took the RST (silent)");
 }
 
 static int do_rst(struct live *l)
@@ -684,25 +650,24 @@ static int do_rst(struct live *l)
 		/* To each end as the other: the RST's seq is the receiver's RCV.NXT, which is
 		 * the sender's next seq. */
 		for (int i = SIDE_B; i >= SIDE_A; i--) {
-			struct side *to = &l->side[i], *from = &l->side[!i];
+			struct side *to = &l->side[i];
+			const hs_obs_side *from = obs(l, !i);
 			tried[i] = !to->rst;
 			if (!tried[i])
 				continue;
 			new_round(to);
 			int n = burst(l, !i, round);
 			for (int k = 0; k < n; k++)
-				send_as(l, !i, flags, from->next + (uint32_t)k * from->last_len, to->next, NULL, 0,
-				        n > 1 ? "burst" : NULL);
+				send_as(l, !i, flags, from->snd_nxt + (uint32_t)k * from->last_len, obs(l, i)->snd_nxt, NULL,
+				        0, n > 1 ? "burst" : NULL, false);
 		}
 		await_verdicts(l, tried, hs_now_ns() + l->c->timeout_ns);
 		for (int i = SIDE_B; i >= SIDE_A; i--)
 			if (tried[i])
 				report(l, i);
-		if (took(a) && took(b)) {
-			a->state = b->state = HS_CLOSED;
+		if (took(a) && took(b))
 			return finish(l, "reset", HS_EXIT_OK, "%s", a->rst && b->rst ? "both ends took the RST"
 			              : "both ends took the RST (one does not answer our probes)");
-		}
 		if (round < l->count)
 			info(l, "again with the newest numbers (round %d of %d)", round + 1, l->count);
 	}
@@ -721,17 +686,21 @@ static int do_fin(struct live *l)
 
 	a->rst = b->rst = false;
 	for (int round = 1; round <= l->count && !b->fin_acked; round++) {
-		if (round > 1)
+		if (round > 1) {
 			info(l, "B did not acknowledge the FIN; again with the newest numbers (round %d of %d)", round,
 			     l->count);
+			/* Its answers showed it never took the last one. */
+			if (obs(l, SIDE_B)->state == HS_CLOSE_WAIT && obs(l, SIDE_B)->assumed)
+				conclude(l, SIDE_B, HS_ESTABLISHED, "did not take the FIN");
+		}
 		drain(l);
 		if (b->fin_acked)
 			break;
 		a->fin_sent = true;
-		a->fin_end = a->next + 1;
+		a->fin_end = obs(l, SIDE_A)->snd_nxt + 1;
 		new_round(b);
 		b->asked_at = hs_now_ns();
-		send_as(l, SIDE_A, HS_FIN | HS_ACK, a->next, b->next, NULL, 0, NULL);
+		send_as(l, SIDE_A, HS_FIN | HS_ACK, obs(l, SIDE_A)->snd_nxt, obs(l, SIDE_B)->snd_nxt, NULL, 0, NULL, true);
 		uint64_t deadline = hs_now_ns() + l->c->timeout_ns;
 		while (!b->fin_acked && !b->rst && sniff(l, deadline) >= 0)
 			;
@@ -748,11 +717,10 @@ static int do_fin(struct live *l)
 	/* B's application may close in turn: acknowledge its FIN as A, or B would
 	 * retransmit it to an A that cannot take it. */
 	uint64_t deadline = hs_now_ns() + l->c->timeout_ns;
-	while (!b->fin_seen && !b->rst && sniff(l, deadline) >= 0)
+	while (!obs(l, SIDE_B)->fin_sent && !b->rst && sniff(l, deadline) >= 0)
 		;
-	if (b->fin_seen) {
-		send_as(l, SIDE_A, HS_ACK, a->fin_end, b->fin_end, NULL, 0, NULL);
-		b->state = HS_CLOSED;
+	if (obs(l, SIDE_B)->fin_sent) {
+		send_as(l, SIDE_A, HS_ACK, a->fin_end, obs(l, SIDE_B)->fin_seq + 1, NULL, 0, NULL, true);
 		return finish(l, "closed", HS_EXIT_OK,
 		              "B acknowledged our FIN and closed its side too; we acknowledged its FIN as A");
 	}
@@ -817,10 +785,12 @@ int cmd_live(struct cli *c, bool fin)
 {
 	struct live l;
 	char ea[HS_ENDPOINT_STRLEN], eb[HS_ENDPOINT_STRLEN];
+	struct timespec wall;
 
 	memset(&l, 0, sizeof(l));
 	l.c = c;
 	l.t0 = hs_now_ns();
+	clock_gettime(CLOCK_REALTIME, &wall);
 	l.count = (c->given & O_COUNT) ? c->count : DEFAULT_COUNT;
 	if (l.count < 1)
 		l.count = 1;
@@ -834,7 +804,14 @@ int cmd_live(struct cli *c, bool fin)
 	l.out.absolute = true;
 	cli_install_signals();
 	open_io(&l);
+	hs_observer_init(&l.ob, &l.side[SIDE_A].ep, &l.side[SIDE_B].ep);
 
+	hs_event open = {
+		.type = HS_EV_OPEN, .observed = true, .local = &l.side[SIDE_A].ep, .remote = &l.side[SIDE_B].ep,
+		.local_name = "A", .remote_name = "B",
+		.wall_t0_ns = (uint64_t)wall.tv_sec * HS_NS_PER_SEC + (uint64_t)wall.tv_nsec,
+	};
+	emit(&l, &open);
 	info(&l, "A = %s, B = %s: watching on %s", hs_endpoint_format(&l.side[SIDE_A].ep, ea, sizeof(ea)),
 	     hs_endpoint_format(&l.side[SIDE_B].ep, eb, sizeof(eb)), c->iface ? c->iface : "any");
 	int rc = learn_numbers(&l);

@@ -268,9 +268,37 @@ static void take_syn(hs_observer *ob, int x, const hs_segment *seg, bool resent,
 		move(ob, out, y, HS_ESTABLISHED, "SYN,ACK received", true, HS_OBS_CONFIRM_ACK, seg->seq + 1);
 }
 
+/* What a segment does to its receiver y: its ACK first (as a stack takes it), then its
+ * FIN (the sender's first, numbered fin_seq). */
+static void receiver_takes(hs_observer *ob, int y, const hs_segment *seg, bool acks_y_fin, bool fin_first,
+                           uint32_t fin_seq, hs_obs_out *out)
+{
+	hs_obs_side *Y = &ob->side[y];
+
+	if (acks_y_fin) {
+		if (Y->state == HS_FIN_WAIT_1)
+			move(ob, out, y, HS_FIN_WAIT_2, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
+		else if (Y->state == HS_CLOSING)
+			move(ob, out, y, HS_TIME_WAIT, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
+		else if (Y->state == HS_LAST_ACK)
+			move(ob, out, y, HS_CLOSED, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
+	}
+	if ((seg->flags & HS_ACK) && Y->state == HS_SYN_RECEIVED && acks_syn(Y, seg->ack))
+		move(ob, out, y, HS_ESTABLISHED, "ACK received", true, HS_OBS_CONFIRM_ANY, 0);
+	if (fin_first) {
+		uint32_t after = fin_seq + 1;
+		if (Y->state == HS_ESTABLISHED)
+			move(ob, out, y, HS_CLOSE_WAIT, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
+		else if (Y->state == HS_FIN_WAIT_1)
+			move(ob, out, y, HS_CLOSING, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
+		else if (Y->state == HS_FIN_WAIT_2)
+			move(ob, out, y, HS_TIME_WAIT, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
+	}
+}
+
 /* Anything else that is not an RST. fin_first: it carries the sender's first FIN. */
 static void take_other(hs_observer *ob, int x, const hs_segment *seg, bool fin_first, bool resent,
-                       hs_obs_out *out)
+                       bool dropped, hs_obs_out *out)
 {
 	hs_obs_side *X = &ob->side[x], *Y = &ob->side[!x];
 	int y = !x;
@@ -313,26 +341,8 @@ static void take_other(hs_observer *ob, int x, const hs_segment *seg, bool fin_f
 		}
 	}
 
-	/* What it does to the receiver: its ACK first (as a stack takes it), then its FIN. */
-	if (acks_y_fin) {
-		if (Y->state == HS_FIN_WAIT_1)
-			move(ob, out, y, HS_FIN_WAIT_2, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
-		else if (Y->state == HS_CLOSING)
-			move(ob, out, y, HS_TIME_WAIT, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
-		else if (Y->state == HS_LAST_ACK)
-			move(ob, out, y, HS_CLOSED, "ACK received", true, HS_OBS_CONFIRM_NONE, 0);
-	}
-	if (ack && Y->state == HS_SYN_RECEIVED && acks_syn(Y, seg->ack))
-		move(ob, out, y, HS_ESTABLISHED, "ACK received", true, HS_OBS_CONFIRM_ANY, 0);
-	if (fin_first) {
-		uint32_t after = X->fin_seq + 1;
-		if (Y->state == HS_ESTABLISHED)
-			move(ob, out, y, HS_CLOSE_WAIT, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
-		else if (Y->state == HS_FIN_WAIT_1)
-			move(ob, out, y, HS_CLOSING, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
-		else if (Y->state == HS_FIN_WAIT_2)
-			move(ob, out, y, HS_TIME_WAIT, "FIN received", true, HS_OBS_CONFIRM_ACK, after);
-	}
+	if (!dropped)
+		receiver_takes(ob, y, seg, acks_y_fin, fin_first, X->fin_seq, out);
 }
 
 static void fill(const hs_observer *ob, int x, const hs_segment *seg, hs_obs_out *out)
@@ -395,8 +405,13 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		Y->syn_seen = syn; /* (its number, if not the segment) */
 	}
 
+	/* It acknowledges numbers only hs used as Y (hs_observer_spoofed): Y's stack drops
+	 * it as acknowledging what it never sent (RFC 9293 3.10.7.4). */
+	bool dropped = ack && Y->spoofed && hs_seq_gt(seg->ack, Y->snd_nxt) && hs_seq_leq(seg->ack, Y->spoof_end);
 	bool zwp;
 	out->note = classify(ob, x, seg, &zwp);
+	if (dropped && out->note == HS_NOTE_NONE)
+		out->note = HS_NOTE_UNACCEPTABLE;
 	bool resent = out->note == HS_NOTE_RETRANSMISSION;
 	bool fin_first = fin && !X->fin_sent;
 
@@ -410,7 +425,7 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		X->ws_offered = (seg->opts.has & HS_HAS_WSCALE) != 0;
 		X->ws = seg->opts.wscale > WS_MAX ? WS_MAX : seg->opts.wscale;
 	}
-	if (ack) {
+	if (ack && !dropped) {
 		/* What X acknowledges, Y sent: Y's SND.NXT is at least that. */
 		advance_nxt(Y, seg->ack);
 		if (!Y->una_known || hs_seq_gt(seg->ack, Y->snd_una))
@@ -418,13 +433,15 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		Y->una_known = true;
 	}
 
-	if (syn)
+	if (syn && !dropped)
 		take_syn(ob, x, seg, resent, out);
+	else if (syn)
+		; /* a SYN,ACK its receiver drops: nothing to say of either */
 	else
-		take_other(ob, x, seg, fin_first, resent, out);
+		take_other(ob, x, seg, fin_first, resent, dropped, out);
 	/* A SYN with FIN (or a SYN,ACK carrying a FIN): the FIN's part, once the SYN's is done. */
-	if (syn && fin_first)
-		take_other(ob, x, seg, true, false, out);
+	if (syn && fin_first && !dropped)
+		take_other(ob, x, seg, true, false, dropped, out);
 
 	/* Its own segment confirms where the other's put it (unless it is a SYN or FIN
 	 * sent again: that one showed above that it never got there). */
@@ -442,6 +459,33 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		X->last_data_ns = t_ns;
 	}
 	X->last_ns = t_ns;
+	fill(ob, x, seg, out);
+	return x;
+}
+
+int hs_observer_spoofed(hs_observer *ob, const hs_segment *seg, hs_obs_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->from = hs_observer_sender(ob, seg);
+	if (out->from < 0)
+		return -1;
+	int x = out->from, y = !x;
+	hs_obs_side *X = &ob->side[x], *Y = &ob->side[y];
+	bool ack = seg->flags & HS_ACK, fin = seg->flags & HS_FIN;
+
+	/* Only what is at the receiver's RCV.NXT does something there: the sender's next
+	 * number, or the one after what hs sent as it before. */
+	bool at_rcv_nxt = X->nxt_known && (seg->seq == X->snd_nxt || (X->spoofed && seg->seq == X->spoof_end));
+	if (!(seg->flags & (HS_RST | HS_SYN)) && at_rcv_nxt) {
+		uint32_t end = seg_end(seg);
+		if (!X->spoofed || hs_seq_gt(end, X->spoof_end))
+			X->spoof_end = end;
+		X->spoofed = true;
+		/* A FIN again (the first did not arrive: the driver concluded so) moves the
+		 * receiver again from where it is. */
+		bool acks_y_fin = ack && Y->fin_sent && hs_seq_geq(seg->ack, Y->fin_seq + 1);
+		receiver_takes(ob, y, seg, acks_y_fin, fin, seg->seq + (uint32_t)seg->len, out);
+	}
 	fill(ob, x, seg, out);
 	return x;
 }

@@ -77,6 +77,8 @@ typedef struct hs_obs_side {
 	uint32_t fin_seq;        /* with this SEG.SEQ + SEG.LEN (the FIN's own number) */
 	bool rst_sent;           /* it sent an RST (it has no connection) */
 	bool last_keepalive;     /* its last segment was a keepalive */
+	bool spoofed;            /* hs sent segments as this end (hs_observer_spoofed), */
+	uint32_t spoof_end;      /* numbered up to here (what the other end may acknowledge) */
 	uint32_t last_len;       /* payload of its last data segment, */
 	uint64_t last_data_ns;   /* captured then */
 	uint64_t last_ns;        /* when its last segment was captured (0: none yet) */
@@ -130,6 +132,16 @@ int hs_observer_sender(const hs_observer *ob, const hs_segment *seg);
  * Segments of other connections change nothing (out->from -1, nothing else set).
  * Fragments and segments with a bad checksum are the caller's to keep out. */
 int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, hs_obs_out *out);
+/* A segment hs itself sent as one end (live fin: a FIN, then an ACK, as A). Its
+ * receiver takes it as that end's, when its number is the receiver's RCV.NXT: its
+ * changes are inferred as for a real segment (assumed until its own segments confirm
+ * them); the end it names knows nothing of it (its state and numbers stay). Later
+ * segments acknowledging numbers that only hs used as that end are dropped there as
+ * acknowledging what it never sent (RFC 9293 3.10.7.4): they move nothing at that end
+ * (note HS_NOTE_UNACCEPTABLE). RSTs and SYNs change nothing here: what they did is
+ * the driver's to find out and conclude. Fills out (from: the end it names, rseq,
+ * rack, changes); returns out->from, -1 for another connection. */
+int hs_observer_spoofed(hs_observer *ob, const hs_segment *seg, hs_obs_out *out);
 /* A driver's conclusion about a side that no segment shows (live rst: "B took the
  * RST", found by probing): side (HS_OBS_A/B) moves to `to` for `why` (static text),
  * as a certain change. Fills out (from = side; nchange 0 when already there). */

@@ -157,15 +157,20 @@ has() {
 	[[ $(jq -r '[.outcome, .exit, .local, .remote, .state, .peer_state] | join(" ")' <<<"$res") == \
 		"reset 0 $A $B CLOSED CLOSED" ]] || fail "result: $res"
 	# B's answer to our question says what it expects next (its ack); the RST to B
-	# must carry exactly that.
+	# must carry exactly that. (Segments go "out" A -> B and "in" B -> A, ours too:
+	# our question as B is the one with note "ask".)
 	local b_ack rst_seq
-	b_ack=$(jq -r "select(.type == \"segment\" and .dir == \"in\" and .src == \"$B\") | .ack" <<<"$output" | head -1)
+	b_ack=$(jq -r "select(.type == \"segment\" and .dir == \"in\" and .src == \"$B\" and .note != \"ask\") | .ack" \
+		<<<"$output" | head -1)
 	rst_seq=$(jq -r "select(.type == \"segment\" and .dir == \"out\" and .dst == \"$B\" and .flags == \"RST\") | .seq" \
 		<<<"$output" | head -1)
 	[[ -n $b_ack && $b_ack == "$rst_seq" ]] || fail "B expects $b_ack, our RST carried $rst_seq: $output"
-	# and B answers our probe with RST: nothing left there
-	has ".type == \"segment\" and .dir == \"in\" and .src == \"$B\" and .flags == \"RST\"" ||
-		fail "no RST from B: $output"
+	# and B answers our probe with RST (its seq is the probe's ack): nothing left there
+	local probe_acks
+	probe_acks=$(jq -c "[select(.type == \"segment\" and .dst == \"$B\" and .note == \"probe\") | .ack]" <<<"$output" |
+		jq -sc add)
+	has ".type == \"segment\" and .src == \"$B\" and .flags == \"RST\" and (.seq as \$s | $probe_acks | index(\$s))" ||
+		fail "no RST from B answering a probe: $output"
 	assert_both_reset
 }
 

@@ -2,8 +2,10 @@
  * and why, notes, relative numbers, network copies, and what it must ignore. */
 #include <config.h>
 
+#include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hs/observer.h"
@@ -683,6 +685,131 @@ static void test_timewait_new_connection(void)
 	EQ_INT(o.rack, 1, "rack 1 in the new connection");
 }
 
+/* hs fin as A: B takes the FIN, A never hears of it (B's answers acknowledge what A
+ * never sent: A's stack drops them). */
+static void test_established_spoofed_fin(void)
+{
+	hs_observer ob;
+	hs_obs_out o;
+	hs_segment s;
+
+	init(&ob);
+	handshake(&ob);
+	s = seg(A, HS_RST, 1001, 0, 0, 0);
+	EQ_INT(hs_observer_spoofed(&ob, &s, &o), A, "a spoofed RST: from A");
+	EQ_INT(o.nchange, 0, "a spoofed RST changes nothing (the driver concludes)");
+	s = seg(A, HS_FIN | HS_ACK, 999, 5001, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	EQ_INT(o.nchange, 0, "a spoofed FIN off B's RCV.NXT changes nothing");
+	s = seg(A, HS_FIN | HS_ACK, 1001, 5001, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	OK(has_change(&o, B, HS_ESTABLISHED, HS_CLOSE_WAIT, "FIN received", true), "B CLOSE-WAIT, assumed");
+	EQ_INT(o.nchange, 1, "A does not move");
+	EQ_INT(o.rseq, 1, "rseq of the spoofed FIN");
+	EQ_INT(ob.side[A].snd_nxt, 1001, "A's SND.NXT stays");
+	OK(!ob.side[A].fin_sent, "A sent no FIN");
+	feed(&ob, seg(B, HS_ACK, 5001, 1002, 65535, 0), &o);
+	EQ_INT(o.assumed[B], false, "B's ACK of it confirms B's CLOSE-WAIT");
+	EQ_INT(o.note, HS_NOTE_UNACCEPTABLE, "B's ACK: unacceptable at A");
+	EQ_INT(ob.side[A].snd_nxt, 1001, "A's SND.NXT still stays");
+	feed(&ob, seg(B, HS_FIN | HS_ACK, 5001, 1002, 65535, 0), &o);
+	OK(has_change(&o, B, HS_CLOSE_WAIT, HS_LAST_ACK, "FIN sent", false), "B LAST-ACK");
+	EQ_INT(o.state[A], HS_ESTABLISHED, "A drops B's FIN: still ESTABLISHED");
+	EQ_INT(o.nchange, 1, "only B moves");
+	feed(&ob, seg(A, HS_ACK, 1001, 5001, 512, 0), &o); /* A's own answer */
+	EQ_INT(o.nchange, 0, "A's ACK not covering B's FIN: nothing");
+	s = seg(A, HS_ACK, 1002, 5002, 512, 0);
+	hs_observer_spoofed(&ob, &s, &o);
+	OK(has_change(&o, B, HS_LAST_ACK, HS_CLOSED, "ACK received", true), "our ACK as A: B CLOSED");
+	STATES(&o, HS_ESTABLISHED, HS_CLOSED, "after hs fin");
+}
+
+/* Kernel to kernel (captures/observed.sh): a tcpdump capture of six connections,
+ * each left by the two kernels in other states; the observer must end each with the
+ * states `ss` showed on both sides then (captures/observed.ss). */
+#define REPLAY_MAX 512
+static void test_capture_kernel_states(void)
+{
+	const char *dir = getenv("HS_TESTS");
+	char path[1024], ebuf[PCAP_ERRBUF_SIZE];
+	static uint8_t frames[REPLAY_MAX][256];
+	static size_t flen[REPLAY_MAX];
+	static uint64_t fts[REPLAY_MAX];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/unit/captures/observed.pcap", dir ? dir : "tests");
+	pcap_t *p = pcap_open_offline(path, ebuf);
+	OK(p != NULL, "observed.pcap opens (HS_TESTS: the source tree's tests/)");
+	if (!p) {
+		printf("#   %s\n", ebuf);
+		return;
+	}
+	int dlt = pcap_datalink(p);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	while (n < REPLAY_MAX && pcap_next_ex(p, &h, &d) == 1) {
+		flen[n] = h->caplen < sizeof(frames[0]) ? h->caplen : sizeof(frames[0]);
+		memcpy(frames[n], d, flen[n]);
+		fts[n] = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
+		n++;
+	}
+	pcap_close(p);
+
+	snprintf(path, sizeof(path), "%s/unit/captures/observed.ss", dir ? dir : "tests");
+	FILE *f = fopen(path, "r");
+	OK(f != NULL, "observed.ss opens");
+	if (!f)
+		return;
+	unsigned port;
+	char want_a[32], want_b[32];
+	int conns = 0;
+	while (fscanf(f, "%u %31s %31s", &port, want_a, want_b) == 3) {
+		hs_observer ob;
+		hs_obs_out o;
+		hs_packet pkt;
+		const char *err;
+		bool found = false;
+		int notes = 0, taken = 0;
+
+		/* A: the end that sent the SYN to the port. */
+		for (int i = 0; i < n && !found; i++)
+			if (hs_decode_frame(dlt, frames[i], flen[i], &pkt, &err) == 0 && pkt.kind == HS_PKT_TCP &&
+			    pkt.u.tcp.dst.port == port && (pkt.u.tcp.flags & (HS_SYN | HS_ACK)) == HS_SYN) {
+				hs_observer_init(&ob, &pkt.u.tcp.src, &pkt.u.tcp.dst);
+				found = true;
+			}
+		OK(found, "the capture has the connection's SYN");
+		if (!found)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (hs_decode_frame(dlt, frames[i], flen[i], &pkt, &err) != 0 || pkt.kind != HS_PKT_TCP)
+				continue;
+			if (hs_observer_segment(&ob, &pkt.u.tcp, fts[i], &o) < 0)
+				continue;
+			taken++;
+			for (int k = 0; k < o.nchange; k++)
+				printf("# %u: %s %s -> %s (%s)%s\n", port, o.change[k].peer ? "B" : "A",
+				       hs_state_name(o.change[k].from), hs_state_name(o.change[k].to), o.change[k].why,
+				       o.change[k].assumed ? " assumed" : "");
+			/* A whole capture of a clean connection: nothing resent, lost or copied. */
+			if (o.note == HS_NOTE_RETRANSMISSION || o.note == HS_NOTE_OUT_OF_ORDER ||
+			    o.note == HS_NOTE_DUPLICATE)
+				notes++;
+		}
+		char what[128];
+		snprintf(what, sizeof(what), "port %u: A ends %s, as ss showed", port, want_a);
+		EQ_STR(hs_state_name(ob.side[A].state), want_a, what);
+		snprintf(what, sizeof(what), "port %u: B ends %s, as ss showed", port, want_b);
+		EQ_STR(hs_state_name(ob.side[B].state), want_b, what);
+		snprintf(what, sizeof(what), "port %u: no retransmission, out-of-order or duplicate", port);
+		EQ_INT(notes, 0, what);
+		OK(taken >= 5, "the connection's segments were taken");
+		conns++;
+	}
+	fclose(f);
+	EQ_INT(conns, 6, "six connections checked");
+}
+
 int main(void)
 {
 	hs_endpoint_parse("198.18.1.2:40000", &EA);
@@ -714,5 +841,7 @@ int main(void)
 	test_other_connection_ignored();
 	test_established_conclude();
 	test_timewait_new_connection();
+	test_established_spoofed_fin();
+	test_capture_kernel_states();
 	return tap_done();
 }
