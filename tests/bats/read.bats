@@ -120,13 +120,13 @@ assert_same_segments() {
 # A client in a connects to a server in b on $PORT, both doing their STEPS; the
 # capture (in b) runs from before the SYN. Sets CLIENT (the client's endpoint).
 pair() {
-	local server=$1 client=$2
+	local server=$1 client=$2 host=${PAIR_HOST:-$LAB_ADDR_B}
 	cap_start b cap
 	# shellcheck disable=SC2086 # the steps are words
 	peer b server.out server --port "$PORT" $server
 	wait_until 5 lab_listening b "$PORT" || fail "the server does not listen: $(cat "$LAB_DIR/server.out")"
 	# shellcheck disable=SC2086
-	peer a client.out client --connect "$LAB_ADDR_B:$PORT" $client
+	peer a client.out client --connect "$host:$PORT" $client
 	wait_until 5 said client.out '^connected ' || fail "the client did not connect: $(cat "$LAB_DIR/client.out")"
 	CLIENT=$(awk '$1 == "connected" { print $2 }' "$LAB_DIR/client.out")
 }
@@ -161,6 +161,20 @@ pair() {
 	run --separate-stderr "$HS" -r "$LAB_DIR/cap.pcap" --ladder
 	assert_success
 	[[ -n $output ]] || fail "the ladder view shows nothing"
+}
+
+@test "-r: IPv6: a normal close (A TIME-WAIT, B CLOSED as ss shows); the 4-tuple filter as [ADDR]:PORT" {
+	PAIR_HOST="[$LAB_ADDR6_B]" pair "recv=5 eof close" "send=hello close"
+	wait_until 5 states_are a TIME-WAIT || fail "client: $(states a)"
+	wait_until 5 states_are b "" || fail "server: $(states b)"
+	wait_until 5 cap_has cap 2 "src host $LAB_ADDR6_A and ip6[53] == 0x10" || fail "the capture lacks the last ACK"
+	cap_stop cap
+	read_json -r "$LAB_DIR/cap.pcap" "$CLIENT" "[$LAB_ADDR6_B]:$PORT"
+	assert_success
+	assert_same_segments cap
+	[[ $(segs '.flags == "SYN"' | jq -r '"\(.dir) \(.src)"') == "out $CLIENT" ]] || fail "A: $output"
+	[[ $(segs '.len == 5' | jq -r '"\(.rseq) \(.rack)"') == "1 1" ]] || fail "the data: $output"
+	assert_final "TIME-WAIT CLOSED"
 }
 
 @test "-r: a half-close (server shutdown only): B FIN-WAIT-2, A CLOSE-WAIT while it holds, as ss shows" {
