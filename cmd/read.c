@@ -49,9 +49,10 @@
  *   HS_EV_END      conn_index, local/remote, final_state (A), final_peer_state (B),
  *                  peer_assumed
  * before them HS_EV_INFO lines (a truncated file, malformed frames skipped: said as
- * each file is read), and after them one HS_EV_RESULT: outcome "read" (exit 0) or "none" (exit 1), count
- * (connections), text "N connections in FILE"; with one connection also its
- * local/remote and final states.
+ * each file is read), and after them one HS_EV_RESULT, a listing's (listing, count:
+ * the connections, no states -- each HS_EV_END has its own): outcome "read" (exit
+ * 0) or "none" (exit 1), text "N connections in FILE"; with one connection also
+ * its local/remote.
  *
  * -w FILE.pcapng (or --pcapng) writes what is shown again through the pcapng sink;
  * -w FILE.pcap is refused (there is no live capture to copy).
@@ -95,8 +96,6 @@ struct rconn {
 	uint32_t syn_seq[2];
 	bool fin[2];
 	bool closed;            /* reset, or FINs from both ends */
-	hs_state final[2];      /* A's and B's, once shown */
-	bool final_assumed;     /* B's rests on A's segments alone */
 };
 
 struct reader {
@@ -503,9 +502,6 @@ static void show_conn(struct reader *r, size_t k)
 		.peer_assumed = b_assumed,
 	};
 	hs_output_emit(&r->out, &end);
-	c->final[0] = end.final_state;
-	c->final[1] = end.final_peer_state;
-	c->final_assumed = b_assumed;
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -571,16 +567,15 @@ int cmd_read(struct cli *c)
 		snprintf(text, sizeof(text), "%zu connection%s in %s", r.nconn, r.nconn == 1 ? "" : "s", what);
 	}
 	uint64_t t_end = r.np ? rel_t(&r, r.p[r.np - 1].wall_ns) : 0;
+	/* A listing's result: the count, not states -- each connection's HS_EV_END has
+	 * its own (and its summary). */
 	hs_event res = {
 		.type = HS_EV_RESULT, .t_ns = t_end, .outcome = r.nconn ? "read" : "none", .exit_code = code,
-		.count = (int)r.nconn, .text = text,
+		.listing = true, .count = (int)r.nconn, .text = text,
 	};
 	if (r.nconn == 1) { /* one connection: the result names it, as hs's own do */
 		res.local = &r.conn[0].a;
 		res.remote = &r.conn[0].b;
-		res.final_state = r.conn[0].final[0];
-		res.final_peer_state = r.conn[0].final[1];
-		res.peer_assumed = r.conn[0].final_assumed;
 	}
 	hs_output_emit(&r.out, &res);
 	hs_output_close(&r.out);

@@ -273,6 +273,7 @@ two_conns() {
 	assert_success
 	assert_same_segments cap
 	[[ $(segs '.flags == "SYN"' | jq -r .src | tr '\n' ' ') == "$C1 $C2 " ]] || fail "order: $output"
+	[[ $(jq -r 'select(.type == "result") | "\(.outcome) \(.count)"' <<<"$output") == "read 2" ]] || fail "result: $output"
 	# The 4-tuple, given either way round.
 	read_json -r "$LAB_DIR/cap.pcap" "$LAB_ADDR_B:$((PORT + 1))" "$C2"
 	assert_success
