@@ -31,7 +31,8 @@
  * earlier copies of A's segments (and the later ones of B's) is near A. A segment
  * that the file near its sender holds and the other does not, at a time within the
  * span of the other file's packets of that connection, is marked lost (dropped on
- * the way). The clocks of the two captures must agree (one host, or NTP-close).
+ * the way). The clocks of the two captures must agree (one host, or NTP-close), and
+ * the segments must keep their addresses and ports between them (no NAT).
  *
  * Events (event.h), per connection, connections one after the other (so t goes back
  * to the next connection's first packet at each HS_EV_OPEN):
