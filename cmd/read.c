@@ -83,7 +83,7 @@ struct rpkt {
 	uint8_t *ip;
 	size_t caplen, len;
 	hs_packet pkt;          /* its pointers point into ip */
-	int conn;               /* -1: none (filtered out, or an ICMP error about nothing shown) */
+	int conn;               /* its connection; -1: none (an ICMP error about none of them) */
 	long twin;              /* the later copy of this segment (index), -1: none */
 	bool is_copy;           /* this is the later copy: shown in its twin's event */
 	bool lost;
@@ -100,7 +100,6 @@ struct rconn {
 };
 
 struct reader {
-	struct cli *c;
 	hs_output out;
 	struct rpkt *p;
 	size_t np, pcap;
@@ -110,8 +109,7 @@ struct reader {
 	size_t hashcap;
 	bool have_tuple;        /* A:PORT B:PORT given */
 	hs_endpoint tuple[2];
-	uint64_t t0;
-	uint64_t span[2][2];    /* per file: first and last packet time, of the current connection */
+	uint64_t t0;            /* the first packet's timestamp: t counts from it */
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -529,7 +527,6 @@ int cmd_read(struct cli *c)
 	char *filter = NULL;
 
 	memset(&r, 0, sizeof(r));
-	r.c = c;
 	if (c->pcap_out)
 		die(HS_EXIT_USAGE, "-w %s: with -r only a pcapng copy can be written (-w FILE.pcapng, or --pcapng)",
 		    c->pcap_out);
