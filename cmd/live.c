@@ -635,7 +635,7 @@ static void report(struct live *l, int i)
 	else
 		info(l, "%s does not answer our probes: taking the RST as accepted", s->name);
 	if (took(s))
-		conclude(l, i, HS_CLOSED, s->rst ? "took the RST" : "took the RST (silent)");
+		conclude(l, i, HS_CLOSED, s->rst ? "took the RST" : "took the RST (no answer to our probes)");
 }
 
 static int do_rst(struct live *l)
