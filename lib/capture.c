@@ -241,58 +241,6 @@ static uint64_t frame_wall_ns(const hs_capture *c, const struct pcap_pkthdr *h)
 
 /* ---- the dump ------------------------------------------------------------------ */
 
-/* Bytes of link header in front of the IP header, or -1 for frames that carry no
- * IPv4/IPv6 datagram (or are too short to tell). */
-static long link_header_len(int dlt, const uint8_t *f, size_t len)
-{
-	size_t off, proto_at;
-
-	switch (dlt) {
-	case DLT_EN10MB:
-		off = 14;
-		proto_at = 12;
-		/* 802.1Q / 802.1ad tags: the EtherType moves 4 bytes on per tag. */
-		while (len >= proto_at + 2) {
-			unsigned type = (unsigned)f[proto_at] << 8 | f[proto_at + 1];
-			if (type != 0x8100 && type != 0x88a8)
-				break;
-			proto_at += 4;
-			off += 4;
-		}
-		break;
-	case DLT_LINUX_SLL:
-		off = 16;
-		proto_at = 14;
-		break;
-	case DLT_LINUX_SLL2:
-		off = 20;
-		proto_at = 0;
-		break;
-	case DLT_RAW:
-#ifdef DLT_IPV4
-	case DLT_IPV4:
-	case DLT_IPV6:
-#endif
-		return len >= 1 && ((f[0] >> 4) == 4 || (f[0] >> 4) == 6) ? 0 : -1;
-	case DLT_NULL:
-	case DLT_LOOP:
-		off = 4;
-		proto_at = SIZE_MAX; /* address family in host or network order: check the IP version */
-		break;
-	default:
-		return -1;
-	}
-	if (len <= off)
-		return -1;
-	if (proto_at != SIZE_MAX) {
-		unsigned type = (unsigned)f[proto_at] << 8 | f[proto_at + 1];
-		if (type != 0x0800 && type != 0x86dd)
-			return -1;
-	}
-	unsigned version = f[off] >> 4;
-	return version == 4 || version == 6 ? (long)off : -1;
-}
-
 /* FNV-1a over the addresses and the whole TCP segment of an IP datagram; false if
  * it is not an unfragmented TCP datagram. The IP header itself is left out: the
  * kernel may fill in the IPv4 ID and checksum of what we send. */
@@ -474,7 +422,7 @@ void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len)
 
 static void dump_frame(hs_capture *c, const struct pcap_pkthdr *h, const uint8_t *f)
 {
-	long off = link_header_len(c->dlt, f, h->caplen);
+	long off = hs_link_header_len(c->dlt, f, h->caplen);
 
 	if (off < 0)
 		return; /* not IP: nothing a LINKTYPE_RAW file can hold */

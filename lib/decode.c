@@ -437,6 +437,58 @@ int hs_decode_frame(int dlt, const uint8_t *buf, size_t len, hs_packet *out, con
 
 /* ---- flags ----------------------------------------------------------------------------- */
 
+/* Bytes of link header in front of the IP header, or -1 for frames that carry no
+ * IPv4/IPv6 datagram (or are too short to tell). */
+long hs_link_header_len(int dlt, const uint8_t *f, size_t len)
+{
+	size_t off, proto_at;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		off = 14;
+		proto_at = 12;
+		/* 802.1Q / 802.1ad tags: the EtherType moves 4 bytes on per tag. */
+		while (len >= proto_at + 2) {
+			unsigned type = (unsigned)f[proto_at] << 8 | f[proto_at + 1];
+			if (type != 0x8100 && type != 0x88a8)
+				break;
+			proto_at += 4;
+			off += 4;
+		}
+		break;
+	case DLT_LINUX_SLL:
+		off = 16;
+		proto_at = 14;
+		break;
+	case DLT_LINUX_SLL2:
+		off = 20;
+		proto_at = 0;
+		break;
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+		return len >= 1 && ((f[0] >> 4) == 4 || (f[0] >> 4) == 6) ? 0 : -1;
+	case DLT_NULL:
+	case DLT_LOOP:
+		off = 4;
+		proto_at = SIZE_MAX; /* address family in host or network order: check the IP version */
+		break;
+	default:
+		return -1;
+	}
+	if (len <= off)
+		return -1;
+	if (proto_at != SIZE_MAX) {
+		unsigned type = (unsigned)f[proto_at] << 8 | f[proto_at + 1];
+		if (type != 0x0800 && type != 0x86dd)
+			return -1;
+	}
+	unsigned version = f[off] >> 4;
+	return version == 4 || version == 6 ? (long)off : -1;
+}
+
 const char *hs_flags_format(uint8_t flags, char *buf, size_t len)
 {
 	static const struct { uint8_t bit; const char *name; } names[] = {

@@ -62,6 +62,10 @@ typedef struct hs_packet {
  * DLT_NULL/LOOP. Returns 0 and fills out (kind NONE for frames that are neither TCP
  * nor ICMP error), or -1 with *err set for malformed frames. */
 int hs_decode_frame(int dlt, const uint8_t *buf, size_t len, hs_packet *out, const char **err);
+/* Bytes of link header in front of the IP header of a frame of link type dlt (the
+ * ones hs_decode_frame knows), or -1 for frames that carry no IPv4/IPv6 datagram
+ * (or are too short to tell). Pure. */
+long hs_link_header_len(int dlt, const uint8_t *f, size_t len);
 /* Same, starting at an IPv4 or IPv6 header. */
 int hs_decode_ip(const uint8_t *buf, size_t len, hs_packet *out, const char **err);
 /* Same, starting at a TCP header; addresses are taken from src/dst (when both are
