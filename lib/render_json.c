@@ -76,6 +76,13 @@ static void json_segment(hs_output *o, const hs_event *ev)
 		json_field_str(&l, "note", note);
 	if (ev->spoofed) /* observed: hs sent it, as the end src names */
 		line_raw(&l, ",\"spoofed\":true", 15);
+	if (ev->has_t_other) { /* two captures: when the other capture point saw it */
+		char t[32];
+		format_time(ev->t_other_ns, t, sizeof(t));
+		line_printf(&l, ",\"t_other\":%s", t);
+	}
+	if (ev->lost)
+		line_raw(&l, ",\"lost\":true", 12);
 	if (o->verbose >= 1) {
 		char nt[512];
 		line_printf(&l, ",\"ttl\":%u,\"csum\":%u", s->ttl, s->csum);

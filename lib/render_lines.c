@@ -177,6 +177,17 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_putc(&l, ']');
 		line_color(&l, C_RESET);
 	}
+	if (ev->lost) { /* two captures: it left, and never came where it was going */
+		line_color(&l, C_RED);
+		line_puts(&l, " [lost]");
+		line_color(&l, C_RESET);
+	} else if (ev->has_t_other) { /* two captures: when the far end's saw it */
+		char t[32];
+		format_time(ev->t_other_ns, t, sizeof(t));
+		line_color(&l, C_DIM);
+		line_printf(&l, " (arrived %s)", t);
+		line_color(&l, C_RESET);
+	}
 	line_write(&l, o->fp);
 	if (o->verbose >= 1) { /* the same segment in packetdrill's notation */
 		char nt[512];
@@ -372,7 +383,13 @@ static void human_result(hs_output *o, const hs_event *ev)
 		return;
 	}
 	if (ev->listing) {
-		if (ev->count == 0 && !o->quiet) {
+		if (ev->text && ev->text[0]) { /* -r: "2 connections in x.pcap" -- the result, also with -q */
+			line_init(&l, o->color);
+			if (!o->quiet)
+				put_time(&l, ev->t_ns, false);
+			line_text(&l, ev->text);
+			line_write(&l, o->fp);
+		} else if (ev->count == 0 && !o->quiet) {
 			line_init(&l, o->color);
 			line_puts(&l, "no kept connections");
 			line_write(&l, o->fp);

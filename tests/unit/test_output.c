@@ -1067,6 +1067,35 @@ static void test_observed_names(void)
 	ev[1].spoofed = false;
 	render_seq(&JSON, ev, 2);
 	OK(strstr(got_out, "spoofed") == NULL, "JSON: the ends' own segments carry no spoofed field");
+	OK(strstr(got_out, "t_other") == NULL && strstr(got_out, "lost") == NULL, "JSON: one capture: no t_other, no lost");
+
+	/* -r with two captures: the far end's time, or lost. */
+	ev[1].has_t_other = true;
+	ev[1].t_other_ns = 3250;
+	render_seq(&JSON, ev, 2);
+	OK(strstr(got_out, ",\"t_other\":0.000003") != NULL, "JSON: t_other in seconds");
+	OK(json_line_ok(strchr(got_out, '\n') + 1), "JSON with t_other is valid JSON");
+	render_seq(&HUMAN, ev, 2);
+	OK(strstr(got_out, "(arrived 0.000003)") != NULL, "lines: when the far end's capture saw it");
+	ev[1].has_t_other = false;
+	ev[1].lost = true;
+	render_seq(&JSON, ev, 2);
+	OK(strstr(got_out, ",\"lost\":true") != NULL, "JSON: lost");
+	render_seq(&HUMAN, ev, 2);
+	OK(strstr(got_out, "[lost]") != NULL, "lines: lost");
+
+	/* -r's result: a listing with its text, also with -q. */
+	hs_event r;
+	memset(&r, 0, sizeof(r));
+	r.type = HS_EV_RESULT;
+	r.outcome = "read";
+	r.listing = true;
+	r.count = 2;
+	r.text = "2 connections in x.pcap";
+	settings q = HUMAN;
+	q.quiet = true;
+	render(&q, &r);
+	EQ_STR(got_out, "2 connections in x.pcap\n", "lines -q: -r's result says what was read");
 }
 
 int main(void)
