@@ -201,6 +201,18 @@ usage_error() {
 	[[ ! -e /run/netns/$name-a && ! -e /run/netns/$name-b ]] || fail "hs-lab left $name behind"
 }
 
+@test "hs-lab demo --ladder: the same exchange drawn as a ladder; the peer saw it" {
+	run --separate-stderr "$HS_LAB" demo "$HS" --ladder --ascii
+	assert_success
+	assert_output --regexp 'SYN seq=0 -+>\|'
+	assert_output --regexp '\|<-+ SYN,ACK seq=0 ack=1'
+	assert_output --partial TIME-WAIT
+	[[ $stderr == *"accepted 198.18.0.1:"* && $stderr == *"eof 198.18.0.1:"* ]] ||
+		fail "the peer did not see a connection and its FIN: $stderr"
+	run "$HS_LAB" demo "$HS" --no-such-option
+	assert_failure 2
+}
+
 @test "hs-lab run: {peer} substituted, COMMAND's exit status kept, lab removed" {
 	run --separate-stderr "$HS_LAB" run --port 8080 -- "$HS" connect '{peer}' 8081 --state-dir "$STATE"
 	((status == 1)) || fail "hs-lab run exited $status, expected hs's 1 (refused): $output $stderr"
