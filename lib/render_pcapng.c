@@ -15,9 +15,11 @@
  * lines show it. Arrows are UTF-8 whatever the locale: pcapng comments are UTF-8.
  *
  * Which changes a packet caused is the events' word (the same the lines and JSON
- * views use): HS_EV_STATE with by_segment follows its segment; with by_call it
- * precedes the segment of ours that the call sent. So a packet is written when
- * the next packet, connection or result comes (or at close), its comment complete.
+ * views use): HS_EV_STATE with by_segment follows its segment, at once; with
+ * by_call it precedes the segment of ours that the call sent. So a packet is
+ * written when any other event comes (the next packet, a call's change, a line of
+ * commentary, the result) or at close, its comment complete: while hs waits with
+ * nothing to say, the last packet waits in memory.
  *
  * Bytes: the datagram the event carries (captured, or encoded for sending); a
  * segment without them is encoded from its hs_segment (hs_segment_encode_ip), so
@@ -75,8 +77,6 @@ struct sink {
 	struct held pkt;
 	hs_change call[MAXCHANGE]; /* by_call changes, for our next segment */
 	int ncall;
-	bool icmp_last;         /* the held ICMP packet is the last event: uncaused changes
-	                         * right after it are its own */
 	hs_output *out;
 	int err;
 };
@@ -174,7 +174,6 @@ static void write_held(struct sink *k)
 	if (!p->on)
 		return;
 	p->on = false;
-	k->icmp_last = false;
 	if (k->err)
 		return;
 	comment_of(k, p, comment, sizeof(comment));
@@ -283,23 +282,24 @@ static void take_icmp(struct sink *k, const hs_event *ev)
 	p->note[0] = '\0';
 	snprintf(p->icmp_text, sizeof(p->icmp_text), "%s %s", ev->icmp && ev->icmp->family == AF_INET6 ? "ICMPv6" : "ICMP",
 	         ev->icmp ? hs_icmp_text(ev->icmp) : "error");
-	k->icmp_last = true;
 }
 
 static void take_state(struct sink *k, const hs_event *ev)
 {
 	struct held *p = &k->pkt;
 
-	if (ev->by_call) {
-		if (k->ncall < MAXCHANGE)
-			k->call[k->ncall++] = ev->change;
-		k->icmp_last = false;
-	} else if (p->on && (ev->by_segment || (p->icmp && k->icmp_last))) {
+	/* An ICMP error's changes come right after it with neither mark (the TCB's
+	 * input was no segment). */
+	if (p->on && (ev->by_segment || (p->icmp && !ev->by_call))) {
 		if (p->nchange < MAXCHANGE)
 			p->change[p->nchange++] = ev->change;
-	} else {
-		k->icmp_last = false; /* a timer's: no packet did it */
+		return;
 	}
+	/* The held packet's own changes come right after it: it is complete now. */
+	write_held(k);
+	if (ev->by_call && k->ncall < MAXCHANGE)
+		k->call[k->ncall++] = ev->change;
+	/* else a timer's change (2MSL): no packet did it */
 }
 
 static void sink_emit(hs_output *o, void *self, const hs_event *ev)
@@ -345,6 +345,7 @@ static void sink_emit(hs_output *o, void *self, const hs_event *ev)
 		break;
 	case HS_EV_INFO:
 	case HS_EV_CONN:
+		write_held(k); /* its changes came right after it: it is complete */
 		break;
 	}
 }

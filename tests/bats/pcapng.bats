@@ -138,6 +138,32 @@ comment_of() {
 	[[ $c == "LAST-ACK → CLOSED; peer FIN-WAIT-2 → TIME-WAIT" ]] || fail "the last ACK: $c"
 }
 
+@test "an ICMP error is in the file too, commented with what it did: SYN-SENT → CLOSED" {
+	lab_nft b <<'EOF'
+table inet hs_test_reject {
+	chain in {
+		type filter hook input priority 0;
+		tcp dport 8081 reject with icmp type admin-prohibited
+	}
+}
+EOF
+	lab_tcpdump_start tcp port 8081 or icmp
+	local ng=$BATS_TEST_TMPDIR/i.pcapng
+	hs_a connect "$LAB_ADDR_B" 8081 --sport 40015 -w "$ng" --json --state-dir "$STATE"
+	assert_failure 1
+	lab_tcpdump_stop
+	assert_commented "$ng"
+	local ours theirs
+	ours=$(tshark -r "$ng" -n -T fields -E separator=' ' -e ip.src -e ip.dst -e icmp.type -e icmp.code -e tcp.seq_raw 2>/dev/null)
+	theirs=$(tshark -r "$LAB_DIR/capture.pcap" -n -T fields -E separator=' ' -e ip.src -e ip.dst -e icmp.type -e icmp.code \
+		-e tcp.seq_raw 2>/dev/null)
+	[[ $(wc -l <<<"$ours") == 2 && $ours == "$theirs" ]] ||
+		fail "hs's file differs from the peer's wire:"$'\n'"$ours"$'\n'"--- peer:"$'\n'"$theirs"
+	local c
+	c=$(comment_of "$ng" 2)
+	[[ $c == "ICMP communication administratively prohibited; SYN-SENT → CLOSED" ]] || fail "the ICMP's comment: $c"
+}
+
 @test "-w x.pcap stays plain pcap: no comments, the same packets as the peer's wire" {
 	lab_peer
 	lab_tcpdump_start tcp port 8080
