@@ -138,6 +138,24 @@ comment_of() {
 	[[ $c == "LAST-ACK → CLOSED; peer FIN-WAIT-2 → TIME-WAIT" ]] || fail "the last ACK: $c"
 }
 
+@test "IPv6: -w x.pcapng holds the same packets as the peer's wire, each commented" {
+	lab_peer
+	wait_until 5 no_tentative_addresses || fail "IPv6 addresses still tentative"
+	lab_tcpdump_start tcp port 8080
+	local ng=$BATS_TEST_TMPDIR/v6.pcapng
+	hs_a connect "[$LAB_ADDR6_B]:8080" --sport 40016 -w "$ng" --send hello --close rst --json --state-dir "$STATE"
+	assert_success
+	lab_tcpdump_stop
+	assert_commented "$ng"
+	local ours theirs
+	ours=$(wire_of "$ng")
+	theirs=$(wire_of "$LAB_DIR/capture.pcap")
+	[[ -n $ours && $ours == "$theirs" ]] ||
+		fail "hs's file differs from the peer's wire:"$'\n'"$ours"$'\n'"--- peer:"$'\n'"$theirs"
+	[[ $(tshark -r "$ng" -n -T fields -e ipv6.dst 2>/dev/null | head -n1) == "$LAB_ADDR6_B" ]] || fail "not IPv6"
+	[[ $(comment_of "$ng" 1) == "CLOSED → SYN-SENT; peer "* ]] || fail "the SYN's comment: $(comment_of "$ng" 1)"
+}
+
 @test "an ICMP error is in the file too, commented with what it did: SYN-SENT → CLOSED" {
 	lab_nft b <<'EOF'
 table inet hs_test_reject {
