@@ -2,11 +2,13 @@
  * comment (frame.comment in tshark) saying what it did to each side's state and
  * its note:
  *
- *   CLOSED → SYN-SENT; peer LISTEN → SYN-RECEIVED (assumed)
- *   SYN-SENT → ESTABLISHED; peer SYN-RECEIVED → ESTABLISHED (assumed)
+ *   CLOSED → SYN-SENT; peer CLOSED                              (hs connect: SYN)
+ *   SYN-SENT → ESTABLISHED; peer CLOSED → LISTEN → SYN-RECEIVED (its SYN,ACK)
+ *   ESTABLISHED; peer SYN-RECEIVED → ESTABLISHED (assumed)      (our ACK)
  *   ESTABLISHED; peer ESTABLISHED [retransmission]
- *   A SYN-SENT → ESTABLISHED; B SYN-RECEIVED      (a connection hs observes)
- *   ICMP port unreachable; SYN-SENT → CLOSED
+ *   LISTEN → SYN-RECEIVED; peer CLOSED → SYN-SENT               (hs listen: SYN)
+ *   A SYN-SENT → ESTABLISHED; B SYN-RECEIVED                    (observed)
+ *   ICMP communication administratively prohibited; SYN-SENT → CLOSED
  *
  * Per side (ours, then the peer's; A's, then B's): the changes the packet caused,
  * chained ("FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT"; a correction reads "still X, not
