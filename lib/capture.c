@@ -88,6 +88,8 @@ struct hs_capture {
 	int64_t wall_to_mono_ns;  /* monotonic = wall + this */
 	uint32_t ts_unit_ns;      /* what one unit of pcap's tv_usec is: 1 (nano) or 1000 */
 	uint64_t opened_ns;
+	long last_off;            /* the last packet returned: link header bytes (-1: none), */
+	size_t last_caplen, last_len; /* and its frame's captured and original lengths */
 
 	pcap_t *dead;             /* LINKTYPE_RAW handle the dump is written through */
 	pcap_dumper_t *dump;
@@ -176,6 +178,7 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 		return -1;
 	}
 	c->fd = -1;
+	c->last_off = -1;
 	c->p = pcap_create(iface, ebuf);
 	if (!c->p) {
 		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
@@ -491,6 +494,9 @@ static int read_one(hs_capture *c, hs_packet *pkt, uint64_t *ts_ns, char *err, s
 	}
 	if (pkt->kind == HS_PKT_NONE)
 		return 2;
+	c->last_off = link_header_len(c->dlt, c->frame, caplen);
+	c->last_caplen = caplen;
+	c->last_len = h->len;
 	if (ts_ns)
 		*ts_ns = frame_time(c, h, hs_now_ns());
 	return 1;
@@ -545,6 +551,16 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 		if (n > 0 && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
 			fd_error = true; /* one more read lets libpcap report the cause */
 	}
+}
+
+int hs_capture_last_ip(const hs_capture *c, const uint8_t **ip, size_t *caplen, size_t *len)
+{
+	if (!c || c->last_off < 0 || (size_t)c->last_off >= c->last_caplen)
+		return -1;
+	*ip = c->frame + c->last_off;
+	*caplen = c->last_caplen - (size_t)c->last_off;
+	*len = c->last_len > (size_t)c->last_off ? c->last_len - (size_t)c->last_off : *caplen;
+	return 0;
 }
 
 unsigned long hs_capture_malformed(const hs_capture *c)

@@ -6,11 +6,20 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "hs/clock.h"
 #include "hs/craft.h"
 #include "hs/seq.h"
 #include "hs/session.h"
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
 
 int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
                     const volatile sig_atomic_t *stop, uint64_t t0)
@@ -21,6 +30,8 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 	memset(s, 0, sizeof(*s));
 	s->out = out;
 	s->t0 = t0;
+	uint64_t mono = hs_now_ns(), wall = wall_ns();
+	s->wall_t0 = wall - (mono > t0 ? mono - t0 : 0);
 	s->stop = stop;
 	s->step = p->step;
 
@@ -59,6 +70,10 @@ void hs_session_close(hs_session *s, bool keep_guard)
 
 	free(s->pre_call);
 	s->pre_call = NULL;
+	for (int k = 0; k < s->nheld; k++) {
+		free(s->held[k].ip);
+		s->held[k].ip = NULL;
+	}
 	if (!keep_guard && s->guard.table[0])
 		hs_guard_remove(&s->guard, err, sizeof(err));
 	if (s->cap) {
@@ -220,6 +235,17 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
  * microseconds of jitter must not make the output run backwards). */
 static void show(hs_session *s, hs_event *ev)
 {
+	/* The connection's first event names its ends (once the peer is known: a
+	 * listener learns it from the SYN). */
+	if (!s->opened && (ev->type == HS_EV_SEGMENT || ev->type == HS_EV_STATE || ev->type == HS_EV_ICMP) &&
+	    s->tcb.cfg.remote.addr.family != 0 && s->tcb.cfg.remote.port != 0) {
+		s->opened = true;
+		hs_event open = {
+			.type = HS_EV_OPEN, .t_ns = ev->t_ns, .local = &s->tcb.cfg.local, .remote = &s->tcb.cfg.remote,
+			.local_name = "us", .remote_name = "peer", .wall_t0_ns = s->wall_t0,
+		};
+		show(s, &open);
+	}
 	if (ev->t_ns < s->last_t_ns)
 		ev->t_ns = s->last_t_ns;
 	s->last_t_ns = ev->t_ns;
@@ -239,9 +265,18 @@ static void show_call_change(hs_session *s, const hs_change *c, uint64_t t)
 	show(s, &ev);
 }
 
-/* Shows held[0..i]: held[i] at t_mono (its captured copy's time), the older ones,
- * whose copies never came, at the time their sendto() returned. */
-static void release(hs_session *s, int i, uint64_t t_mono)
+/* The captured datagram being taken in, for the event that shows it. */
+static void with_cur_ip(const hs_session *s, hs_event *ev)
+{
+	ev->ip = s->cur_ip;
+	ev->ip_caplen = s->cur_ip ? s->cur_caplen : 0;
+	ev->ip_len = s->cur_ip ? s->cur_len : 0;
+}
+
+/* Shows held[0..i]: held[i] at t_mono (its captured copy's time; the copy is the one
+ * being taken in when captured), the older ones, whose copies never came, at the
+ * time their sendto() returned. */
+static void release(hs_session *s, int i, uint64_t t_mono, bool captured)
 {
 	for (int k = 0; k <= i; k++) {
 		hs_held *h = &s->held[k];
@@ -250,7 +285,15 @@ static void release(hs_session *s, int i, uint64_t t_mono)
 			show_call_change(s, &h->before[j], t);
 		h->ev.t_ns = t;
 		h->ev.seg = &h->seg;
+		if (k == i && captured && s->cur_ip) { /* what really left (the kernel's IP ID) */
+			with_cur_ip(s, &h->ev);
+		} else {
+			h->ev.ip = h->ip;
+			h->ev.ip_caplen = h->ev.ip_len = h->ip ? h->ip_len : 0;
+		}
 		show(s, &h->ev);
+		free(h->ip);
+		h->ip = NULL;
 		if (k == i) { /* its captured copy came: later copies are the network's */
 			s->left[s->nleft % 8].seq = h->seg.seq;
 			s->left[s->nleft % 8].ack = h->seg.ack;
@@ -271,7 +314,7 @@ static void release(hs_session *s, int i, uint64_t t_mono)
 static void release_all(hs_session *s)
 {
 	if (s->nheld > 0)
-		release(s, s->nheld - 1, s->held[s->nheld - 1].sent_ns);
+		release(s, s->nheld - 1, s->held[s->nheld - 1].sent_ns, false);
 }
 
 /* Releases the held segments whose copies are overdue. */
@@ -283,7 +326,7 @@ static void release_overdue(hs_session *s, uint64_t now)
 		if (now >= s->held[k].sent_ns + HS_ECHO_WAIT_NS)
 			last = k;
 	if (last >= 0)
-		release(s, last, s->held[last].sent_ns);
+		release(s, last, s->held[last].sent_ns, false);
 }
 
 /* The capture's copy of a held segment: the same numbers, flags and length. */
@@ -309,6 +352,22 @@ static void dump_sent(hs_session *s, const hs_tx *tx)
 		hs_capture_dump_ip(s->cap, buf, (size_t)n);
 }
 
+/* -w FILE.pcapng: the datagram as it was built for sending, kept with the held line
+ * (its captured copy, when it comes, is shown instead). */
+static void encode_sent(const hs_session *s, const hs_tx *tx, hs_held *h)
+{
+	size_t cap = 60 + HS_OPT_MAXLEN + (size_t)tx->len + 40;
+	uint8_t *buf = malloc(cap);
+	int n = buf ? hs_segment_encode_ip(&s->tcb.cfg.local, &s->tcb.cfg.remote, tx, buf, cap) : -1;
+
+	if (n <= 0) {
+		free(buf);
+		return; /* the sink encodes the segment from the event instead */
+	}
+	h->ip = buf;
+	h->ip_len = (size_t)n;
+}
+
 /* Holds the line of out->tx[i], just sent, until its captured copy comes. before:
  * changes to show ahead of it (the call that made it), after: those it caused. */
 static void hold(hs_session *s, const hs_tcb_out *o, int i, uint64_t sent_ns, hs_state state,
@@ -319,9 +378,11 @@ static void hold(hs_session *s, const hs_tcb_out *o, int i, uint64_t sent_ns, hs
 	if (s->dumping)
 		dump_sent(s, tx);
 	if (s->nheld == HS_SESSION_HELD)
-		release(s, 0, s->held[0].sent_ns);
+		release(s, 0, s->held[0].sent_ns, false);
 	hs_held *h = &s->held[s->nheld++];
 	memset(h, 0, sizeof(*h));
+	if (s->out && s->out->nsink > 0) /* a sink (pcapng) writes the datagram itself */
+		encode_sent(s, tx, h);
 	segment_from_tx(s, tx, &h->seg);
 	h->sent_ns = sent_ns;
 	h->ev = (hs_event){
@@ -382,6 +443,7 @@ static void show_input(hs_session *s, const hs_tcb_out *o, const hs_segment *in,
 		ev.rack = 0;
 	if (s->tcb.ws_ok && !(in->flags & (HS_SYN | HS_RST)))
 		ev.win_shift = s->tcb.snd_wscale;
+	with_cur_ip(s, &ev);
 	show(s, &ev);
 }
 
@@ -620,6 +682,7 @@ static void observe_in(hs_session *s, const hs_segment *seg, uint64_t ts)
 	};
 	if (!(seg->flags & HS_ACK))
 		ev.rack = 0;
+	with_cur_ip(s, &ev);
 	show(s, &ev);
 }
 
@@ -644,6 +707,7 @@ static void show_dropped(hs_session *s, const hs_segment *seg, uint64_t ts, cons
 		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
 		.note_text = why,
 	};
+	with_cur_ip(s, &ev);
 	show(s, &ev);
 }
 
@@ -667,6 +731,7 @@ static bool our_copy(hs_session *s, const hs_segment *seg, uint64_t ts)
 			.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
 			.note = HS_NOTE_DUPLICATE,
 		};
+		with_cur_ip(s, &ev);
 		show(s, &ev);
 		return true;
 	}
@@ -699,6 +764,7 @@ static void check_own_echo(hs_session *s, const hs_segment *seg, uint64_t ts)
 		.state = s->tcb.state, .peer_state = s->tcb.peer_state, .peer_assumed = s->tcb.peer_assumed,
 		.note_text = "kernel-rst",
 	};
+	with_cur_ip(s, &ev);
 	show(s, &ev);
 }
 
@@ -710,7 +776,7 @@ static bool icmp_about_us(const hs_tcb *t, const hs_icmp_error *e)
 
 /* One captured packet: the peer's segments to the TCB (and our answer out at once),
  * our own to their held lines, ICMP errors to the TCB. Returns 0, or -1 (s->err). */
-static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
+static int take_packet(hs_session *s, const hs_packet *pkt, uint64_t ts)
 {
 	hs_tcb_out o;
 
@@ -740,12 +806,13 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 		} else if (from_us(&s->tcb, seg)) {
 			int k = held_find(s, seg);
 			if (k >= 0)
-				release(s, k, ts);
+				release(s, k, ts, true);
 			else
 				check_own_echo(s, seg, ts);
 		}
 	} else if (pkt->kind == HS_PKT_ICMP && icmp_about_us(&s->tcb, &pkt->u.icmp)) {
 		hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(s, ts), .icmp = &pkt->u.icmp };
+		with_cur_ip(s, &ev);
 		show(s, &ev);
 		s->last_icmp = pkt->u.icmp;
 		s->have_icmp = true;
@@ -758,6 +825,19 @@ static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 	return 0;
 }
 
+/* take_packet() with the packet's datagram at hand for the events that show it. A
+ * --step pause inside takes in others, each with its own; the capture's buffer then
+ * holds another packet, so the outer one shows no datagram after (the sink encodes
+ * its segment instead). */
+static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
+{
+	if (!s->out || s->out->nsink == 0 || hs_capture_last_ip(s->cap, &s->cur_ip, &s->cur_caplen, &s->cur_len) < 0)
+		s->cur_ip = NULL;
+	int rc = take_packet(s, pkt, ts);
+	s->cur_ip = NULL;
+	return rc;
+}
+
 bool hs_session_write_failed(hs_session *s)
 {
 	const char *which;
@@ -765,6 +845,13 @@ bool hs_session_write_failed(hs_session *s)
 
 	if (e) {
 		snprintf(s->err, sizeof(s->err), "cannot write to %s: %s", which, strerror(e));
+		return true;
+	}
+	e = s->out ? s->out->sink_errno : 0;
+	if (e) {
+		const char *path = s->out->pcapng_path;
+		snprintf(s->err, sizeof(s->err), "cannot write %s: %s",
+		         path && strcmp(path, "-") != 0 ? path : "the capture to stdout", strerror(e));
 		return true;
 	}
 	e = s->cap ? hs_capture_dump_error(s->cap) : 0;

@@ -34,6 +34,11 @@ void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len);
  * interrupted the wait. Malformed frames are skipped (counted in
  * hs_capture_malformed()). */
 int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_t *ts_ns, char *err, size_t errlen);
+/* The IP datagram of the packet hs_capture_next returned last, link header
+ * stripped (for -w FILE.pcapng): *ip points into the capture's buffer (valid until
+ * the next hs_capture_next), *caplen bytes of its *len. Returns 0, or -1 when there
+ * is none (no packet yet, or a frame whose link header hs cannot strip). */
+int hs_capture_last_ip(const hs_capture *c, const uint8_t **ip, size_t *caplen, size_t *len);
 unsigned long hs_capture_malformed(const hs_capture *c);
 /* Frames the capture lost since it opened (pcap_stats: the ring was full, or the
  * interface dropped them), in *dropped. Returns 0, or -1 when libpcap cannot say. */

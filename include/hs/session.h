@@ -46,11 +46,17 @@ typedef struct hs_held {
 	hs_change before[HS_TCB_MAXCHANGE]; /* shown before it: the call that made it */
 	int nbefore;
 	uint64_t sent_ns;           /* monotonic, when sendto() returned */
+	uint8_t *ip;                /* -w FILE.pcapng: the datagram as encoded for sending */
+	size_t ip_len;              /* (malloc'd; the captured copy is shown instead when it comes) */
 } hs_held;
 
 typedef struct hs_session {
 	hs_output *out;
 	uint64_t t0;                /* monotonic start of the command */
+	uint64_t wall_t0;           /* CLOCK_REALTIME at t0 (HS_EV_OPEN: pcapng timestamps) */
+	bool opened;                /* HS_EV_OPEN was emitted (once the peer is known) */
+	const uint8_t *cur_ip;      /* the captured datagram being taken in (take()), */
+	size_t cur_caplen, cur_len; /* for the events that show it; NULL outside take() */
 	hs_capture *cap;
 	hs_sender *snd;
 	hs_guard guard;
