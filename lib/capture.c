@@ -494,7 +494,7 @@ static int read_one(hs_capture *c, hs_packet *pkt, uint64_t *ts_ns, char *err, s
 	}
 	if (pkt->kind == HS_PKT_NONE)
 		return 2;
-	c->last_off = link_header_len(c->dlt, c->frame, caplen);
+	c->last_off = hs_link_header_len(c->dlt, c->frame, caplen);
 	c->last_caplen = caplen;
 	c->last_len = h->len;
 	if (ts_ns)
