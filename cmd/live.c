@@ -143,7 +143,7 @@ static void show_changes(struct live *l, const hs_obs_out *o, uint64_t ts, bool 
 /* A segment event: A -> B is "out", B -> A "in" (the views name the ends from
  * HS_EV_OPEN); o: what the observer made of it (NULL: it was not given one). */
 static void show_segment(struct live *l, const hs_segment *seg, int from, uint64_t ts, bool spoofed,
-                         const char *note_text, const hs_obs_out *o)
+                         const char *note_text, const hs_obs_out *o, bool captured)
 {
 	hs_event ev = {
 		.type = HS_EV_SEGMENT, .t_ns = since_start(l, ts), .dir = from == SIDE_A ? HS_DIR_OUT : HS_DIR_IN,
@@ -154,6 +154,9 @@ static void show_segment(struct live *l, const hs_segment *seg, int from, uint64
 		.peer_assumed = obs(l, SIDE_B)->assumed,
 	};
 
+	/* The datagram as captured, for the sinks (pcapng); else they encode seg. */
+	if (captured && hs_capture_last_ip(l->cap, &ev.ip, &ev.ip_caplen, &ev.ip_len) < 0)
+		ev.ip = NULL;
 	if (o) {
 		ev.rseq = o->rseq;
 		ev.rack = o->rack;
@@ -187,7 +190,7 @@ static void show_sent(struct live *l, int upto, uint64_t ts_upto, uint64_t now)
 			break;
 		s->shown = true;
 		show_segment(l, &s->seg, s->from, (int)i == upto ? ts_upto : s->sent_ns, true, s->purpose,
-		             s->fed ? &s->effect : NULL);
+		             s->fed ? &s->effect : NULL, (int)i == upto);
 		if ((int)i == upto)
 			break;
 	}
@@ -468,6 +471,8 @@ static int sniff(struct live *l, uint64_t deadline)
 		}
 		if (pkt.kind == HS_PKT_ICMP) {
 			hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(l, ts), .icmp = &pkt.u.icmp };
+			if (hs_capture_last_ip(l->cap, &ev.ip, &ev.ip_caplen, &ev.ip_len) < 0)
+				ev.ip = NULL;
 			emit(l, &ev);
 			continue;
 		}
@@ -480,7 +485,7 @@ static int sniff(struct live *l, uint64_t deadline)
 		/* What the end it is addressed to drops unseen teaches nothing about it. */
 		if (seg->fragment || seg->csum_status == HS_CSUM_BAD) {
 			show_segment(l, seg, from, ts, false, seg->fragment ? "fragment-ignored" : "bad-checksum-ignored",
-			             NULL);
+			             NULL, true);
 			continue;
 		}
 		hs_obs_out o;
@@ -489,7 +494,7 @@ static int sniff(struct live *l, uint64_t deadline)
 			continue;
 		l->seen++;
 		answers(l, from, seg, ts);
-		show_segment(l, seg, from, ts, false, NULL, &o);
+		show_segment(l, seg, from, ts, false, NULL, &o, true);
 		return from;
 	}
 }

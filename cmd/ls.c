@@ -113,6 +113,10 @@ int cmd_ls(struct cli *c)
 
 	if (c->nargs)
 		die(HS_EXIT_USAGE, "ls takes no arguments");
+	/* Its probes are recorded by a capture, not shown as segments: there are no
+	 * state changes to annotate, and nothing for a pcapng comment to say. */
+	if (c->pcapng_out)
+		die(HS_EXIT_USAGE, "hs ls -w writes pcap (its probes change no state to annotate): use -w FILE.pcap");
 	cli_enter_netns(c);
 	cli_output_init(c, &out);
 	cli_state_dir(c, dir, sizeof(dir));

@@ -76,6 +76,11 @@ int hs_output_close(hs_output *o)
 	return o->sink_errno;
 }
 
+bool hs_output_has_sinks(const hs_output *o)
+{
+	return o->nsink > 0;
+}
+
 bool hs_output_is_json(const hs_output *o)
 {
 	return o->view == HS_VIEW_JSON;

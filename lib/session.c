@@ -381,7 +381,7 @@ static void hold(hs_session *s, const hs_tcb_out *o, int i, uint64_t sent_ns, hs
 		release(s, 0, s->held[0].sent_ns, false);
 	hs_held *h = &s->held[s->nheld++];
 	memset(h, 0, sizeof(*h));
-	if (s->out && s->out->nsink > 0) /* a sink (pcapng) writes the datagram itself */
+	if (s->out && hs_output_has_sinks(s->out)) /* a sink (pcapng) writes the datagram itself */
 		encode_sent(s, tx, h);
 	segment_from_tx(s, tx, &h->seg);
 	h->sent_ns = sent_ns;
@@ -831,7 +831,7 @@ static int take_packet(hs_session *s, const hs_packet *pkt, uint64_t ts)
  * its segment instead). */
 static int take(hs_session *s, const hs_packet *pkt, uint64_t ts)
 {
-	if (!s->out || s->out->nsink == 0 || hs_capture_last_ip(s->cap, &s->cur_ip, &s->cur_caplen, &s->cur_len) < 0)
+	if (!s->out || !hs_output_has_sinks(s->out) || hs_capture_last_ip(s->cap, &s->cur_ip, &s->cur_caplen, &s->cur_len) < 0)
 		s->cur_ip = NULL;
 	int rc = take_packet(s, pkt, ts);
 	s->cur_ip = NULL;

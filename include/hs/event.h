@@ -64,7 +64,8 @@ typedef struct hs_event {
 	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */
 	bool spoofed;               /* observed: hs sent it, as the sending end (live probes) */
 	const uint8_t *ip;          /* the IP datagram as captured or sent (header first), */
-	size_t ip_caplen, ip_len;   /* ip_caplen bytes of its ip_len; NULL/0 when not known */
+	size_t ip_caplen, ip_len;   /* ip_caplen bytes of its ip_len; NULL/0 when not known
+	                             * (HS_EV_ICMP too: the ICMP error's datagram) */
 	bool has_t_other;           /* -r with two captures: the other capture point saw it too, */
 	uint64_t t_other_ns;        /* at this time (same base as t_ns) */
 	bool lost;                  /* -r with two captures: seen where it left, never where

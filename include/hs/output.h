@@ -65,6 +65,9 @@ int hs_output_close(hs_output *o);
  * "stderr" when fp is stderr (-w -). An error on err alone does not count: err only
  * carries the line that says why hs fails, and nothing can be told then anyway. */
 int hs_output_write_error(const hs_output *o, const char **which);
+/* Whether a sink (pcapng) takes the packets: then drivers put the datagrams in
+ * their events (HS_EV_SEGMENT/ICMP ip, ip_caplen, ip_len). */
+bool hs_output_has_sinks(const hs_output *o);
 /* Whether the view is JSON lines (--json): its contract differs (die()'s result line). */
 bool hs_output_is_json(const hs_output *o);
 /* The first write error (errno) any hs_output met on stdout, or 0. */

@@ -70,6 +70,11 @@ peer_wire_fields() {
 	# the probe (one old byte) from hs, the ACK from the peer
 	[[ $(head -n1 <<<"$ours") == "40002 8080 "*" 1" && $(tail -n1 <<<"$ours") == "8080 40002 "*" 0" ]] ||
 		fail "not a probe and its answer: $ours"
+	# pcapng: refused at once (nothing to annotate), no file, the connection still kept
+	hs_a ls -w "$BATS_TEST_TMPDIR/ls.pcapng" --state-dir "$STATE"
+	assert_failure 2
+	[[ $stderr == "hs: hs ls -w writes pcap"* && -z $output ]] || fail "not one clear line: $stderr"
+	[[ ! -e $BATS_TEST_TMPDIR/ls.pcapng ]] || fail "hs ls left a pcapng behind"
 }
 
 @test "-v: sent segments show the checksum on the wire, received partial ones say offload" {

@@ -136,6 +136,27 @@ has() {
 	assert_both_reset
 }
 
+@test "rst -w x.pcapng: every segment, each commented with A's and B's states; ours marked" {
+	live_pair idle
+	local png=$LAB_DIR/live.pcapng
+	hs_router rst "$A" "$B" --json -w "$png"
+	assert_success
+	assert_both_reset
+	local frames comments
+	frames=$(tshark -r "$png" -n -T fields -e frame.number 2>/dev/null | wc -l)
+	comments=$(tshark -r "$png" -n -T fields -e frame.comment 2>/dev/null)
+	(($(jq -c 'select(.type == "segment")' <<<"$output" | wc -l) == frames)) ||
+		fail "$frames packets for $(jq -c 'select(.type == "segment")' <<<"$output" | wc -l) segment lines"
+	! grep -q '^$' <<<"$comments" || fail "a packet without comment: $comments"
+	grep -q '^A .*; B ' <<<"$comments" || fail "no comment naming A and B: $comments"
+	grep -q 'sent by hs as' <<<"$comments" || fail "our RSTs not marked: $comments"
+	# what the file holds is what passed: the RSTs hs sent carry B's and A's RCV.NXT as the JSON says
+	local want got
+	want=$(jq -r 'select(.type == "segment" and (.flags | test("RST"))) | .seq' <<<"$output" | sort)
+	got=$(tshark -r "$png" -n -Y 'tcp.flags.reset == 1' -T fields -e tcp.seq_raw 2>/dev/null | sort)
+	[[ -n $want && $want == "$got" ]] || fail "RSTs in the file: $got, in the JSON: $want"
+}
+
 @test "rst: an idle connection is reset: hs asks both ends for their numbers" {
 	live_pair idle
 	hs_router rst "$A" "$B" --no-color
