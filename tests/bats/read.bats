@@ -161,6 +161,25 @@ pair() {
 	run --separate-stderr "$HS" -r "$LAB_DIR/cap.pcap" --ladder
 	assert_success
 	[[ -n $output ]] || fail "the ladder view shows nothing"
+	# -w FILE.pcapng: the same packets, annotated; read back, the same events.
+	local png=$LAB_DIR/notes.pcapng want
+	read_json -r "$LAB_DIR/cap.pcap"
+	want=$(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state}')
+	run --separate-stderr "$HS" -r "$LAB_DIR/cap.pcap" -w "$png" -q
+	assert_success
+	# (the connections' packets: not the ARP and ICMPv6 around them)
+	[[ $(tshark -r "$png" -n -T fields -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags 2>/dev/null) == \
+		"$(tshark -r "$LAB_DIR/cap.pcap" -n -Y tcp -T fields -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags 2>/dev/null)" ]] ||
+		fail "the pcapng holds other packets than the capture: $(tshark -r "$png" -n 2>&1)"
+	local comments
+	comments=$(tshark -r "$png" -n -T fields -e frame.comment 2>/dev/null)
+	! grep -q '^$' <<<"$comments" || fail "a packet without comment: $comments"
+	[[ $(head -n1 <<<"$comments") == "A CLOSED → SYN-SENT; B CLOSED" ]] || fail "the SYN's comment: $comments"
+	[[ $(tail -n1 <<<"$comments") == "A TIME-WAIT; B LAST-ACK → CLOSED (assumed)" ]] || fail "the last ACK's: $comments"
+	read_json -r "$png"
+	assert_success
+	[[ $(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state}') == "$want" ]] ||
+		fail "the pcapng reads otherwise than the capture: $output"
 }
 
 @test "-r: IPv6: a normal close (A TIME-WAIT, B CLOSED as ss shows); the 4-tuple filter as [ADDR]:PORT" {
