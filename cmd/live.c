@@ -296,6 +296,7 @@ static void send_as(struct live *l, int from, uint8_t flags, uint32_t seq, uint3
 	if (l->c->step) {
 		char what[64], fl[32];
 		snprintf(what, sizeof(what), "%s as %s->%s", hs_flags_format(flags, fl, sizeof(fl)), src->name, dst->name);
+		hs_output_idle(&l->out); /* all shown before the question */
 		hs_step_pause(what);
 	}
 	/* The slot about to be reused must have been shown. */
@@ -458,12 +459,18 @@ static int sniff(struct live *l, uint64_t deadline)
 		uint64_t wake = deadline, held = held_deadline(l);
 		if (held && deadline && held < deadline)
 			wake = held;
+		/* A view holding a row (the ladder) draws it after a quiet while. */
+		uint64_t quiet = hs_output_holding(&l->out) ? hs_now_ns() + HS_OUTPUT_IDLE_NS : 0;
+		if (quiet && wake && quiet < wake)
+			wake = quiet;
 		int rc = hs_capture_next(l->cap, wake, &pkt, &ts, l->err, sizeof(l->err));
 		if (rc == -2)
 			continue;
 		if (rc < 0)
 			failed(l, l->err);
 		if (rc == 0) {
+			if (quiet && hs_now_ns() >= quiet)
+				hs_output_idle(&l->out);
 			show_sent(l, -1, 0, hs_now_ns());
 			if (wake != deadline && hs_now_ns() < deadline)
 				continue;

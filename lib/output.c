@@ -76,6 +76,22 @@ int hs_output_close(hs_output *o)
 	return o->sink_errno;
 }
 
+static void flush_streams(hs_output *o);
+
+bool hs_output_holding(const hs_output *o)
+{
+	return o->fp && !o->closed && o->view_ops && o->view_ops->holding &&
+	       o->view_ops->holding((hs_output *)o, o->view_self);
+}
+
+void hs_output_idle(hs_output *o)
+{
+	if (!hs_output_holding(o) || !o->view_ops->idle)
+		return;
+	o->view_ops->idle(o, o->view_self);
+	flush_streams(o);
+}
+
 bool hs_output_has_sinks(const hs_output *o)
 {
 	return o->nsink > 0;

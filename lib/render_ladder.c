@@ -967,6 +967,23 @@ static int ladder_close(hs_output *o, void *self)
 	return 0;
 }
 
+static bool ladder_holding(hs_output *o, void *self)
+{
+	ladder *L = self;
+
+	(void)o;
+	return L && L->npend > 0;
+}
+
+/* Quiet for a while, or the user is asked (--step): the held row is drawn as it
+ * is; a segment that turns out to have crossed it is marked at its tail instead. */
+static void ladder_idle(hs_output *o, void *self)
+{
+	if (self)
+		flush(self, o);
+}
+
 const hs_render_ops hs_render_ladder = {
-	.name = "ladder", .open = ladder_open, .emit = ladder_emit, .close = ladder_close,
+	.name = "ladder", .open = ladder_open, .emit = ladder_emit, .holding = ladder_holding, .idle = ladder_idle,
+	.close = ladder_close,
 };

@@ -140,6 +140,8 @@ static enum step_answer step_ask(hs_session *s, const char *what, const char *no
 {
 	char line[1024], err[200];
 
+	if (s->out) /* what is shown is all there is before the question */
+		hs_output_idle(s->out);
 	for (;;) {
 		if (notation)
 			fprintf(stderr, "-- press Enter to send %s: %s | s skip, q quit, or a segment / field=value --",
@@ -998,6 +1000,11 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		}
 		if (!deadline) /* nothing to wait for but the peer (or a signal): block */
 			deadline = hs_now_ns() + 3600 * HS_NS_PER_SEC;
+		/* A view holding a row (the ladder's last segment) draws it after a
+		 * quiet while, not only when the next event comes. */
+		uint64_t quiet = s->out && hs_output_holding(s->out) ? hs_now_ns() + HS_OUTPUT_IDLE_NS : 0;
+		if (quiet && quiet < deadline)
+			deadline = quiet;
 
 		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
 		if (rc == -2)
@@ -1007,6 +1014,8 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		if (rc == 0) {
 			uint64_t now = hs_now_ns();
 			release_overdue(s, now);
+			if (quiet && now >= quiet)
+				hs_output_idle(s->out);
 			if (timer && now >= timer) {
 				hs_tcb_timer(&s->tcb, now, &o);
 				if (hs_session_apply(s, &o, NULL, now) < 0)

@@ -65,6 +65,15 @@ int hs_output_close(hs_output *o);
  * "stderr" when fp is stderr (-w -). An error on err alone does not count: err only
  * carries the line that says why hs fails, and nothing can be told then anyway. */
 int hs_output_write_error(const hs_output *o, const char **which);
+/* How long drivers let a view hold a row (hs_output_holding) before they call
+ * hs_output_idle: long enough for a crossing segment to come (a simultaneous close
+ * takes microseconds on a LAN), short enough for a person to see no delay. */
+#define HS_OUTPUT_IDLE_NS (100ull * 1000000ull)
+/* Whether the view holds something not yet written (the ladder's last row). */
+bool hs_output_holding(const hs_output *o);
+/* Write what the view holds: drivers call it after HS_OUTPUT_IDLE_NS without an
+ * event, and before waiting for the user (--step prompts). */
+void hs_output_idle(hs_output *o);
 /* Whether a sink (pcapng) takes the packets: then drivers put the datagrams in
  * their events (HS_EV_SEGMENT/ICMP ip, ip_caplen, ip_len). */
 bool hs_output_has_sinks(const hs_output *o);

@@ -5,6 +5,7 @@
  * observer's job; renderers only say it. */
 #ifndef HS_RENDER_H
 #define HS_RENDER_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "hs/event.h"
 
@@ -18,6 +19,12 @@ typedef struct hs_render_ops {
 	/* Render one event. Write errors are kept (hs_output.fp_errno for views; a
 	 * sink's own, returned by close). */
 	void (*emit)(struct hs_output *o, void *self, const hs_event *ev);
+	/* Whether the renderer holds something not yet written (a ladder row waiting for
+	 * the next event: a segment that may yet turn out to have crossed it). NULL: never. */
+	bool (*holding)(struct hs_output *o, void *self);
+	/* Nothing happened for HS_OUTPUT_IDLE_NS, or the driver is about to wait for
+	 * the user (--step): write what is held. NULL: nothing to do. */
+	void (*idle)(struct hs_output *o, void *self);
 	/* After the last event (HS_EV_RESULT) or before exit: write what is still held
 	 * (a ladder row waiting for a crossing segment, the last pcapng packet waiting
 	 * for its comment), free self. Returns 0, or the errno of the first failed write. */

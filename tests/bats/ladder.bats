@@ -178,14 +178,17 @@ on_tty() {
 	assert_success
 	[[ $(once_counts inet) == "1 1" ]] || fail "dropped/passed FINs: $(once_counts inet)"
 	# Both FINs, crossing: as an X when nothing came between them, else the peer's
-	# marked at its tail (its ACK of our data may come after our FIN left)
+	# marked at its tail (its ACK of our data may come after our FIN left, or our
+	# FIN's row was drawn while hs waited: HS_OUTPUT_IDLE_NS)
 	has_line '^ *[0-9]+\.[0-9]{6} FIN-WAIT-1 +│.*FIN,ACK seq=7 ack=1|^ +│ FIN,ACK seq=7 ack=1 '
 	if grep -q '^ \+│ \+╳ \+│' <<<"$output"; then
 		has_line '│ FIN,ACK seq=7 ack=1 +FIN,ACK seq=1 ack=7 │'
 		has_line '^ *[0-9]+\.[0-9]{6} FIN-WAIT-1 +│─+╲ ╱─+│'
 		has_line '^ *[0-9]+\.[0-9]{6} CLOSING +│◄─+╱ ╲─+►│'
 	else
-		has_line '^ *[0-9]+\.[0-9]{6} CLOSING +│◄─+ FIN,ACK seq=1 ack=7 \[crossed FIN,ACK seq=7 ack=1\] ─+╳│'
+		# (the note beside the label, or wrapped onto the row below it)
+		has_line '^ *[0-9]+\.[0-9]{6} CLOSING +│◄─+ FIN,ACK seq=1 ack=7 (\[crossed FIN,ACK seq=7 ack=1\] )?─+╳│'
+		has_line '\[crossed FIN,ACK seq=7 ack=1\]'
 	fi
 	has_line '│─+ FIN,ACK seq=7 ack=2 \[retransmission\] ─+►│'
 	# the peer: its FIN went out before ours arrived, so it is in TIME-WAIT too
@@ -197,4 +200,20 @@ on_tty() {
 	fins=$(wire | awk -v a="$LAB_ADDR_A" '/Flags \[F/ { print (index($3, a ".") == 1) ? "a" : "b" }' | head -2 |
 		tr '\n' ' ')
 	[[ $fins == 'a b ' ]] || fail "on the wire, not our FIN then the peer's ($fins)$(peer_view)"
+}
+
+# The ladder holds a segment's row until the next event (a segment that follows may
+# have crossed it); when nothing follows for a while, the row is drawn anyway: a
+# person watching hs wait for the peer sees the whole exchange so far.
+@test "--ladder: the last row is drawn while hs waits (not only when the next event comes)" {
+	lab_peer
+	COLUMNS=80 hs_bg connect "$LAB_ADDR_B" 8080 --sport "$SPORT" --close wait --ladder --ascii --state-dir "$STATE"
+	wait_until 5 grep -q "accepted $LAB_ADDR_A:$SPORT" "$LAB_DIR/peer.out" ||
+		fail "the peer has no connection: $(cat "$LAB_DIR/peer.out" "$LAB_DIR/hs.err")"
+	# hs now waits for the peer's FIN, which never comes: its ACK must be on screen.
+	wait_until 3 grep -qE -- 'ACK seq=1 ack=1 -+>\|' "$LAB_DIR/hs.out" ||
+		fail "the ACK's row is still held while hs waits:"$'\n'"$(cat "$LAB_DIR/hs.out")"
+	kill -0 "$HS_PID" || fail "hs is not waiting any more: $(cat "$LAB_DIR/hs.err")"
+	kill -INT "$HS_PID"
+	wait "$HS_PID" || true
 }

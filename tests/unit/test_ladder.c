@@ -374,6 +374,49 @@ static void test_no_open(void)
 	free(got);
 }
 
+/* A held row is drawn when the driver says it has been quiet (or asks the user):
+ * hs_output_holding says there is one, hs_output_idle draws it. */
+static void test_idle_draws_held_row(void)
+{
+	script s;
+	char *buf = NULL, *ebuf = NULL;
+	size_t len = 0, elen = 0;
+	FILE *fp = open_memstream(&buf, &len), *err = open_memstream(&ebuf, &elen);
+	hs_output o;
+
+	script_init(&s);
+	open_ev(&s, false, 0);
+	seg(&s, 10, HS_DIR_OUT, HS_SYN, 0, 0, NULL, HS_SYN_SENT, HS_LISTEN);
+	hs_output_init(&o, fp, err);
+	o.view = HS_VIEW_LADDER;
+	o.width = 80;
+	o.ascii = true;
+	OK(!hs_output_holding(&o), "nothing held before any event");
+	for (int i = 0; i < s.n; i++)
+		hs_output_emit(&o, &s.ev[i]);
+	fflush(fp);
+	OK(hs_output_holding(&o), "the SYN's row is held (a crossing segment may follow)");
+	OK(strstr(buf, "SYN seq=0") == NULL, "not drawn yet");
+	hs_output_idle(&o);
+	fflush(fp);
+	OK(!hs_output_holding(&o), "idle: nothing held any more");
+	OK(strstr(buf, "SYN seq=0") != NULL, "idle: the SYN's row drawn");
+	hs_output_close(&o);
+	fclose(fp);
+	fclose(err);
+	free(buf);
+	free(ebuf);
+
+	/* The line view holds nothing. */
+	fp = open_memstream(&buf, &len);
+	hs_output_init(&o, fp, stderr);
+	hs_output_emit(&o, &s.ev[1]);
+	OK(!hs_output_holding(&o), "the lines hold nothing");
+	hs_output_close(&o);
+	fclose(fp);
+	free(buf);
+}
+
 /* hs shows a segment it sent once its copy is captured: the ACK of the peer's data
  * may come after the peer's FIN though it left before the FIN arrived. In time order
  * it crossed nothing: two plain arrows, the ACK first. */
@@ -470,6 +513,7 @@ static void test_quiet(void)
 
 int main(void)
 {
+	test_idle_draws_held_row();
 	static script hc, sc, ls;
 	static const int widths[] = { 80, 120, 50 };
 
