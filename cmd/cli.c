@@ -152,6 +152,7 @@ static void usage_all(FILE *fp)
 	        "Commands:\n", PACKAGE_VERSION);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %s\n", commands[i].usage);
+	fprintf(fp, "  hs -r FILE [-r FILE] [A:PORT B:PORT | BPF FILTER]   re-read a capture\n");
 	fprintf(fp, "\n" COMMON_HELP "\nhs COMMAND --help shows the options of a command.\n" EXIT_HELP);
 }
 
