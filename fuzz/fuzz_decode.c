@@ -57,6 +57,8 @@ static void exercise_packet(const hs_packet *p, const uint8_t *buf, size_t len)
 		const hs_segment *s = &p->u.tcp;
 		/* The payload must lie inside the input. */
 		require(s->payload >= buf && s->payload + s->len <= buf + len);
+		/* What was not captured adds to SEG.LEN, never to the bytes read. */
+		require(s->truncated <= 65535 && (s->truncated == 0 || s->csum_status == HS_CSUM_UNCHECKED));
 		check_string(hs_endpoint_format(&s->src, a, sizeof(a)), sizeof(a));
 		check_string(hs_endpoint_format(&s->dst, b, sizeof(b)), sizeof(b));
 		check_string(hs_flags_format(s->flags, f, sizeof(f)), sizeof(f));

@@ -74,17 +74,23 @@ static void set_v6(hs_addr *a, const uint8_t *p)
 
 /* ---- TCP ------------------------------------------------------------------------------ */
 
-int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_addr *dst,
-                  hs_segment *out, const char **err)
+/* len bytes captured of a TCP segment of wire_len bytes (the IP header's count; a
+ * capture with a small snaplen keeps only the start): the header is decoded as far
+ * as it was captured -- the 20 fixed bytes at least --, the options that were, and
+ * the payload's captured part, with out->truncated saying how much is missing. */
+static int decode_tcp(const uint8_t *buf, size_t len, size_t wire_len, const hs_addr *src, const hs_addr *dst,
+                      hs_segment *out, const char **err)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < TCP_MIN_HLEN)
 		return fail(err, "truncated TCP header");
+	if (wire_len < len)
+		wire_len = len;
 	size_t doff = (size_t)(buf[12] >> 4) * 4;
 	if (doff < TCP_MIN_HLEN)
 		return fail(err, "bad TCP data offset");
-	if (doff > len)
-		return fail(err, "TCP data offset past the captured data");
+	if (doff > wire_len)
+		return fail(err, "TCP data offset past the end of the segment");
 	if (src)
 		out->src.addr = *src;
 	if (dst)
@@ -97,13 +103,23 @@ int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_a
 	out->win = hs_get16(buf + 14);
 	out->csum = hs_get16(buf + 16);
 	out->urp = hs_get16(buf + 18);
-	/* A broken option list does not make the segment less real: keep what decoded. */
-	(void)hs_opts_decode(buf + TCP_MIN_HLEN, doff - TCP_MIN_HLEN, &out->opts, NULL);
-	out->payload = buf + doff;
-	out->len = len - doff;
-	if (src && dst)
+	/* A broken or cut option list does not make the segment less real: keep what
+	 * decoded. */
+	size_t opt_cap = (doff < len ? doff : len) - TCP_MIN_HLEN;
+	(void)hs_opts_decode(buf + TCP_MIN_HLEN, opt_cap, &out->opts, NULL);
+	/* The payload starts where the header ends, or where the capture did. */
+	out->payload = buf + (doff < len ? doff : len);
+	out->len = doff < len ? len - doff : 0;
+	out->truncated = wire_len - doff - out->len;
+	if (src && dst && !out->truncated)
 		out->csum_status = (uint8_t)hs_tcp_csum_classify(src, dst, buf, len);
 	return 0;
+}
+
+int hs_decode_tcp(const uint8_t *buf, size_t len, const hs_addr *src, const hs_addr *dst,
+                  hs_segment *out, const char **err)
+{
+	return decode_tcp(buf, len, len, src, dst, out, err);
 }
 
 const char *hs_csum_name(enum hs_csum c)
@@ -137,6 +153,7 @@ enum hs_csum hs_tcp_csum_classify(const hs_addr *src, const hs_addr *dst, const 
 typedef struct ip_info {
 	size_t hlen;   /* bytes up to the upper-layer header */
 	size_t end;    /* bytes of the datagram that were captured */
+	size_t total;  /* bytes of the datagram as sent (its length field) */
 	uint8_t proto; /* upper-layer protocol */
 	uint8_t ttl;
 	bool has_id;   /* IPv4: the Identification field is in id */
@@ -168,6 +185,7 @@ static int parse_ipv4(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	/* Trust the total length over the frame (Ethernet padding); a short capture
 	 * (snaplen) keeps what is there. */
 	ip->end = total < len ? total : len;
+	ip->total = total;
 	ip->proto = buf[9];
 	ip->ttl = buf[8];
 	ip->id = hs_get16(buf + 4);
@@ -194,6 +212,7 @@ static int parse_ipv6(const uint8_t *buf, size_t len, ip_info *ip, const char **
 	if (total == IPV6_HLEN)
 		total = len;
 	ip->end = total < len ? total : len;
+	ip->total = total;
 	ip->ttl = buf[7];
 	ip->has_id = false;
 	ip->id = 0;
@@ -307,7 +326,8 @@ static int decode_upper(const uint8_t *buf, const ip_info *ip, int family, hs_pa
 		return 0;
 	if (ip->proto == IPPROTO_TCP_) {
 		hs_segment *seg = &out->u.tcp;
-		if (hs_decode_tcp(buf + ip->hlen, ip->end - ip->hlen, &ip->src, &ip->dst, seg, err) < 0)
+		size_t wire = ip->total > ip->hlen ? ip->total - ip->hlen : 0;
+		if (decode_tcp(buf + ip->hlen, ip->end - ip->hlen, wire, &ip->src, &ip->dst, seg, err) < 0)
 			return -1;
 		seg->ttl = ip->ttl;
 		seg->ip_id = ip->id;

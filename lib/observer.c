@@ -96,7 +96,7 @@ static int copy_of(hs_observer *ob, int from, const hs_segment *seg, uint64_t t_
 			return 2;
 	}
 	ob->recent[ob->nrecent++ % HS_OBS_RECENT] = (hs_obs_recent){
-		.from = from, .seq = seg->seq, .ack = seg->ack, .flags = seg->flags, .win = seg->win, .len = seg->len,
+		.from = from, .seq = seg->seq, .ack = seg->ack, .flags = seg->flags, .win = seg->win, .len = hs_seg_len(seg),
 		.has_ts = (seg->opts.has & HS_HAS_TS) != 0, .tsval = seg->opts.ts_val, .nsack = seg->opts.nsack,
 		.sack0 = seg->opts.nsack ? seg->opts.sack[0].left : 0, .has_ip_id = seg->has_ip_id,
 		.ip_id = seg->ip_id, .t_ns = t_ns,
@@ -110,7 +110,7 @@ static int copy_of(hs_observer *ob, int from, const hs_segment *seg, uint64_t t_
 
 static uint32_t seg_end(const hs_segment *seg)
 {
-	return seg->seq + (uint32_t)seg->len + ((seg->flags & HS_SYN) ? 1u : 0u) + ((seg->flags & HS_FIN) ? 1u : 0u);
+	return seg->seq + (uint32_t)hs_seg_len(seg) + ((seg->flags & HS_SYN) ? 1u : 0u) + ((seg->flags & HS_FIN) ? 1u : 0u);
 }
 
 static void advance_nxt(hs_obs_side *s, uint32_t nxt)
@@ -161,7 +161,7 @@ static enum hs_note classify(const hs_observer *ob, int x, const hs_segment *seg
 	const hs_obs_side *X = &ob->side[x], *Y = &ob->side[!x];
 	uint8_t fl = seg->flags;
 	bool syn = fl & HS_SYN, fin = fl & HS_FIN, ack = fl & HS_ACK;
-	bool carries = seg->len > 0 || syn || fin;
+	bool carries = hs_seg_len(seg) > 0 || syn || fin;
 	bool pure = ack && !syn && !fin && seg->len == 0;
 	uint32_t nxt = X->snd_nxt;
 
@@ -174,7 +174,7 @@ static enum hs_note classify(const hs_observer *ob, int x, const hs_segment *seg
 		*zwp = seg->seq == nxt;
 		return HS_NOTE_ZERO_WINDOW_PROBE;
 	}
-	if (ack && !syn && !fin && seg->len <= 1 && seg->seq == nxt - 1)
+	if (ack && !syn && !fin && hs_seg_len(seg) <= 1 && seg->seq == nxt - 1)
 		return HS_NOTE_KEEPALIVE; /* no data or one old byte */
 	/* The SYN,ACK of a simultaneous open repeats its SYN's number: not a resend. */
 	bool first_synack = syn && ack && X->active && !X->synack_sent;
@@ -419,7 +419,7 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		advance_nxt(X, seg_end(seg));
 	if (fin_first) {
 		X->fin_sent = true;
-		X->fin_seq = seg->seq + (uint32_t)seg->len + (syn ? 1u : 0u);
+		X->fin_seq = seg->seq + (uint32_t)hs_seg_len(seg) + (syn ? 1u : 0u);
 	}
 	if (syn) {
 		X->ws_offered = (seg->opts.has & HS_HAS_WSCALE) != 0;
@@ -454,8 +454,8 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 	X->last_keepalive = out->note == HS_NOTE_KEEPALIVE;
 	if (out->note == HS_NOTE_KEEPALIVE_ACK)
 		Y->last_keepalive = false; /* answered: the next one is a plain dup-ack */
-	if (seg->len) {
-		X->last_len = (uint32_t)seg->len;
+	if (hs_seg_len(seg)) {
+		X->last_len = (uint32_t)hs_seg_len(seg);
 		X->last_data_ns = t_ns;
 	}
 	X->last_ns = t_ns;
@@ -484,7 +484,7 @@ int hs_observer_spoofed(hs_observer *ob, const hs_segment *seg, hs_obs_out *out)
 		/* A FIN again (the first did not arrive: the driver concluded so) moves the
 		 * receiver again from where it is. */
 		bool acks_y_fin = ack && Y->fin_sent && hs_seq_geq(seg->ack, Y->fin_seq + 1);
-		receiver_takes(ob, y, seg, acks_y_fin, fin, seg->seq + (uint32_t)seg->len, out);
+		receiver_takes(ob, y, seg, acks_y_fin, fin, seg->seq + (uint32_t)hs_seg_len(seg), out);
 	}
 	fill(ob, x, seg, out);
 	return x;

@@ -51,7 +51,7 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	json_field_str(&l, "flags", s->flags ? hs_flags_format(s->flags, flags, sizeof(flags)) : "");
 	line_printf(&l, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"rseq\":%" PRIu32
 	            ",\"rack\":%" PRIu32 ",\"win\":%u,\"len\":%zu,\"opts\":%s",
-	            s->seq, s->ack, ev->rseq, ev->rack, s->win, s->len,
+	            s->seq, s->ack, ev->rseq, ev->rack, s->win, hs_seg_len(s),
 	            hs_opts_format_json(&s->opts, opts, sizeof(opts)));
 	if (ev->win_shift)
 		line_printf(&l, ",\"win_scaled\":%lu", (unsigned long)s->win << ev->win_shift);
@@ -74,6 +74,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	const char *note = note_of(ev);
 	if (note)
 		json_field_str(&l, "note", note);
+	if (s->truncated) /* -r of tcpdump -s N: "len" is SEG.LEN, "data" what was kept */
+		line_printf(&l, ",\"captured\":%zu", s->len);
 	if (ev->spoofed) /* observed: hs sent it, as the end src names */
 		line_raw(&l, ",\"spoofed\":true", 15);
 	if (ev->has_t_other) { /* two captures: when the other capture point saw it */

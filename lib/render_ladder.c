@@ -641,7 +641,7 @@ static void make_rec(const ladder *L, const hs_output *o, const hs_event *ev, se
 	r->flags = s->flags;
 	r->seq = s->seq;
 	r->ack = s->ack;
-	r->end = s->seq + (uint32_t)s->len + !!(s->flags & HS_SYN) + !!(s->flags & HS_FIN);
+	r->end = s->seq + (uint32_t)hs_seg_len(s) + !!(s->flags & HS_SYN) + !!(s->flags & HS_FIN);
 	r->st[0] = ev->state;
 	r->st[1] = ev->peer_state;
 	r->data_len = s->payload ? s->len : 0;
@@ -650,8 +650,8 @@ static void make_rec(const ladder *L, const hs_output *o, const hs_event *ev, se
 
 	/* "SYN seq=0", "SYN,ACK seq=0 ack=1", "PSH,ACK 1:6(5) ack=1" */
 	hs_sb_printf(&core, "%s", s->flags ? hs_flags_format(s->flags, flags, sizeof(flags)) : "none");
-	if (s->len > 0)
-		hs_sb_printf(&core, " %u:%u(%zu)", ev->rseq, (unsigned)(ev->rseq + (uint32_t)s->len), s->len);
+	if (hs_seg_len(s) > 0)
+		hs_sb_printf(&core, " %u:%u(%zu)", ev->rseq, (unsigned)(ev->rseq + (uint32_t)hs_seg_len(s)), hs_seg_len(s));
 	else
 		hs_sb_printf(&core, " seq=%u", ev->rseq);
 	if (s->flags & HS_ACK)

@@ -133,7 +133,7 @@ static void human_segment(hs_output *o, const hs_event *ev)
 	line_color(&l, C_RESET);
 	line_gap(&l, start + FLAGS_W, 2);
 
-	human_seq(o, &l, "seq", s->seq, ev->rseq, s->len, seq_w);
+	human_seq(o, &l, "seq", s->seq, ev->rseq, hs_seg_len(s), seq_w);
 	if (s->flags & HS_ACK)
 		human_seq(o, &l, "ack", s->ack, ev->rack, 0, ack_w);
 	else
@@ -144,7 +144,9 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_printf(&l, " (%lu)", (unsigned long)s->win << ev->win_shift);
 	line_gap(&l, start + WIN_W, 2);
 
-	if (s->len > 0)
+	if (s->truncated) /* tcpdump -s N: the rest of the payload was not kept */
+		line_printf(&l, "len %zu (%zu captured)  ", hs_seg_len(s), s->len);
+	else if (s->len > 0)
 		line_printf(&l, "len %zu  ", s->len);
 	if (s->flags & HS_URG)
 		line_printf(&l, "urg %u  ", s->urp);

@@ -74,7 +74,7 @@ void hs_summary_add(hs_summary *s, const hs_event *ev)
 	uint64_t t = ev->t_ns;
 
 	s->segments[d]++;
-	s->bytes[d] += seg->len;
+	s->bytes[d] += hs_seg_len(seg);
 	if (ev->note == HS_NOTE_RETRANSMISSION)
 		s->retransmissions[d]++;
 	handshake(s, d, seg->flags, t);

@@ -33,8 +33,16 @@ typedef struct hs_segment {
 	uint16_t ip_id;   /* tells a network copy (same ID) from a resend (new ID) */
 	hs_tcp_opts opts;
 	const uint8_t *payload; /* points into the caller's buffer */
-	size_t len;
+	size_t len;       /* payload bytes at payload */
+	size_t truncated; /* payload bytes the capture did not keep (a short snaplen: -r of
+	                   * tcpdump -s N): SEG.LEN counts len + truncated (hs_seg_len) */
 } hs_segment;
+
+/* The payload's length on the wire (SEG.LEN without SYN/FIN), captured or not. */
+static inline size_t hs_seg_len(const hs_segment *s)
+{
+	return s->len + s->truncated;
+}
 
 typedef struct hs_icmp_error {
 	hs_endpoint reporter; /* who sent the ICMP */

@@ -180,6 +180,18 @@ pair() {
 	assert_success
 	[[ $(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state}') == "$want" ]] ||
 		fail "the pcapng reads otherwise than the capture: $output"
+	# A short snaplen (tcpdump -s 70: the SYNs cut in their options, the data in its
+	# payload; -s 54: the fixed header only): the same segments, lengths and states,
+	# from the IP header's length; the JSON says how much of the data was kept.
+	local snap
+	for snap in 70 54; do
+		editcap -s "$snap" "$LAB_DIR/cap.pcap" "$LAB_DIR/cut$snap.pcap"
+		read_json -r "$LAB_DIR/cut$snap.pcap"
+		assert_success
+		[[ $(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state}') == "$want" ]] ||
+			fail "cut at $snap bytes, it reads otherwise: $output"
+	done
+	[[ $(segs '.len == 5' | jq -r '.captured') == 0 ]] || fail "-s 54 kept no data: $output"
 }
 
 @test "-r: IPv6: a normal close (A TIME-WAIT, B CLOSED as ss shows); the 4-tuple filter as [ADDR]:PORT" {

@@ -218,9 +218,10 @@ static void test_link_types(void)
 	EQ_STR(err, "unsupported link type", "unsupported link type message");
 }
 
-/* Every prefix of a real frame must give -1 or NONE, or a TCP segment whose header
- * was complete (payload cut to what was captured), or an ICMP error whose quote still
- * holds the TCP ports and seq. Never a crash (ASan). hdr_end: where that part ends. */
+/* Every prefix of a real frame must give -1 or NONE, or a TCP segment whose fixed
+ * header was captured (payload cut to what was captured, SEG.LEN still the whole
+ * one's, from the IP header), or an ICMP error whose quote still holds the TCP ports
+ * and seq. Never a crash (ASan). hdr_end: where that part ends (TCP: its options). */
 static void truncate_all(int dlt, const uint8_t *frame, size_t len, size_t hdr_end, const char *what)
 {
 	int bad = 0;
@@ -234,7 +235,10 @@ static void truncate_all(int dlt, const uint8_t *frame, size_t len, size_t hdr_e
 				bad++;
 			continue;
 		}
-		if (rc != 0 || (p.kind == HS_PKT_TCP && (n < hdr_end || p.u.tcp.len != n - hdr_end)) ||
+		if (rc != 0 ||
+		    (p.kind == HS_PKT_TCP && (p.u.tcp.len != (n > hdr_end ? n - hdr_end : 0) ||
+		                              hs_seg_len(&p.u.tcp) != len - hdr_end ||
+		                              (p.u.tcp.len && p.u.tcp.payload != frame + hdr_end))) ||
 		    (p.kind == HS_PKT_ICMP && n < hdr_end))
 			bad++;
 	}
@@ -259,8 +263,17 @@ static void test_truncation(void)
 	EQ_INT(decode(DLT_EN10MB, eth_data, sizeof(eth_data) - 2, &p, &err), 0, "snaplen-cut data segment");
 	OK(p.kind == HS_PKT_TCP && p.u.tcp.len == 4 && memcmp(p.u.tcp.payload, "hell", 4) == 0,
 	   "payload is what was captured");
-	EQ_INT(decode(DLT_EN10MB, eth_syn, sizeof(eth_syn) - 1, &p, &err), -1, "TCP header cut in its options");
-	EQ_STR(err, "TCP data offset past the captured data", "cut header message");
+	EQ_INT(p.u.tcp.truncated, 2, "the rest of SEG.LEN is counted as truncated (tcpdump -s N)");
+	EQ_INT(hs_seg_len(&p.u.tcp), 6, "SEG.LEN from the IP header's length, not the capture's");
+	EQ_INT(p.u.tcp.csum_status, HS_CSUM_UNCHECKED, "a cut segment's checksum cannot be checked");
+	/* Cut in its options (tcpdump -s 70 of a SYN): the header is there, the options
+	 * that were captured too; SEG.LEN is still right. */
+	EQ_INT(decode(DLT_EN10MB, eth_syn, sizeof(eth_syn) - 1, &p, &err), 0, "TCP header cut in its options");
+	OK(p.kind == HS_PKT_TCP && p.u.tcp.flags == HS_SYN && p.u.tcp.len == 0 && p.u.tcp.truncated == 0,
+	   "a SYN cut in its options is still a SYN of no payload");
+	OK(p.u.tcp.opts.has & HS_HAS_MSS, "the options before the cut decoded");
+	EQ_INT(decode(DLT_EN10MB, eth_syn, ETH + 20 + 20, &p, &err), 0, "only the fixed TCP header (tcpdump -s 54)");
+	OK(p.kind == HS_PKT_TCP && p.u.tcp.flags == HS_SYN && !p.u.tcp.opts.has, "the SYN, no options");
 	EQ_INT(decode(DLT_EN10MB, eth_syn, ETH + 19, &p, &err), -1, "IPv4 header cut");
 	EQ_STR(err, "truncated IPv4 header", "IPv4 cut message");
 	EQ_INT(decode(DLT_EN10MB, eth_syn, ETH + 30, &p, &err), -1, "TCP fixed header cut");
