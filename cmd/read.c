@@ -146,6 +146,14 @@ static void read_file(struct reader *r, int file, const char *path, const char *
 		rc = hs_capfile_next(f, &pkt, &wall, &ip, &caplen, &len, err, sizeof(err));
 		if (rc == 0)
 			break;
+		if (rc < 0 && hs_capfile_frames(f) == 0) {
+			/* Nothing readable at all: not a capture hs can read (a pcapng whose
+			 * interfaces have different link types: libpcap reads one type). */
+			if (strstr(err, "different from the type of the first interface"))
+				die(HS_EXIT_USAGE, "%s (libpcap reads a pcapng whose interfaces share one link type: "
+				    "split it, e.g. tshark -r %s -w part.pcapng -Y frame.interface_id==0)", err, path);
+			die(HS_EXIT_USAGE, "%s", err);
+		}
 		if (rc < 0) {
 			/* A capture cut short (tcpdump killed): what was read stands. */
 			hs_event ev = { .type = HS_EV_INFO, .text = err };

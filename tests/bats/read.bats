@@ -372,6 +372,21 @@ two_conns() {
 	read_json -r "$BATS_TEST_TMPDIR/eth.pcap"
 	assert_failure 1
 	lab_assert_hs_error 'no TCP connection'
+	# A pcapng of two interfaces of different link types (dumpcap -i eth0 -i lo):
+	# libpcap reads one type; said in one line, exit 2 -- not "no TCP connection".
+	local real=$BATS_TEST_DIRNAME/../unit/captures/observed.pcap
+	editcap -F pcapng "$real" "$BATS_TEST_TMPDIR/eth.pcapng"
+	editcap -F pcapng -T linux-sll "$real" "$BATS_TEST_TMPDIR/sll.pcapng"
+	mergecap -F pcapng -w "$BATS_TEST_TMPDIR/mixed.pcapng" "$BATS_TEST_TMPDIR/sll.pcapng" "$BATS_TEST_TMPDIR/eth.pcapng"
+	read_json -r "$BATS_TEST_TMPDIR/mixed.pcapng"
+	assert_failure 2
+	lab_assert_hs_error 'mixed.pcapng: .*different.*link type'
+	# A record claiming 2 GB after a good header: nothing readable, exit 2.
+	{ cat "$BATS_TEST_TMPDIR/eth.pcap"; printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80'; } \
+		>"$BATS_TEST_TMPDIR/huge.pcap"
+	read_json -r "$BATS_TEST_TMPDIR/huge.pcap"
+	assert_failure 2
+	lab_assert_hs_error 'huge.pcap'
 }
 
 @test "-r: a capture cut short (tcpdump killed mid-record) shows what it holds and says so" {
