@@ -131,7 +131,9 @@ static void side_text(hs_sbuf *b, const struct held *p, bool peer, const char *p
 		hs_sb_printf(b, "%s", hs_state_name(peer ? p->peer_state : p->state));
 		assumed = peer && p->peer_assumed;
 	}
-	if (peer && assumed)
+	/* Our own side is never assumed (the TCB knows it); either side of an observed
+	 * connection may be, as the lines say. */
+	if (assumed)
 		hs_sb_printf(b, " (assumed)");
 }
 
@@ -243,6 +245,8 @@ static void note_text(const hs_event *ev, const struct sink *k, char *buf, size_
 		hs_sb_printf(&b, "[%s]", note);
 	if (ev->spoofed)
 		hs_sb_printf(&b, "%s[sent by hs as %s]", note ? " " : "", k->names[ev->dir == HS_DIR_OUT ? 0 : 1]);
+	if (ev->lost) /* two captures: it left, and never came where it was going */
+		hs_sb_printf(&b, "%s[lost]", note || ev->spoofed ? " " : "");
 }
 
 static void take_segment(struct sink *k, const hs_event *ev)

@@ -203,10 +203,10 @@ static void test_observed(const char *path)
 	                .peer_state = HS_FIN_WAIT_2 };
 	hs_output_emit(&o, &e1);
 	state(&o, 10, false, HS_FIN_WAIT_1, HS_CLOSING, true, false, false);
-	state(&o, 10, false, HS_CLOSING, HS_TIME_WAIT, true, false, false);
+	state(&o, 10, false, HS_CLOSING, HS_TIME_WAIT, true, false, true);
 	state(&o, 10, true, HS_ESTABLISHED, HS_FIN_WAIT_1, true, false, false);
 	hs_event e2 = { .type = HS_EV_SEGMENT, .t_ns = 20, .dir = HS_DIR_OUT, .seg = &rst, .state = HS_CLOSED,
-	                .peer_state = HS_FIN_WAIT_1, .spoofed = true };
+	                .peer_state = HS_FIN_WAIT_1, .spoofed = true, .lost = true };
 	hs_output_emit(&o, &e2);
 	hs_event corr = { .type = HS_EV_STATE, .t_ns = 20, .by_segment = true };
 	corr.change.peer = true;
@@ -220,10 +220,10 @@ static void test_observed(const char *path)
 	EQ_INT(n, 2, "observed: two packets");
 	if (n != 2)
 		return;
-	EQ_STR(p[0].comment, "A FIN-WAIT-1 \u2192 CLOSING \u2192 TIME-WAIT; B ESTABLISHED \u2192 FIN-WAIT-1",
-	       "observed: named ends, a chain of changes");
-	EQ_STR(p[1].comment, "A CLOSED; B still FIN-WAIT-1, not CLOSED [sent by hs as A]",
-	       "observed: a correction, a segment hs sent as A");
+	EQ_STR(p[0].comment, "A FIN-WAIT-1 \u2192 CLOSING \u2192 TIME-WAIT (assumed); B ESTABLISHED \u2192 FIN-WAIT-1",
+	       "observed: named ends, a chain of changes, A's inferred one assumed as in the lines");
+	EQ_STR(p[1].comment, "A CLOSED; B still FIN-WAIT-1, not CLOSED [sent by hs as A] [lost]",
+	       "observed: a correction, a segment hs sent as A, lost (two captures)");
 	unlink(path);
 }
 
