@@ -844,6 +844,9 @@ int hs_main(int argc, char **argv)
 			usage_read(stdout);
 			return 0;
 		}
+		unsigned extra = c.given & ~O_HEX; /* a capture is only read: nothing is sent */
+		if (extra)
+			die(HS_EXIT_USAGE, "option %s does not apply to hs -r", option_name(extra & -extra));
 		c.cmd = "read";
 		c.args = argv + optind;
 		c.nargs = argc - optind;

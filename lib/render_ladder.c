@@ -862,7 +862,9 @@ static void on_result(ladder *L, hs_output *o, const hs_event *ev)
 	char st[128], tail[256] = "";
 	int k = 0;
 
-	if (ev->exit_code != 0) { /* as the lines: one line on stderr */
+	if (ev->exit_code != 0) { /* as the lines: the figures, then one line on stderr */
+		if (!L->after_end && !ev->listing)
+			summary_rows(L, o, ev);
 		error_line(o, ev);
 		return;
 	}

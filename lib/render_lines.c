@@ -381,6 +381,10 @@ static void human_result(hs_output *o, const hs_event *ev)
 	line l;
 
 	if (ev->exit_code != 0) {
+		/* A run that saw segments and then failed (refused, reset, unreachable): its
+		 * figures first, on stdout like every line of the run; then the one line. */
+		if (!o->quiet && !ev->listing && o->last_line != LAST_END)
+			human_summary(o, ev);
 		error_line(o, ev);
 		return;
 	}

@@ -368,6 +368,13 @@ two_conns() {
 	run --separate-stderr "$HS" -r - -r - </dev/null
 	assert_failure 2
 	lab_assert_hs_error 'stdin'
+	# Options that send or wait have nothing to do with a file: refused, not ignored.
+	run --separate-stderr "$HS" -r "$BATS_TEST_TMPDIR/eth.pcap" --step
+	assert_failure 2
+	lab_assert_hs_error 'option --step does not apply to hs -r'
+	run --separate-stderr "$HS" -r "$BATS_TEST_TMPDIR/eth.pcap" --send x
+	assert_failure 2
+	lab_assert_hs_error 'does not apply to hs -r'
 	# An empty capture of a known link type: nothing to show, exit 1.
 	read_json -r "$BATS_TEST_TMPDIR/eth.pcap"
 	assert_failure 1

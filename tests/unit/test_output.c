@@ -1024,6 +1024,20 @@ static void test_summary(void)
 	render(&q, &res);
 	EQ_STR(got_out, "closed (TIME-WAIT, peer CLOSED)\n", "quiet: no summary line");
 
+	/* A run that saw segments and failed (refused): the figures still, on stdout;
+	 * the one line on stderr. */
+	res.exit_code = 1;
+	res.outcome = "refused";
+	res.text = "connection refused";
+	render(&HUMAN, &res);
+	OK(st[0] && strstr(got_out, st) != NULL, "lines: a failed run's summary on stdout");
+	OK(strstr(got_err, "hs: connection refused") != NULL, "lines: and its one line on stderr");
+	render(&q, &res);
+	EQ_STR(got_out, "", "quiet: a failed run prints no summary");
+	res.exit_code = 0;
+	res.outcome = "closed";
+	res.text = NULL;
+
 	hs_summary_init(&sum);
 	render(&JSON, &res);
 	OK(strstr(got_out, "summary") == NULL, "no figures: no summary field");
