@@ -16,7 +16,8 @@
  * connection, and HS_EV_END with both final states. A connection is its unordered
  * 4-tuple; a SYN (without ACK) after the connection was reset or closed by FINs from
  * both ends, or a SYN with a new sequence number from an end that already sent one,
- * starts a new connection on the same 4-tuple. Times (t) count from the first packet
+ * starts a new connection on the same 4-tuple (the grouping and the copy matching
+ * below are lib/capset.c, capset.h). Times (t) count from the first packet
  * of the file(s); wall_t0_ns is that packet's timestamp.
  *
  * Two captures of one connection (-r near-a.pcap -r near-b.pcap, e.g. one taken at
@@ -70,43 +71,14 @@
 #include <string.h>
 #include "cli.h"
 #include "hs/capfile.h"
+#include "hs/capset.h"
 #include "hs/observer.h"
-
-#define TWO_FILE_WINDOW_NS (2000ull * 1000000ull)
-#define TWO_FILE_WINDOW_WEAK_NS (100ull * 1000000ull)
-
-/* One packet of the file(s): the IP datagram copied, decoded again from the copy. */
-struct rpkt {
-	uint64_t wall_ns;
-	size_t order;           /* read order, for a stable sort */
-	int file;               /* 0, 1 */
-	uint8_t *ip;
-	size_t caplen, len;
-	hs_packet pkt;          /* its pointers point into ip */
-	int conn;               /* its connection; -1: none (an ICMP error about none of them) */
-	long twin;              /* the later copy of this segment (index), -1: none */
-	bool is_copy;           /* this is the later copy: shown in its twin's event */
-	bool lost;
-};
-
-struct rconn {
-	hs_endpoint a, b;       /* A and B as decided (a: the first packet's source until then) */
-	long *pk;               /* packet indices, in time order */
-	size_t n, cap;
-	bool syn_seen[2];       /* [0]: from a, [1]: from b (as first seen) */
-	uint32_t syn_seq[2];
-	bool fin[2];
-	bool closed;            /* reset, or FINs from both ends */
-};
 
 struct reader {
 	hs_output out;
-	struct rpkt *p;
+	hs_cappkt *p;           /* the packets; each ip is a copy this file owns */
 	size_t np, pcap;
-	struct rconn *conn;
-	size_t nconn, conncap;
-	long *hash;             /* unordered 4-tuple -> latest connection, open addressing */
-	size_t hashcap;
+	hs_capset set;          /* the connections (capset.h) */
 	bool have_tuple;        /* A:PORT B:PORT given */
 	hs_endpoint tuple[2];
 	uint64_t t0;            /* the first packet's timestamp: t counts from it */
@@ -172,22 +144,22 @@ static void read_file(struct reader *r, int file, const char *path, const char *
 			r->pcap = r->pcap ? 2 * r->pcap : 256;
 			r->p = xrealloc(r->p, r->pcap * sizeof(*r->p));
 		}
-		struct rpkt *p = &r->p[r->np];
+		/* The datagram copied, decoded again from the copy (pkt points into it). */
+		hs_cappkt *p = &r->p[r->np];
 		memset(p, 0, sizeof(*p));
-		p->ip = xrealloc(NULL, caplen);
-		memcpy(p->ip, ip, caplen);
+		uint8_t *copy = xrealloc(NULL, caplen);
+		memcpy(copy, ip, caplen);
 		const char *why;
-		if (hs_decode_ip(p->ip, caplen, &p->pkt, &why) < 0 || p->pkt.kind == HS_PKT_NONE) {
-			free(p->ip);
+		if (hs_decode_ip(copy, caplen, &p->pkt, &why) < 0 || p->pkt.kind == HS_PKT_NONE) {
+			free(copy);
 			continue;
 		}
+		p->ip = copy;
 		p->wall_ns = wall;
 		p->order = r->np;
 		p->file = file;
 		p->caplen = caplen;
 		p->len = len;
-		p->conn = -1;
-		p->twin = -1;
 		r->np++;
 	}
 	unsigned long bad = hs_capfile_skipped(f);
@@ -201,231 +173,6 @@ static void read_file(struct reader *r, int file, const char *path, const char *
 	hs_capfile_close(f);
 }
 
-static int by_time(const void *x, const void *y)
-{
-	const struct rpkt *a = x, *b = y;
-
-	if (a->wall_ns != b->wall_ns)
-		return a->wall_ns < b->wall_ns ? -1 : 1;
-	return a->order < b->order ? -1 : a->order > b->order;
-}
-
-/* ---- grouping ----------------------------------------------------------------------- */
-
-static uint64_t ep_hash(const hs_endpoint *e)
-{
-	uint64_t h = 1469598103934665603ull;
-	const uint8_t *b = e->addr.family == AF_INET6 ? e->addr.u.v6.s6_addr : (const uint8_t *)&e->addr.u.v4.s_addr;
-	size_t n = e->addr.family == AF_INET6 ? 16 : 4;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	h = (h ^ e->port) * 1099511628211ull;
-	return h;
-}
-
-static bool same_tuple(const struct rconn *k, const hs_endpoint *s, const hs_endpoint *d)
-{
-	return (hs_endpoint_equal(s, &k->a) && hs_endpoint_equal(d, &k->b)) ||
-	       (hs_endpoint_equal(s, &k->b) && hs_endpoint_equal(d, &k->a));
-}
-
-/* The slot of the 4-tuple (s, d) in either order: its latest connection, or the
- * empty slot where it goes. */
-static size_t hash_slot(const struct reader *r, const hs_endpoint *s, const hs_endpoint *d)
-{
-	size_t i = (size_t)((ep_hash(s) + ep_hash(d)) % r->hashcap);
-
-	while (r->hash[i] >= 0 && !same_tuple(&r->conn[r->hash[i]], s, d))
-		i = (i + 1) % r->hashcap;
-	return i;
-}
-
-static void hash_grow(struct reader *r)
-{
-	long *old = r->hash;
-	size_t oldcap = r->hashcap;
-
-	r->hashcap = oldcap ? 2 * oldcap : 64;
-	r->hash = xrealloc(NULL, r->hashcap * sizeof(*r->hash));
-	for (size_t i = 0; i < r->hashcap; i++)
-		r->hash[i] = -1;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (old[i] < 0)
-			continue;
-		const struct rconn *k = &r->conn[old[i]];
-		r->hash[hash_slot(r, &k->a, &k->b)] = old[i];
-	}
-	free(old);
-}
-
-static void conn_add(struct rconn *k, long i)
-{
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 16;
-		k->pk = xrealloc(k->pk, k->cap * sizeof(*k->pk));
-	}
-	k->pk[k->n++] = i;
-}
-
-/* Whether a segment opens a new connection on the tuple of k. */
-static bool starts_new(const struct rconn *k, const hs_segment *s)
-{
-	if ((s->flags & (HS_SYN | HS_ACK | HS_RST)) != HS_SYN)
-		return false;
-	if (k->closed)
-		return true;
-	int side = hs_endpoint_equal(&s->src, &k->a) ? 0 : 1;
-	return k->syn_seen[side] && k->syn_seq[side] != s->seq;
-}
-
-static long tcp_conn(struct reader *r, const hs_segment *s)
-{
-	if (2 * (r->nconn + 1) > r->hashcap)
-		hash_grow(r);
-	size_t slot = hash_slot(r, &s->src, &s->dst);
-	long k = r->hash[slot];
-	if (k >= 0 && !starts_new(&r->conn[k], s))
-		return k;
-	if (r->nconn == r->conncap) {
-		r->conncap = r->conncap ? 2 * r->conncap : 16;
-		r->conn = xrealloc(r->conn, r->conncap * sizeof(*r->conn));
-	}
-	k = (long)r->nconn++;
-	struct rconn *c = &r->conn[k];
-	memset(c, 0, sizeof(*c));
-	c->a = s->src;
-	c->b = s->dst;
-	r->hash[slot] = k;
-	return k;
-}
-
-static void note_flags(struct rconn *k, const hs_segment *s)
-{
-	int side = hs_endpoint_equal(&s->src, &k->a) ? 0 : 1;
-
-	if ((s->flags & (HS_SYN | HS_ACK)) == HS_SYN && !k->syn_seen[side]) {
-		k->syn_seen[side] = true;
-		k->syn_seq[side] = s->seq;
-	}
-	if (s->flags & HS_FIN)
-		k->fin[side] = true;
-	if ((s->flags & HS_RST) || (k->fin[0] && k->fin[1]))
-		k->closed = true;
-}
-
-static void group(struct reader *r)
-{
-	for (size_t i = 0; i < r->np; i++) {
-		struct rpkt *p = &r->p[i];
-		if (p->pkt.kind == HS_PKT_TCP) {
-			long k = tcp_conn(r, &p->pkt.u.tcp);
-			p->conn = (int)k;
-			conn_add(&r->conn[k], (long)i);
-			note_flags(&r->conn[k], &p->pkt.u.tcp);
-		} else if (r->hash) {
-			const hs_icmp_error *ic = &p->pkt.u.icmp;
-			long k = r->hash[hash_slot(r, &ic->orig_src, &ic->orig_dst)];
-			if (k >= 0) {
-				p->conn = (int)k;
-				conn_add(&r->conn[k], (long)i);
-			}
-		}
-	}
-	/* A: the end that sent the first SYN, the receiver of the first SYN,ACK, else
-	 * the first segment's sender (where grouping put it). */
-	for (size_t k = 0; k < r->nconn; k++) {
-		struct rconn *c = &r->conn[k];
-		for (size_t j = 0; j < c->n; j++) {
-			const struct rpkt *p = &r->p[c->pk[j]];
-			if (p->pkt.kind != HS_PKT_TCP || !(p->pkt.u.tcp.flags & HS_SYN))
-				continue;
-			const hs_segment *s = &p->pkt.u.tcp;
-			bool syn_ack = s->flags & HS_ACK;
-			const hs_endpoint *a = syn_ack ? &s->dst : &s->src, *b = syn_ack ? &s->src : &s->dst;
-			c->a = *a;
-			c->b = *b;
-			break;
-		}
-	}
-}
-
-/* ---- two captures: copies of one segment -------------------------------------------- */
-
-static bool has_ts(const hs_segment *s)
-{
-	return s->opts.has & HS_HAS_TS;
-}
-
-static bool same_segment(const hs_segment *x, const hs_segment *y)
-{
-	if (!hs_endpoint_equal(&x->src, &y->src) || !hs_endpoint_equal(&x->dst, &y->dst))
-		return false;
-	if (x->seq != y->seq || x->ack != y->ack || x->flags != y->flags || x->len != y->len || x->win != y->win)
-		return false;
-	if (x->has_ip_id && y->has_ip_id && x->ip_id != y->ip_id)
-		return false;
-	if (has_ts(x) && has_ts(y) && x->opts.ts_val != y->opts.ts_val)
-		return false;
-	return true;
-}
-
-static void match_copies(struct reader *r, struct rconn *c, bool two_files)
-{
-	for (size_t j = 0; j < c->n; j++) {
-		struct rpkt *p = &r->p[c->pk[j]];
-		if (p->pkt.kind != HS_PKT_TCP || p->is_copy || p->twin >= 0)
-			continue;
-		const hs_segment *s = &p->pkt.u.tcp;
-		bool strong = s->has_ip_id || has_ts(s);
-		uint64_t window = !two_files ? HS_OBS_COPY_NS : strong ? TWO_FILE_WINDOW_NS : TWO_FILE_WINDOW_WEAK_NS;
-		for (size_t m = j + 1; m < c->n; m++) {
-			struct rpkt *q = &r->p[c->pk[m]];
-			if (q->wall_ns - p->wall_ns > window)
-				break;
-			if (q->pkt.kind != HS_PKT_TCP || q->is_copy || q->twin >= 0)
-				continue;
-			if (two_files && q->file == p->file)
-				continue;
-			if (!same_segment(s, &q->pkt.u.tcp))
-				continue;
-			p->twin = c->pk[m];
-			q->is_copy = true;
-			break;
-		}
-	}
-	if (!two_files)
-		return;
-	/* Which file is near A: it holds the earlier copies of A's segments and the later
-	 * ones of B's. */
-	int vote[2] = { 0, 0 };
-	uint64_t first[2] = { UINT64_MAX, UINT64_MAX }, last[2] = { 0, 0 };
-	for (size_t j = 0; j < c->n; j++) {
-		const struct rpkt *p = &r->p[c->pk[j]];
-		if (p->wall_ns < first[p->file])
-			first[p->file] = p->wall_ns;
-		if (p->wall_ns > last[p->file])
-			last[p->file] = p->wall_ns;
-		if (p->twin < 0)
-			continue;
-		bool from_a = hs_endpoint_equal(&p->pkt.u.tcp.src, &c->a);
-		vote[from_a ? p->file : r->p[p->twin].file]++;
-	}
-	if (vote[0] == vote[1])
-		return; /* unrelated captures, or no telling */
-	int near_a = vote[0] > vote[1] ? 0 : 1;
-	for (size_t j = 0; j < c->n; j++) {
-		struct rpkt *p = &r->p[c->pk[j]];
-		if (p->pkt.kind != HS_PKT_TCP || p->twin >= 0 || p->is_copy)
-			continue;
-		bool from_a = hs_endpoint_equal(&p->pkt.u.tcp.src, &c->a);
-		int near_sender = from_a ? near_a : !near_a, other = !p->file;
-		if (p->file == near_sender && first[other] != UINT64_MAX && p->wall_ns >= first[other] &&
-		    p->wall_ns <= last[other])
-			p->lost = true;
-	}
-}
-
 /* ---- events ------------------------------------------------------------------------- */
 
 static uint64_t rel_t(const struct reader *r, uint64_t wall)
@@ -435,7 +182,7 @@ static uint64_t rel_t(const struct reader *r, uint64_t wall)
 
 static void show_conn(struct reader *r, size_t k)
 {
-	struct rconn *c = &r->conn[k];
+	const hs_capconn *c = &r->set.conn[k];
 	hs_observer ob;
 	hs_obs_out o;
 	uint64_t t_last = rel_t(r, r->p[c->pk[0]].wall_ns);
@@ -449,7 +196,7 @@ static void show_conn(struct reader *r, size_t k)
 	hs_state st[2] = { HS_CLOSED, HS_CLOSED };
 	bool b_assumed = false; /* B's state rests on A's segments alone (observer.h: assumed) */
 	for (size_t j = 0; j < c->n; j++) {
-		struct rpkt *p = &r->p[c->pk[j]];
+		const hs_cappkt *p = &r->p[c->pk[j]];
 		uint64_t t = rel_t(r, p->wall_ns);
 		if (p->is_copy)
 			continue;
@@ -551,12 +298,12 @@ int cmd_read(struct cli *c)
 	hs_out = &r.out;
 	for (int i = 0; i < c->nread; i++)
 		read_file(&r, i, c->read_files[i], filter);
-	if (r.np > 1)
-		qsort(r.p, r.np, sizeof(*r.p), by_time);
+	char err[256];
+	if (hs_capset_build(&r.set, r.p, r.np, c->nread == 2, err, sizeof(err)) < 0)
+		die(HS_EXIT_ENV, "out of memory reading the capture");
 	r.t0 = r.np ? r.p[0].wall_ns : 0;
-	group(&r);
-	for (size_t k = 0; k < r.nconn; k++) {
-		match_copies(&r, &r.conn[k], c->nread == 2);
+	size_t nconn = r.set.nconn;
+	for (size_t k = 0; k < nconn; k++) {
 		show_conn(&r, k);
 		if (hs_stop_signal)
 			die(128 + hs_stop_signal, "interrupted by %s", cli_signal_name(hs_stop_signal));
@@ -565,34 +312,31 @@ int cmd_read(struct cli *c)
 	char text[512];
 	const char *what = c->nread == 2 ? "the captures" : strcmp(c->read_files[0], "-") ? c->read_files[0] : "stdin";
 	int code = HS_EXIT_OK;
-	if (r.nconn == 0) {
+	if (nconn == 0) {
 		code = HS_EXIT_PEER;
 		snprintf(text, sizeof(text), "no TCP connection in %s%s%s", what, filter || r.have_tuple ? " matches " : "",
 		         filter ? filter : r.have_tuple ? "the 4-tuple" : "");
 	} else {
-		snprintf(text, sizeof(text), "%zu connection%s in %s", r.nconn, r.nconn == 1 ? "" : "s", what);
+		snprintf(text, sizeof(text), "%zu connection%s in %s", nconn, nconn == 1 ? "" : "s", what);
 	}
 	uint64_t t_end = r.np ? rel_t(&r, r.p[r.np - 1].wall_ns) : 0;
 	/* A listing's result: the count, not states -- each connection's HS_EV_END has
 	 * its own (and its summary). */
 	hs_event res = {
-		.type = HS_EV_RESULT, .t_ns = t_end, .outcome = r.nconn ? "read" : "none", .exit_code = code,
-		.listing = true, .count = (int)r.nconn, .text = text,
+		.type = HS_EV_RESULT, .t_ns = t_end, .outcome = nconn ? "read" : "none", .exit_code = code,
+		.listing = true, .count = (int)nconn, .text = text,
 	};
-	if (r.nconn == 1) { /* one connection: the result names it, as hs's own do */
-		res.local = &r.conn[0].a;
-		res.remote = &r.conn[0].b;
+	if (nconn == 1) { /* one connection: the result names it, as hs's own do */
+		res.local = &r.set.conn[0].a;
+		res.remote = &r.set.conn[0].b;
 	}
 	hs_output_emit(&r.out, &res);
 	hs_output_close(&r.out);
 	hs_out = NULL;
 	for (size_t i = 0; i < r.np; i++)
-		free(r.p[i].ip);
-	for (size_t k = 0; k < r.nconn; k++)
-		free(r.conn[k].pk);
+		free((void *)r.p[i].ip);
+	hs_capset_free(&r.set);
 	free(r.p);
-	free(r.conn);
-	free(r.hash);
 	free(filter);
 	return code;
 }
