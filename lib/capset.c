@@ -195,7 +195,7 @@ static bool same_segment(const hs_segment *x, const hs_segment *y)
 {
 	if (!hs_endpoint_equal(&x->src, &y->src) || !hs_endpoint_equal(&x->dst, &y->dst))
 		return false;
-	if (x->seq != y->seq || x->ack != y->ack || x->flags != y->flags || x->len != y->len || x->win != y->win)
+	if (x->seq != y->seq || x->ack != y->ack || x->flags != y->flags || hs_seg_len(x) != hs_seg_len(y) || x->win != y->win)
 		return false;
 	if (x->has_ip_id && y->has_ip_id && x->ip_id != y->ip_id)
 		return false;

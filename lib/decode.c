@@ -74,6 +74,24 @@ static void set_v6(hs_addr *a, const uint8_t *p)
 
 /* ---- TCP ------------------------------------------------------------------------------ */
 
+/* The bytes of an option list cut by the capture (n of them) that hold whole
+ * options: a short snaplen must not make the last, cut one look malformed. */
+static size_t whole_options(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (p[i] == 0 || p[i] == 1) { /* EOL, NOP: one byte */
+			i++;
+			continue;
+		}
+		if (i + 2 > n || p[i + 1] < 2 || i + p[i + 1] > n)
+			break;
+		i += p[i + 1];
+	}
+	return i;
+}
+
 /* len bytes captured of a TCP segment of wire_len bytes (the IP header's count; a
  * capture with a small snaplen keeps only the start): the header is decoded as far
  * as it was captured -- the 20 fixed bytes at least --, the options that were, and
@@ -106,6 +124,8 @@ static int decode_tcp(const uint8_t *buf, size_t len, size_t wire_len, const hs_
 	/* A broken or cut option list does not make the segment less real: keep what
 	 * decoded. */
 	size_t opt_cap = (doff < len ? doff : len) - TCP_MIN_HLEN;
+	if (doff > len) /* cut in its options: only the ones captured whole */
+		opt_cap = whole_options(buf + TCP_MIN_HLEN, opt_cap);
 	(void)hs_opts_decode(buf + TCP_MIN_HLEN, opt_cap, &out->opts, NULL);
 	/* The payload starts where the header ends, or where the capture did. */
 	out->payload = buf + (doff < len ? doff : len);

@@ -76,7 +76,7 @@ static bool same_datagram(const hs_obs_recent *r, int from, const hs_segment *se
 	bool has_ts = (seg->opts.has & HS_HAS_TS) != 0;
 
 	return r->from == from && r->seq == seg->seq && r->ack == seg->ack && r->flags == seg->flags &&
-	       r->win == seg->win && r->len == seg->len && r->has_ts == has_ts && (!has_ts || r->tsval == seg->opts.ts_val) &&
+	       r->win == seg->win && r->len == hs_seg_len(seg) && r->has_ts == has_ts && (!has_ts || r->tsval == seg->opts.ts_val) &&
 	       r->nsack == seg->opts.nsack && (!r->nsack || r->sack0 == seg->opts.sack[0].left) &&
 	       r->has_ip_id == seg->has_ip_id && (!r->has_ip_id || r->ip_id == seg->ip_id);
 }
@@ -162,7 +162,7 @@ static enum hs_note classify(const hs_observer *ob, int x, const hs_segment *seg
 	uint8_t fl = seg->flags;
 	bool syn = fl & HS_SYN, fin = fl & HS_FIN, ack = fl & HS_ACK;
 	bool carries = hs_seg_len(seg) > 0 || syn || fin;
-	bool pure = ack && !syn && !fin && seg->len == 0;
+	bool pure = ack && !syn && !fin && hs_seg_len(seg) == 0;
 	uint32_t nxt = X->snd_nxt;
 
 	*zwp = false;
@@ -170,7 +170,7 @@ static enum hs_note classify(const hs_observer *ob, int x, const hs_segment *seg
 		return HS_NOTE_NONE;
 	/* A probe into a zero window: one new byte (BSD), or the keepalive form Linux sends. */
 	if (Y->wnd_known && Y->wnd == 0 && !syn && !fin &&
-	    ((seg->len == 1 && seg->seq == nxt) || (seg->len <= 1 && seg->seq == nxt - 1))) {
+	    ((hs_seg_len(seg) == 1 && seg->seq == nxt) || (hs_seg_len(seg) <= 1 && seg->seq == nxt - 1))) {
 		*zwp = seg->seq == nxt;
 		return HS_NOTE_ZERO_WINDOW_PROBE;
 	}

@@ -195,8 +195,11 @@ client_has_none() {
 	local synacks
 	synacks=$(segs '.dir == "out" and .flags == "SYN,ACK"')
 	[[ $(wc -l <<<"$synacks") == 2 ]] || fail "expected hs's SYN,ACK twice: $output"
+	# resent after the timer, not at once: the timer runs from when hs decided to send,
+	# the times are when the copies were captured -- on a loaded machine the first
+	# can leave some milliseconds late, so the gap is only bounded well below 0.3 s
 	jq -e -s '(map(.seq) | unique | length == 1) and .[0].note == null and .[1].note == "retransmission"
-		and (.[1].t - .[0].t) >= 0.29' <<<"$synacks" >/dev/null || fail "the SYN,ACKs: $synacks"
+		and (.[1].t - .[0].t) >= 0.2' <<<"$synacks" >/dev/null || fail "the SYN,ACKs: $synacks"
 	# only the client's SYN came in once: it was hs that retransmitted
 	[[ $(segs '.dir == "in" and .flags == "SYN"' | wc -l) == 1 ]] || fail "the client resent its SYN: $output"
 	assert_path 'LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED'

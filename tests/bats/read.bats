@@ -184,13 +184,20 @@ pair() {
 	# payload; -s 54: the fixed header only): the same segments, lengths and states,
 	# from the IP header's length; the JSON says how much of the data was kept.
 	local snap
-	for snap in 70 54; do
+	read_json -r "$LAB_DIR/cap.pcap"
+	want=$(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state, note}')
+	for snap in 70 60 54; do
 		editcap -s "$snap" "$LAB_DIR/cap.pcap" "$LAB_DIR/cut$snap.pcap"
 		read_json -r "$LAB_DIR/cut$snap.pcap"
 		assert_success
-		[[ $(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state}') == "$want" ]] ||
+		[[ $(segs true | jq -c '{flags, seq, ack, len, dir, state, peer_state, note}') == "$want" ]] ||
 			fail "cut at $snap bytes, it reads otherwise: $output"
+		! grep -q 'bad-opt' <<<"$output" || fail "cut at $snap bytes, an option shown malformed: $output"
 	done
+	# one capture cut, the other whole: still the same segments, paired, nothing lost
+	read_json -r "$LAB_DIR/cut60.pcap" -r "$LAB_DIR/cap.pcap"
+	assert_success
+	[[ -z $(segs '.lost == true or .note == "retransmission"') ]] || fail "a cut copy not paired: $output"
 	[[ $(segs '.len == 5' | jq -r '.captured') == 0 ]] || fail "-s 54 kept no data: $output"
 }
 

@@ -272,6 +272,11 @@ static void test_truncation(void)
 	OK(p.kind == HS_PKT_TCP && p.u.tcp.flags == HS_SYN && p.u.tcp.len == 0 && p.u.tcp.truncated == 0,
 	   "a SYN cut in its options is still a SYN of no payload");
 	OK(p.u.tcp.opts.has & HS_HAS_MSS, "the options before the cut decoded");
+	{
+		char ot[256];
+		OK(strstr(hs_opts_format(&p.u.tcp.opts, ot, sizeof(ot)), "bad-opt") == NULL,
+		   "the option the capture cut is left out, not shown malformed");
+	}
 	EQ_INT(decode(DLT_EN10MB, eth_syn, ETH + 20 + 20, &p, &err), 0, "only the fixed TCP header (tcpdump -s 54)");
 	OK(p.kind == HS_PKT_TCP && p.u.tcp.flags == HS_SYN && !p.u.tcp.opts.has, "the SYN, no options");
 	EQ_INT(decode(DLT_EN10MB, eth_syn, ETH + 19, &p, &err), -1, "IPv4 header cut");
