@@ -797,12 +797,12 @@ int cmd_live(struct cli *c, bool fin)
 {
 	struct live l;
 	char ea[HS_ENDPOINT_STRLEN], eb[HS_ENDPOINT_STRLEN];
-	struct timespec wall;
+	uint64_t wall;
 
 	memset(&l, 0, sizeof(l));
 	l.c = c;
 	l.t0 = hs_now_ns();
-	clock_gettime(CLOCK_REALTIME, &wall);
+	wall = hs_wall_ns();
 	l.count = (c->given & O_COUNT) ? c->count : DEFAULT_COUNT;
 	if (l.count < 1)
 		l.count = 1;
@@ -821,7 +821,7 @@ int cmd_live(struct cli *c, bool fin)
 	hs_event open = {
 		.type = HS_EV_OPEN, .observed = true, .local = &l.side[SIDE_A].ep, .remote = &l.side[SIDE_B].ep,
 		.local_name = "A", .remote_name = "B",
-		.wall_t0_ns = (uint64_t)wall.tv_sec * HS_NS_PER_SEC + (uint64_t)wall.tv_nsec,
+		.wall_t0_ns = wall,
 	};
 	emit(&l, &open);
 	info(&l, "A = %s, B = %s: watching on %s", hs_endpoint_format(&l.side[SIDE_A].ep, ea, sizeof(ea)),

@@ -102,21 +102,13 @@ struct hs_capture {
 	struct dedup flushed;     /* recorded segments written: a later captured copy is dropped */
 };
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* The offset between the clocks, read as close together as possible: the wall
  * clock is read on both sides of the monotonic one and the middle taken. */
 static int64_t measure_wall_to_mono(uint64_t *mono_out)
 {
-	uint64_t w1 = wall_ns();
+	uint64_t w1 = hs_wall_ns();
 	uint64_t m = hs_now_ns();
-	uint64_t w2 = wall_ns();
+	uint64_t w2 = hs_wall_ns();
 
 	*mono_out = m;
 	return (int64_t)(m - (w1 + (w2 - w1) / 2));
@@ -416,7 +408,7 @@ void hs_capture_dump_ip(hs_capture *c, const uint8_t *ip, size_t len)
 	if (c->npending == PENDING_SLOTS)
 		pending_flush(c, c->pending[0].wall_ns);
 	struct pending *p = &c->pending[c->npending++];
-	p->wall_ns = wall_ns();
+	p->wall_ns = hs_wall_ns();
 	p->key = key;
 	p->keyed = keyed;
 	p->len = len;
@@ -528,7 +520,7 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 		/* Recorded segments whose captured copies did not come in time are not
 		 * coming (an interface that does not show outgoing frames): write them. */
 		if (c->npending)
-			pending_flush(c, wall_ns() - HS_ECHO_WAIT_NS);
+			pending_flush(c, hs_wall_ns() - HS_ECHO_WAIT_NS);
 		if (fd_error) {
 			/* poll() said the socket failed but libpcap has nothing to say. */
 			hs_seterr(err, errlen, "capture failed: the capture socket reported an error");

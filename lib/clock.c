@@ -1,4 +1,4 @@
-/* Monotonic time and the parsing of user-given durations. */
+/* Monotonic and wall-clock time, and the parsing of user-given durations. */
 #include <config.h>
 
 #include <math.h>
@@ -15,6 +15,14 @@ uint64_t hs_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t hs_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 

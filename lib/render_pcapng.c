@@ -87,14 +87,6 @@ struct sink {
 static struct sink *open_sink;
 static bool atexit_done;
 
-static uint64_t wall_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static void fail(struct sink *k, int e)
 {
 	if (!e || k->err)
@@ -319,7 +311,7 @@ static void sink_emit(hs_output *o, void *self, const hs_event *ev)
 		k->begun = true;
 	if (!k->have_t0) {
 		/* Without an HS_EV_OPEN first, t_ns counts from now - t_ns. */
-		uint64_t now = wall_now_ns();
+		uint64_t now = hs_wall_ns();
 		k->wall_t0 = ev->type == HS_EV_OPEN && ev->wall_t0_ns ? ev->wall_t0_ns
 		             : now > ev->t_ns ? now - ev->t_ns : 0;
 		k->have_t0 = true;

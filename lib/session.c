@@ -13,14 +13,6 @@
 #include "hs/seq.h"
 #include "hs/session.h"
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * HS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
                     const volatile sig_atomic_t *stop, uint64_t t0)
 {
@@ -30,7 +22,7 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 	memset(s, 0, sizeof(*s));
 	s->out = out;
 	s->t0 = t0;
-	uint64_t mono = hs_now_ns(), wall = wall_ns();
+	uint64_t mono = hs_now_ns(), wall = hs_wall_ns();
 	s->wall_t0 = wall - (mono > t0 ? mono - t0 : 0);
 	s->stop = stop;
 	s->step = p->step;
