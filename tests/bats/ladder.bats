@@ -217,3 +217,25 @@ on_tty() {
 	kill -INT "$HS_PID"
 	wait "$HS_PID" || true
 }
+
+# The summary's figures are the wire's: segments and bytes each way as the capture
+# in the peer's namespace counts them, a handshake RTT and a reaction, a teardown.
+@test "summary: segments and bytes each way are the peer's capture's; rtt, reaction, teardown present" {
+	tb_server expect=byebye send=hello close
+	lab_tcpdump_start tcp port "$PORT"
+	hs_a connect "$LAB_ADDR_B" "$PORT" --sport "$SPORT" --send byebye --close fin --time-wait 0.1 --json \
+		--state-dir "$STATE"
+	assert_success
+	wait_until 3 server_said '^done '
+	lab_tcpdump_stop
+	local sum out_n in_n out_b in_b
+	sum=$(jq -c 'select(.type == "result") | .summary' <<<"$output")
+	out_n=$(wire_from "$SPORT" "$PORT" | wc -l)
+	in_n=$(wire_to "$SPORT" "$PORT" | wc -l)
+	out_b=$(wire_from "$SPORT" "$PORT" | awk '{ n += $NF } END { print n + 0 }')
+	in_b=$(wire_to "$SPORT" "$PORT" | awk '{ n += $NF } END { print n + 0 }')
+	[[ $(jq -c '[.segments, .bytes]' <<<"$sum") == "[[$out_n,$in_n],[$out_b,$in_b]]" ]] ||
+		fail "summary $sum; the wire: $out_n/$in_n segments, $out_b/$in_b bytes$(peer_view)"
+	jq -e '.rtt > 0 and .reaction > 0 and .teardown > 0 and .retransmissions == [0,0]' <<<"$sum" >/dev/null ||
+		fail "summary figures: $sum"
+}
