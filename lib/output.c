@@ -80,15 +80,25 @@ static void flush_streams(hs_output *o);
 
 bool hs_output_holding(const hs_output *o)
 {
-	return o->fp && !o->closed && o->view_ops && o->view_ops->holding &&
-	       o->view_ops->holding((hs_output *)o, o->view_self);
+	if (!o->fp || o->closed)
+		return false;
+	if (o->view_ops && o->view_ops->holding && o->view_ops->holding((hs_output *)o, o->view_self))
+		return true;
+	for (int i = 0; i < o->nsink; i++)
+		if (o->sink[i].ops->holding && o->sink[i].ops->holding((hs_output *)o, o->sink[i].self))
+			return true;
+	return false;
 }
 
 void hs_output_idle(hs_output *o)
 {
-	if (!hs_output_holding(o) || !o->view_ops->idle)
+	if (!hs_output_holding(o))
 		return;
-	o->view_ops->idle(o, o->view_self);
+	if (o->view_ops && o->view_ops->idle)
+		o->view_ops->idle(o, o->view_self);
+	for (int i = 0; i < o->nsink; i++)
+		if (o->sink[i].ops->idle)
+			o->sink[i].ops->idle(o, o->sink[i].self);
 	flush_streams(o);
 }
 

@@ -407,6 +407,24 @@ static int sink_close(hs_output *o, void *self)
 	return self ? finish(self) : 0;
 }
 
+/* A packet waits for the changes that follow it; they come at once, so after a quiet
+ * while (hs_output_idle) it is complete: on disk then, not only at the next event. */
+static bool sink_holding(hs_output *o, void *self)
+{
+	struct sink *k = self;
+
+	(void)o;
+	return k && k->pkt.on;
+}
+
+static void sink_idle(hs_output *o, void *self)
+{
+	(void)o;
+	if (self)
+		write_held(self);
+}
+
 const hs_render_ops hs_render_pcapng = {
-	.name = "pcapng", .open = sink_open, .emit = sink_emit, .close = sink_close,
+	.name = "pcapng", .open = sink_open, .emit = sink_emit, .holding = sink_holding, .idle = sink_idle,
+	.close = sink_close,
 };

@@ -69,9 +69,10 @@ int hs_output_write_error(const hs_output *o, const char **which);
  * hs_output_idle: long enough for a crossing segment to come (a simultaneous close
  * takes microseconds on a LAN), short enough for a person to see no delay. */
 #define HS_OUTPUT_IDLE_NS (100ull * 1000000ull)
-/* Whether the view holds something not yet written (the ladder's last row). */
+/* Whether a renderer holds something not yet written (the ladder's last row, the
+ * pcapng sink's last packet, waiting for the changes that follow it). */
 bool hs_output_holding(const hs_output *o);
-/* Write what the view holds: drivers call it after HS_OUTPUT_IDLE_NS without an
+/* Write what the renderers hold: drivers call it after HS_OUTPUT_IDLE_NS without an
  * event, and before waiting for the user (--step prompts). */
 void hs_output_idle(hs_output *o);
 /* Whether a sink (pcapng) takes the packets: then drivers put the datagrams in

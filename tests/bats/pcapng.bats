@@ -246,3 +246,22 @@ EOF
 	wait_until 5 peer_has_none 8080 40014 || fail "the peer still has the connection: $(peer_conns 8080 40014)"
 	assert_no_guard_left
 }
+
+# A packet waits for the state changes that follow it; once hs has been quiet a
+# moment it is on disk: while hs waits (here for a FIN that never comes) the file
+# holds the whole handshake, commented, as the peer's wire has it.
+@test "-w x.pcapng while hs waits: the file already holds every packet so far, commented" {
+	lab_peer
+	local ng=$BATS_TEST_TMPDIR/wait.pcapng
+	hs_bg connect "$LAB_ADDR_B" 8080 --sport 40019 -w "$ng" --close wait --state-dir "$STATE"
+	wait_until 5 grep -q "accepted $LAB_ADDR_A:40019" "$LAB_DIR/peer.out" ||
+		fail "the peer has no connection: $(cat "$LAB_DIR/peer.out" "$LAB_DIR/hs.err")"
+	wait_until 3 eval '(($(tshark -r "$ng" -n -T fields -e frame.number 2>/dev/null | wc -l) == 3))' ||
+		fail "not the handshake's three packets while hs waits: $(comments_of "$ng")"
+	kill -0 "$HS_PID" || fail "hs is not waiting any more: $(cat "$LAB_DIR/hs.err")"
+	assert_commented "$ng"
+	[[ $(comment_of "$ng" 3) == "ESTABLISHED; peer SYN-RECEIVED → ESTABLISHED (assumed)" ]] ||
+		fail "the ACK's comment: $(comments_of "$ng")"
+	kill -INT "$HS_PID"
+	wait "$HS_PID" || true
+}

@@ -305,6 +305,34 @@ static void test_write_error(const char *path)
 	unlink(path);
 }
 
+/* The last packet waits for the changes that follow it; once the driver has been
+ * quiet (hs_output_idle), it is on disk -- before the next event, and with it
+ * the changes that came. */
+static void test_idle_writes_held(const char *path)
+{
+	hs_endpoint us = ep("198.18.0.1:40000"), peer = ep("198.18.0.2:8080");
+	hs_segment syn = { .src = us, .dst = peer, .seq = 1000, .flags = HS_SYN, .win = 64240, .ttl = 64 };
+	struct pkt p[MAXPKT];
+	hs_output o;
+
+	unlink(path);
+	OK(open_sink(&o, path), "idle: the sink opens");
+	hs_event e = { .type = HS_EV_SEGMENT, .t_ns = 10, .dir = HS_DIR_OUT, .seg = &syn, .state = HS_SYN_SENT };
+	hs_output_emit(&o, &e);
+	state(&o, 10, false, HS_CLOSED, HS_SYN_SENT, true, false, false);
+	OK(hs_output_holding(&o), "idle: the SYN is held for the changes after it");
+	OK(read_pcapng(path, p, MAXPKT) <= 0, "idle: not on disk yet");
+	hs_output_idle(&o);
+	OK(!hs_output_holding(&o), "idle: nothing held after");
+	int n = read_pcapng(path, p, MAXPKT);
+	EQ_INT(n, 1, "idle: the SYN is on disk");
+	if (n == 1)
+		EQ_STR(p[0].comment, "CLOSED \u2192 SYN-SENT; peer CLOSED", "idle: with the change that followed it");
+	result(&o, 20);
+	EQ_INT(read_pcapng(path, p, MAXPKT), 1, "idle: written once");
+	unlink(path);
+}
+
 int main(void)
 {
 	char path[64];
@@ -315,6 +343,7 @@ int main(void)
 	test_observed(path);
 	test_nothing_left(path);
 	test_write_error(path);
+	test_idle_writes_held(path);
 	fclose(devnull);
 	return tap_done();
 }
