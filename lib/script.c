@@ -262,7 +262,8 @@ static int take_wildcards(const char *seg, char *out, size_t outlen, unsigned *a
 			n = 1;
 		}
 		prev_kw = NULL;
-		if (n == 3 && (strncmp(w, "ack", 3) == 0 || strncmp(w, "win", 3) == 0 || strncmp(w, "urg", 3) == 0))
+		/* A keyword, never the flags word (a word "ack" there is bad flags). */
+		if (nword > 0 && n == 3 && (strncmp(w, "ack", 3) == 0 || strncmp(w, "win", 3) == 0 || strncmp(w, "urg", 3) == 0))
 			prev_kw = w[0] == 'a' ? "ack" : w[0] == 'w' ? "win" : "urg";
 		if (o + n + 2 > outlen)
 			return fail(e, lineno, "segment too long");

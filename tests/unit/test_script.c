@@ -128,6 +128,8 @@ static void test_wildcards(void)
 	OK(l && l->any == (HS_SCR_ANY_WIN | HS_SCR_ANY_OPTS), "win *<...> without a blank");
 	l = line2("0 > S. 0:0(0) ack 1 <>");
 	OK(l && l->any == 0 && l->spec.have_opts && l->spec.opts.n == 0, "<> is no options");
+	l = line2("0 > urg * ack 1"); /* found by the fuzzer: a keyword's name as the flags */
+	OK(l && l->spec.flags == HS_URG && l->any == HS_SCR_ANY_SEQ && l->spec.ack.v == 1, "flags named URG, * seq");
 	l = line2("0 > S. 0:0(0) ack =5");
 	OK(l && l->spec.ack.how == HS_NUM_ABS && l->spec.ack.v == 5, "ack =5 absolute");
 }
