@@ -525,10 +525,14 @@ static void flags_text(uint8_t f, char *buf, size_t len)
 	memset(&s, 0, sizeof(s));
 	s.flags = f;
 	hs_notation_format(&s, 0, 0, tmp, sizeof(tmp));
-	char *sp = strchr(tmp, ' ');
-	if (sp)
-		*sp = '\0';
-	snprintf(buf, len, "%s", tmp);
+	/* The first word (the flags), cut to the caller's buffer. */
+	size_t n = strcspn(tmp, " ");
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
 }
 
 static uint32_t num_want(const hs_num *n, uint32_t base)
