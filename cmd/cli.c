@@ -141,6 +141,25 @@ static const struct command commands[] = {
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
 	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
+	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE,
+	  "hs script FILE [HOST PORT]",
+	  "Play a scenario script in packetdrill's notation against a peer: hs sends the\n"
+	  "\"<\" lines, checks every segment the peer sends against the \">\" lines, runs the\n"
+	  "`command` lines at their time, and stops at the first departure: exit 0 when the\n"
+	  "script ran to its end, 1 at a segment that does not match (or comes at the wrong\n"
+	  "time, or a command that fails), 3 when an expected segment never comes. FILE may\n"
+	  "be - (stdin). HOST PORT (or HOST:PORT, or --target=HOST:PORT in the file): the\n"
+	  "peer, and its port when hs connects (the first SYN is a \"<\" line); when the peer\n"
+	  "connects (the first SYN is a \">\" line), PORT is the one hs listens on.\n"
+	  "Commands run with /bin/sh -c, their output on stderr, with HS_LOCAL_IP,\n"
+	  "HS_LOCAL_PORT, HS_PEER_IP, HS_PEER_PORT set; what they leave running is stopped\n"
+	  "when the script ends. The notation is in README, \"Scenario scripts\".\n\n"
+	  "  --tolerance-usecs N  how far a \">\" segment may be from its time (default:\n"
+	  "                    the file's --tolerance_usecs, else 4000)\n"
+	  "  --timeout SEC     how long a \"*\" line waits (default 10)\n"
+	  "  --sport PORT      source port when hs connects (default: a free ephemeral one)\n"
+	  "  --isn N           hs's ISN (default random)\n"
+	  "  --no-guard        do not block the local kernel's RSTs\n" },
 	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
 	  "or whose guard is gone show as stale and are removed.\n" },
@@ -515,7 +534,7 @@ enum {
 	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
-	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG,
+	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
 };
 
 static const struct option long_options[] = {
@@ -569,6 +588,8 @@ static const struct option long_options[] = {
 	{ "bad-checksum", no_argument, NULL, L_BADCSUM },
 	{ "expect", required_argument, NULL, L_EXPECT },
 	{ "interval", required_argument, NULL, L_INTERVAL },
+	{ "tolerance-usecs", required_argument, NULL, L_TOLERANCE },
+	{ "tolerance_usecs", required_argument, NULL, L_TOLERANCE }, /* packetdrill's spelling */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -582,6 +603,7 @@ static const char *option_name(unsigned bit)
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
 		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
 		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
+		{ O_TOLERANCE, "--tolerance-usecs" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -822,6 +844,10 @@ int hs_main(int argc, char **argv)
 				die(HS_EXIT_USAGE, "--interval needs seconds > 0 (fractions allowed), not \"%s\"", optarg);
 			c.given |= O_INTERVAL;
 			break;
+		case L_TOLERANCE:
+			c.tolerance_ns = (uint64_t)parse_ulong("--tolerance-usecs", optarg, 1000000000ul) * 1000u;
+			c.given |= O_TOLERANCE;
+			break;
 		case ':':
 			die(HS_EXIT_USAGE, "option %s needs a value (see hs --help)", argv[optind - 1]);
 		default:
@@ -857,11 +883,11 @@ int hs_main(int argc, char **argv)
 			usage_all(stdout);
 			return 0;
 		}
-		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, send, ls; see hs --help)");
+		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, send, script, ls; see hs --help)");
 	}
 	const struct command *cmd = find_command(argv[optind]);
 	if (!cmd)
-		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, send, ls; see hs --help)", argv[optind]);
+		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, send, script, ls; see hs --help)", argv[optind]);
 	if (help) {
 		usage_cmd(cmd, stdout);
 		return 0;

@@ -21,7 +21,7 @@ enum {
 	O_STEP = 1u << 8, O_NOGUARD = 1u << 9, O_TIMEWAIT = 1u << 10, O_ACK = 1u << 11,
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
 	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
-	O_DATA = 1u << 20,
+	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -71,6 +71,9 @@ struct cli {
 	bool have_data;
 	unsigned expect;                /* --expect: bits 1 << enum hs_reaction (0: none given) */
 	uint64_t interval_ns;           /* --interval between probes (--count) */
+
+	/* script */
+	uint64_t tolerance_ns;          /* --tolerance-usecs (overrides the file's) */
 };
 
 /* The flag set by SIGINT/SIGTERM, and which one it was. */
@@ -91,6 +94,8 @@ int cmd_fin(struct cli *c);
 int cmd_rst(struct cli *c);
 int cmd_ls(struct cli *c);
 int cmd_send(struct cli *c);
+/* hs script FILE [HOST PORT]: play a scenario script against a peer. */
+int cmd_script(struct cli *c);
 /* hs -r FILE [-r FILE] [FILTER]: re-render the TCP connections of captures. */
 int cmd_read(struct cli *c);
 /* hs rst / hs fin A:PORT B:PORT: a live connection between two other endpoints. */

@@ -85,6 +85,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	}
 	if (ev->lost)
 		line_raw(&l, ",\"lost\":true", 12);
+	if (ev->script_line) /* hs script: the line that sent or matched it */
+		line_printf(&l, ",\"script_line\":%u", ev->script_line);
 	if (o->verbose >= 1) {
 		char nt[512];
 		line_printf(&l, ",\"ttl\":%u,\"csum\":%u", s->ttl, s->csum);
@@ -202,6 +204,8 @@ static void json_result(hs_output *o, const hs_event *ev)
 		json_field_str(&l, "conn", ev->conn_id);
 	if (ev->capture_drops)
 		line_printf(&l, ",\"capture_drops\":%lu", ev->capture_drops);
+	if (ev->script_line) /* hs script: the line at fault */
+		line_printf(&l, ",\"script_line\":%u", ev->script_line);
 	if (!ev->listing)
 		json_summary(&l, ev->summary);
 	if (ev->text)

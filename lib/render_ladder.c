@@ -667,6 +667,8 @@ static void make_rec(const ladder *L, const hs_output *o, const hs_event *ev, se
 		hs_sb_printf(&notes, "%shs as %s", notes.pos ? ", " : "", side_name(o, ev->dir == HS_DIR_OUT ? 0 : 1));
 	if (ev->lost)
 		hs_sb_printf(&notes, "%slost", notes.pos ? ", " : "");
+	if (ev->script_line)
+		hs_sb_printf(&notes, "%sline %u", notes.pos ? ", " : "", ev->script_line);
 	if (s->csum_status == HS_CSUM_BAD)
 		hs_sb_printf(&notes, "%sbad checksum", notes.pos ? ", " : "");
 	if (ev->has_t_other && L->other_in_label) { /* the receiving end's time */

@@ -179,6 +179,11 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_putc(&l, ']');
 		line_color(&l, C_RESET);
 	}
+	if (ev->script_line) { /* hs script: the line that sent or matched it */
+		line_color(&l, C_DIM);
+		line_printf(&l, " [line %u]", ev->script_line);
+		line_color(&l, C_RESET);
+	}
 	if (ev->lost) { /* two captures: it left, and never came where it was going */
 		line_color(&l, C_RED);
 		line_puts(&l, " [lost]");

@@ -239,6 +239,8 @@ static void note_text(const hs_event *ev, const struct sink *k, char *buf, size_
 		hs_sb_printf(&b, "%s[sent by hs as %s]", note ? " " : "", k->names[ev->dir == HS_DIR_OUT ? 0 : 1]);
 	if (ev->lost) /* two captures: it left, and never came where it was going */
 		hs_sb_printf(&b, "%s[lost]", note || ev->spoofed ? " " : "");
+	if (ev->script_line) /* hs script: the line that sent or matched it */
+		hs_sb_printf(&b, "%s[script line %u]", b.pos ? " " : "", ev->script_line);
 }
 
 static void take_segment(struct sink *k, const hs_event *ev)

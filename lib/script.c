@@ -4,7 +4,8 @@
  *   blank lines; comments "//..." to the end of the line, "/ * ... * /" (may span
  *   lines), and lines whose first non-blank byte is '#' (comments are not looked
  *   for inside backquotes);
- *   option lines "--tolerance_usecs=N" (or --tolerance-usecs=N), before any event;
+ *   option lines "--tolerance_usecs=N" (or --tolerance-usecs=N) and "--target=HOST:PORT",
+ *   before any event;
  *   TIME DIR SEGMENT  with TIME = S[.FRAC] | +S[.FRAC] | A~B | +A~+B | *  (seconds,
  *   up to 9 decimals), DIR = '<' or '>', SEGMENT = hs_notation_parse's notation where
  *   the flags, START:END(LEN), or the value of ack/win/urg may be "*" and the
@@ -313,10 +314,24 @@ static int parse_option_line(const char *p, hs_script *s, unsigned lineno, perr 
 	char w[WORD_SHOW + 4];
 	const char *v = NULL;
 
+	if (strncmp(p, "--target=", 9) == 0) {
+		/* The peer, when the command line does not name it: HOST:PORT, [V6]:PORT. */
+		v = p + 9;
+		size_t n = strlen(v);
+		while (n && blank(v[n - 1]))
+			n--;
+		if (n == 0 || n >= sizeof(s->target) || memchr(v, ' ', n) || memchr(v, '\t', n))
+			return fail(e, lineno, "bad target \"%s\" (HOST:PORT, one word, at most %zu bytes)", word_at(v, w),
+			            sizeof(s->target) - 1);
+		memcpy(s->target, v, n);
+		s->target[n] = '\0';
+		return 0;
+	}
 	if (strncmp(p, "--tolerance_usecs=", 18) == 0 || strncmp(p, "--tolerance-usecs=", 18) == 0)
 		v = p + 18;
 	if (!v)
-		return fail(e, lineno, "unknown option \"%s\" (known: --tolerance_usecs=N)", word_at(p, w));
+		return fail(e, lineno, "unknown option \"%s\" (known: --tolerance_usecs=N, --target=HOST:PORT)",
+		            word_at(p, w));
 	size_t n = strlen(v);
 	while (n && blank(v[n - 1]))
 		n--;

@@ -70,6 +70,8 @@ typedef struct hs_event {
 	uint64_t t_other_ns;        /* at this time (same base as t_ns) */
 	bool lost;                  /* -r with two captures: seen where it left, never where
 	                             * it was going */
+	unsigned script_line;       /* hs script: the file's line that sent or matched it
+	                             * (1-based; 0: none). HS_EV_RESULT: the line at fault */
 
 	/* HS_EV_STATE */
 	hs_change change;

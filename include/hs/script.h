@@ -1,7 +1,8 @@
 /* Scenario scripts (issue 12, `hs script FILE`): packetdrill's packet lines, seen
  * from the stack under test (the peer):
  *
- *     --tolerance_usecs=10000          (option lines, before the first event)
+ *     --tolerance_usecs=10000          (option lines, before the first event;
+ *     --target=198.18.0.2:8080          the peer, unless the command line names it)
  *     0     > S  0:0(0) win * <...>    (the peer must send this)
  *     +0.1  < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>   (hs sends this)
  *     0.2~0.4 > . 1:1(0) ack 1
@@ -73,6 +74,7 @@ typedef struct hs_script {
 	size_t n;
 	uint8_t role;      /* enum hs_scr_role */
 	uint64_t tolerance_ns;
+	char target[256];  /* --target=HOST:PORT ("" when not given): the peer */
 } hs_script;
 
 /* Parse len bytes of text (need not be NUL-terminated; a NUL byte is an error).

@@ -316,3 +316,43 @@ lab_ns_cookie() {
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
 }
+
+# lab_script FILE [HS-OPTIONS...]: play the scenario script FILE with `hs script`
+# from namespace a against the peer in namespace b ($LAB_ADDR_B, port
+# $LAB_SCRIPT_PORT or 8080; a --target line in FILE is overridden). The script's
+# `command` lines run with the LAB_* variables exported (ip netns exec "$LAB_B" ...).
+# hs's output goes to $LAB_DIR/script.out and script.err; LAB_SCRIPT_STATUS holds
+# its exit status. Fails (the test fails) with hs's mismatch block unless the
+# script ran to its end.
+lab_script() {
+	local file=$1
+	shift
+	lab__script "$file" "$@"
+	if ((LAB_SCRIPT_STATUS != 0)); then
+		lab_die "hs script $file: exit $LAB_SCRIPT_STATUS"$'\n'"$(cat "$LAB_DIR/script.err")"
+		return 1
+	fi
+}
+
+# lab_script_fails LINE FILE [HS-OPTIONS...]: the script must stop at LINE of FILE
+# with exit 1 (the peer departed from it there; LAB_SCRIPT_EXPECT=3 for a segment
+# that never came). Fails the test, with hs's output, otherwise.
+lab_script_fails() {
+	local line=$1 file=$2 want=${LAB_SCRIPT_EXPECT:-1} head
+	shift 2
+	lab__script "$file" "$@"
+	head=$(grep -m1 '^hs: ' "$LAB_DIR/script.err")
+	if ((LAB_SCRIPT_STATUS != want)) || [[ $head != "hs: $file:$line: "* ]]; then
+		lab_die "hs script $file: expected exit $want at line $line, got exit $LAB_SCRIPT_STATUS:"$'\n'"$(cat "$LAB_DIR/script.err")"
+		return 1
+	fi
+}
+
+lab__script() {
+	local file=$1
+	shift
+	LAB_SCRIPT_STATUS=0
+	export LAB_NAME LAB_A LAB_B LAB_ADDR_A LAB_ADDR_B LAB_ADDR6_A LAB_ADDR6_B LAB_IF_A LAB_IF_B LAB_DIR
+	ip netns exec "$LAB_A" "${HS:-hs}" script "$file" "$LAB_ADDR_B" "${LAB_SCRIPT_PORT:-8080}" "$@" \
+		>"$LAB_DIR/script.out" 2>"$LAB_DIR/script.err" </dev/null || LAB_SCRIPT_STATUS=$?
+}
