@@ -113,7 +113,7 @@ int hs_play_exit_code(const hs_play *p);
  *       expected: S. 0:0(0) ack 1 <...>
  *       actual:   S. 0:0(0) ack 1 win 65160 <mss 1460,...>
  *       why:      ack 1 expected, got 5
- *       at:       0.104 s (expected 0.100 s +- 0.004)
+ *       at:       0.104001 s   (when it came or was found missing)
  * seg: the segment at fault (MISMATCH, EARLY, LATE, UNEXPECTED), else NULL.
  * Returns buf (always NUL-terminated, cut to len > 0). */
 const char *hs_play_failure_format(const hs_play *p, const char *file, const hs_segment *seg, char *buf,
