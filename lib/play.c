@@ -184,7 +184,10 @@ int hs_play_build(hs_play *p, uint64_t now, hs_tx *tx)
 			tx->tsval = d.ts_val;
 		}
 	}
-	if (sp->have_len) {
+	if (l->have_data) {
+		tx->data = l->data;
+		tx->len = l->data_len;
+	} else if (sp->have_len) {
 		if (sp->len > sizeof(zeros)) {
 			fail(p, HS_PLAY_F_BUILD, now, "a payload of %" PRIu32 " bytes is more than %zu", sp->len, sizeof(zeros));
 			return -1;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hs/payload.h"
 #include "hs/script.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
@@ -74,12 +75,14 @@ static const char *word_at(const char *p, char out[WORD_SHOW + 4])
 static int strip_comments(char *t, size_t len, perr *e)
 {
 	unsigned line = 1, open_line = 0;
-	bool in_block = false, in_tick = false, line_start = true;
+	bool in_block = false, in_tick = false, in_quote = false, line_start = true;
 
 	for (size_t i = 0; i < len; i++) {
 		if (t[i] == '\n') {
 			if (in_tick)
 				return fail(e, line, "unterminated backquote (a command is one line)");
+			if (in_quote)
+				return fail(e, line, "unterminated payload string (a \" without its closing \")");
 			line++;
 			line_start = true;
 			continue;
@@ -99,6 +102,13 @@ static int strip_comments(char *t, size_t len, perr *e)
 				in_tick = false;
 			continue;
 		}
+		if (in_quote) { /* a payload "...": \" and \\ do not end it */
+			if (t[i] == '\\' && i + 1 < len && t[i + 1] != '\n')
+				i++;
+			else if (t[i] == '"')
+				in_quote = false;
+			continue;
+		}
 		if (line_start && blank(t[i]))
 			continue;
 		if (line_start && t[i] == '#') {
@@ -110,6 +120,8 @@ static int strip_comments(char *t, size_t len, perr *e)
 		line_start = false;
 		if (t[i] == '`') {
 			in_tick = true;
+		} else if (t[i] == '"') {
+			in_quote = true;
 		} else if (t[i] == '/' && i + 1 < len && t[i + 1] == '/') {
 			while (i < len && t[i] != '\n')
 				t[i++] = ' ';
@@ -123,6 +135,8 @@ static int strip_comments(char *t, size_t len, perr *e)
 	}
 	if (in_tick)
 		return fail(e, line, "unterminated backquote (a command is one line)");
+	if (in_quote)
+		return fail(e, line, "unterminated payload string (a \" without its closing \")");
 	if (in_block)
 		return fail(e, open_line, "unterminated comment \"/*\"");
 	return 0;
@@ -279,10 +293,67 @@ static int take_wildcards(const char *seg, char *out, size_t outlen, unsigned *a
 	return 0;
 }
 
-static int parse_segment(hs_scr_line *l, const char *seg, perr *e)
+/* A payload "TEXT" at the end of a segment line (C escapes as --send takes them, and
+ * \" for a quote): cut off *q (the opening quote) and decoded into l->data. */
+static int parse_payload(hs_scr_line *l, char *q, perr *e)
+{
+	char w[WORD_SHOW + 4];
+	size_t n = strlen(q);
+	char *in = malloc(n * 4 + 1);
+
+	if (!in)
+		return fail(e, l->lineno, "out of memory");
+	size_t k = 0, i = 1;
+	for (; q[i] && q[i] != '"'; i++) {
+		if (q[i] == '\\' && q[i + 1] == '"') { /* \" is a quote: \x22 for the decoder */
+			memcpy(in + k, "\\x22", 4);
+			k += 4;
+			i++;
+		} else if (q[i] == '\\' && q[i + 1]) {
+			in[k++] = q[i++];
+			in[k++] = q[i];
+		} else {
+			in[k++] = q[i];
+		}
+	}
+	in[k] = '\0';
+	if (q[i] != '"') {
+		free(in);
+		return fail(e, l->lineno, "unterminated payload string");
+	}
+	const char *after = q + i + 1;
+	while (blank(*after))
+		after++;
+	if (*after) {
+		free(in);
+		return fail(e, l->lineno, "\"%s\" after the payload (it comes last)", word_at(after, w));
+	}
+	size_t cap = k ? k : 1;
+	l->data = malloc(cap);
+	const char *why = NULL;
+	size_t len = cap;
+	if (!l->data || hs_payload_unescape(in, l->data, &len, &why) < 0) {
+		free(in);
+		if (!l->data)
+			return fail(e, l->lineno, "out of memory");
+		return fail(e, l->lineno, "bad payload: %s", why ? why : "cannot be decoded");
+	}
+	free(in);
+	if (len > 65495)
+		return fail(e, l->lineno, "a payload of %zu bytes is more than 65495", len);
+	l->data_len = (uint32_t)len;
+	l->have_data = true;
+	*q = '\0';
+	return 0;
+}
+
+static int parse_segment(hs_scr_line *l, char *seg, perr *e)
 {
 	char text[HS_SCR_LINE_MAX + 8], msg[256];
+	char *q = strchr(seg, '"');
 
+	if (q && parse_payload(l, q, e) < 0)
+		return -1;
 	if (take_wildcards(seg, text, sizeof(text), &l->any, l->lineno, e) < 0)
 		return -1;
 	if (text[0] == '\0')
@@ -296,6 +367,15 @@ static int parse_segment(hs_scr_line *l, const char *seg, perr *e)
 		return fail(e, l->lineno, "ack in a script is N or =N, not +N or -N");
 	if (l->any & HS_SCR_ANY_FLAGS)
 		l->spec.have_flags = false;
+	if (l->have_data) {
+		if (l->spec.have_len && !(l->any & HS_SCR_ANY_SEQ) && l->spec.len != l->data_len)
+			return fail(e, l->lineno, "LEN is %" PRIu32 " but the payload has %" PRIu32 " bytes", l->spec.len,
+			            l->data_len);
+		if (!(l->any & HS_SCR_ANY_SEQ)) {
+			l->spec.have_len = true;
+			l->spec.len = l->data_len;
+		}
+	}
 	return 0;
 }
 
@@ -385,12 +465,18 @@ static int parse_line(char *p, unsigned lineno, hs_script *s, uint64_t *last_abs
 			p++;
 		if (l.kind == HS_SCR_SEND && (l.time.kind == HS_SCR_T_ANY || l.time.kind == HS_SCR_T_RANGE))
 			return fail(e, lineno, "a \"<\" line (hs sends) needs one time, not \"*\" or a range");
-		if (parse_segment(&l, p, e) < 0)
+		char *whole = dup_n(p, strlen(p)); /* as written, payload included */
+		if (!whole)
+			return fail(e, lineno, "out of memory");
+		if (parse_segment(&l, p, e) < 0) {
+			free(whole);
+			free(l.data);
 			return -1;
-		size_t tn = strlen(p);
-		while (tn && blank(p[tn - 1]))
-			tn--;
-		l.text = dup_n(p, tn);
+		}
+		size_t tn = strlen(whole);
+		while (tn && blank(whole[tn - 1]))
+			whole[--tn] = '\0';
+		l.text = whole;
 	} else if (*p == '`') {
 		char *end = strchr(p + 1, '`');
 		if (!end)
@@ -408,11 +494,14 @@ static int parse_line(char *p, unsigned lineno, hs_script *s, uint64_t *last_abs
 		return fail(e, lineno, "missing direction before \"%s\" (expected < or > and a segment, or `command`; "
 		            "system calls are not supported)", word_at(p, w));
 	}
-	if (!l.text)
+	if (!l.text) {
+		free(l.data);
 		return fail(e, lineno, "out of memory");
+	}
 	if (l.time.kind == HS_SCR_T_ABS || (l.time.kind == HS_SCR_T_RANGE && !l.time.rel)) {
 		if (*last_abs_line && l.time.t_ns < *last_abs) {
 			free(l.text);
+			free(l.data);
 			return fail(e, lineno, "time %" PRIu64 ".%09" PRIu64 " goes backwards (line %u is at %" PRIu64
 			            ".%09" PRIu64 ")", l.time.t_ns / NS_PER_S, l.time.t_ns % NS_PER_S, *last_abs_line,
 			            *last_abs / NS_PER_S, *last_abs % NS_PER_S);
@@ -431,8 +520,10 @@ void hs_script_free(hs_script *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->line[i].text);
+		free(s->line[i].data);
+	}
 	free(s->line);
 	memset(s, 0, sizeof(*s));
 }
@@ -550,6 +641,28 @@ static void flags_text(uint8_t f, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* Bytes for a message: printable ASCII as is, the rest as C escapes, cut with "..." */
+static const char *shown(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && p; i++) {
+		char one[8];
+		int w = p[i] == '"' || p[i] == '\\' ? snprintf(one, sizeof(one), "\\%c", p[i])
+		        : p[i] >= 0x20 && p[i] < 0x7f ? snprintf(one, sizeof(one), "%c", p[i])
+		        : p[i] == '\n' ? snprintf(one, sizeof(one), "\\n") : snprintf(one, sizeof(one), "\\x%02x", p[i]);
+		if (k + (size_t)w + 4 >= len) {
+			memcpy(buf + k, "...", 3);
+			k += 3;
+			break;
+		}
+		memcpy(buf + k, one, (size_t)w);
+		k += (size_t)w;
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
 static uint32_t num_want(const hs_num *n, uint32_t base)
 {
 	return n->how == HS_NUM_ABS ? n->v : base + n->v;
@@ -581,6 +694,15 @@ bool hs_script_match(const hs_scr_line *line, const hs_segment *seg, uint32_t pe
 		if (seg->ack != num_want(&sp->ack, our_isn))
 			return say(why, whylen, "ack %" PRIu32 " expected, got %" PRIu32, sp->ack.v,
 			           sp->ack.how == HS_NUM_ABS ? seg->ack : seg->ack - our_isn);
+	}
+	if (line->have_data) {
+		/* Compared as far as the capture kept it; the length was compared above. */
+		size_t n = seg->len < line->data_len ? seg->len : line->data_len;
+		if (hs_seg_len(seg) != line->data_len || (n && memcmp(seg->payload, line->data, n) != 0)) {
+			char a[64], b[64];
+			return say(why, whylen, "payload \"%s\" expected, got \"%s\"", shown(line->data, line->data_len, a, sizeof(a)),
+			           shown(seg->payload, seg->len, b, sizeof(b)));
+		}
 	}
 	if (!(line->any & HS_SCR_ANY_WIN) && sp->have_win && seg->win != sp->win)
 		return say(why, whylen, "win %u expected, got %u", sp->win, seg->win);

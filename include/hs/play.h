@@ -88,7 +88,7 @@ enum hs_play_do hs_play_next(hs_play *p, uint64_t now, uint64_t *at);
  * START (default: SND.NXT as far as the script went); ack = the peer's ISN + N
  * (default: what the peer sent so far) when ACK is set; win (default 65535); urg;
  * the options (a bare "ts": TSval = ts_base + now in ms, TSecr = the peer's latest
- * TSval; SACK blocks from relative to absolute); LEN zero bytes of payload (static,
+ * TSval; SACK blocks from relative to absolute); the line's payload "TEXT", else LEN zero bytes (static,
  * never written); the IP fields. Returns 0, or -1 with p->fail = HS_PLAY_F_BUILD and
  * p->why set (the caller then stops). */
 int hs_play_build(hs_play *p, uint64_t now, hs_tx *tx);

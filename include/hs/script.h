@@ -8,6 +8,7 @@
  *     0.2~0.4 > . 1:1(0) ack 1
  *     *     > P. 1:6(5) ack 1
  *     +0    `ss -tn`                   (a shell command, run at its time)
+ *     +0    < P. 1:6(5) ack 1 "hello"   (a payload: C escapes, \" for a quote)
  *
  * Pure functions, no I/O: the parser takes the whole text, the matcher one decoded
  * segment. Times are nanoseconds. See lib/script.c for the accepted grammar. */
@@ -62,6 +63,11 @@ typedef struct hs_scr_line {
 	unsigned any;      /* HS_SCR_ANY_* */
 	char *text;        /* SEND/EXPECT: the segment as written (comments removed);
 	                    * SHELL: the command between the backquotes. Owned. */
+	bool have_data;    /* SEND/EXPECT: a payload "TEXT" ends the line (C escapes as
+	                    * --send takes them, \" a quote): */
+	uint8_t *data;     /* its bytes (owned; spec.len is their number), sent by a
+	                    * "<" line, compared byte for byte on a ">" line */
+	uint32_t data_len;
 } hs_scr_line;
 
 enum hs_scr_role {
@@ -92,7 +98,8 @@ void hs_script_free(hs_script *s);
 /* Does seg (sent by the peer) match an EXPECT line? Every field the line gives is
  * compared: flags, seq (relative to peer_isn), SEG.LEN, ack (relative to our_isn),
  * win, urg, options (in order, byte for byte, except that a bare "ts" item matches
- * any TS values; "<...>" matches any options, no "<>" at all does not compare them).
+ * any TS values; "<...>" matches any options, no "<>" at all does not compare them),
+ * the payload when the line gives one (as far as the capture kept it).
  * Returns true, or false with one line in why ("ack 1 expected, got 5"). */
 bool hs_script_match(const hs_scr_line *line, const hs_segment *seg, uint32_t peer_isn,
                      uint32_t our_isn, char *why, size_t whylen);

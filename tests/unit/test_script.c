@@ -290,9 +290,53 @@ static void test_match(void)
 	       "  why:      ack 5 expected, got 1\n", "mismatch block");
 }
 
+/* A payload "TEXT" after the segment: parsed with escapes, sent, compared. */
+static void test_payload(void)
+{
+	const hs_scr_line *l;
+	hs_script s;
+	char why[200];
+
+	l = line2("+0 < P. 1:12(11) ack 1 \"hi \\\"there\\\"\\n\"");
+	OK(l && l->have_data && l->data_len == 11 && memcmp(l->data, "hi \"there\"\n", 11) == 0, "payload with \\\" and \\n");
+	OK(l && l->spec.have_len && l->spec.len == 11, "the payload's length is LEN");
+	OK(l && strcmp(l->text, "P. 1:12(11) ack 1 \"hi \\\"there\\\"\\n\"") == 0, "text keeps the payload as written");
+	l = line2("+0 < P. 1:5(4) ack 1 \"a//b\" // a comment");
+	OK(l && l->data_len == 4 && memcmp(l->data, "a//b", 4) == 0, "// inside the payload is no comment");
+	l = line2("+0 < P. ack 1 \"\\x00\\xff\"");
+	OK(l && l->data_len == 2 && l->data[0] == 0 && l->data[1] == 0xff && l->spec.len == 2, "\\xHH, no START:END");
+	l = line2("* > P. * ack 1 \"abc\"");
+	OK(l && l->have_data && !(l->spec.have_len), "* seq: the payload is still compared, its length through it");
+
+	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"abc\"\n", &s) == -1, "LEN differs from the payload");
+	EQ_STR(err, "t.pkt:2: LEN is 2 but the payload has 3 bytes", "why: LEN vs payload");
+	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"ab\n", &s) == -1, "unterminated payload");
+	EQ_STR(err, "t.pkt:2: unterminated payload string (a \" without its closing \")", "why: unterminated");
+	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"ab\" win 5\n", &s) == -1, "words after the payload");
+	EQ_STR(err, "t.pkt:2: \"win\" after the payload (it comes last)", "why: after the payload");
+	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"a\\q\"\n", &s) == -1, "a bad escape");
+	OK(strncmp(err, "t.pkt:2: bad payload: ", 22) == 0, "why: bad escape");
+
+	hs_segment g;
+	memset(&g, 0, sizeof(g));
+	g.flags = HS_PSH | HS_ACK;
+	g.seq = PEER_ISN + 1;
+	g.ack = OUR_ISN + 1;
+	g.payload = (const uint8_t *)"abc";
+	g.len = 3;
+	OK(match("0 > P. 1:4(3) ack 1 \"abc\"", &g, why, sizeof(why)), "same payload matches");
+	OK(!match("0 > P. 1:4(3) ack 1 \"abd\"", &g, why, sizeof(why)), "other bytes");
+	EQ_STR(why, "payload \"abd\" expected, got \"abc\"", "why: payload");
+	OK(!match("0 > P. * ack 1 \"ab\"", &g, why, sizeof(why)), "* seq, shorter payload");
+	g.payload = (const uint8_t *)"a\"\n";
+	OK(!match("0 > P. 1:4(3) ack 1 \"abc\"", &g, why, sizeof(why)), "quote and newline shown escaped");
+	EQ_STR(why, "payload \"abc\" expected, got \"a\\\"\\n\"", "why: escaped bytes");
+}
+
 int main(void)
 {
 	test_times();
+	test_payload();
 	test_lines();
 	test_wildcards();
 	test_errors();
