@@ -379,6 +379,9 @@ void error_line(const hs_output *o, const hs_event *ev)
 {
 	line l;
 
+	/* What the view wrote before it comes first, also where both go to one place. */
+	if (o->fp && o->fp != o->err)
+		fflush(o->fp);
 	line_init(&l, false);
 	line_puts(&l, "hs: ");
 	if (ev->text && ev->text[0]) {

@@ -473,9 +473,27 @@ static int parse_line(char *p, unsigned lineno, hs_script *s, uint64_t *last_abs
 			free(l.data);
 			return -1;
 		}
-		size_t tn = strlen(whole);
-		while (tn && blank(whole[tn - 1]))
-			whole[--tn] = '\0';
+		/* Shown in the mismatch block: blanks outside the payload made single spaces. */
+		size_t k = 0;
+		bool quoted = false;
+		for (size_t i = 0; whole[i]; i++) {
+			if (quoted && whole[i] == '\\' && whole[i + 1]) {
+				whole[k++] = whole[i++];
+				whole[k++] = whole[i];
+				continue;
+			}
+			if (whole[i] == '"')
+				quoted = !quoted;
+			if (!quoted && blank(whole[i])) {
+				if (k && whole[k - 1] != ' ')
+					whole[k++] = ' ';
+				continue;
+			}
+			whole[k++] = whole[i];
+		}
+		while (k && whole[k - 1] == ' ')
+			k--;
+		whole[k] = '\0';
 		l.text = whole;
 	} else if (*p == '`') {
 		char *end = strchr(p + 1, '`');
