@@ -176,6 +176,8 @@ static enum hs_note classify(const hs_observer *ob, int x, const hs_segment *seg
 	}
 	if (ack && !syn && !fin && hs_seg_len(seg) <= 1 && seg->seq == nxt - 1)
 		return HS_NOTE_KEEPALIVE; /* no data or one old byte */
+	if (pure && X->challenge_due && !(fl & HS_RST))
+		return HS_NOTE_CHALLENGE_ACK; /* its answer to the RST or SYN it did not take */
 	/* The SYN,ACK of a simultaneous open repeats its SYN's number: not a resend. */
 	bool first_synack = syn && ack && X->active && !X->synack_sent;
 	if (carries && hs_seq_lt(seg->seq, nxt) && !first_synack)
@@ -211,11 +213,16 @@ static void take_rst(hs_observer *ob, int x, const hs_segment *seg, hs_obs_out *
 		acceptable = (seg->flags & HS_ACK) && acks_syn(Y, seg->ack);
 		break;
 	default: {
+		/* RFC 5961 3.2: only an RST at RCV.NXT resets; one elsewhere in the window
+		 * draws a challenge ACK and leaves the connection as it was (Linux, the BSDs
+		 * and Windows all do this); one outside the window is dropped. */
 		uint32_t wnd = (uint32_t)Y->wnd << shift_of(ob, !x);
-		acceptable = !X->nxt_known || seg->seq == X->snd_nxt ||
-		             (Y->wnd_known && hs_seq_in(seg->seq, X->snd_nxt, X->snd_nxt + wnd));
-		if (!acceptable)
+		acceptable = !X->nxt_known || seg->seq == X->snd_nxt;
+		if (!acceptable) {
 			out->note = HS_NOTE_UNACCEPTABLE;
+			if (Y->wnd_known && hs_seq_in(seg->seq, X->snd_nxt, X->snd_nxt + wnd))
+				Y->challenge_due = true;
+		}
 		break;
 	}
 	}
@@ -243,6 +250,9 @@ static void take_syn(hs_observer *ob, int x, const hs_segment *seg, bool resent,
 			}
 		} else if (resent && X->assumed && X->state == HS_ESTABLISHED && X->active && !X->synack_sent) {
 			correct(ob, out, x, HS_SYN_SENT, "SYN resent: the SYN,ACK did not arrive");
+		} else if (!resent && !ended(Y->state) && Y->state != HS_SYN_SENT && Y->state != HS_SYN_RECEIVED) {
+			/* A new SYN into a synchronized connection: RFC 5961 4.2, a challenge ACK. */
+			Y->challenge_due = true;
 		}
 		return;
 	}
@@ -451,6 +461,7 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 		X->assumed = false;
 	X->wnd = seg->win;
 	X->wnd_known = true;
+	X->challenge_due = false; /* answered, or it went on without answering */
 	X->last_keepalive = out->note == HS_NOTE_KEEPALIVE;
 	if (out->note == HS_NOTE_KEEPALIVE_ACK)
 		Y->last_keepalive = false; /* answered: the next one is a plain dup-ack */

@@ -76,6 +76,10 @@ typedef struct hs_obs_side {
 	bool fin_sent;           /* it sent a FIN, */
 	uint32_t fin_seq;        /* with this SEG.SEQ + SEG.LEN (the FIN's own number) */
 	bool rst_sent;           /* it sent an RST (it has no connection) */
+	bool challenge_due;      /* the other end sent it an RST in its window but not at its
+	                          * RCV.NXT, or a SYN while synchronized: an RFC 5961 stack
+	                          * (3.2, 4.2) keeps the connection and answers with a
+	                          * challenge ACK, which its next ACK is taken to be */
 	bool last_keepalive;     /* its last segment was a keepalive */
 	bool spoofed;            /* hs sent segments as this end (hs_observer_spoofed), */
 	uint32_t spoof_end;      /* numbered up to here (what the other end may acknowledge) */

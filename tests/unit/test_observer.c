@@ -313,6 +313,43 @@ static void test_established_rst_out_of_window(void)
 	EQ_INT(o.nchange, 1, "one change");
 }
 
+/* RFC 5961 3.2: an RST in the window but not at RCV.NXT does not reset; the
+ * receiver's next ACK is its challenge ACK. */
+static void test_established_rst_in_window_challenge(void)
+{
+	hs_observer ob;
+	hs_obs_out o;
+
+	init(&ob);
+	handshake(&ob);
+	feed(&ob, seg(A, HS_RST, 1011, 0, 0, 0), &o);
+	OK(has_change(&o, A, HS_ESTABLISHED, HS_CLOSED, "RST sent", false), "the RST's sender: CLOSED");
+	EQ_INT(o.state[B], HS_ESTABLISHED, "an RST 10 past RCV.NXT: B keeps its connection");
+	EQ_INT(o.nchange, 1, "only the sender's change");
+	EQ_INT(o.note, HS_NOTE_UNACCEPTABLE, "note: unacceptable (as a reset)");
+	feed(&ob, seg(B, HS_ACK, 5001, 1001, 65535, 0), &o);
+	EQ_INT(o.note, HS_NOTE_CHALLENGE_ACK, "B's next ACK: its challenge ACK");
+	EQ_INT(o.nchange, 0, "the challenge ACK changes nothing");
+	EQ_INT(o.state[B], HS_ESTABLISHED, "B ESTABLISHED");
+	feed(&ob, seg(B, HS_ACK, 5001, 1001, 65535, 0), &o);
+	OK(o.note != HS_NOTE_CHALLENGE_ACK, "the one after it is no challenge ACK");
+}
+
+/* RFC 5961 4.2: a SYN into a synchronized connection draws a challenge ACK. */
+static void test_established_syn_challenge(void)
+{
+	hs_observer ob;
+	hs_obs_out o;
+
+	init(&ob);
+	handshake(&ob);
+	feed(&ob, seg(A, HS_SYN, 7000, 0, 512, 0), &o);
+	EQ_INT(o.state[B], HS_ESTABLISHED, "a SYN in ESTABLISHED: B keeps its connection");
+	feed(&ob, seg(B, HS_ACK, 5001, 1001, 65535, 0), &o);
+	EQ_INT(o.note, HS_NOTE_CHALLENGE_ACK, "B's answer: a challenge ACK");
+	EQ_INT(o.state[B], HS_ESTABLISHED, "B still ESTABLISHED");
+}
+
 /* Connection refused: B answers the SYN with RST,ACK. */
 static void test_synsent_rst_refused(void)
 {
@@ -825,6 +862,8 @@ int main(void)
 	test_established_rst_from_a();
 	test_established_rst_from_b();
 	test_established_rst_out_of_window();
+	test_established_rst_in_window_challenge();
+	test_established_syn_challenge();
 	test_synsent_rst_refused();
 	test_closed_simultaneous_open();
 	test_closed_joined_mid_connection();
