@@ -418,6 +418,14 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 	/* It acknowledges numbers only hs used as Y (hs_observer_spoofed): Y's stack drops
 	 * it as acknowledging what it never sent (RFC 9293 3.10.7.4). */
 	bool dropped = ack && Y->spoofed && hs_seq_gt(seg->ack, Y->snd_nxt) && hs_seq_leq(seg->ack, Y->spoof_end);
+	/* An ACK of data Y never sent (it sent its SYN, and everything it sent was seen):
+	 * Y drops the segment and answers with an ACK (RFC 5961 5.2, RFC 9293 3.10.7.4). */
+	bool unsent = ack && !Y->spoofed && Y->syn_seen && Y->sent_known && !(seg->flags & HS_SYN) &&
+	              hs_seq_gt(seg->ack, Y->sent_end);
+	if (unsent) {
+		dropped = true;
+		Y->challenge_due = true;
+	}
 	bool zwp;
 	out->note = classify(ob, x, seg, &zwp);
 	if (dropped && out->note == HS_NOTE_NONE)
@@ -427,6 +435,9 @@ int hs_observer_segment(hs_observer *ob, const hs_segment *seg, uint64_t t_ns, h
 
 	if (!zwp)
 		advance_nxt(X, seg_end(seg));
+	if (!X->sent_known || hs_seq_gt(seg_end(seg), X->sent_end))
+		X->sent_end = seg_end(seg);
+	X->sent_known = true;
 	if (fin_first) {
 		X->fin_sent = true;
 		X->fin_seq = seg->seq + (uint32_t)hs_seg_len(seg) + (syn ? 1u : 0u);

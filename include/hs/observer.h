@@ -63,6 +63,9 @@ typedef struct hs_obs_side {
 	bool active;             /* it sent a SYN without ACK (active open) */
 	bool passive;            /* it answered a SYN with SYN,ACK (passive open) */
 	bool synack_sent;        /* its SYN,ACK was seen */
+	bool sent_known;         /* it was seen sending a segment: */
+	uint32_t sent_end;       /* past the highest SEG.SEQ + SEG.LEN of its own segments seen
+	                          * (an ACK beyond it acknowledges what it never sent) */
 	bool nxt_known;
 	uint32_t snd_nxt;        /* SND.NXT: past the highest SEG.SEQ + SEG.LEN (+1 SYN, +1 FIN)
 	                          * it sent, or the highest ACK the other end sent it -- the

@@ -350,6 +350,29 @@ static void test_established_syn_challenge(void)
 	EQ_INT(o.state[B], HS_ESTABLISHED, "B still ESTABLISHED");
 }
 
+/* RFC 5961 5.2: data acknowledging what B never sent is dropped, B answers with
+ * an ACK (a challenge ACK); the same data sent again with a right ACK is taken. */
+static void test_established_ack_unsent(void)
+{
+	hs_observer ob;
+	hs_obs_out o;
+
+	init(&ob);
+	handshake(&ob);
+	feed(&ob, seg(A, HS_ACK | HS_PSH, 1001, 6001, 512, 5), &o);
+	EQ_INT(o.note, HS_NOTE_UNACCEPTABLE, "an ACK of 1000 bytes B never sent: unacceptable");
+	EQ_INT(ob.side[B].snd_nxt, 5001, "B's SND.NXT stays where B's own segments put it");
+	feed(&ob, seg(B, HS_ACK, 5001, 1001, 65535, 0), &o);
+	EQ_INT(o.note, HS_NOTE_CHALLENGE_ACK, "B's answer: a challenge ACK");
+	EQ_INT(o.rack, 1, "B acknowledges none of the dropped data (ack 1: the SYN)");
+	now += 100000000;
+	feed(&ob, seg(A, HS_ACK | HS_PSH, 1001, 5001, 512, 5), &o);
+	EQ_INT(o.note, HS_NOTE_RETRANSMISSION, "the same bytes again: a retransmission on the wire");
+	feed(&ob, seg(B, HS_ACK, 5001, 1006, 65535, 0), &o);
+	EQ_INT(o.note, HS_NOTE_NONE, "B's ACK of them: no note");
+	STATES(&o, HS_ESTABLISHED, HS_ESTABLISHED, "after an ACK of unsent data");
+}
+
 /* Connection refused: B answers the SYN with RST,ACK. */
 static void test_synsent_rst_refused(void)
 {
@@ -864,6 +887,7 @@ int main(void)
 	test_established_rst_out_of_window();
 	test_established_rst_in_window_challenge();
 	test_established_syn_challenge();
+	test_established_ack_unsent();
 	test_synsent_rst_refused();
 	test_closed_simultaneous_open();
 	test_closed_joined_mid_connection();
