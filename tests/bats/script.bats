@@ -72,3 +72,88 @@ hs_port() {
 	echo_peer
 	plays_wrong handshake
 }
+
+@test "data.pkt: data both ways; the peer received hs's 10 bytes, echoed them, heard the reset" {
+	echo_peer
+	lab_script "$SCRIPTS/data.pkt"
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+	peer_said "^received $LAB_ADDR_A:[0-9]+ 10 bytes: '(\\\\x00){10}'\$"
+	wait_until 5 peer_has_none 8080 "$(hs_port)"
+}
+
+@test "data-wrong.pkt stops at its wrong line" {
+	echo_peer
+	plays_wrong data
+}
+
+@test "close-active.pkt: hs's FIN first; the peer saw the end of the stream, closed on its cue, is gone" {
+	cued_peer eof "cue=$LAB_DIR/cue" close
+	lab_script "$SCRIPTS/close-active.pkt"
+	wait_until 5 peer_said '^done ok$'
+	assert_report peer.out <<-EOT
+		listening [::]:8080
+		accepted $LAB_ADDR_A:$(hs_port)
+		eof $LAB_ADDR_A:$(hs_port) (the client sent FIN)
+		cued $LAB_ADDR_A:$(hs_port) ($LAB_DIR/cue)
+		closed $LAB_ADDR_A:$(hs_port)
+		done ok
+	EOT
+	# LAST-ACK ended by hs's ACK: nothing left on the peer's side (no TIME-WAIT there).
+	wait_until 5 peer_has_none 8080 "$(hs_port)"
+}
+
+@test "close-active-wrong.pkt stops at its wrong line" {
+	cued_peer eof "cue=$LAB_DIR/cue" close
+	plays_wrong close-active
+}
+
+@test "close-passive.pkt: the peer's program closes first; the peer ends in TIME-WAIT" {
+	cued_peer close
+	lab_script "$SCRIPTS/close-passive.pkt"
+	wait_until 5 peer_said '^done ok$'
+	wait_until 5 peer_in_time_wait 8080 "$(hs_port)"
+}
+
+@test "close-passive-wrong.pkt stops at its wrong line" {
+	cued_peer close
+	plays_wrong close-passive
+}
+
+@test "close-simultaneous.pkt: crossed FINs; the peer went through CLOSING to TIME-WAIT" {
+	cued_peer close
+	lab_script "$SCRIPTS/close-simultaneous.pkt"
+	# ss in the peer's namespace, run by the script while the peer waited in CLOSING.
+	grep -qE "^CLOSING .*[]:]$(hs_port)\$" "$LAB_DIR/closing.ss" ||
+		fail "no CLOSING connection to hs's port in: $(cat "$LAB_DIR/closing.ss")"
+	wait_until 5 peer_in_time_wait 8080 "$(hs_port)"
+}
+
+@test "close-simultaneous-wrong.pkt stops at its wrong line" {
+	cued_peer close
+	plays_wrong close-simultaneous
+}
+
+@test "close-half.pkt: hs's FIN, the peer still sends, then closes; its data were all acknowledged" {
+	cued_peer eof "cue=$LAB_DIR/cue1" send=still-here "cue=$LAB_DIR/cue2" close
+	lab_script "$SCRIPTS/close-half.pkt"
+	wait_until 5 peer_said '^done ok$'
+	peer_said "^eof $LAB_ADDR_A:[0-9]+ "
+	peer_said "^sent $LAB_ADDR_A:[0-9]+ 10 bytes: 'still-here'\$"
+	wait_until 5 peer_has_none 8080 "$(hs_port)"
+}
+
+@test "close-half-wrong.pkt stops at its wrong line" {
+	cued_peer eof "cue=$LAB_DIR/cue1" send=still-here "cue=$LAB_DIR/cue2" close
+	plays_wrong close-half
+}
+
+@test "listen.pkt: hs listens; the client connected, sent its 5 bytes, heard the reset" {
+	lab_script "$SCRIPTS/listen.pkt"
+	wait_until 5 grep -q 'ConnectionResetError' "$LAB_DIR/client.out"
+	grep -q '^connected [0-9]*$' "$LAB_DIR/client.out" || fail "client: $(cat "$LAB_DIR/client.out")"
+	grep -q '^sent 5$' "$LAB_DIR/client.out" || fail "client: $(cat "$LAB_DIR/client.out")"
+}
+
+@test "listen-wrong.pkt stops at its wrong line" {
+	plays_wrong listen
+}
