@@ -157,3 +157,216 @@ hs_port() {
 @test "listen-wrong.pkt stops at its wrong line" {
 	plays_wrong listen
 }
+
+# ---- the command itself -------------------------------------------------------------
+
+# script_file NAME: write stdin to $LAB_DIR/NAME (a script for one test); prints its path.
+script_file() {
+	cat >"$LAB_DIR/$1"
+	printf '%s\n' "$LAB_DIR/$1"
+}
+
+# The handshake, as the first three lines of the test scripts below.
+HANDSHAKE='0 < S 0:0(0) win 65535 <mss 1460,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <...>
++0 < . 1:1(0) ack 1 win 502'
+
+# segment_lines FILE: the file's line numbers of its segment lines ("<" and ">"), in order.
+segment_lines() {
+	grep -nE '^[-+0-9.~*]+[[:space:]]+[<>][[:space:]]' "$1" | cut -d: -f1
+}
+
+# letters FLAGS: hs's JSON flags ("PSH,ACK") as the script's letters, sorted ("P.").
+letters() {
+	sed -e 's/SYN/S/; s/FIN/F/; s/RST/R/; s/PSH/P/; s/ACK/./; s/URG/U/; s/ECE/E/; s/CWR/W/; s/,//g' <<<"$1" |
+		grep -o . | sort | tr -d '\n'
+}
+
+@test "a parse error: exit 2, one line 'hs: FILE:LINE: ...' naming the bad line, nothing sent" {
+	echo_peer
+	local f
+	f=$(script_file bad.pkt <<-EOT
+		// a script with a bad flags word on line 3
+		0 < S 0:0(0) win 65535
+		+0 > Q. 0:0(0) ack 1
+	EOT
+	)
+	run --separate-stderr lab_hs script "$f" "$LAB_ADDR_B" 8080
+	[ "$status" -eq 2 ] || fail "exit $status: $stderr"
+	lab_assert_hs_error "^hs: $f:3: "
+	[[ -z $(peer_conns 8080) ]] || fail "the peer saw a connection: $(peer_conns 8080)"
+	if peer_said '^accepted'; then fail "the peer accepted a connection"; fi
+}
+
+@test "a missing script file: exit 2, one line" {
+	run --separate-stderr lab_hs script "$LAB_DIR/nothing-here.pkt" "$LAB_ADDR_B" 8080
+	[ "$status" -eq 2 ]
+	lab_assert_hs_error "nothing-here\\.pkt"
+}
+
+@test "no HOST PORT and no --target line: exit 2, one line" {
+	run --separate-stderr lab_hs script "$SCRIPTS/handshake.pkt"
+	[ "$status" -eq 2 ]
+	lab_assert_hs_error 'target|HOST'
+}
+
+@test "--target=HOST:PORT in the file names the peer when the command line does not" {
+	echo_peer
+	local f
+	f=$(script_file target.pkt <<-EOT
+		--tolerance_usecs=1000000
+		--target=$LAB_ADDR_B:8080
+		$HANDSHAKE
+		+0.1 < R. 1:1(0) ack 1 win 0
+	EOT
+	)
+	run --separate-stderr lab_hs script "$f" --json
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	expect "$(result)" remote "$LAB_ADDR_B:8080"
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+	peer_said "^accepted $LAB_ADDR_A:[0-9]+\$"
+}
+
+@test "--json: every segment carries the script line that sent or matched it; outcome passed" {
+	echo_peer
+	local f=$SCRIPTS/data.pkt n=0 ev line text dir want
+	lab_script "$f" --json
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	expect "$(result)" outcome passed
+	mapfile -t want < <(segment_lines "$f")
+	while read -r ev; do
+		line=$(field "$ev" script_line)
+		[[ $line == "${want[n]}" ]] || fail "segment $n: script_line $line, expected ${want[n]}: $ev"
+		text=$(sed -n "${line}p" "$f")
+		dir=$(awk '{ print $2 }' <<<"$text")
+		if [[ $(field "$ev" dir) == out ]]; then
+			[[ $dir == '<' ]] || fail "hs's segment tagged with line $line, not a '<' line: $text"
+		else
+			[[ $dir == '>' ]] || fail "the peer's segment tagged with line $line, not a '>' line: $text"
+		fi
+		[[ $(letters "$(field "$ev" flags)") == $(awk '{ print $3 }' <<<"$text" | grep -o . | sort | tr -d '\n') ]] ||
+			fail "flags $(field "$ev" flags) differ from line $line: $text"
+		n=$((n + 1))
+	done < <(jqo 'select(.type == "segment")')
+	((n == ${#want[@]})) || fail "$n segments shown, the script has ${#want[@]} segment lines"
+	# The peer's own view: it got the data and the reset.
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+}
+
+@test "--ladder: each arrow names its script line" {
+	echo_peer
+	lab_script "$SCRIPTS/handshake.pkt" --ladder
+	local want
+	for want in $(segment_lines "$SCRIPTS/handshake.pkt"); do
+		grep -q "line $want\\]" "$LAB_DIR/script.out" || fail "no 'line $want' in: $(cat "$LAB_DIR/script.out")"
+	done
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+}
+
+@test "-w FILE.pcapng: each packet's comment names its script line" {
+	echo_peer
+	lab_script "$SCRIPTS/data.pkt" -w "$LAB_DIR/run.pcapng"
+	local got want
+	got=$(tshark -r "$LAB_DIR/run.pcapng" -T fields -e frame.comment 2>/dev/null | grep -o '\[script line [0-9]*\]' |
+		tr -dc '0-9\n')
+	want=$(segment_lines "$SCRIPTS/data.pkt")
+	[[ $got == "$want" ]] || fail "comments name lines $(echo $got), the script's segment lines are $(echo $want)"
+	[[ $(tshark -r "$LAB_DIR/run.pcapng" -T fields -e frame.number 2>/dev/null | wc -l) -eq $(wc -l <<<"$want") ]] ||
+		fail "not one packet per segment line"
+	wait_until 5 peer_said "^received $LAB_ADDR_A:[0-9]+ 10 bytes"
+}
+
+@test "a '*' line whose segment never comes: exit 3 after --timeout, the head names that line" {
+	echo_peer
+	local f
+	f=$(script_file missing.pkt <<-EOT
+		--tolerance_usecs=1000000
+		$HANDSHAKE
+		// the echo peer sends nothing unasked
+		* > P. 1:2(1) ack 1
+	EOT
+	)
+	LAB_SCRIPT_EXPECT=3 lab_script_fails 6 "$f" --timeout 2
+	grep -q 'did not send' "$LAB_DIR/script.err"
+	# The peer had the connection (hs's handshake was real).
+	peer_said "^accepted $LAB_ADDR_A:[0-9]+\$"
+	assert_no_guard_left
+}
+
+@test "a failing command line: exit 1 at that line, outcome command-failed" {
+	echo_peer
+	local f
+	f=$(script_file false.pkt <<-EOT
+		--tolerance_usecs=1000000
+		$HANDSHAKE
+		+0 \`false\`
+		+0.1 < R. 1:1(0) ack 1 win 0
+	EOT
+	)
+	lab_script_fails 5 "$f"
+	lab_script_fails 5 "$f" --json
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	expect "$(result)" outcome command-failed
+	expect "$(result)" exit 1
+	# The script stopped there: the RST of line 6 was never sent.
+	peer_said "^accepted $LAB_ADDR_A:[0-9]+\$"
+	if peer_said '^reset '; then fail "line 6's RST was sent after the failed command"; fi
+	assert_no_guard_left
+}
+
+@test "the peer's retransmission where the script sends next: exit 1, unexpected, at that '<' line" {
+	lab_peer --port 8080 --greet hello
+	local f
+	f=$(script_file unexpected.pkt <<-EOT
+		--tolerance_usecs=1000000
+		$HANDSHAKE
+		// the greeting, which hs does not acknowledge...
+		* > P. 1:6(5) ack 1
+		// ...so the peer's kernel sends it again long before this line is due
+		+5 < R. 1:1(0) ack 6 win 0
+	EOT
+	)
+	lab_script_fails 8 "$f" --json
+	grep -q 'does not expect' "$LAB_DIR/script.err"
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	expect "$(result)" outcome unexpected
+	# The culprit is the retransmission of the greeting.
+	[[ -n $(segs '.dir == "in" and .rseq == 1 and .len == 5 and .script_line == 8') ]] ||
+		fail "no retransmitted greeting tagged with line 8: $output"
+	peer_said "^sent $LAB_ADDR_A:[0-9]+ 5 bytes: 'hello'\$"
+	assert_no_guard_left
+}
+
+# sleeps_in_b: a sleep process runs in namespace b.
+sleeps_in_b() {
+	local pid
+	for pid in $(ip netns pids "$LAB_B"); do
+		[[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && return 0
+	done
+	return 1
+}
+
+@test "SIGTERM while a script runs: exit 143, no guard table, the command's background process stopped" {
+	echo_peer
+	local f
+	f=$(script_file term.pkt <<-EOT
+		--tolerance_usecs=1000000
+		$HANDSHAKE
+		+0 \`ip netns exec "\$LAB_B" sleep 100 &\`
+		* > P. 1:2(1) ack 1
+	EOT
+	)
+	export LAB_B LAB_DIR
+	hs_bg script "$f" "$LAB_ADDR_B" 8080 --json
+	wait_until 5 sleeps_in_b
+	wait_until 5 grep -q '"type":"segment".*"script_line":4' "$LAB_DIR/hs.out"
+	kill -TERM "$HS_PID"
+	hs_finish 5
+	[ "$status" -eq 143 ] || fail "exit $status: $stderr"
+	expect "$(result)" outcome interrupted
+	assert_no_guard_left
+	wait_until 5 eval '! sleeps_in_b'
+}
