@@ -7,6 +7,7 @@
 # after every test no guard table is left in namespace a.
 #
 # Run by `make check`, or by hand as root: bats tests/bats/script.bats
+# shellcheck disable=SC2154 # stderr comes from bats's run --separate-stderr
 
 load common
 
@@ -271,7 +272,7 @@ letters() {
 	got=$(tshark -r "$LAB_DIR/run.pcapng" -T fields -e frame.comment 2>/dev/null | grep -o '\[script line [0-9]*\]' |
 		tr -dc '0-9\n')
 	want=$(segment_lines "$SCRIPTS/data.pkt")
-	[[ $got == "$want" ]] || fail "comments name lines $(echo $got), the script's segment lines are $(echo $want)"
+	[[ $got == "$want" ]] || fail "comments name lines ${got//$'\n'/ }, the script's segment lines are ${want//$'\n'/ }"
 	[[ $(tshark -r "$LAB_DIR/run.pcapng" -T fields -e frame.number 2>/dev/null | wc -l) -eq $(wc -l <<<"$want") ]] ||
 		fail "not one packet per segment line"
 	wait_until 5 peer_said "^received $LAB_ADDR_A:[0-9]+ 10 bytes"
