@@ -228,10 +228,11 @@ letters() {
 	peer_said "^accepted $LAB_ADDR_A:[0-9]+\$"
 }
 
-@test "--json: every segment carries the script line that sent or matched it; outcome passed" {
-	echo_peer
-	local f=$SCRIPTS/data.pkt n=0 ev line text dir want
-	lab_script "$f" --json
+# assert_script_lines FILE: after `lab_script FILE --json`, the result is "passed"
+# and the segments shown are the file's segment lines, one each, in order: hs's
+# tagged with a "<" line, the peer's with a ">" line, with the line's flags.
+assert_script_lines() {
+	local f=$1 n=0 ev line text dir want
 	output=$(cat "$LAB_DIR/script.out")
 	mapfile -t lines <"$LAB_DIR/script.out"
 	expect "$(result)" outcome passed
@@ -251,8 +252,21 @@ letters() {
 		n=$((n + 1))
 	done < <(jqo 'select(.type == "segment")')
 	((n == ${#want[@]})) || fail "$n segments shown, the script has ${#want[@]} segment lines"
+}
+
+@test "--json: every segment carries the script line that sent or matched it; outcome passed" {
+	echo_peer
+	lab_script "$SCRIPTS/data.pkt" --json
+	assert_script_lines "$SCRIPTS/data.pkt"
 	# The peer's own view: it got the data and the reset.
 	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+	peer_said "^received $LAB_ADDR_A:[0-9]+ 10 bytes"
+}
+
+@test "--json as the server (listen.pkt): the same, the client's SYN included" {
+	lab_script "$SCRIPTS/listen.pkt" --json
+	assert_script_lines "$SCRIPTS/listen.pkt"
+	grep -q ConnectionResetError "$LAB_DIR/client.out" || fail "client: $(cat "$LAB_DIR/client.out")"
 }
 
 @test "--ladder: each arrow names its script line" {
@@ -290,6 +304,8 @@ letters() {
 	)
 	LAB_SCRIPT_EXPECT=3 lab_script_fails 6 "$f" --timeout 2
 	grep -q 'did not send' "$LAB_DIR/script.err"
+	# --timeout 2, not the default 10 s, ended the wait.
+	grep -qE '^  at: +[2-9]\.' "$LAB_DIR/script.err" || fail "not ended after 2 s: $(cat "$LAB_DIR/script.err")"
 	# The peer had the connection (hs's handshake was real).
 	peer_said "^accepted $LAB_ADDR_A:[0-9]+\$"
 	assert_no_guard_left
