@@ -3,7 +3,7 @@
 # each with its wrong twin (which must stop at exactly its "// wrong:" line), and
 # the command itself (bad input, --target, --json, --ladder, -w, timeouts, failing
 # commands, unexpected segments, SIGTERM). Every passing script is judged by what
-# the PEER saw too (its program's report, its ss, its capture), not by hs alone;
+# the PEER saw too (its program's report, its ss), not by hs alone;
 # after every test no guard table is left in namespace a.
 #
 # Run by `make check`, or by hand as root: bats tests/bats/script.bats
@@ -12,7 +12,7 @@
 load common
 
 setup() {
-	hs_setup jq nft ss ip tcpdump tshark python3
+	hs_setup jq nft ss ip tshark python3 timeout
 	SCRIPTS=$BATS_TEST_DIRNAME/../scripts
 	PYTHON=/usr/bin/python3
 	[[ -x $PYTHON ]] || PYTHON=$(command -v python3)
