@@ -159,6 +159,21 @@ hs_port() {
 	plays_wrong listen
 }
 
+@test "example.pkt (the README's): the peer received hs's line, echoed it, heard the reset" {
+	echo_peer
+	lab_script "$SCRIPTS/example.pkt"
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+	peer_said "^received $LAB_ADDR_A:[0-9]+ 6 bytes: 'hello\\\\n'\$"
+	grep -q '\[line 9\]' "$LAB_DIR/script.out" || fail "no segment tagged line 9: $(cat "$LAB_DIR/script.out")"
+	assert_no_guard_left
+}
+
+@test "example-wrong.pkt (the README's) stops at its wrong line" {
+	echo_peer
+	plays_wrong example
+	grep -q '^  why:      ack 6 expected, got 7$' "$LAB_DIR/script.err" || fail "$(cat "$LAB_DIR/script.err")"
+}
+
 # ---- the command itself -------------------------------------------------------------
 
 # script_file NAME: write stdin to $LAB_DIR/NAME (a script for one test); prints its path.
