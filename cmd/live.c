@@ -145,27 +145,15 @@ static void show_changes(struct live *l, const hs_obs_out *o, uint64_t ts, bool 
 static void show_segment(struct live *l, const hs_segment *seg, int from, uint64_t ts, bool spoofed,
                          const char *note_text, const hs_obs_out *o, bool captured)
 {
-	hs_event ev = {
-		.type = HS_EV_SEGMENT, .t_ns = since_start(l, ts), .dir = from == SIDE_A ? HS_DIR_OUT : HS_DIR_IN,
-		.seg = seg, .spoofed = spoofed, .note_text = note_text,
-		.rseq = hs_observer_rel(&l->ob, from, seg->seq),
-		.rack = (seg->flags & HS_ACK) ? hs_observer_rel(&l->ob, !from, seg->ack) : 0,
-		.state = obs(l, SIDE_A)->state, .peer_state = obs(l, SIDE_B)->state,
-		.peer_assumed = obs(l, SIDE_B)->assumed,
-	};
+	hs_event ev;
 
+	hs_observer_event(&l->ob, seg, from, o, &ev);
+	ev.t_ns = since_start(l, ts);
+	ev.spoofed = spoofed;
+	ev.note_text = note_text;
 	/* The datagram as captured, for the sinks (pcapng); else they encode seg. */
 	if (captured && hs_capture_last_ip(l->cap, &ev.ip, &ev.ip_caplen, &ev.ip_len) < 0)
 		ev.ip = NULL;
-	if (o) {
-		ev.rseq = o->rseq;
-		ev.rack = o->rack;
-		ev.win_shift = o->win_shift;
-		ev.note = o->note;
-		ev.state = o->state[SIDE_A];
-		ev.peer_state = o->state[SIDE_B];
-		ev.peer_assumed = o->assumed[SIDE_B];
-	}
 	emit(l, &ev);
 	if (o)
 		show_changes(l, o, ts, true);

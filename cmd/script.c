@@ -129,24 +129,15 @@ static void show_changes(struct run *r, const hs_obs_out *o, uint64_t ts)
 static void show_segment(struct run *r, const hs_segment *seg, int from, uint64_t ts, const hs_obs_out *o,
                          unsigned line, const char *note_text, bool captured)
 {
-	hs_event ev = {
-		.type = HS_EV_SEGMENT, .t_ns = rel_ns(r, ts), .dir = from == SIDE_US ? HS_DIR_OUT : HS_DIR_IN,
-		.seg = seg, .note_text = note_text, .script_line = line,
-		.rseq = seg->seq - (from == SIDE_US ? r->play.our_isn : r->play.peer_isn),
-		.rack = (seg->flags & HS_ACK) ? seg->ack - (from == SIDE_US ? r->play.peer_isn : r->play.our_isn) : 0,
-		.state = r->ob.side[SIDE_US].state, .peer_state = r->ob.side[SIDE_PEER].state,
-	};
+	hs_event ev;
+
+	hs_observer_event(&r->ob, seg, from, o, &ev);
+	ev.t_ns = rel_ns(r, ts);
+	ev.note_text = note_text;
+	ev.script_line = line;
+	/* The datagram as captured, for the sinks (pcapng); else they encode seg. */
 	if (captured && hs_capture_last_ip(r->d.s.cap, &ev.ip, &ev.ip_caplen, &ev.ip_len) < 0)
 		ev.ip = NULL;
-	if (o) {
-		ev.rseq = o->rseq;
-		ev.rack = o->rack;
-		ev.win_shift = o->win_shift;
-		ev.note = o->note;
-		ev.state = o->state[SIDE_US];
-		ev.peer_state = o->state[SIDE_PEER];
-		ev.peer_assumed = o->assumed[SIDE_PEER];
-	}
 	emit(r, &ev);
 	if (o)
 		show_changes(r, o, ts);

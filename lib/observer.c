@@ -522,3 +522,25 @@ void hs_observer_conclude(hs_observer *ob, int side, hs_state to, const char *wh
 		out->assumed[i] = ob->side[i].assumed;
 	}
 }
+
+void hs_observer_event(const hs_observer *ob, const hs_segment *seg, int from, const hs_obs_out *o, hs_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = HS_EV_SEGMENT;
+	ev->dir = from == HS_OBS_A ? HS_DIR_OUT : HS_DIR_IN;
+	ev->seg = seg;
+	ev->rseq = hs_observer_rel(ob, from, seg->seq);
+	ev->rack = (seg->flags & HS_ACK) ? hs_observer_rel(ob, !from, seg->ack) : 0;
+	ev->state = ob->side[HS_OBS_A].state;
+	ev->peer_state = ob->side[HS_OBS_B].state;
+	ev->peer_assumed = ob->side[HS_OBS_B].assumed;
+	if (o) {
+		ev->rseq = o->rseq;
+		ev->rack = o->rack;
+		ev->win_shift = o->win_shift;
+		ev->note = o->note;
+		ev->state = o->state[HS_OBS_A];
+		ev->peer_state = o->state[HS_OBS_B];
+		ev->peer_assumed = o->assumed[HS_OBS_B];
+	}
+}

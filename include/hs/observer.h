@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hs/addr.h"
+#include "hs/event.h"
 #include "hs/segment.h"
 #include "hs/state.h"
 #include "hs/tcb.h"
@@ -155,5 +156,11 @@ int hs_observer_spoofed(hs_observer *ob, const hs_segment *seg, hs_obs_out *out)
 void hs_observer_conclude(hs_observer *ob, int side, hs_state to, const char *why, hs_obs_out *out);
 /* seq relative to side's ISS (0 while unknown). Pure. */
 uint32_t hs_observer_rel(const hs_observer *ob, int side, uint32_t seq);
+
+/* The segment event of seg sent by side from (A -> B is HS_DIR_OUT): type, dir, seg,
+ * numbers relative to each side's ISS, both sides' states; with o (what
+ * hs_observer_segment made of seg; NULL when it was not given one) also its window
+ * shift and note. The caller sets the time and anything else (ip, note_text...). */
+void hs_observer_event(const hs_observer *ob, const hs_segment *seg, int from, const hs_obs_out *o, hs_event *ev);
 
 #endif
