@@ -141,7 +141,7 @@ static const struct command commands[] = {
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
 	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
-	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE,
+	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
 	  "hs script FILE [HOST PORT]",
 	  "Play a scenario script in packetdrill's notation against a peer: hs sends the\n"
 	  "\"<\" lines, checks every segment the peer sends against the \">\" lines, runs the\n"

@@ -9,12 +9,15 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,6 +124,9 @@ static void show_changes(struct run *r, const hs_obs_out *o, uint64_t ts)
 {
 	for (int i = 0; i < o->nchange; i++) {
 		hs_event ev = { .type = HS_EV_STATE, .t_ns = rel_ns(r, ts), .change = o->change[i], .by_segment = true };
+		/* hs is this end: what reached it, its capture saw arrive -- nothing assumed. */
+		if (!ev.change.peer)
+			ev.change.assumed = false;
 		emit(r, &ev);
 	}
 }
@@ -165,6 +171,7 @@ static void observer_start(struct run *r)
 		return;
 	r->ob_on = true;
 	hs_observer_init(&r->ob, &r->local, &r->remote);
+	hs_observer_iss(&r->ob, SIDE_US, r->play.our_isn);
 	hs_event open = {
 		.type = HS_EV_OPEN, .local = &r->local, .remote = &r->remote, .local_name = "us", .remote_name = "peer",
 		.wall_t0_ns = r->d.s.wall_t0,
@@ -224,14 +231,50 @@ static void export_ends(const struct run *r)
 	setenv("HS_PEER_PORT", port, 1);
 }
 
+/* Send sig to every process whose parent is hs: as a child subreaper
+ * (PR_SET_CHILD_SUBREAPER), hs inherits what commands left running even when it
+ * left their process group (setsid, a double fork). Returns how many there were. */
+static int signal_children(int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t me = getpid();
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t k = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[k] = '\0';
+		/* pid (comm) state ppid ...: comm may hold blanks and parentheses */
+		char *rp = strrchr(buf, ')');
+		char state;
+		int ppid;
+		if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != me || state == 'Z')
+			continue;
+		kill((pid_t)atoi(e->d_name), sig);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Stop what commands left running (a server started with '&'): SIGTERM to each
- * process group, SIGKILL to what is still there a second later. */
+ * process group and to every other descendant, SIGKILL to what is still there a
+ * second later. */
 static void stop_groups(struct run *r)
 {
-	if (!r->ngroups)
-		return;
 	for (int i = 0; i < r->ngroups; i++)
 		kill(-r->groups[i], SIGTERM);
+	signal_children(SIGTERM);
 	uint64_t until = hs_now_ns() + 1000000000ull;
 	for (;;) {
 		bool left = false;
@@ -240,6 +283,8 @@ static void stop_groups(struct run *r)
 		for (int i = 0; i < r->ngroups; i++)
 			if (kill(-r->groups[i], 0) == 0)
 				left = true;
+		if (signal_children(0) > 0)
+			left = true;
 		if (!left || hs_now_ns() > until)
 			break;
 		struct timespec ts = { 0, 10000000 };
@@ -247,6 +292,9 @@ static void stop_groups(struct run *r)
 	}
 	for (int i = 0; i < r->ngroups; i++)
 		kill(-r->groups[i], SIGKILL);
+	signal_children(SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	r->ngroups = 0;
 }
 
@@ -364,9 +412,14 @@ static int finish_failed(struct run *r)
 
 static __attribute__((noreturn)) void interrupted(struct run *r)
 {
-	char text[64];
-	snprintf(text, sizeof(text), "interrupted by %s", cli_signal_name(hs_stop_signal));
-	exit(finish(r, "interrupted", 128 + hs_stop_signal, 0, text, NULL));
+	char text[160];
+	const hs_scr_line *l = r->play.cur < r->script.n ? &r->script.line[r->play.cur] : NULL;
+	if (l)
+		snprintf(text, sizeof(text), "interrupted by %s at %s:%u", cli_signal_name(hs_stop_signal), r->file,
+		         l->lineno);
+	else
+		snprintf(text, sizeof(text), "interrupted by %s", cli_signal_name(hs_stop_signal));
+	exit(finish(r, "interrupted", 128 + hs_stop_signal, l ? l->lineno : 0, text, NULL));
 }
 
 static __attribute__((noreturn)) void failed(struct run *r, const char *what)
@@ -419,7 +472,9 @@ static void take(struct run *r, const hs_segment *seg, uint64_t ts)
 		hs_observer_segment(&r->ob, seg, ts, &o);
 		if (o.copy)
 			return;
-		show_segment(r, seg, from, ts, &o, line, line ? NULL : "not-hs", true);
+		/* Not one hs sent: the local kernel's (without the guard, its RST). */
+		show_segment(r, seg, from, ts, &o, line, line ? NULL : (seg->flags & HS_RST) ? "kernel-rst" : "not-hs",
+		             true);
 		return;
 	}
 	hs_obs_out o;
@@ -534,6 +589,8 @@ int cmd_script(struct cli *c)
 	r->d.c = c;
 	r->d.t0 = hs_now_ns();
 	r->d.keep_privs = true; /* commands run as the user who ran hs, with what it may do */
+	/* What commands leave running becomes hs's to stop, wherever it went. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (c->nargs < 1)
 		die(HS_EXIT_USAGE, "script needs a FILE (hs script FILE [HOST PORT])");
 	r->file = c->args[0];
@@ -579,6 +636,11 @@ int cmd_script(struct cli *c)
 
 	uint32_t isn = c->have_isn ? c->isn : hs_random32();
 	hs_play_init(&r->play, &r->script, isn, hs_random32(), (c->given & O_TIMEOUT) ? c->timeout_ns : 0);
+	/* Time 0 is now, with the capture, sender and guard ready, as packetdrill's is its
+	 * first event: the script's times do not include hs's start-up. */
+	r->d.t0 = hs_now_ns();
+	r->d.s.t0 = r->d.t0;
+	r->d.s.wall_t0 = hs_wall_ns();
 	if (!r->server)
 		observer_start(r);
 	char where[HS_ENDPOINT_STRLEN], peer[HS_ENDPOINT_STRLEN];
@@ -593,6 +655,9 @@ int cmd_script(struct cli *c)
 		     r->d.s.guard.table[0] ? ", kernel RSTs blocked by nft table " : ", no guard", r->d.s.guard.table);
 
 	for (;;) {
+		/* What the capture already holds is judged before the clock is: a segment
+		 * that came (while a command ran, say) is not "missing". */
+		sniff(r, 0);
 		uint64_t at, now = rel_ns(r, hs_now_ns());
 		enum hs_play_do what = hs_play_next(&r->play, now, &at);
 		switch (what) {
@@ -619,6 +684,10 @@ int cmd_script(struct cli *c)
 			if (hs_play_build(&r->play, rel_ns(r, before), &tx) < 0)
 				break;
 			unsigned line = r->script.line[r->play.cur].lineno;
+			uint64_t late = rel_ns(r, before) - at, tol = r->script.line[r->play.cur].time.tol_ns;
+			if (rel_ns(r, before) > at && late > tol)
+				info(r, "line %u goes out %" PRIu64 ".%03" PRIu64 " s after its time (what came before took "
+				     "longer)", line, late / 1000000000u, late % 1000000000u / 1000000u);
 			/* The slot about to be reused must have been shown. */
 			if (r->nsent >= SENT_SLOTS && !r->sent[r->nsent % SENT_SLOTS].shown)
 				show_overdue(r, UINT64_MAX);

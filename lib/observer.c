@@ -544,3 +544,9 @@ void hs_observer_event(const hs_observer *ob, const hs_segment *seg, int from, c
 		ev->peer_assumed = o->assumed[HS_OBS_B];
 	}
 }
+
+void hs_observer_iss(hs_observer *ob, int side, uint32_t iss)
+{
+	ob->side[side].iss = iss;
+	ob->side[side].iss_known = true;
+}

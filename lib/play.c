@@ -121,10 +121,16 @@ enum hs_play_do hs_play_next(hs_play *p, uint64_t now, uint64_t *at)
 		return HS_PLAY_DONE;
 	if (l->kind == HS_SCR_EXPECT) {
 		window(p, l, &lo, &hi);
-		*at = hi;
-		if (now > hi) {
-			fail(p, HS_PLAY_F_MISSING, now, "no segment from the peer by %" PRIu64 ".%06" PRIu64 " s",
-			     hi / 1000000000u, hi % 1000000000u / 1000u);
+		uint64_t deadline = l->time.kind == HS_SCR_T_ANY ? hi : hi + HS_PLAY_LATE_GRACE_NS;
+		*at = deadline;
+		if (now > deadline) {
+			if (deadline == hi)
+				fail(p, HS_PLAY_F_MISSING, now, "no segment from the peer by %" PRIu64 ".%06" PRIu64 " s",
+				     hi / 1000000000u, hi % 1000000000u / 1000u);
+			else
+				fail(p, HS_PLAY_F_MISSING, now, "no segment from the peer by %" PRIu64 ".%06" PRIu64
+				     " s (nor in the %u s after)", hi / 1000000000u, hi % 1000000000u / 1000u,
+				     (unsigned)(HS_PLAY_LATE_GRACE_NS / 1000000000u));
 			return HS_PLAY_FAILED;
 		}
 		return HS_PLAY_WAIT;
@@ -271,11 +277,15 @@ unsigned hs_play_segment(hs_play *p, const hs_segment *seg, uint64_t t)
 	uint64_t te = t > p->prev_ns ? t : p->prev_ns;
 	window(p, l, &lo, &hi);
 	if (te < lo || te > hi) {
+		char when[128] = "";
+		if (te != t) /* it came while a command ran */
+			snprintf(when, sizeof(when), ", during the command before, so at its end, %" PRIu64 ".%06" PRIu64
+			         " s,", te / 1000000000u, te % 1000000000u / 1000u);
 		fail(p, te < lo ? HS_PLAY_F_EARLY : HS_PLAY_F_LATE, t,
-		     "it came at %" PRIu64 ".%06" PRIu64 " s, expected from %" PRIu64 ".%06" PRIu64 " to %" PRIu64
+		     "it came at %" PRIu64 ".%06" PRIu64 " s%s expected from %" PRIu64 ".%06" PRIu64 " to %" PRIu64
 		     ".%06" PRIu64 " s",
-		     te / 1000000000u, te % 1000000000u / 1000u, lo / 1000000000u, lo % 1000000000u / 1000u,
-		     hi / 1000000000u, hi % 1000000000u / 1000u);
+		     t / 1000000000u, t % 1000000000u / 1000u, te != t ? when : ",",
+		     lo / 1000000000u, lo % 1000000000u / 1000u, hi / 1000000000u, hi % 1000000000u / 1000u);
 		return 0;
 	}
 	p->prev_ns = te;

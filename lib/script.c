@@ -473,6 +473,12 @@ static int parse_line(char *p, unsigned lineno, hs_script *s, uint64_t *last_abs
 			free(l.data);
 			return -1;
 		}
+		if (l.kind == HS_SCR_SEND && l.any) {
+			free(whole);
+			free(l.data);
+			return fail(e, lineno, "\"*\" and \"<...>\" say what the peer may send: a \"<\" line is what hs "
+			            "sends (give the value, or leave the field out for hs's default)");
+		}
 		/* Shown in the mismatch block: blanks outside the payload made single spaces. */
 		size_t k = 0;
 		bool quoted = false;

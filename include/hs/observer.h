@@ -157,6 +157,10 @@ void hs_observer_conclude(hs_observer *ob, int side, hs_state to, const char *wh
 /* seq relative to side's ISS (0 while unknown). Pure. */
 uint32_t hs_observer_rel(const hs_observer *ob, int side, uint32_t seq);
 
+/* side's ISS is iss (hs knows its own ISN before its SYN is seen, or when a script
+ * sends something else first): relative numbers count from it. */
+void hs_observer_iss(hs_observer *ob, int side, uint32_t iss);
+
 /* The segment event of seg sent by side from (A -> B is HS_DIR_OUT): type, dir, seg,
  * numbers relative to each side's ISS, both sides' states; with o (what
  * hs_observer_segment made of seg; NULL when it was not given one) also its window

@@ -53,6 +53,10 @@ enum hs_play_fail {
 };
 
 #define HS_PLAY_ANY_WAIT_NS (10ull * 1000000000ull) /* default wait of a "*" line */
+#define HS_PLAY_LATE_GRACE_NS (1000000000ull)       /* after a timed ">" line's window, how
+                                                     * long a segment is still waited for:
+                                                     * one that comes is LATE (exit 1), none
+                                                     * MISSING (exit 3) */
 
 typedef struct hs_play {
 	const hs_script *s;
@@ -80,8 +84,10 @@ typedef struct hs_play {
 void hs_play_init(hs_play *p, const hs_script *s, uint32_t our_isn, uint32_t ts_base, uint64_t any_wait_ns);
 
 /* What to do at time now (ns since the start). SEND/SHELL: line p->cur is due;
- * SLEEP: *at is when it will be; WAIT: *at is the deadline of line p->cur's segment
- * (past it, the call fails the script with HS_PLAY_F_MISSING and returns FAILED). */
+ * SLEEP: *at is when it will be; WAIT: *at is the deadline of line p->cur's segment:
+ * the end of its window (a "*" line), or HS_PLAY_LATE_GRACE_NS after it, so that a
+ * segment that comes late is told from one that never comes (past the deadline, the
+ * call fails the script with HS_PLAY_F_MISSING and returns FAILED). */
 enum hs_play_do hs_play_next(hs_play *p, uint64_t now, uint64_t *at);
 
 /* The segment of "<" line p->cur, as it goes on the wire: flags; SEQ = our ISN +

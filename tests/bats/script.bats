@@ -399,6 +399,89 @@ sleeps_in_b() {
 	hs_finish 5
 	[ "$status" -eq 143 ] || fail "exit $status: $stderr"
 	expect "$(result)" outcome interrupted
+	expect "$(result)" script_line 6
+	grep -q "^hs: interrupted by SIGTERM at $f:6\$" "$LAB_DIR/hs.err" || fail "$(cat "$LAB_DIR/hs.err")"
 	assert_no_guard_left
 	wait_until 5 eval '! sleeps_in_b'
 }
+
+# sleeping_for SECONDS: a "sleep SECONDS" process runs (anywhere).
+sleeping_for() {
+	pgrep -xf "sleep $1" >/dev/null
+}
+
+@test "what commands leave running outside their process group (setsid) is stopped too" {
+	echo_peer
+	local a=$((6000 + RANDOM % 1000)) b f
+	b=$((a + 1000))
+	f=$(script_file setsid.pkt <<-EOT
+		0 \`setsid sleep $a &\`
+		+0 \`setsid -f sleep $b\`
+		$HANDSHAKE
+		+0 < R 1:1(0) win 0
+	EOT
+	)
+	lab_script "$f"
+	wait_until 5 eval "! sleeping_for $a" || fail "setsid sleep $a & survived the script"
+	wait_until 5 eval "! sleeping_for $b" || fail "setsid -f sleep $b survived the script"
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+}
+
+@test "a segment that came in its window, during a command that ended after it: late (exit 1), not missing" {
+	lab_peer --port 8080 --greet hello
+	local f
+	f=$(script_file during.pkt <<-EOT
+		--tolerance_usecs=100000
+		$HANDSHAKE
+		// the greeting comes while this command runs...
+		+0 \`sleep 1.5\`
+		// ...inside this window, but it counts as coming when the command ended
+		0~0.6 > P. 1:6(5) ack 1
+	EOT
+	)
+	lab_script_fails 8 "$f" --json
+	grep -q 'came too late' "$LAB_DIR/script.err" || fail "$(cat "$LAB_DIR/script.err")"
+	grep -q 'during the command before' "$LAB_DIR/script.err" || fail "$(cat "$LAB_DIR/script.err")"
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	expect "$(result)" outcome late
+	peer_said "^sent $LAB_ADDR_A:[0-9]+ 5 bytes: 'hello'\$"
+}
+
+@test "hs's own state changes are seen, not assumed; the peer's rest on hs's segments until its own show them" {
+	echo_peer
+	lab_script "$SCRIPTS/handshake.pkt" --json
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	[[ -z $(jq -c 'select(.type == "state" and .side != "peer" and .basis == "assumed")' "$LAB_DIR/script.out") ]] ||
+		fail "an own change marked assumed: $output"
+	lab_script "$SCRIPTS/handshake.pkt"
+	if grep -vE '^ *[0-9.]* *peer ' "$LAB_DIR/script.out" | grep -E '(→|->).*\(assumed\)' ; then
+		fail "an own change shown as assumed: $(cat "$LAB_DIR/script.out")"
+	fi
+	wait_until 5 peer_said "^reset $LAB_ADDR_A:[0-9]+ "
+}
+
+@test "--isn N: hs's numbers count from it even when its first segment is no SYN (the peer's capture agrees)" {
+	echo_peer
+	lab_tcpdump_start tcp port 8080
+	local f
+	f=$(script_file isn.pkt <<-EOT
+		0 < . 1:1(0) ack =12345 win 502
+		+0 > R 12345:12345(0) <...>
+		+0.1 < S 0:0(0) win 65535 <mss 1460>
+		+0 > S. 0:0(0) ack 1 <...>
+		+0 < R 1:1(0) win 0
+	EOT
+	)
+	lab_script "$f" --isn 1000 --json
+	lab_tcpdump_stop
+	output=$(cat "$LAB_DIR/script.out")
+	mapfile -t lines <"$LAB_DIR/script.out"
+	[[ $(segs '.dir == "out" and .script_line == 1' | jq -r .rseq) == 1 ]] || fail "line 1's rseq: $output"
+	[[ $(segs '.dir == "out" and .script_line == 1' | jq -r .seq) == 1001 ]] || fail "line 1's seq: $output"
+	# What the peer received: seq 1001 first, then the SYN at 1000.
+	[[ $(tshark -r "$LAB_DIR/capture.pcap" -Y 'ip.src == 198.18.0.1' -T fields -e tcp.seq_raw -o tcp.relative_sequence_numbers:FALSE 2>/dev/null | head -2 | tr '\n' ' ') == "1001 1000 " ]] ||
+		fail "the peer's capture: $(lab_tcpdump_text)"
+}
+

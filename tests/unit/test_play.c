@@ -132,7 +132,7 @@ static void test_expect_abs_window(void)
 
 	load("0.100 > S 0:0(0)\n", OUR_ISN, 0, 0);
 	EQ_INT(hs_play_next(&P, 0, &at), HS_PLAY_WAIT, "abs expect: wait at the start");
-	EQ_INT(at, 104 * MS, "abs expect: until 0.100 + 4 ms tolerance");
+	EQ_INT(at, 104 * MS + HS_PLAY_LATE_GRACE_NS, "abs expect: until 0.100 + 4 ms tolerance, + the grace for a late one");
 	EQ_INT(syn_at("0.100 > S 0:0(0)\n", 96 * MS, &r), HS_PLAY_F_OK, "abs expect: 0.096 (T - tol) matches");
 	EQ_INT(r, 1, "abs expect: returns file line 1");
 	EQ_INT(P.prev_ns, 96 * MS, "abs expect: previous time is its arrival");
@@ -167,7 +167,7 @@ static void test_expect_rel_after_actual(void)
 		EQ_INT(at, 600 * MS, "rel expect: send due 0.1 after the SYN's arrival");
 		EQ_INT(send_line(610 * MS), 0, "rel expect: SYN,ACK sent at 0.610");
 		EQ_INT(hs_play_next(&P, 610 * MS, &at), HS_PLAY_WAIT, "rel expect: wait for the ACK");
-		EQ_INT(at, 714 * MS, "rel expect: deadline 0.610 + 0.1 + tol");
+		EQ_INT(at, 714 * MS + HS_PLAY_LATE_GRACE_NS, "rel expect: deadline 0.610 + 0.1 + tol");
 		uint64_t t = run == 0 ? 706 * MS : run == 1 ? 706 * MS - 1 : 714 * MS + 1;
 		unsigned r = hs_play_segment(&P, &ack, t);
 		if (run == 0)
@@ -188,7 +188,7 @@ static void test_expect_range(void)
 
 	load(abs, OUR_ISN, 0, 0);
 	EQ_INT(hs_play_next(&P, 0, &at), HS_PLAY_WAIT, "range: wait");
-	EQ_INT(at, 304 * MS, "range: deadline B + tol");
+	EQ_INT(at, 304 * MS + HS_PLAY_LATE_GRACE_NS, "range: deadline B + tol");
 	EQ_INT(syn_at(abs, 96 * MS, &r), 0, "range: A - tol matches");
 	EQ_INT(syn_at(abs, 200 * MS, &r), 0, "range: inside matches");
 	EQ_INT(syn_at(abs, 304 * MS, &r), 0, "range: B + tol matches");
@@ -211,7 +211,7 @@ static void test_expect_range(void)
 		send_line(50 * MS); /* late: the range counts from 0.050 */
 		if (i == 0) {
 			EQ_INT(hs_play_next(&P, 50 * MS, &at), HS_PLAY_WAIT, "rel range: wait");
-			EQ_INT(at, 254 * MS, "rel range: deadline 0.050 + 0.2 + tol");
+			EQ_INT(at, 254 * MS + HS_PLAY_LATE_GRACE_NS, "rel range: deadline 0.050 + 0.2 + tol");
 		}
 		hs_play_segment(&P, &ack, c[i].t);
 		EQ_INT(P.fail, c[i].fail, c[i].what);
@@ -252,17 +252,34 @@ static void test_expect_deadline_missing(void)
 	uint64_t at = 0;
 
 	load("0.100 > S 0:0(0)\n", OUR_ISN, 0, 0);
-	EQ_INT(hs_play_next(&P, 104 * MS, &at), HS_PLAY_WAIT, "missing: at the deadline still waits");
-	EQ_INT(hs_play_next(&P, 104 * MS + 1, &at), HS_PLAY_FAILED, "missing: past the deadline: FAILED");
+	EQ_INT(hs_play_next(&P, 104 * MS, &at), HS_PLAY_WAIT, "missing: at the window's end still waits");
+	EQ_INT(at, 1104 * MS, "missing: the deadline is the window's end + HS_PLAY_LATE_GRACE_NS");
+	EQ_INT(hs_play_next(&P, 104 * MS + 1, &at), HS_PLAY_WAIT, "missing: past the window: waits for a late one");
+	EQ_INT(hs_play_next(&P, 1104 * MS, &at), HS_PLAY_WAIT, "missing: at the deadline still waits");
+	EQ_INT(hs_play_next(&P, 1104 * MS + 1, &at), HS_PLAY_FAILED, "missing: past the deadline: FAILED");
 	EQ_INT(P.fail, HS_PLAY_F_MISSING, "missing: fail MISSING");
 	EQ_INT(P.fail_line, 0, "missing: line index 0");
-	EQ_INT(P.fail_t_ns, 104 * MS + 1, "missing: found at now");
+	EQ_INT(P.fail_t_ns, 1104 * MS + 1, "missing: found at now");
 	EQ_INT(hs_play_exit_code(&P), 3, "missing: exit 3");
-	EQ_STR(P.why, "no segment from the peer by 0.104000 s", "missing: why");
+	EQ_STR(P.why, "no segment from the peer by 0.104000 s (nor in the 1 s after)", "missing: why");
 	EQ_INT(hs_play_next(&P, 200 * MS, &at), HS_PLAY_FAILED, "missing: stays FAILED");
 	EQ_INT(hs_play_segment(&P, &syn, 200 * MS), 0, "missing: a late segment is not matched");
 	EQ_INT(P.fail, HS_PLAY_F_MISSING, "missing: a late segment changes nothing");
 	OK(!P.peer_isn_known, "missing: the peer's ISN not learnt after the end");
+}
+
+/* A segment that comes after its line's window, within HS_PLAY_LATE_GRACE_NS: LATE
+ * (exit 1), not MISSING -- the peer did send it. */
+static void test_expect_late_within_grace(void)
+{
+	hs_segment syn = seg(HS_SYN, PEER_ISN, 0, 29200);
+	uint64_t at = 0;
+
+	load("0.100 > S 0:0(0)\n", OUR_ISN, 0, 0);
+	EQ_INT(hs_play_next(&P, 600 * MS, &at), HS_PLAY_WAIT, "grace: half a second late still waits");
+	EQ_INT(hs_play_segment(&P, &syn, 600 * MS), 0, "grace: the late segment fails the line");
+	EQ_INT(P.fail, HS_PLAY_F_LATE, "grace: LATE, not MISSING");
+	EQ_INT(hs_play_exit_code(&P), 1, "grace: exit 1");
 }
 
 /* A segment captured while a command ran arrives, for the script, when it ended. */
@@ -275,7 +292,7 @@ static void test_command_segment_at_end(void)
 	EQ_INT(hs_play_next(&P, 0, &at), HS_PLAY_SHELL, "command: due at 0");
 	hs_play_done(&P, 500 * MS, NULL);
 	EQ_INT(hs_play_next(&P, 500 * MS, &at), HS_PLAY_WAIT, "command: then wait");
-	EQ_INT(at, 504 * MS, "command: +0 counts from its end");
+	EQ_INT(at, 504 * MS + HS_PLAY_LATE_GRACE_NS, "command: +0 counts from its end");
 	EQ_INT(hs_play_segment(&P, &syn, 100 * MS), 2, "command: SYN captured at 0.1 matches +0 after 0.5");
 	EQ_INT(P.prev_ns, 500 * MS, "command: the match counts at the command's end");
 
@@ -283,7 +300,8 @@ static void test_command_segment_at_end(void)
 	hs_play_done(&P, 300 * MS, NULL);
 	EQ_INT(hs_play_segment(&P, &syn, 100 * MS), 0, "command: SYN at 0.1 during a command ending at 0.3");
 	EQ_INT(P.fail, HS_PLAY_F_LATE, "command: it is LATE for a line at 0.1");
-	EQ_STR(P.why, "it came at 0.300000 s, expected from 0.096000 to 0.104000 s", "command: why names 0.300");
+	EQ_STR(P.why, "it came at 0.100000 s, during the command before, so at its end, 0.300000 s, expected from "
+	       "0.096000 to 0.104000 s", "command: why names when it came and when it counts");
 }
 
 /* ---- building "<" lines -------------------------------------------------------------- */
@@ -756,12 +774,12 @@ static void test_failure_format(void)
 
 	/* MISSING: no actual line */
 	load("0.100 > S 0:0(0)\n", OUR_ISN, 0, 0);
-	hs_play_next(&P, 104 * MS + 1000, &at);
+	hs_play_next(&P, 1104 * MS + 1000, &at);
 	EQ_STR(hs_play_failure_format(&P, "t.pkt", NULL, buf, sizeof(buf)),
 	       "t.pkt:1: the peer did not send the segment\n"
 	       "  expected: S 0:0(0)\n"
-	       "  why:      no segment from the peer by 0.104000 s\n"
-	       "  at:       0.104001 s\n",
+	       "  why:      no segment from the peer by 0.104000 s (nor in the 1 s after)\n"
+	       "  at:       1.104001 s\n",
 	       "format MISSING: whole block");
 
 	/* SHELL */
@@ -863,6 +881,7 @@ int main(void)
 	test_expect_range();
 	test_any_wait();
 	test_expect_deadline_missing();
+	test_expect_late_within_grace();
 	test_command_segment_at_end();
 	test_build_syn();
 	test_build_seq_default();

@@ -308,6 +308,9 @@ static void test_payload(void)
 	l = line2("* > P. * ack 1 \"abc\"");
 	OK(l && l->have_data && !(l->spec.have_len), "* seq: the payload is still compared, its length through it");
 
+	OK(parse("0 < S 0:0(0)\n+0 < * 1:1(0) ack 1\n", &s) == -1, "* in a \"<\" line");
+	OK(strstr(err, "t.pkt:2: \"*\" and \"<...>\" say what the peer may send") == err, "why: * in a < line");
+	OK(parse("0 < S 0:0(0) <...>\n", &s) == -1, "<...> in a \"<\" line");
 	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"abc\"\n", &s) == -1, "LEN differs from the payload");
 	EQ_STR(err, "t.pkt:2: LEN is 2 but the payload has 3 bytes", "why: LEN vs payload");
 	OK(parse("0 < S 0:0(0)\n+0 < P. 1:3(2) ack 1 \"ab\n", &s) == -1, "unterminated payload");
