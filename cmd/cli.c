@@ -84,15 +84,24 @@ struct command {
 		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE)
 
 static const struct command commands[] = {
-	{ "connect", cmd_connect, SEGMENT_OPTS, "hs connect HOST PORT [OPTIONS]",
+	{ "connect", cmd_connect, SEGMENT_OPTS | O_TFO, "hs connect HOST PORT [OPTIONS]",
 	  "Active open from userspace: SYN -> SYN,ACK -> ACK, every segment and state shown.\n"
 	  "HOST PORT may also be written HOST:PORT, [V6] PORT or [V6]:PORT.\n\n"
-	  SEGMENT_HELP "\n" CLOSE_HELP },
-	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT, "hs listen [ADDR] PORT [OPTIONS]",
+	  SEGMENT_HELP
+	  "  --tfo             TCP Fast Open (RFC 7413) with the cookie saved for this peer:\n"
+	  "                    the first --send goes in the SYN (up to 536 bytes); without\n"
+	  "                    a saved cookie, a cookie request. --opt tfo=HEX with --send\n"
+	  "                    puts the data in the SYN too; a cookie a SYN,ACK returns is\n"
+	  "                    saved for the peer (in the store, see --state-dir)\n"
+	  "\n" CLOSE_HELP },
+	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT | O_TFOCOOKIE, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK. ADDR (an address\n"
 	  "of this host) and PORT may also be given as ADDR:PORT or [V6]:PORT.\n\n" SEGMENT_HELP
 	  "  --syn-timeout SEC wait this long for the SYN (default: until interrupted; when\n"
-	  "                    only --timeout is given, --timeout)\n\n" CLOSE_HELP },
+	  "                    only --timeout is given, --timeout)\n"
+	  "  --tfo-cookie HEX  TCP Fast Open (RFC 7413): answer a cookie request with this\n"
+	  "                    cookie (4 to 16 bytes) and take the data of a SYN carrying it\n\n"
+	  CLOSE_HELP },
 	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
@@ -535,6 +544,7 @@ enum {
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
 	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
+	L_TFO, L_TFOCOOKIE,
 };
 
 static const struct option long_options[] = {
@@ -590,6 +600,8 @@ static const struct option long_options[] = {
 	{ "interval", required_argument, NULL, L_INTERVAL },
 	{ "tolerance-usecs", required_argument, NULL, L_TOLERANCE },
 	{ "tolerance_usecs", required_argument, NULL, L_TOLERANCE }, /* packetdrill's spelling */
+	{ "tfo", no_argument, NULL, L_TFO },
+	{ "tfo-cookie", required_argument, NULL, L_TFOCOOKIE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -603,7 +615,7 @@ static const char *option_name(unsigned bit)
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
 		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
 		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
-		{ O_TOLERANCE, "--tolerance-usecs" },
+		{ O_TOLERANCE, "--tolerance-usecs" }, { O_TFO, "--tfo" }, { O_TFOCOOKIE, "--tfo-cookie" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -780,6 +792,20 @@ int hs_main(int argc, char **argv)
 			c.given |= O_ACK;
 			break;
 		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
+		case L_TFO: c.tfo = true; c.given |= O_TFO; break;
+		case L_TFOCOOKIE: {
+			/* RFC 7413 4.1.1: a cookie is 4 to 16 bytes */
+			uint8_t buf[16];
+			size_t len = sizeof(buf);
+			const char *why = NULL;
+			if (hs_payload_hex(optarg, buf, &len, &why) < 0 || len < 4 || len > 16)
+				die(HS_EXIT_USAGE, "--tfo-cookie needs 4 to 16 bytes in hex (8 to 32 hex digits), not \"%s\"",
+				    optarg);
+			memcpy(c.tfo_cookie, buf, len);
+			c.tfo_cookie_len = (uint8_t)len;
+			c.given |= O_TFOCOOKIE;
+			break;
+		}
 		case L_SETTLE:
 			if (hs_seconds_parse(optarg, &c.settle_ns) < 0)
 				die(HS_EXIT_USAGE, "--settle needs seconds > 0 (fractions allowed), not \"%s\"", optarg);

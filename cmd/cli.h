@@ -22,6 +22,7 @@ enum {
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
 	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
 	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
+	O_TFO = 1u << 22, O_TFOCOOKIE = 1u << 23, /* RFC 7413: connect --tfo, listen --tfo-cookie */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -64,6 +65,11 @@ struct cli {
 	uint64_t time_wait_ns;
 	uint64_t settle_ns;         /* --settle: take in the peer's segments this long before deciding */
 	int count;
+	/* RFC 7413 Fast Open: connect --tfo (the cookie saved for the peer), listen
+	 * --tfo-cookie HEX (the cookie it hands out and accepts) */
+	bool tfo;
+	uint8_t tfo_cookie[16];
+	uint8_t tfo_cookie_len;
 
 	/* send: the segment's fields from options (a SEGMENT argument is merged under them) */
 	hs_seg_spec fields;

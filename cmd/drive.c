@@ -667,7 +667,7 @@ int drive_established(struct drive *d)
 		if (r != HS_RUN_IDLE)
 			return drive_failed(d, r, "nothing");
 	}
-	for (int i = 0; i < c->nsend; i++) {
+	for (int i = d->sends_done; i < c->nsend; i++) {
 		/* Act on what has already arrived: no data after the peer's RST. */
 		r = hs_session_before_call(s, "data");
 		if (r != HS_RUN_GOAL)

@@ -20,6 +20,8 @@ struct drive {
 	uint32_t kept_snd_nxt;       /* its SND.NXT when resumed: more means we sent a FIN or data */
 	bool keep_privs;             /* more sessions follow (hs send --count): keep CAP_NET_RAW */
 	const char *not_found_hint;  /* appended when the kept connection is not found */
+	int sends_done;              /* --send data already handed to the TCB (a Fast Open
+	                              * SYN's): drive_established sends the rest */
 	bool no_catch_up;            /* drive_resume stops before its probe: the caller checks
 	                              * what it can first, then calls drive_catch_up */
 };

@@ -78,6 +78,10 @@ int cmd_listen(struct cli *c)
 	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");
 
 	drive_config(&d, &local, &any_remote);
+	if (c->tfo_cookie_len) { /* RFC 7413: the cookie we hand out and accept */
+		d.cfg.tfo_cookie_len = c->tfo_cookie_len;
+		memcpy(d.cfg.tfo_cookie, c->tfo_cookie, c->tfo_cookie_len);
+	}
 	hs_session_params p = {
 		.local = local, .remote = any_remote, .capture_iface = d.ifname,
 		.pcap_out = c->pcap_out, .guard = !c->no_guard, .listen = true, .step = c->step,

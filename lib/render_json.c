@@ -74,6 +74,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	const char *note = note_of(ev);
 	if (note)
 		json_field_str(&l, "note", note);
+	if (ev->tfo) /* RFC 7413: what the SYN,ACK did with a Fast Open SYN's data */
+		json_field_str(&l, "tfo", ev->tfo);
 	if (s->truncated) /* -r of tcpdump -s N: "len" is SEG.LEN, "data" what was kept */
 		line_printf(&l, ",\"captured\":%zu", s->len);
 	if (ev->spoofed) /* observed: hs sent it, as the end src names */

@@ -435,6 +435,13 @@ static void show_input(hs_session *s, const hs_tcb_out *o, const hs_segment *in,
 	};
 	if (!(in->flags & HS_ACK))
 		ev.rack = 0;
+	char tfo_note[32];
+	if (o->tfo) { /* RFC 7413: shown in the note when there is none (lines), and as "tfo" */
+		ev.tfo = o->tfo;
+		snprintf(tfo_note, sizeof(tfo_note), "tfo %s", o->tfo);
+		if (o->in_note == HS_NOTE_NONE)
+			ev.note_text = tfo_note;
+	}
 	if (s->tcb.ws_ok && !(in->flags & (HS_SYN | HS_RST)))
 		ev.win_shift = s->tcb.snd_wscale;
 	with_cur_ip(s, &ev);

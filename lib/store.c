@@ -4,6 +4,7 @@
  * `hs ls` showed is never given to another connection while that one is listed. */
 #include <config.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1211,4 +1212,166 @@ int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max)
 	struct guards_ctx c = { names, max, 0 };
 
 	return each_record(dir, false, visit_guard, NULL, &c, NULL, 0) == 0 ? c.n : -1;
+}
+
+/* ---- RFC 7413 Fast Open cookies ---------------------------------------------------- */
+
+#define TFO_FILE "tfo-cookies"
+#define TFO_LINE_MAX (HS_ENDPOINT_STRLEN + 2 * 16 + 2)
+#define TFO_TEXT_MAX (HS_TFO_CACHE_MAX * TFO_LINE_MAX)
+
+/* The cache's text into buf (NUL-terminated): 0, 1 when there is none, -1 with err. */
+static int tfo_read(int dfd, const char *dir, char *buf, size_t size, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TFO_FILE);
+	int fd = openat(dfd, TFO_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		hs_seterr(err, errlen, errno == ELOOP ? "TFO cookie cache %s is a symbolic link: refused"
+		                                      : "cannot read TFO cookie cache %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		hs_seterr(err, errlen, "TFO cookie cache %s is not a regular file: refused", path);
+		return -1;
+	}
+	if (trusted_owner(&st, "TFO cookie cache", path, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			hs_seterr(err, errlen, "cannot read TFO cookie cache %s: %s", path, strerror(errno));
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return 0;
+}
+
+/* "ENDPOINT HEX" for peer in text: the cookie. Lines that do not parse are skipped. */
+static bool tfo_find(const char *text, const char *key, uint8_t cookie[16], uint8_t *len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = text; *l; ) {
+		const char *end = strchr(l, '\n');
+		size_t n = end ? (size_t)(end - l) : strlen(l);
+		if (n > klen + 1 && memcmp(l, key, klen) == 0 && l[klen] == ' ') {
+			const char *h = l + klen + 1;
+			size_t hn = n - klen - 1;
+			if (hn % 2 == 0 && hn <= 32) {
+				unsigned v;
+				size_t i;
+				for (i = 0; i < hn / 2; i++) {
+					char two[3] = { h[2 * i], h[2 * i + 1], 0 };
+					if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]) ||
+					    sscanf(two, "%2x", &v) != 1)
+						break;
+					cookie[i] = (uint8_t)v;
+				}
+				if (i == hn / 2) {
+					*len = (uint8_t)(hn / 2);
+					return true;
+				}
+			}
+		}
+		l += n + (end ? 1 : 0);
+	}
+	return false;
+}
+
+int hs_store_tfo_get(const char *dir, const hs_endpoint *peer, uint8_t cookie[16], uint8_t *len, char *err,
+                     size_t errlen)
+{
+	static char text[TFO_TEXT_MAX + 1];
+	char key[HS_ENDPOINT_STRLEN];
+	int dfd, rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	rc = store_open(dir, false, &dfd, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = tfo_read(dfd, dir, text, sizeof(text), err, errlen);
+	close(dfd);
+	if (rc != 0)
+		return rc;
+	hs_endpoint_format(peer, key, sizeof(key));
+	return tfo_find(text, key, cookie, len) ? 0 : 1;
+}
+
+int hs_store_tfo_put(const char *dir, const hs_endpoint *peer, const uint8_t *cookie, uint8_t len, char *err,
+                     size_t errlen)
+{
+	static char text[TFO_TEXT_MAX + 1], out[TFO_TEXT_MAX + TFO_LINE_MAX + 1];
+	char key[HS_ENDPOINT_STRLEN], tmp[64];
+	size_t o = 0, klen;
+	int dfd;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (len > 16) {
+		hs_seterr(err, errlen, "a TFO cookie has at most 16 bytes");
+		return -1;
+	}
+	if (store_open(dir, true, &dfd, err, errlen) != 0)
+		return -1;
+	int rc = tfo_read(dfd, dir, text, sizeof(text), err, errlen);
+	if (rc < 0) {
+		close(dfd);
+		return -1;
+	}
+	if (rc == 1)
+		text[0] = '\0';
+	hs_endpoint_format(peer, key, sizeof(key));
+	klen = strlen(key);
+	/* Count the others' lines first: the oldest go when the cache is full. */
+	int others = 0;
+	for (const char *l = text; *l; ) {
+		const char *end = strchr(l, '\n');
+		size_t n = end ? (size_t)(end - l) : strlen(l);
+		if (n > 0 && !(n > klen && memcmp(l, key, klen) == 0 && l[klen] == ' '))
+			others++;
+		l += n + (end ? 1 : 0);
+	}
+	int skip = others >= HS_TFO_CACHE_MAX ? others - HS_TFO_CACHE_MAX + 1 : 0;
+	for (const char *l = text; *l; ) {
+		const char *end = strchr(l, '\n');
+		size_t n = end ? (size_t)(end - l) : strlen(l);
+		if (n > 0 && n < TFO_LINE_MAX && !(n > klen && memcmp(l, key, klen) == 0 && l[klen] == ' ')) {
+			if (skip > 0) {
+				skip--;
+			} else {
+				memcpy(out + o, l, n);
+				o += n;
+				out[o++] = '\n';
+			}
+		}
+		l += n + (end ? 1 : 0);
+	}
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "%s ", key);
+	for (uint8_t i = 0; i < len; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%02x", cookie[i]);
+	out[o++] = '\n';
+	if (write_temp(dfd, out, o, tmp, sizeof(tmp)) < 0 || renameat(dfd, tmp, dfd, TFO_FILE) < 0) {
+		hs_seterr(err, errlen, "cannot write %s/%s: %s", dir, TFO_FILE, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
 }

@@ -290,6 +290,12 @@ static int synack_opts(const hs_tcb *t, uint64_t now, uint8_t out[HS_OPT_MAXLEN]
 		spec_add(&s, HS_OPTK_NOP, 0);
 		spec_add(&s, HS_OPTK_WSCALE, t->rcv_wscale);
 	}
+	if (t->tfo_answer) { /* RFC 7413 4.1.2: the cookie the client asked for */
+		hs_opt_item *it = &s.item[s.n++];
+		it->kind = HS_OPTK_TFO;
+		it->len = t->cfg.tfo_cookie_len;
+		memcpy(it->data, t->cfg.tfo_cookie, it->len);
+	}
 	int n = hs_opt_spec_encode(&s, ts_value(t, now), t->ts_recent, out, &err);
 	return n < 0 ? 0 : n;
 }
@@ -460,6 +466,12 @@ static void send_syn(hs_tcb *t, enum hs_note note, uint64_t now, hs_tcb_out *out
 	if (tx) {
 		int n = hs_opt_spec_encode(&t->cfg.syn_opts, ts_value(t, now), 0, tx->opts, &err);
 		tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
+		/* RFC 7413 Fast Open: the data rides in the SYN (a resent SYN too, so that
+		 * SND.NXT means the same whatever the SYN,ACK answers) */
+		if (t->tfo_syn_len && t->nchunk > 0) {
+			tx->data = t->chunk[0].p;
+			tx->len = t->tfo_syn_len;
+		}
 	}
 	arm_rtx(t, now);
 }
@@ -700,8 +712,18 @@ void hs_tcb_connect(hs_tcb *t, const hs_tcb_config *cfg, uint64_t now, hs_tcb_ou
 	tcb_init(t, cfg, now);
 	t->active_open = true;
 	set_state(t, HS_SYN_SENT, "SYN sent", out);
+	if (cfg->syn_data && cfg->syn_data_len) {
+		/* RFC 7413 3: the data is queued after the SYN; what fits goes in it */
+		uint32_t len = cfg->syn_data_len < SEND_MAX ? cfg->syn_data_len : SEND_MAX;
+		t->chunk[0].p = cfg->syn_data;
+		t->chunk[0].len = len;
+		t->chunk[0].seq = t->iss + 1;
+		t->nchunk = 1;
+		t->snd_end = t->iss + 1 + len;
+		t->tfo_syn_len = min_u32(len, HS_TFO_SYN_DATA_MAX);
+	}
 	send_syn(t, HS_NOTE_NONE, now, out);
-	t->snd_nxt = t->snd_max = t->iss + 1;
+	t->snd_nxt = t->snd_max = t->iss + 1 + t->tfo_syn_len;
 }
 
 void hs_tcb_resume(hs_tcb *t, const hs_tcb_config *cfg, const hs_tcb_snapshot *snap, uint64_t now)
@@ -1409,11 +1431,30 @@ static void input_listen(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tcb_
 	}
 	if (!remote_is_set(&t->cfg.remote))
 		t->cfg.remote = seg->src;
-	/* RFC 7413: data in a SYN is taken only with a valid cookie; we know none, so
-	 * our SYN,ACK acknowledges the SYN alone and the client sends the data again. */
-	if (payload_len(seg) > 0)
+	/* RFC 7413 4.1.2: data in a SYN is taken only with a valid cookie (ours, exactly);
+	 * otherwise our SYN,ACK acknowledges the SYN alone and the client sends the data
+	 * again. A request (or a wrong cookie) is answered with ours when we have one. */
+	const hs_tcp_opts *o = &seg->opts;
+	bool has_tfo = (o->has & HS_HAS_TFO) != 0;
+	bool cookie_ok = has_tfo && t->cfg.tfo_cookie_len && o->tfo_len == t->cfg.tfo_cookie_len &&
+	                 memcmp(o->tfo_cookie, t->cfg.tfo_cookie, o->tfo_len) == 0;
+	t->tfo_answer = has_tfo && t->cfg.tfo_cookie_len && !cookie_ok;
+	bool take = cookie_ok && payload_len(seg) > 0 && seg->len == payload_len(seg) && !seg->truncated &&
+	            payload_len(seg) <= t->rcv_wnd;
+	if (payload_len(seg) > 0 && !take) {
 		out->in_note = HS_NOTE_SYN_DATA;
+		if (has_tfo)
+			out->tfo = "syn-only";
+	}
 	take_peer_syn(t, seg);
+	if (take) {
+		out->data = seg->payload;
+		out->data_len = payload_len(seg);
+		out->data_seq = seg->seq + 1;
+		t->rcv_nxt += payload_len(seg);
+		t->rcv_high = t->rcv_nxt;
+		out->tfo = "data-acked";
+	}
 	set_peer(t, HS_SYN_SENT, "SYN received", out);
 	set_state(t, HS_SYN_RECEIVED, "SYN received", out);
 	send_synack(t, HS_NOTE_NONE, now, out);
@@ -1452,6 +1493,18 @@ static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tc
 		return;
 	}
 	rx r = { .seg = seg, .now = now, .text_seq = seg->seq + 1, .need_ack = true };
+	/* RFC 7413 4.2.2: a SYN,ACK that acknowledges only the SYN (or part of its data):
+	 * SND.NXT goes back to what it covers, and the rest goes again at once, after
+	 * the handshake, as a client stack sends it. */
+	if ((seg->opts.has & HS_HAS_TFO) && seg->opts.tfo_len > 0 && seg->opts.tfo_len <= 16) {
+		t->tfo_peer_cookie_len = seg->opts.tfo_len; /* RFC 7413 4.1.2: for the next SYN */
+		memcpy(t->tfo_peer_cookie, seg->opts.tfo_cookie, seg->opts.tfo_len);
+	}
+	if (t->tfo_syn_len) {
+		out->tfo = seg->ack == t->snd_nxt ? "data-acked" : seg->ack == t->iss + 1 ? "syn-only" : "data-partly-acked";
+		if (seg->ack != t->snd_nxt)
+			t->snd_nxt = seg->ack;
+	}
 	/* RFC 9293 figure 5: a SYN,ACK comes from LISTEN -> SYN-RECEIVED (it was listening). */
 	if (t->peer_state == HS_CLOSED)
 		set_peer(t, HS_LISTEN, "it was listening", out);

@@ -62,6 +62,8 @@ typedef struct hs_event {
 	                             * rests on a segment of ours not known to have arrived */
 	enum hs_note note;
 	const char *note_text;      /* overrides note when set (e.g. "kernel RST") */
+	const char *tfo;            /* RFC 7413: what became of a Fast Open SYN's data
+	                             * (hs_tcb_out.tfo): "data-acked", "syn-only"; NULL */
 	bool spoofed;               /* observed: hs sent it, as the sending end (live probes) */
 	const uint8_t *ip;          /* the IP datagram as captured or sent (header first), */
 	size_t ip_caplen, ip_len;   /* ip_caplen bytes of its ip_len; NULL/0 when not known

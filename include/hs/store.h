@@ -85,6 +85,17 @@ int hs_store_guards(const char *dir, char names[][HS_GUARD_NAMELEN], int max);
  * sent. Returns 0, or -1 with err (one line). */
 int hs_store_check(const char *dir, char *err, size_t errlen);
 
+/* RFC 7413 Fast Open cookies, one per peer (address and port), kept in the file
+ * "tfo-cookies" of the store directory ("ENDPOINT HEX" lines; the same rules as the
+ * records: the directory and file the user's own, mode 0600, never through a link;
+ * at most HS_TFO_CACHE_MAX peers, the oldest dropped). get: 0 with cookie/len, 1
+ * when none is saved for peer, -1 with err. put: replaces peer's cookie; 0 or -1. */
+#define HS_TFO_CACHE_MAX 256
+int hs_store_tfo_get(const char *dir, const hs_endpoint *peer, uint8_t cookie[16], uint8_t *len, char *err,
+                     size_t errlen);
+int hs_store_tfo_put(const char *dir, const hs_endpoint *peer, const uint8_t *cookie, uint8_t len, char *err,
+                     size_t errlen);
+
 /* Text form used in the files and tests: key=value lines. */
 int hs_record_format(const hs_conn_record *rec, char *buf, size_t len);
 int hs_record_parse(const char *text, hs_conn_record *rec, char *err, size_t errlen);

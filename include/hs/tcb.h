@@ -129,6 +129,10 @@ typedef struct hs_tcb_out {
 	uint32_t reasm_len;         /* bytes of held out-of-order data this input made in-order
 	                             * (delivered after data; they were shown when they came) */
 	bool peer_fin;              /* this input carried the peer's FIN, now accepted */
+	const char *tfo;            /* RFC 7413, what this input did with the data of a Fast
+	                             * Open SYN: "data-acked" (the SYN,ACK acknowledges it, or
+	                             * we took it), "syn-only" (only the SYN: it goes again
+	                             * after the handshake / the client resends it); NULL */
 	enum hs_result result;      /* set once, when the connection ends */
 } hs_tcb_out;
 
@@ -143,7 +147,21 @@ typedef struct hs_tcb_config {
 	uint64_t time_wait_ns;      /* TIME-WAIT duration (2MSL) */
 	unsigned challenge_acks_per_sec; /* RFC 5961 7: at most this many challenge ACKs a
 	                             * second (0: no limit); default 10 */
+	/* RFC 7413 TCP Fast Open. Active open: syn_data (caller-owned, kept by pointer) is
+	 * queued at ISS + 1 and its first HS_TFO_SYN_DATA_MAX bytes go in the SYN (the
+	 * SYN's options should carry a cookie: that is the caller's choice). */
+	const uint8_t *syn_data;
+	uint32_t syn_data_len;
+	/* Passive open: a nonzero tfo_cookie_len answers a cookie request (or a wrong
+	 * cookie) with this cookie in the SYN,ACK, and takes the data of a SYN that
+	 * carries exactly this cookie. */
+	uint8_t tfo_cookie_len;
+	uint8_t tfo_cookie[16];
 } hs_tcb_config;
+
+/* Data that goes in a Fast Open SYN: RFC 9293 3.7.1's default MSS (what a client
+ * knows of a server it has no MSS for). The rest follows after the handshake. */
+#define HS_TFO_SYN_DATA_MAX 536
 
 typedef struct hs_tcb {
 	hs_tcb_config cfg;
@@ -249,6 +267,12 @@ typedef struct hs_tcb {
 	uint32_t probe_reset_seq;   /* the SEG.ACK of the SYN,ACK a probe drew: our RST's SEG.SEQ */
 	bool crafted_una;           /* what is unacknowledged was crafted (hs send): never
 	                             * retransmitted, forgotten by hs_tcb_forget_unacked */
+
+	uint32_t tfo_syn_len;       /* RFC 7413: our data in our SYN (at ISS + 1) */
+	uint8_t tfo_peer_cookie_len; /* active: the cookie the peer's SYN,ACK carried (0: none) */
+	uint8_t tfo_peer_cookie[16];
+	bool tfo_answer;            /* passive: the peer asked for a cookie (or sent a wrong
+	                             * one): our SYN,ACK carries cfg.tfo_cookie */
 
 	enum hs_result result;
 	hs_state result_state;      /* the state this side was in when result was reached (the

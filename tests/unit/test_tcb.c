@@ -2047,6 +2047,198 @@ static void test_listen_syn_with_data(void)
 	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK acknowledges the SYN only");
 }
 
+/* ---- RFC 7413 TCP Fast Open ------------------------------------------------------- */
+
+static const uint8_t TFO_COOKIE[8] = { 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04 };
+
+/* Our SYN options ask with this cookie (or for one, when n is 0). */
+static void with_tfo_spec(hs_tcb_config *c, uint8_t n)
+{
+	hs_opt_item *it = &c->syn_opts.item[c->syn_opts.n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = HS_OPTK_TFO;
+	it->len = n;
+	memcpy(it->data, TFO_COOKIE, n);
+}
+
+static void with_tfo(hs_segment *s, uint8_t n)
+{
+	s->opts.has |= HS_HAS_TFO;
+	s->opts.tfo_len = n;
+	memcpy(s->opts.tfo_cookie, TFO_COOKIE, n);
+}
+
+/* The SYN carries the data after its options, and SND.NXT counts it; a SYN,ACK that
+ * acknowledges SYN and data: nothing more to send, nothing in flight. */
+static void test_synsent_syn_data_acked(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+	static const uint8_t data[] = "hello";
+
+	with_tfo_spec(&c, 8);
+	c.syn_data = data;
+	c.syn_data_len = 5;
+	tcb_connect(&t, &c, 0, &o);
+	check_tx(&o, 0, HS_SYN, ISS, 0, 64240, 5, "SYN with data");
+	OK(o.tx[0].data == data, "the SYN's data is the caller's");
+	EQ_INT(t.snd_nxt, ISS + 1 + 5, "SND.NXT counts SYN and data");
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1 + 5, 65535);
+	with_syn_opts(&s, 1460, false, false, -1);
+	tcb_input(&t, &s, MS, &o);
+	EQ_STR(o.tfo ? o.tfo : "(null)", "data-acked", "the SYN,ACK acknowledged the data");
+	EQ_INT(t.state, S_EST, "established");
+	EQ_INT(t.snd_una, ISS + 6, "SND.UNA past the data");
+	EQ_INT(t.snd_nxt, ISS + 6, "SND.NXT unchanged");
+	EQ_INT(o.ntx, 1, "one segment: the ACK");
+	check_tx(&o, 0, HS_ACK, ISS + 6, IRS + 1, 64240, 0, "ACK, no data again");
+	OK(hs_tcb_all_acked(&t), "all acknowledged");
+	EQ_INT(t.rtx_deadline, 0, "no timer");
+}
+
+/* RFC 7413 4.2.2: only the SYN acknowledged: SND.NXT goes back to ISS + 1 and the
+ * data goes again right after the handshake, with the ACK. */
+static void test_synsent_syn_data_not_acked(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+	static const uint8_t data[] = "hello";
+
+	with_tfo_spec(&c, 8);
+	c.syn_data = data;
+	c.syn_data_len = 5;
+	tcb_connect(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 65535);
+	with_syn_opts(&s, 1460, false, false, -1);
+	tcb_input(&t, &s, MS, &o);
+	EQ_STR(o.tfo ? o.tfo : "(null)", "syn-only", "the SYN,ACK acknowledged only the SYN");
+	EQ_INT(t.state, S_EST, "established");
+	EQ_INT(t.snd_una, ISS + 1, "SND.UNA after the SYN");
+	EQ_INT(o.ntx, 1, "one segment: the data, acknowledging the SYN,ACK");
+	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 5, "the data again");
+	EQ_INT(t.snd_nxt, ISS + 6, "SND.NXT after it");
+	OK(t.rtx_deadline != 0, "its timer runs");
+	s = pseg(&t, HS_ACK, IRS + 1, ISS + 6, 65535);
+	tcb_input(&t, &s, 2 * MS, &o);
+	OK(hs_tcb_all_acked(&t), "then acknowledged");
+}
+
+/* More data than fits: 536 bytes in the SYN, the rest after the handshake. */
+static void test_synsent_syn_data_longer_than_mss(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+	static uint8_t data[1000];
+
+	with_tfo_spec(&c, 8);
+	c.syn_data = data;
+	c.syn_data_len = sizeof(data);
+	tcb_connect(&t, &c, 0, &o);
+	check_tx(&o, 0, HS_SYN, ISS, 0, 64240, HS_TFO_SYN_DATA_MAX, "SYN with 536 bytes");
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1 + HS_TFO_SYN_DATA_MAX, 65535);
+	with_syn_opts(&s, 1460, false, false, -1);
+	tcb_input(&t, &s, MS, &o);
+	EQ_STR(o.tfo ? o.tfo : "(null)", "data-acked", "acked");
+	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1 + HS_TFO_SYN_DATA_MAX, IRS + 1, 64240, 1000 - HS_TFO_SYN_DATA_MAX,
+	         "the rest");
+}
+
+/* A cookie request in the SYN; the cookie in the SYN,ACK is kept for the next SYN. */
+static void test_synsent_tfo_cookie_request(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	memset(&c.syn_opts, 0, sizeof(c.syn_opts));
+	with_tfo_spec(&c, 0);
+	tcb_connect(&t, &c, 0, &o);
+	static const uint8_t req[] = { 34, 2, 0, 0 };
+	check_opts(&o.tx[0], req, sizeof(req), "SYN: a cookie request");
+	check_tx(&o, 0, HS_SYN, ISS, 0, 64240, 0, "no data");
+	hs_segment s = pseg(&t, HS_SYN | HS_ACK, IRS, ISS + 1, 65535);
+	with_tfo(&s, 8);
+	tcb_input(&t, &s, MS, &o);
+	EQ_INT(t.tfo_peer_cookie_len, 8, "the cookie kept");
+	OK(memcmp(t.tfo_peer_cookie, TFO_COOKIE, 8) == 0, "its bytes");
+	OK(o.tfo == NULL, "no data to judge");
+}
+
+/* The server side: a request is answered with our cookie in the SYN,ACK. */
+static void test_listen_tfo_cookie_request(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	c.tfo_cookie_len = 8;
+	memcpy(c.tfo_cookie, TFO_COOKIE, 8);
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	with_syn_opts(&s, 1460, false, false, -1);
+	with_tfo(&s, 0);
+	tcb_input(&t, &s, 0, &o);
+	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK");
+	hs_tcp_opts d;
+	const char *err = NULL;
+	EQ_INT(hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &d, &err), 0, "its options decode");
+	OK(d.has & HS_HAS_TFO, "carry TFO");
+	EQ_INT(d.tfo_len, 8, "with our cookie");
+	OK(memcmp(d.tfo_cookie, TFO_COOKIE, 8) == 0, "its bytes");
+}
+
+/* Data in a SYN with our cookie: acknowledged in the SYN,ACK and delivered. */
+static void test_listen_syn_data_valid_cookie(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	c.tfo_cookie_len = 8;
+	memcpy(c.tfo_cookie, TFO_COOKIE, 8);
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	with_tfo(&s, 8);
+	with_data(&s, "GET /");
+	tcb_input(&t, &s, 0, &o);
+	EQ_INT(o.in_note, HS_NOTE_NONE, "no note");
+	EQ_STR(o.tfo ? o.tfo : "(null)", "data-acked", "taken");
+	EQ_INT(o.data_len, 5, "delivered");
+	EQ_INT(o.data_seq, 7001, "from after the SYN");
+	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7006, 64240, 0, "SYN,ACK acknowledges SYN and data");
+	hs_tcp_opts d;
+	const char *err = NULL;
+	(void)hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &d, &err);
+	OK(!(d.has & HS_HAS_TFO), "no cookie in the SYN,ACK: the client has the right one");
+	s = pseg(&t, HS_ACK, 7006, ISS + 1, 100);
+	tcb_input(&t, &s, MS, &o);
+	EQ_INT(t.state, S_EST, "the ACK completes it");
+}
+
+/* Data in a SYN with a wrong cookie: only the SYN, and the right cookie offered. */
+static void test_listen_syn_data_wrong_cookie(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	c.tfo_cookie_len = 8;
+	memcpy(c.tfo_cookie, TFO_COOKIE, 8);
+	c.tfo_cookie[0] ^= 1;
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	with_tfo(&s, 8);
+	with_data(&s, "GET /");
+	tcb_input(&t, &s, 0, &o);
+	EQ_INT(o.in_note, HS_NOTE_SYN_DATA, "noted: not accepted");
+	EQ_STR(o.tfo ? o.tfo : "(null)", "syn-only", "tfo: syn-only");
+	EQ_INT(o.data_len, 0, "nothing delivered");
+	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK acknowledges the SYN only");
+}
+
 /* Every segment showing a zero window is noted zero-window, also when it repeats
  * the ACK while data is outstanding (not dup-ack: that needs an open window). */
 static void test_established_zero_window_again(void)
@@ -2226,6 +2418,13 @@ int main(void)
 	test_established_fast_retransmit();
 	test_established_challenge_ack_throttled();
 	test_listen_syn_with_data();
+	test_synsent_syn_data_acked();
+	test_synsent_syn_data_not_acked();
+	test_synsent_syn_data_longer_than_mss();
+	test_synsent_tfo_cookie_request();
+	test_listen_tfo_cookie_request();
+	test_listen_syn_data_valid_cookie();
+	test_listen_syn_data_wrong_cookie();
 	test_established_icmp_frag_needed();
 	test_established_zero_window_again();
 	test_established_zero_window_probe_again();
