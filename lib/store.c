@@ -1233,8 +1233,10 @@ static int tfo_read(int dfd, const char *dir, char *buf, size_t size, char *err,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		hs_seterr(err, errlen, errno == ELOOP ? "TFO cookie cache %s is a symbolic link: refused"
-		                                      : "cannot read TFO cookie cache %s", path);
+		if (errno == ELOOP)
+			hs_seterr(err, errlen, "TFO cookie cache %s is a symbolic link: refused", path);
+		else
+			hs_seterr(err, errlen, "cannot read TFO cookie cache %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -66,7 +66,6 @@ hs_sport() {
 	assert_success
 	local sport2
 	sport2=$(hs_sport)
-	expect "$(segs '.dir == "in" and .flags == "SYN,ACK"')" tfo data-acked
 	wait_until 10 server_said "^eof $LAB_ADDR_A:$sport2\$"
 	lab_tcpdump_stop
 	# The server's program: the connection's first segment, the SYN, carried the data.
@@ -84,6 +83,8 @@ hs_sport() {
 	local isn=${BASH_REMATCH[1]}
 	wire | grep -qE "$LAB_ADDR_B\.8080 > $LAB_ADDR_A\.$sport2: Flags \[S\.\].* ack $((isn + 6)),"  ||
 		fail "the SYN,ACK does not acknowledge SYN and data: $(wire)"
+	# ... and hs says so
+	expect "$(segs '.dir == "in" and .flags == "SYN,ACK"')" tfo data-acked
 }
 
 @test "tfo: a wrong cookie: the server acknowledges only the SYN, hs sends the data again, the server gets it" {
@@ -97,7 +98,6 @@ hs_sport() {
 	assert_success
 	local sport
 	sport=$(hs_sport)
-	expect "$(segs '.dir == "in" and .flags == "SYN,ACK"')" tfo syn-only
 	wait_until 10 server_said "^eof $LAB_ADDR_A:$sport\$"
 	lab_tcpdump_stop
 	server_said "^accepted $LAB_ADDR_A:$sport syn_data=no" || fail "$(cat "$LAB_DIR/server.out")"
@@ -113,6 +113,7 @@ hs_sport() {
 		fail "the SYN,ACK does not acknowledge the SYN alone: $(wire)"
 	wire | grep -qE "$LAB_ADDR_A\.$sport > $LAB_ADDR_B\.8080: Flags \[P\.\], seq $((isn + 1)):$((isn + 6)), " ||
 		fail "the data did not go again after the handshake: $(wire)"
+	expect "$(segs '.dir == "in" and .flags == "SYN,ACK"')" tfo syn-only
 }
 
 @test "tfo: hs listen --tfo-cookie: a Linux client gets the cookie, then its SYN's data is acknowledged in hs's SYN,ACK" {

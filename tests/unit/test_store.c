@@ -618,6 +618,37 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path);
 }
 
+/* RFC 7413 cookie cache: per peer, replaced in place, other peers kept, 0600, and a
+ * cache that is a link is refused. */
+static void test_tfo_cookies(void)
+{
+	char dir[300], path[340], err[512];
+	uint8_t c[16], n = 0;
+	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, b[4] = { 0xaa, 0xbb, 0xcc, 0xdd };
+	hs_endpoint p1 = endpoint("198.18.0.2:8080"), p2 = endpoint("198.18.0.2:8081");
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/tfo", base);
+	EQ_INT(hs_store_tfo_get(dir, &p1, c, &n, err, sizeof(err)), 1, "tfo: no store, no cookie");
+	EQ_INT(hs_store_tfo_put(dir, &p1, a, 8, err, sizeof(err)), 0, "tfo: put p1");
+	EQ_INT(hs_store_tfo_put(dir, &p2, b, 4, err, sizeof(err)), 0, "tfo: put p2");
+	EQ_INT(hs_store_tfo_get(dir, &p1, c, &n, err, sizeof(err)), 0, "tfo: get p1");
+	OK(n == 8 && memcmp(c, a, 8) == 0, "tfo: p1's cookie");
+	EQ_INT(hs_store_tfo_put(dir, &p1, b, 4, err, sizeof(err)), 0, "tfo: replace p1");
+	EQ_INT(hs_store_tfo_get(dir, &p1, c, &n, err, sizeof(err)), 0, "tfo: get p1 again");
+	OK(n == 4 && memcmp(c, b, 4) == 0, "tfo: p1's new cookie");
+	EQ_INT(hs_store_tfo_get(dir, &p2, c, &n, err, sizeof(err)), 0, "tfo: p2 kept");
+	hs_endpoint p3 = endpoint("198.18.0.3:8080");
+	EQ_INT(hs_store_tfo_get(dir, &p3, c, &n, err, sizeof(err)), 1, "tfo: another peer: none");
+	snprintf(path, sizeof(path), "%s/tfo-cookies", dir);
+	OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "tfo: the cache is 0600");
+	OK(unlink(path) == 0 && symlink("/etc/passwd", path) == 0, "tfo: the cache made a link");
+	EQ_INT(hs_store_tfo_get(dir, &p1, c, &n, err, sizeof(err)), -1, "tfo: a link is refused");
+	OK(strstr(err, "symbolic link") != NULL, "tfo: and says so");
+	EQ_INT(hs_store_tfo_put(dir, &p1, a, 8, err, sizeof(err)), -1, "tfo: not written through a link");
+	unlink(path);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -640,6 +671,7 @@ int main(void)
 	test_host_check();
 	test_ids();
 	test_default_dir();
+	test_tfo_cookies();
 	nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
