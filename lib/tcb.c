@@ -1500,9 +1500,10 @@ static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tc
 		t->tfo_peer_cookie_len = seg->opts.tfo_len; /* RFC 7413 4.1.2: for the next SYN */
 		memcpy(t->tfo_peer_cookie, seg->opts.tfo_cookie, seg->opts.tfo_len);
 	}
+	bool tfo_resend = t->tfo_syn_len && seg->ack != t->snd_nxt;
 	if (t->tfo_syn_len) {
 		out->tfo = seg->ack == t->snd_nxt ? "data-acked" : seg->ack == t->iss + 1 ? "syn-only" : "data-partly-acked";
-		if (seg->ack != t->snd_nxt)
+		if (tfo_resend)
 			t->snd_nxt = seg->ack;
 	}
 	/* RFC 9293 figure 5: a SYN,ACK comes from LISTEN -> SYN-RECEIVED (it was listening). */
@@ -1512,6 +1513,10 @@ static void input_syn_sent(hs_tcb *t, const hs_segment *seg, uint64_t now, hs_tc
 	new_ack(t, seg->ack, &r, out);
 	set_state(t, HS_ESTABLISHED, "SYN,ACK received", out);
 	finish_input(t, &r, out);
+	/* The SYN's data again: sent before, as Wireshark would call it */
+	for (int i = 0; tfo_resend && i < out->ntx; i++)
+		if (out->tx[i].len && hs_seq_lt(out->tx[i].seq, t->snd_max) && out->tx[i].note == HS_NOTE_NONE)
+			out->tx[i].note = HS_NOTE_RETRANSMISSION;
 }
 
 /* A network copy of one of the peer's latest segments: every field the same,

@@ -2118,6 +2118,7 @@ static void test_synsent_syn_data_not_acked(void)
 	EQ_INT(t.snd_una, ISS + 1, "SND.UNA after the SYN");
 	EQ_INT(o.ntx, 1, "one segment: the data, acknowledging the SYN,ACK");
 	check_tx(&o, 0, HS_PSH | HS_ACK, ISS + 1, IRS + 1, 64240, 5, "the data again");
+	EQ_INT(o.tx[0].note, HS_NOTE_RETRANSMISSION, "noted a retransmission (it went in the SYN)");
 	EQ_INT(t.snd_nxt, ISS + 6, "SND.NXT after it");
 	OK(t.rtx_deadline != 0, "its timer runs");
 	s = pseg(&t, HS_ACK, IRS + 1, ISS + 6, 65535);
