@@ -832,7 +832,7 @@ static void mptcp_head(emit *e, const uint8_t *body)
 		if (name)
 			hs_sb_printf(e->b, "{\"subtype\":\"%s\",\"subtype_num\":%u", name, st);
 		else
-			hs_sb_printf(e->b, "{\"subtype\":%u,\"subtype_num\":%u", st, st);
+			hs_sb_printf(e->b, "{\"subtype\":\"unknown\",\"subtype_num\":%u", st);
 	} else if (name) {
 		hs_sb_printf(e->b, "mptcp %s", name);
 	} else {

@@ -543,7 +543,7 @@ static void test_mptcp(void)
 	check_kind(rst, sizeof(rst), 0, NULL, "mptcp MP_TCPRST flags 0x1 reason 3", NULL, "MP_TCPRST");
 	const uint8_t other[] = { 30, 4, 0xc0, 9 };
 	check_kind(other, sizeof(other), 0, NULL, "mptcp subtype 12 data c009",
-	           "{\"mptcp\":[{\"subtype\":12,\"subtype_num\":12,\"data\":\"c009\"}]}", "unassigned subtype");
+	           "{\"mptcp\":[{\"subtype\":\"unknown\",\"subtype_num\":12,\"data\":\"c009\"}]}", "unassigned subtype");
 	/* Two MPTCP options in one segment: both in the JSON array. */
 	const uint8_t two[] = { 30, 8, 0x20, 0x01, 0, 0, 0, 9, 30, 3, 0x50, 1 };
 	check_kind(two, sizeof(two), 0, NULL, "mptcp DSS flags 0x1 ack 9,mptcp MP_PRIO,nop",
