@@ -38,7 +38,10 @@ static void json_conn(hs_output *o, const hs_event *ev)
 static void json_segment(hs_output *o, const hs_event *ev)
 {
 	const hs_segment *s = ev->seg;
-	char ep[HS_ENDPOINT_STRLEN], flags[64], opts[1024];
+	char ep[HS_ENDPOINT_STRLEN], flags[64], opts[2048];
+	/* SACK edges also relative, and D-SACK judged against SEG.ACK (RFC 2883). */
+	hs_opts_view ov = { .has_ack = (s->flags & HS_ACK) != 0, .ack = s->ack,
+	                    .rel = (s->flags & HS_ACK) != 0, .base = s->ack - ev->rack };
 	static const char hex[] = "0123456789abcdef";
 	line l;
 
@@ -52,7 +55,7 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	line_printf(&l, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"rseq\":%" PRIu32
 	            ",\"rack\":%" PRIu32 ",\"win\":%u,\"len\":%zu,\"opts\":%s",
 	            s->seq, s->ack, ev->rseq, ev->rack, s->win, hs_seg_len(s),
-	            hs_opts_format_json(&s->opts, opts, sizeof(opts)));
+	            hs_opts_format_json_view(&s->opts, &ov, opts, sizeof(opts)));
 	if (ev->win_shift)
 		line_printf(&l, ",\"win_scaled\":%lu", (unsigned long)s->win << ev->win_shift);
 	json_field_str(&l, "state", hs_state_name(ev->state));

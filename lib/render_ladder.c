@@ -658,6 +658,17 @@ static void make_rec(const ladder *L, const hs_output *o, const hs_event *ev, se
 		hs_sb_printf(&core, " ack=%u", ev->rack);
 	if (o->verbose >= 1)
 		hs_sb_printf(&core, " win=%u", s->win);
+	/* Options: those the handshake's usual four do not say (SACK blocks, D-SACK, TFO,
+	 * MD5, MPTCP, TCP-AO, unknown kinds); all of them with -v. */
+	if (s->opts.has || s->opts.raw_len) {
+		char ot[TEXT_W];
+		hs_opts_view ov = { .has_ack = (s->flags & HS_ACK) != 0, .ack = s->ack,
+		                    .rel = (s->flags & HS_ACK) != 0, .base = s->ack - ev->rack,
+		                    .notable = o->verbose < 1 };
+		hs_opts_format_view(&s->opts, &ov, ot, sizeof(ot));
+		if (ot[0])
+			hs_sb_printf(&core, " <%s>", ot);
+	}
 
 	/* "[retransmission, lost]" */
 	const char *note = note_of(ev);

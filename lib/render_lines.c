@@ -119,8 +119,12 @@ static void human_segment(hs_output *o, const hs_event *ev)
 	int ack_w = 4 + (absolute ? 10 : 5) + (o->verbose >= 1 ? 8 : 0) + 2;
 	const char *dircolor = (s->flags & HS_RST) ? C_RED
 	                       : ev->dir == HS_DIR_OUT ? C_GREEN : C_CYAN;
-	char flags[64], opts[512];
+	char flags[64], opts[1024];
 	line l;
+	/* SACK edges in the numbers the line shows (relative unless -A/-v); D-SACK judged
+	 * against SEG.ACK (RFC 2883). */
+	hs_opts_view ov = { .has_ack = (s->flags & HS_ACK) != 0, .ack = s->ack,
+	                    .rel = !absolute && (s->flags & HS_ACK), .base = s->ack - ev->rack };
 
 	line_init(&l, o->color);
 	put_time(&l, ev->t_ns, false);
@@ -157,7 +161,7 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		line_printf(&l, "csum 0x%04x (bad)  ", s->csum);
 	if (has_options(&s->opts)) {
 		line_putc(&l, '<');
-		line_text(&l, hs_opts_format(&s->opts, opts, sizeof(opts)));
+		line_text(&l, hs_opts_format_view(&s->opts, &ov, opts, sizeof(opts)));
 		line_puts(&l, ">  ");
 	}
 	const char *note = note_of(ev);

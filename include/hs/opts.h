@@ -17,8 +17,12 @@ enum hs_opt_kind {
 	HS_OPTK_SACK = 5,
 	HS_OPTK_TS = 8,
 	HS_OPTK_MD5 = 19,
+	HS_OPTK_AO = 29,     /* TCP-AO, RFC 5925 */
+	HS_OPTK_MPTCP = 30,  /* Multipath TCP, RFC 8684 */
 	HS_OPTK_TFO = 34,
+	HS_OPTK_EXP2 = 254,  /* RFC 6994 experimental: TFO before kind 34 with magic 0xF989 */
 };
+#define HS_TFO_EXP_MAGIC 0xF989
 
 /* Bits of hs_tcp_opts.has */
 #define HS_HAS_MSS (1u << 0)
@@ -29,6 +33,9 @@ enum hs_opt_kind {
 #define HS_HAS_TFO (1u << 5)
 #define HS_HAS_MD5 (1u << 6)
 #define HS_HAS_UNKNOWN (1u << 7) /* at least one option we do not interpret */
+#define HS_HAS_MPTCP (1u << 8)   /* kind 30; mptcp_subtype: the first one's subtype */
+#define HS_HAS_AO (1u << 9)      /* kind 29 */
+#define HS_HAS_TFO_EXP (1u << 10) /* the TFO cookie came in kind 254 (magic 0xF989) */
 
 /* Options as decoded from a segment. raw/raw_len keep the exact bytes. */
 typedef struct hs_tcp_opts {
@@ -40,6 +47,7 @@ typedef struct hs_tcp_opts {
 	struct { uint32_t left, right; } sack[HS_OPT_MAXSACK];
 	uint8_t tfo_len; /* cookie length, 0 = request */
 	uint8_t tfo_cookie[16];
+	uint8_t mptcp_subtype; /* HS_HAS_MPTCP: RFC 8684 subtype of the first kind-30 option */
 	uint8_t raw_len;
 	uint8_t raw[HS_OPT_MAXLEN];
 } hs_tcp_opts;
@@ -85,5 +93,32 @@ int hs_opts_encode_established(bool ts, uint32_t ts_val, uint32_t ts_ecr,
 const char *hs_opts_format(const hs_tcp_opts *o, char *buf, size_t len);
 /* JSON object {"mss":1460,"sack":true,"ts":[123,0],"wscale":7}; SACK blocks as "sack_blocks":[[l,r],...] (no spaces). Returns buf. */
 const char *hs_opts_format_json(const hs_tcp_opts *o, char *buf, size_t len);
+
+/* What a renderer knows of the segment around its options. */
+typedef struct hs_opts_view {
+	bool has_ack;     /* ACK set: ack is SEG.ACK (D-SACK's first test) */
+	uint32_t ack;     /* SEG.ACK, absolute */
+	bool rel;         /* show SACK edges relative: minus base */
+	uint32_t base;    /* the ISN of the data being acknowledged (SEG.ACK - relative ack) */
+	bool notable;     /* text: leave out eol, nop, mss, wscale, sackOK, ts (the ladder) */
+} hs_opts_view;
+
+/* RFC 2883 D-SACK: the first SACK block reports a duplicate when it starts below
+ * SEG.ACK (as Linux's tcp_check_dsack tests it; needs v->has_ack), or lies inside the
+ * second block. v may be NULL (only the second test). */
+bool hs_opts_dsack(const hs_tcp_opts *o, const hs_opts_view *v);
+
+/* The text of hs_opts_format, every kind decoded:
+ *   sack L-R L-R (relative with v->rel; "(dsack)" after a D-SACK first block),
+ *   tfo cookiereq | tfo HEX, tfo-exp ... (kind 254, magic 0xF989), md5 HEX (digest),
+ *   mptcp SUBTYPE fields (RFC 8684 subtypes by name), ao keyid N rnext N mac HEX,
+ *   kind N: HEX (unknown), bad-opt (REASON) HEX (the malformed rest, never read past).
+ * v may be NULL (absolute, no ACK known). Returns buf. */
+const char *hs_opts_format_view(const hs_tcp_opts *o, const hs_opts_view *v, char *buf, size_t len);
+/* hs_opts_format_json's object plus: "dsack":true, "rsack_blocks":[[l,r],...] (relative,
+ * with v->rel), "tfo_request":true, "tfo_exp":true, "md5_digest":"HEX",
+ * "mptcp":[{"subtype":"MP_CAPABLE","version":1,...},...], "ao":{"keyid":N,"rnext":N,"mac":"HEX"},
+ * "unknown_opts":[{"kind":N,"data":"HEX"},...], "malformed":"REASON". Returns buf. */
+const char *hs_opts_format_json_view(const hs_tcp_opts *o, const hs_opts_view *v, char *buf, size_t len);
 
 #endif

@@ -297,6 +297,37 @@ static void test_truncation(void)
 	EQ_INT(p.u.tcp.len, 0, "padding is not payload");
 }
 
+/* A real SYN's 20 option bytes replaced by the kinds hs decodes beyond the usual four:
+ * the frame decoder hands them to the option decoder whole, and cuts them cleanly. */
+static void test_new_option_kinds(void)
+{
+	hs_packet p;
+	const char *err;
+	uint8_t f[sizeof(eth_syn)];
+	const size_t opt = ETH + 20 + 20;
+	const uint8_t kinds[20] = { 30, 4, 0x01, 0x81, 34, 2, 1, 1, 29, 6, 1, 2, 0xaa, 0xbb,
+	                            254, 4, 0xf9, 0x89, 1, 1 };
+	char ot[512];
+
+	memcpy(f, eth_syn, sizeof(eth_syn));
+	memcpy(f + opt, kinds, sizeof(kinds));
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "SYN with MPTCP, TFO, AO, TFO-exp decodes");
+	EQ_INT(p.u.tcp.opts.has, HS_HAS_MPTCP | HS_HAS_TFO | HS_HAS_AO | HS_HAS_TFO_EXP, "their has bits");
+	EQ_STR(hs_opts_format(&p.u.tcp.opts, ot, sizeof(ot)),
+	       "mptcp MP_CAPABLE version 1 flags 0x81,tfo cookiereq,nop,nop,ao keyid 1 rnext 2 mac aabb,"
+	       "tfo-exp cookiereq,nop,nop", "their text");
+	/* Cut by the capture inside the AO option: MPTCP and TFO stay, nothing is read past. */
+	EQ_INT(decode(DLT_EN10MB, f, opt + 11, &p, &err), 0, "cut inside the AO option");
+	EQ_INT(p.u.tcp.opts.has, HS_HAS_MPTCP | HS_HAS_TFO, "the options before the cut");
+	EQ_STR(hs_opts_format(&p.u.tcp.opts, ot, sizeof(ot)), "mptcp MP_CAPABLE version 1 flags 0x81,tfo cookiereq,nop,nop",
+	       "the cut option is left out");
+	/* An MPTCP option whose length byte overruns the header: malformed, the rest kept. */
+	f[opt + 9] = 40;
+	EQ_INT(decode(DLT_EN10MB, f, sizeof(f), &p, &err), 0, "AO overrunning the header: segment kept");
+	OK(strstr(hs_opts_format(&p.u.tcp.opts, ot, sizeof(ot)), "bad-opt (TCP option overruns the option space) 1d28") != NULL,
+	   "the overrun shown with its bytes");
+}
+
 static void test_malformed(void)
 {
 	hs_packet p;
@@ -558,6 +589,7 @@ int main(void)
 	test_link_types();
 	test_truncation();
 	test_malformed();
+	test_new_option_kinds();
 	test_ipv6_ext();
 	test_decode_tcp_and_flags();
 	return tap_done();

@@ -1,8 +1,10 @@
 /* TCP options: the --opt grammar, encoding, decoding and formatting. */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "hs/bytes.h"
 #include "hs/opts.h"
 #include "tap.h"
 
@@ -233,19 +235,19 @@ static void test_decode(void)
 	EQ_INT(o.has, HS_HAS_SACK | HS_HAS_UNKNOWN, "SACK+unknown has bits");
 	EQ_INT(o.nsack, 2, "two blocks");
 	OK(o.sack[1].left == 300 && o.sack[1].right == 400, "second block");
-	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "nop,nop,sack 100-200 300-400,opt-99(4),eol", "SACK text");
-	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"sack_blocks\":[[100,200],[300,400]],\"unknown\":[99]}",
+	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "nop,nop,sack 100-200 300-400,kind 99: aabb,eol", "SACK text");
+	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"sack_blocks\":[[100,200],[300,400]],\"unknown\":[99],\"unknown_opts\":[{\"kind\":99,\"data\":\"aabb\"}]}",
 	       "SACK json");
 
 	/* TFO and MD5 */
 	uint8_t t[24] = { 34, 6, 0xde, 0xad, 0xbe, 0xef, 19, 18 };
 	EQ_INT(hs_opts_decode(t, sizeof(t), &o, &err), 0, "TFO+MD5 decode");
 	OK(o.has == (HS_HAS_TFO | HS_HAS_MD5) && o.tfo_len == 4 && o.tfo_cookie[3] == 0xef, "TFO cookie");
-	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"tfo\":\"deadbeef\",\"md5\":true}", "TFO json");
-	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "tfo deadbeef,md5", "TFO text");
+	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"tfo\":\"deadbeef\",\"md5\":true,\"md5_digest\":\"00000000000000000000000000000000\"}", "TFO json");
+	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "tfo deadbeef,md5 00000000000000000000000000000000", "TFO text");
 	const uint8_t treq[] = { 34, 2, 1, 1 };
 	EQ_INT(hs_opts_decode(treq, sizeof(treq), &o, &err), 0, "TFO request decode");
-	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"tfo\":\"\"}", "TFO request json");
+	EQ_STR(hs_opts_format_json(&o, buf, sizeof(buf)), "{\"tfo\":\"\",\"tfo_request\":true}", "TFO request json");
 
 	/* Empty */
 	EQ_INT(hs_opts_decode(NULL, 0, &o, &err), 0, "empty decode");
@@ -319,12 +321,239 @@ static void test_decode_errors(void)
 	/* The text of a broken list shows where it broke. */
 	char buf[128];
 	EQ_INT(hs_opts_decode(len0, sizeof(len0), &o, &err), -1, "again");
-	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "mss 1460,bad-opt", "bad-opt marker");
+	EQ_STR(hs_opts_format(&o, buf, sizeof(buf)), "mss 1460,bad-opt (TCP option length below 2) 6300", "bad-opt marker");
 
 	/* EOL stops: garbage after it is not parsed. */
 	const uint8_t eol[] = { 1, 0, 99, 0 };
 	EQ_INT(hs_opts_decode(eol, sizeof(eol), &o, &err), 0, "EOL stops decoding");
 	EQ_INT(o.has, 0, "nothing after EOL");
+}
+
+/* Decodes bytes, then checks the decoder's verdict, the text and the JSON. */
+static void check_kind(const uint8_t *b, size_t n, int rc, const hs_opts_view *v, const char *text,
+                       const char *json, const char *what)
+{
+	hs_tcp_opts o;
+	const char *err = NULL;
+	char buf[1024], msg[160];
+
+	snprintf(msg, sizeof(msg), "%s: decode", what);
+	EQ_INT(hs_opts_decode(b, n, &o, &err), rc, msg);
+	snprintf(msg, sizeof(msg), "%s: text", what);
+	EQ_STR(hs_opts_format_view(&o, v, buf, sizeof(buf)), text, msg);
+	if (json) {
+		snprintf(msg, sizeof(msg), "%s: json", what);
+		EQ_STR(hs_opts_format_json_view(&o, v, buf, sizeof(buf)), json, msg);
+	}
+}
+
+static void test_sack_dsack(void)
+{
+	/* An ACK of 1001 (base 1000: relative 1) carrying SACK 501..1001 below it: D-SACK. */
+	uint8_t ds[12] = { 1, 1, 5, 10 };
+	hs_put32(ds + 4, 1500);
+	hs_put32(ds + 8, 2000);
+	hs_opts_view v = { .has_ack = true, .ack = 2001, .rel = true, .base = 1000 };
+	check_kind(ds, sizeof(ds), 0, &v, "nop,nop,sack 500-1000(dsack)",
+	           "{\"sack_blocks\":[[1500,2000]],\"rsack_blocks\":[[500,1000]],\"dsack\":true}",
+	           "D-SACK below SEG.ACK, relative");
+	v.rel = false;
+	check_kind(ds, sizeof(ds), 0, &v, "nop,nop,sack 1500-2000(dsack)", NULL, "D-SACK absolute");
+	v.ack = 1500; /* the block is above SEG.ACK: an ordinary SACK */
+	check_kind(ds, sizeof(ds), 0, &v, "nop,nop,sack 1500-2000",
+	           "{\"sack_blocks\":[[1500,2000]]}", "SACK above SEG.ACK: not D-SACK");
+	check_kind(ds, sizeof(ds), 0, NULL, "nop,nop,sack 1500-2000", NULL, "no ACK known: not D-SACK");
+	/* RFC 2883 4.2: the first block inside the second, both above SEG.ACK. */
+	uint8_t d2[20] = { 1, 1, 5, 18 };
+	hs_put32(d2 + 4, 3000);
+	hs_put32(d2 + 8, 3500);
+	hs_put32(d2 + 12, 3000);
+	hs_put32(d2 + 16, 4000);
+	v.ack = 2000;
+	check_kind(d2, sizeof(d2), 0, &v, "nop,nop,sack 3000-3500(dsack) 3000-4000", NULL,
+	           "D-SACK inside the second block");
+	hs_put32(d2 + 12, 3100); /* no longer inside */
+	check_kind(d2, sizeof(d2), 0, &v, "nop,nop,sack 3000-3500 3100-4000", NULL, "first block not inside");
+	/* Wraparound: SEG.ACK just past 2^32, block just below it. */
+	hs_put32(ds + 4, 0xfffffff0u);
+	hs_put32(ds + 8, 0xfffffffeu);
+	v.ack = 5;
+	check_kind(ds, sizeof(ds), 0, &v, "nop,nop,sack 4294967280-4294967294(dsack)", NULL, "D-SACK across wrap");
+	/* Truncated SACK (a block cut short) and a wrong length. */
+	const uint8_t st[] = { 5, 10, 0, 0, 0, 1 };
+	check_kind(st, sizeof(st), -1, NULL, "bad-opt (TCP option overruns the option space) 050a00000001",
+	           "{\"malformed\":\"TCP option overruns the option space\"}", "SACK truncated");
+	const uint8_t sw[] = { 5, 6, 0, 0, 0, 1 };
+	check_kind(sw, sizeof(sw), -1, NULL, "bad-opt (bad SACK option length) 050600000001", NULL, "SACK len 6");
+}
+
+static void test_tfo_md5_ao(void)
+{
+	const uint8_t req[] = { 34, 2, 1, 1 };
+	check_kind(req, sizeof(req), 0, NULL, "tfo cookiereq,nop,nop", "{\"tfo\":\"\",\"tfo_request\":true}",
+	           "TFO cookie request");
+	const uint8_t ck[] = { 34, 10, 1, 2, 3, 4, 5, 6, 7, 8 };
+	check_kind(ck, sizeof(ck), 0, NULL, "tfo 0102030405060708", "{\"tfo\":\"0102030405060708\"}", "TFO cookie");
+	const uint8_t exreq[] = { 254, 4, 0xf9, 0x89 };
+	check_kind(exreq, sizeof(exreq), 0, NULL, "tfo-exp cookiereq",
+	           "{\"tfo\":\"\",\"tfo_request\":true,\"tfo_exp\":true}", "TFO experimental request");
+	const uint8_t ex[] = { 254, 8, 0xf9, 0x89, 0xca, 0xfe, 0xba, 0xbe };
+	check_kind(ex, sizeof(ex), 0, NULL, "tfo-exp cafebabe", "{\"tfo\":\"cafebabe\",\"tfo_exp\":true}",
+	           "TFO experimental cookie");
+	const uint8_t exother[] = { 254, 6, 0x12, 0x34, 0xab, 0xcd };
+	check_kind(exother, sizeof(exother), 0, NULL, "kind 254: 1234abcd",
+	           "{\"unknown\":[254],\"unknown_opts\":[{\"kind\":254,\"data\":\"1234abcd\"}]}",
+	           "kind 254 with another ExID: unknown");
+	uint8_t exlong[22] = { 254, 22, 0xf9, 0x89 };
+	check_kind(exlong, sizeof(exlong), -1, NULL,
+	           "bad-opt (bad TFO option length) fe16f989000000000000000000000000000000000000", NULL,
+	           "TFO experimental cookie of 18 bytes");
+	const uint8_t tt[] = { 34, 10, 1, 2 };
+	check_kind(tt, sizeof(tt), -1, NULL, "bad-opt (TCP option overruns the option space) 220a0102", NULL,
+	           "TFO truncated");
+
+	uint8_t md5[20] = { 19, 18 };
+	for (int i = 0; i < 16; i++)
+		md5[2 + i] = (uint8_t)(0xa0 + i);
+	check_kind(md5, sizeof(md5), 0, NULL, "md5 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf,eol",
+	           "{\"md5\":true,\"md5_digest\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\"}", "MD5 digest");
+	check_kind(md5, 10, -1, NULL, "bad-opt (TCP option overruns the option space) 1312a0a1a2a3a4a5a6a7", NULL,
+	           "MD5 truncated");
+	md5[1] = 10;
+	check_kind(md5, 10, -1, NULL, "bad-opt (bad MD5 option length) 130aa0a1a2a3a4a5a6a7", NULL, "MD5 len 10");
+
+	const uint8_t ao[] = { 29, 16, 3, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	check_kind(ao, sizeof(ao), 0, NULL, "ao keyid 3 rnext 7 mac 0102030405060708090a0b0c",
+	           "{\"ao\":{\"keyid\":3,\"rnext\":7,\"mac\":\"0102030405060708090a0b0c\"}}", "TCP-AO");
+	const uint8_t ao2[] = { 2, 4, 5, 0xb4, 29, 4, 1, 2 };
+	check_kind(ao2, sizeof(ao2), 0, NULL, "mss 1460,ao keyid 1 rnext 2 mac ",
+	           "{\"mss\":1460,\"ao\":{\"keyid\":1,\"rnext\":2,\"mac\":\"\"}}", "TCP-AO without a MAC, after MSS");
+	const uint8_t aos[] = { 29, 3, 1, 0 };
+	check_kind(aos, sizeof(aos), -1, NULL, "bad-opt (bad TCP-AO option length) 1d030100",
+	           "{\"malformed\":\"bad TCP-AO option length\"}", "TCP-AO len 3");
+	check_kind(ao, 6, -1, NULL, "bad-opt (TCP option overruns the option space) 1d1003070102", NULL,
+	           "TCP-AO truncated");
+
+	const uint8_t unk[] = { 200, 2, 201, 5, 0xaa, 0xbb, 0xcc, 1 };
+	check_kind(unk, sizeof(unk), 0, NULL, "kind 200:,kind 201: aabbcc,nop",
+	           "{\"unknown\":[200,201],\"unknown_opts\":[{\"kind\":200,\"data\":\"\"},{\"kind\":201,\"data\":\"aabbcc\"}]}",
+	           "unknown kinds");
+	const uint8_t unkt[] = { 201, 9, 0xaa };
+	check_kind(unkt, sizeof(unkt), -1, NULL, "bad-opt (TCP option overruns the option space) c909aa", NULL,
+	           "unknown kind truncated");
+}
+
+static void test_mptcp(void)
+{
+	hs_tcp_opts o;
+	const char *err;
+	/* Linux's v1 SYN: MP_CAPABLE, version 1, flags 0x81 (A: checksum required off, H: HMAC-SHA256). */
+	const uint8_t syn[] = { 30, 4, 0x01, 0x81 };
+	check_kind(syn, sizeof(syn), 0, NULL, "mptcp MP_CAPABLE version 1 flags 0x81",
+	           "{\"mptcp\":[{\"subtype\":\"MP_CAPABLE\",\"subtype_num\":0,\"version\":1,\"flags\":129}]}",
+	           "MP_CAPABLE SYN");
+	EQ_INT(hs_opts_decode(syn, sizeof(syn), &o, &err), 0, "MP_CAPABLE decodes");
+	OK((o.has & HS_HAS_MPTCP) && o.mptcp_subtype == 0, "MPTCP bit and subtype");
+	const uint8_t sa[] = { 30, 12, 0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8 };
+	check_kind(sa, sizeof(sa), 0, NULL, "mptcp MP_CAPABLE version 1 flags 0x1 key 0102030405060708", NULL,
+	           "MP_CAPABLE SYN,ACK with a key");
+	uint8_t ack[24] = { 30, 24, 0x01, 0x81 };
+	for (int i = 0; i < 16; i++)
+		ack[4 + i] = (uint8_t)i;
+	ack[20] = 0;
+	ack[21] = 5;
+	ack[22] = 0xbe;
+	ack[23] = 0xef;
+	check_kind(ack, sizeof(ack), 0, NULL,
+	           "mptcp MP_CAPABLE version 1 flags 0x81 key 0001020304050607 peer_key 08090a0b0c0d0e0f dlen 5 csum 0xbeef",
+	           NULL, "MP_CAPABLE with data and checksum");
+	const uint8_t capbad[] = { 30, 5, 0x01, 0x81, 0 };
+	check_kind(capbad, sizeof(capbad), 0, NULL, "mptcp MP_CAPABLE bad-length 5 data 018100",
+	           "{\"mptcp\":[{\"subtype\":\"MP_CAPABLE\",\"subtype_num\":0,\"malformed\":\"length 5\",\"data\":\"018100\"}]}",
+	           "MP_CAPABLE of length 5");
+	const uint8_t captr[] = { 30, 12, 0x01, 0x81 };
+	check_kind(captr, sizeof(captr), -1, NULL, "bad-opt (TCP option overruns the option space) 1e0c0181", NULL,
+	           "MP_CAPABLE truncated");
+	const uint8_t mp2[] = { 30, 2 };
+	check_kind(mp2, sizeof(mp2), -1, NULL, "bad-opt (bad MPTCP option length) 1e02", NULL, "MPTCP without subtype");
+
+	const uint8_t js[] = { 30, 12, 0x11, 2, 0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4 };
+	check_kind(js, sizeof(js), 0, NULL, "mptcp MP_JOIN phase syn backup id 2 token aabbccdd nonce 01020304",
+	           "{\"mptcp\":[{\"subtype\":\"MP_JOIN\",\"subtype_num\":1,\"phase\":\"syn\",\"backup\":true,\"id\":2,"
+	           "\"token\":\"aabbccdd\",\"nonce\":\"01020304\"}]}", "MP_JOIN SYN");
+	uint8_t jsa[16] = { 30, 16, 0x10, 3 };
+	check_kind(jsa, sizeof(jsa), 0, NULL,
+	           "mptcp MP_JOIN phase synack id 3 hmac 0000000000000000 nonce 00000000", NULL, "MP_JOIN SYN,ACK");
+	uint8_t ja[24] = { 30, 24, 0x10, 0 };
+	check_kind(ja, sizeof(ja), 0, NULL,
+	           "mptcp MP_JOIN phase ack hmac 0000000000000000000000000000000000000000", NULL, "MP_JOIN ACK");
+	check_kind(ja, 13, -1, NULL, "bad-opt (TCP option overruns the option space) 1e181000000000000000000000", NULL,
+	           "MP_JOIN truncated");
+	ja[1] = 13;
+	check_kind(ja, 13, 0, NULL, "mptcp MP_JOIN bad-length 13 data 1000000000000000000000", NULL, "MP_JOIN length 13");
+
+	/* DSS: data ACK (4), DSN (8), subflow seq, length, checksum, DATA_FIN. */
+	uint8_t dss[24] = { 30, 24, 0x20, 0x1d };
+	hs_put32(dss + 4, 77);
+	hs_put32(dss + 8, 0);
+	hs_put32(dss + 12, 99);
+	hs_put32(dss + 16, 1);
+	dss[20] = 0;
+	dss[21] = 10;
+	dss[22] = 0x12;
+	dss[23] = 0x34;
+	check_kind(dss, sizeof(dss), 0, NULL, "mptcp DSS flags 0x1d ack 77 dsn 99 ssn 1 dlen 10 csum 0x1234 fin",
+	           "{\"mptcp\":[{\"subtype\":\"DSS\",\"subtype_num\":2,\"flags\":29,\"ack\":77,\"dsn\":99,\"ssn\":1,"
+	           "\"dlen\":10,\"csum\":4660,\"fin\":true}]}", "DSS with everything");
+	const uint8_t dssack[] = { 30, 8, 0x20, 0x01, 0, 0, 1, 0 };
+	check_kind(dssack, sizeof(dssack), 0, NULL, "mptcp DSS flags 0x1 ack 256", NULL, "DSS data ACK only");
+	const uint8_t dssbad[] = { 30, 6, 0x20, 0x01, 0, 0 };
+	check_kind(dssbad, sizeof(dssbad), 0, NULL, "mptcp DSS bad-length 6 data 20010000", NULL,
+	           "DSS shorter than its flags say");
+
+	const uint8_t aa[] = { 30, 16, 0x30, 5, 198, 18, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8 };
+	check_kind(aa, sizeof(aa), 0, NULL, "mptcp ADD_ADDR id 5 addr 198.18.0.2 hmac 0102030405060708", NULL,
+	           "ADD_ADDR IPv4 with HMAC");
+	const uint8_t aae[] = { 30, 10, 0x31, 5, 198, 18, 0, 2, 0x1f, 0x90 };
+	check_kind(aae, sizeof(aae), 0, NULL, "mptcp ADD_ADDR echo id 5 addr 198.18.0.2 port 8080",
+	           "{\"mptcp\":[{\"subtype\":\"ADD_ADDR\",\"subtype_num\":3,\"echo\":true,\"id\":5,"
+	           "\"addr\":\"198.18.0.2\",\"port\":8080}]}", "ADD_ADDR echo with port");
+	uint8_t aa6[20] = { 30, 20, 0x31, 1, 0x20, 0x01, 0x0d, 0xb8 };
+	aa6[19] = 1;
+	check_kind(aa6, sizeof(aa6), 0, NULL, "mptcp ADD_ADDR echo id 1 addr 2001:db8::1", NULL, "ADD_ADDR IPv6 echo");
+	const uint8_t aabad[] = { 30, 9, 0x30, 5, 198, 18, 0, 2, 0 };
+	check_kind(aabad, sizeof(aabad), 0, NULL, "mptcp ADD_ADDR bad-length 9 data 3005c612000200", NULL,
+	           "ADD_ADDR length 9");
+
+	const uint8_t ra[] = { 30, 5, 0x40, 1, 2, 1 };
+	check_kind(ra, sizeof(ra), 0, NULL, "mptcp REMOVE_ADDR id 1 2,nop",
+	           "{\"mptcp\":[{\"subtype\":\"REMOVE_ADDR\",\"subtype_num\":4,\"ids\":[1,2]}]}", "REMOVE_ADDR");
+	const uint8_t rabad[] = { 30, 3, 0x40 };
+	check_kind(rabad, sizeof(rabad), 0, NULL, "mptcp REMOVE_ADDR bad-length 3 data 40", NULL, "REMOVE_ADDR empty");
+	const uint8_t pr[] = { 30, 3, 0x51, 1 };
+	check_kind(pr, sizeof(pr), 0, NULL, "mptcp MP_PRIO backup,nop", NULL, "MP_PRIO backup");
+	const uint8_t fl[] = { 30, 12, 0x60, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	check_kind(fl, sizeof(fl), 0, NULL, "mptcp MP_FAIL dsn 256", NULL, "MP_FAIL");
+	const uint8_t fc[] = { 30, 12, 0x70, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	check_kind(fc, sizeof(fc), 0, NULL, "mptcp MP_FASTCLOSE key 0102030405060708", NULL, "MP_FASTCLOSE");
+	const uint8_t fcbad[] = { 30, 11, 0x70, 0, 1, 2, 3, 4, 5, 6, 7 };
+	check_kind(fcbad, sizeof(fcbad), 0, NULL, "mptcp MP_FASTCLOSE bad-length 11 data 700001020304050607",
+	           NULL, "MP_FASTCLOSE length 11");
+	const uint8_t rst[] = { 30, 4, 0x81, 3 };
+	check_kind(rst, sizeof(rst), 0, NULL, "mptcp MP_TCPRST flags 0x1 reason 3", NULL, "MP_TCPRST");
+	const uint8_t other[] = { 30, 4, 0xc0, 9 };
+	check_kind(other, sizeof(other), 0, NULL, "mptcp subtype 12 data c009",
+	           "{\"mptcp\":[{\"subtype\":\"unknown\",\"subtype_num\":12,\"data\":\"c009\"}]}", "unassigned subtype");
+	/* Two MPTCP options in one segment: both in the JSON array. */
+	const uint8_t two[] = { 30, 8, 0x20, 0x01, 0, 0, 0, 9, 30, 3, 0x50, 1 };
+	check_kind(two, sizeof(two), 0, NULL, "mptcp DSS flags 0x1 ack 9,mptcp MP_PRIO,nop",
+	           "{\"mptcp\":[{\"subtype\":\"DSS\",\"subtype_num\":2,\"flags\":1,\"ack\":9},"
+	           "{\"subtype\":\"MP_PRIO\",\"subtype_num\":5}]}", "DSS and MP_PRIO together");
+
+	/* The ladder's view: only what the usual options do not say. */
+	const uint8_t mix[] = { 2, 4, 5, 0xb4, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 30, 4, 0x01, 0x81 };
+	hs_opts_view nv = { .notable = true };
+	check_kind(mix, sizeof(mix), 0, &nv, "mptcp MP_CAPABLE version 1 flags 0x81", NULL, "notable only");
 }
 
 int main(void)
@@ -336,5 +565,8 @@ int main(void)
 	test_established();
 	test_decode();
 	test_decode_errors();
+	test_sack_dsack();
+	test_tfo_md5_ao();
+	test_mptcp();
 	return tap_done();
 }

@@ -1112,6 +1112,43 @@ static void test_observed_names(void)
 	EQ_STR(got_out, "2 connections in x.pcap\n", "lines -q: -r's result says what was read");
 }
 
+/* SACK blocks in the numbers the line shows, D-SACK marked (lines and JSON): the
+ * renderers find the ISN of the acknowledged data as SEG.ACK minus the relative ack. */
+static void test_sack_options(void)
+{
+	/* The peer's ACK of 1006 (ours from ISS 1000: relative 6) reporting 1001..1006 again. */
+	uint8_t b[12] = { 1, 1, 5, 10, 0, 0, 0x03, 0xe9, 0, 0, 0x03, 0xee };
+	hs_segment a;
+	make_seg(&a, HS_DIR_IN, HS_ACK, 5001, 1006, 64);
+	hs_opts_decode(b, sizeof(b), &a.opts, NULL);
+	hs_event ev = seg_event(&a, HS_DIR_IN, 1000, 1, 6, HS_ESTABLISHED, HS_ESTABLISHED);
+	settings h = HUMAN;
+
+	render(&h, &ev);
+	OK(strstr(got_out, "<nop,nop,sack 1-6(dsack)>") != NULL, "lines: D-SACK relative, marked");
+	h.absolute = true;
+	render(&h, &ev);
+	OK(strstr(got_out, "<nop,nop,sack 1001-1006(dsack)>") != NULL, "lines -A: D-SACK absolute");
+	render(&JSON, &ev);
+	OK(strstr(got_out, "\"opts\":{\"sack_blocks\":[[1001,1006]],\"rsack_blocks\":[[1,6]],\"dsack\":true},") != NULL,
+	   "JSON: absolute and relative blocks, dsack");
+	OK(json_line_ok(got_out), "JSON with SACK blocks is valid JSON");
+	/* A block above SEG.ACK: an ordinary SACK. */
+	a.ack = 1001;
+	ev.rack = 1;
+	render(&JSON, &ev);
+	OK(strstr(got_out, "\"rsack_blocks\":[[1,6]]}") != NULL, "JSON: SACK above the ACK, no dsack");
+
+	/* MPTCP and an unknown kind in the same line, JSON valid. */
+	const uint8_t m[12] = { 30, 4, 0x01, 0x81, 99, 4, 0xaa, 0xbb, 29, 4, 1, 2 };
+	hs_opts_decode(m, sizeof(m), &a.opts, NULL);
+	render(&HUMAN, &ev);
+	OK(strstr(got_out, "<mptcp MP_CAPABLE version 1 flags 0x81,kind 99: aabb,ao keyid 1 rnext 2 mac >") != NULL,
+	   "lines: MPTCP, unknown, AO");
+	render(&JSON, &ev);
+	OK(json_line_ok(got_out), "JSON with MPTCP, AO, unknown is valid JSON");
+}
+
 int main(void)
 {
 	endpoints();
@@ -1135,5 +1172,6 @@ int main(void)
 	test_conn_listing();
 	test_open_end();
 	test_summary();
+	test_sack_options();
 	return tap_done();
 }
