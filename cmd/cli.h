@@ -22,6 +22,7 @@ enum {
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
 	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
 	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
+	O_IPHDR = 1u << 22, /* --ttl, --hop-limit, --flow-label: on every segment hs sends */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -67,6 +68,7 @@ struct cli {
 
 	/* send: the segment's fields from options (a SEGMENT argument is merged under them) */
 	hs_seg_spec fields;
+	const char *ip_ttl_opt;     /* "--ttl" or "--hop-limit", whichever set fields.ip.ttl */
 	struct send_data data;          /* --data, --data-hex or --data-file */
 	bool have_data;
 	unsigned expect;                /* --expect: bits 1 << enum hs_reaction (0: none given) */

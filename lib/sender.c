@@ -182,7 +182,7 @@ static int build(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, c
 		struct libnet_in6_addr a, b;
 		memcpy(&a, &src->addr.u.v6, sizeof(a));
 		memcpy(&b, &dst->addr.u.v6, sizeof(b));
-		t = libnet_build_ipv6(tos, 0, (uint16_t)tcp_len, IPPROTO_TCP, ttl, a, b, NULL, 0, s->l, s->ip_tag);
+		t = libnet_build_ipv6(tos, ip->set_flow ? ip->flow & 0xfffff : 0, (uint16_t)tcp_len, IPPROTO_TCP, ttl, a, b, NULL, 0, s->l, s->ip_tag);
 	}
 	if (t == -1)
 		return -1;

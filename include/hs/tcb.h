@@ -71,8 +71,9 @@ const char *hs_result_name(enum hs_result r); /* "closed", "refused", ... */
  * sends (TTL / hop limit 64, TOS 0, IPv4 ID from the sender's counter, DF set, a
  * correct checksum). */
 typedef struct hs_ip_fields {
-	bool set_ttl, set_tos, set_ip_id, set_df;
+	bool set_ttl, set_tos, set_ip_id, set_df, set_flow;
 	uint8_t ttl;            /* IPv4 TTL, IPv6 hop limit */
+	uint32_t flow;          /* IPv6 flow label (20 bits, RFC 8200 6; set_flow); ignored for IPv4 */
 	uint8_t tos;            /* IPv4 TOS, IPv6 traffic class */
 	uint16_t ip_id;         /* IPv4 Identification (host order); ignored for IPv6 */
 	bool df;                /* IPv4 Don't Fragment (set_df); ignored for IPv6 */
@@ -143,6 +144,7 @@ typedef struct hs_tcb_config {
 	uint64_t time_wait_ns;      /* TIME-WAIT duration (2MSL) */
 	unsigned challenge_acks_per_sec; /* RFC 5961 7: at most this many challenge ACKs a
 	                             * second (0: no limit); default 10 */
+	hs_ip_fields ip;        /* put on every segment the TCB emits (--ttl, --hop-limit, --flow-label) */
 } hs_tcb_config;
 
 typedef struct hs_tcb {
