@@ -230,6 +230,37 @@ xs() {
 	usage_error "names interface $LAB_IF_A but -i says lo" connect "[$ll_b%$LAB_IF_A]:8080" -i lo
 }
 
+@test "link-local: listen [fe80::..%IFACE]:PORT; a kernel client on the link (scope id from getaddrinfo) gets hello" {
+	lab6
+	local ll_a port=7101
+	ll_a=$(ip -n "$LAB_A" -6 addr show dev "$LAB_IF_A" scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
+	[[ $ll_a == fe80:* ]] || fail "no link-local address in a: $ll_a"
+	hs_bg listen "[$ll_a%$LAB_IF_A]:$port" --send hello --close wait --timeout 3 --json --state-dir "$STATE"
+	wait_until 5 hs_listening || fail "hs does not listen: $(cat "$LAB_DIR/hs.err")"
+	# python's connect((host, port)) drops a %zone: the 4-tuple from getaddrinfo keeps it
+	lab_bg b client.out "$PYTHON" -u -c '
+import socket, sys
+ai = socket.getaddrinfo(sys.argv[1], int(sys.argv[2]), socket.AF_INET6, socket.SOCK_STREAM)[0]
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(ai[4])
+got = b""
+while len(got) < 5:
+    d = s.recv(100)
+    if not d:
+        break
+    got += d
+print("received", got.decode(errors="replace"), flush=True)
+s.close()
+print("closed", flush=True)' "$ll_a%$LAB_IF_B" "$port"
+	wait_until 5 grep -q '^closed$' "$LAB_DIR/client.out" || fail "client: $(cat "$LAB_DIR/client.out")"
+	grep -qx 'received hello' "$LAB_DIR/client.out" || fail "client: $(cat "$LAB_DIR/client.out")"
+	hs_finish 6
+	assert_success
+	expect "$(result)" local "[$ll_a]:$port"
+	usage_error 'zone goes only after an IPv6 address' listen "$LAB_ADDR_A%$LAB_IF_A" "$port"
+}
+
 # ---- -r, script ----------------------------------------------------------------------
 
 @test "-r of the peer's IPv6 capture: the connection hs made, its states as the peer's ss ended" {
