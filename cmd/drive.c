@@ -584,6 +584,9 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	d->resumed = true;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", rec->iface[0] ? rec->iface : "any");
 	drive_config(d, &rec->local, &rec->remote);
+	/* hs send's --ttl / --hop-limit / --flow-label are its crafted segment's (merged
+	 * there), not the probe's nor the catch-up ACKs': those go as a stack sends them. */
+	memset(&d->cfg.ip, 0, sizeof(d->cfg.ip));
 	hs_session_params p = {
 		.local = rec->local, .remote = rec->remote, .capture_iface = d->ifname,
 		.pcap_out = d->c->pcap_out, .guard = false, .step = d->c->step,

@@ -387,6 +387,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		                           (hs_port_hold(&local) < 0 && errno == EADDRINUSE)))
 			local.port = drive_source_port(&d, &local.addr);
 		drive_config(&d, &local, &remote);
+		memset(&d.cfg.ip, 0, sizeof(d.cfg.ip)); /* the fields are the crafted segment's only */
 		d.keep_privs = i + 1 < c->count; /* the next probe opens its own capture */
 		hs_session_params p = {
 			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,

@@ -80,9 +80,16 @@ xs() {
 	assert_success
 	[[ $(jqo 'select(.type == "conn") | "\(.local) \(.remote)"') == "\"[$LAB_ADDR6_A]:40100 [$LAB_ADDR6_B]:8080\"" ]] ||
 		fail "hs ls: $output"
-	hs_a send --data 'kept v6' --json --state-dir "$STATE"
+	lab_tcpdump_start ip6 and tcp port 8080
+	hs_a send --data 'kept v6' --hop-limit 9 --flow-label 4660 --json --state-dir "$STATE"
 	assert_success
 	wait_until 3 peer_said "^received \\[$LAB_ADDR6_A\\]:40100 7 bytes: 'kept v6'\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	lab_tcpdump_stop
+	# the crafted segment carries them, the probe before it does not
+	[[ $(peer_fields ipv6.src ipv6.hlim ipv6.flow tcp.len | awk -v a="$LAB_ADDR6_A" '$1 == a && $4 == 7 { print $2, $3 }') =~ ^9\ 0x0*1234$ ]] ||
+		fail "the data at the peer: $(peer_fields ipv6.src ipv6.hlim ipv6.flow tcp.len)"
+	[[ $(peer_fields ipv6.src ipv6.hlim tcp.len | awk -v a="$LAB_ADDR6_A" '$1 == a && $3 == 1 { print $2 }') == 64 ]] ||
+		fail "the probe at the peer: $(peer_fields ipv6.src ipv6.hlim ipv6.flow tcp.len)"
 	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
 	assert_success
 	expect "$(result)" outcome closed
@@ -121,7 +128,6 @@ xs() {
 	theirs=$(peer_fields ipv6.src ipv6.hlim | awk -v b="$LAB_ADDR6_B" '$1 == b { print $2 }' | sort -u)
 	[[ $ours =~ ^\ *[0-9]+\ 33\ 0x0*12345$ ]] || fail "hs's segments at the peer (count hlim flow): $ours"
 	[[ $theirs == 64 ]] || fail "the peer's own hop limit: $theirs"
-	# hs -w shows the same fields as the wire (the encoder writes them too)
 }
 
 @test "listen --hop-limit 7 --flow-label 9: the SYN,ACK and what follows carry them at the client; it got hello" {
@@ -157,7 +163,7 @@ xs() {
 		fail "the peer did not answer: $(peer_fields ipv6.src tcp.flags.str)"
 }
 
-@test "--ttl stays IPv4's (and works as the hop limit on IPv6); --flow-label and --hop-limit on IPv4 exit 2, one line, nothing sent" {
+@test "connect --ttl 9 (IPv4): every segment at the peer has TTL 9; --flow-label and --hop-limit on IPv4 exit 2, one line, nothing sent" {
 	lab6
 	lab_peer
 	lab_tcpdump_start tcp port 8080
