@@ -225,6 +225,15 @@ xs() {
 	[[ $(segs '.dir == "out" and .flags == "SYN"' | jq -r .src) == "[$ll_a]:40105" ]] || fail "hs's SYN: $output"
 	wait_until 3 peer_said "^eof \\[$ll_a(%[^]]*)?\\]:40105" || fail "peer: $(cat "$LAB_DIR/peer.out")"
 	peer_said "^received \\[$ll_a(%[^]]*)?\\]:40105 2 bytes: 'll'\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	# kept: hs send and hs fin find the interface in the record
+	hs_a connect "[$ll_b%$LAB_IF_A]:8080" --sport 40109 --close keep --json --state-dir "$STATE"
+	assert_success
+	hs_a send --data kept --json --state-dir "$STATE"
+	assert_success
+	wait_until 3 peer_said "^received \\[$ll_a(%[^]]*)?\\]:40109 4 bytes: 'kept'\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	hs_a fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	wait_until 3 peer_said "^eof \\[$ll_a(%[^]]*)?\\]:40109" || fail "peer: $(cat "$LAB_DIR/peer.out")"
 	# send HOST%IFACE PORT too: the peer's kernel answers the SYN
 	hs_a send "$ll_b%$LAB_IF_A" 8080 --sport 40106 --expect syn-ack --json --state-dir "$STATE"
 	assert_success
