@@ -7,6 +7,7 @@
 # its capture through tshark), not only what hs says.
 #
 # Run by `make check`, or by hand as root: bats tests/bats/ipv6.bats
+# shellcheck disable=SC2154 # stderr comes from bats's run --separate-stderr
 
 load common
 
@@ -94,8 +95,9 @@ xs() {
 	assert_success
 	expect "$(result)" outcome closed
 	wait_until 3 peer_said "^eof \\[$LAB_ADDR6_A\\]:40100" || fail "peer: $(cat "$LAB_DIR/peer.out")"
-	[[ -z $(conns6 b 8080 | grep -F "[$LAB_ADDR6_A]:40100" | grep -v TIME-WAIT) ]] ||
+	if conns6 b 8080 | grep -F "[$LAB_ADDR6_A]:40100" | grep -qv TIME-WAIT; then
 		fail "the peer still has: $(conns6 b 8080)"
+	fi
 	assert_no_guard_left
 }
 
@@ -108,7 +110,7 @@ xs() {
 	hs_a rst --json --state-dir "$STATE"
 	assert_success
 	wait_until 3 peer_said "^reset \\[$LAB_ADDR6_A\\]:40101" || fail "peer: $(cat "$LAB_DIR/peer.out")"
-	[[ -z $(conns6 b 8080 | grep -F "[$LAB_ADDR6_A]:40101") ]] || fail "the peer still has: $(conns6 b 8080)"
+	if conns6 b 8080 | grep -qF "[$LAB_ADDR6_A]:40101"; then fail "the peer still has: $(conns6 b 8080)"; fi
 }
 
 # ---- hop limit and flow label --------------------------------------------------------
@@ -293,7 +295,7 @@ print("closed", flush=True)' "$ll_a%$LAB_IF_B" "$port"
 		fail "-r: $output"
 	[[ $(jqo 'select(.type == "segment" and .len == 2 and .dir == "out") | .data') == '"rd"' ]] || fail "-r data: $output"
 	# the peer's kernel let the connection go: it closed second (no TIME-WAIT there)
-	[[ -z $(conns6 b 8080 | grep -F "[$LAB_ADDR6_A]:40107") ]] || fail "the peer has: $(conns6 b 8080)"
+	if conns6 b 8080 | grep -qF "[$LAB_ADDR6_A]:40107"; then fail "the peer has: $(conns6 b 8080)"; fi
 	[[ $(jq -r 'select(.type == "end") | "\(.state) \(.peer_state)"' <<<"$output") == "TIME-WAIT CLOSED" ]] ||
 		fail "-r's end: $output"
 }
