@@ -56,6 +56,8 @@ static bool json_mode;
 	"                    retransmission timer\n" \
 	"  --retries N       retransmissions with exponential backoff (default 3)\n" \
 	"  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" \
+	"  --ttl N           IPv4 TTL of every segment sent (default 64); IPv6: --hop-limit N,\n" \
+	"                    --flow-label N (20 bits, default 0)\n" \
 	"  --settle SEC      once established, take in what the peer sends (a banner, its\n" \
 	"                    FIN, an RST) for SEC before --send and --close (default 0)\n" \
 	"  --step            wait for Enter before each segment sent\n" \
@@ -81,7 +83,7 @@ struct command {
 };
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
-		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE)
+		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_IPHDR)
 
 static const struct command commands[] = {
 	{ "connect", cmd_connect, SEGMENT_OPTS | O_TFO, "hs connect HOST PORT [OPTIONS]",
@@ -127,7 +129,7 @@ static const struct command commands[] = {
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n" },
-	{ "send", cmd_send, O_CRAFT | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
+	{ "send", cmd_send, O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
 	  "Craft one segment into a kept connection (CONN as for fin; default the most recent),\n"
@@ -142,6 +144,7 @@ static const struct command commands[] = {
 	  "  --opt LIST        options as for connect (default: as negotiated, TS advancing)\n"
 	  "  --data STR        payload (C escapes); --data-hex HEX; --data-file FILE\n"
 	  "  --ttl N, --tos N, --ip-id N, --df, --no-df, --bad-checksum\n"
+	  "  --hop-limit N     IPv6 hop limit (--ttl's twin); --flow-label N  IPv6, 20 bits\n"
 	  "  --timeout SEC     watch this long for the reaction (default 1)\n"
 	  "  --expect LIST     exit 0 when the reaction is one of LIST (ack takes any bare\n"
 	  "                    ACK), 1 otherwise; without it, 0 whatever the reaction\n"
@@ -543,7 +546,7 @@ enum {
 	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
-	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
+	L_NODF, L_BADCSUM, L_HOPLIMIT, L_FLOWLABEL, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
 	L_TFO, L_TFOCOOKIE,
 };
 
@@ -591,6 +594,8 @@ static const struct option long_options[] = {
 	{ "data-hex", required_argument, NULL, L_DATAHEX },
 	{ "data-file", required_argument, NULL, L_DATAFILE },
 	{ "ttl", required_argument, NULL, L_TTL },
+	{ "hop-limit", required_argument, NULL, L_HOPLIMIT },
+	{ "flow-label", required_argument, NULL, L_FLOWLABEL },
 	{ "tos", required_argument, NULL, L_TOS },
 	{ "ip-id", required_argument, NULL, L_IPID },
 	{ "df", no_argument, NULL, L_DF },
@@ -616,6 +621,7 @@ static const char *option_name(unsigned bit)
 		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
 		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
 		{ O_TOLERANCE, "--tolerance-usecs" }, { O_TFO, "--tfo" }, { O_TFOCOOKIE, "--tfo-cookie" },
+		{ O_IPHDR, "--ttl/--hop-limit/--flow-label" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -839,9 +845,16 @@ int hs_main(int argc, char **argv)
 			add_data(&c, ch == L_DATA ? "--data" : ch == L_DATAHEX ? "--data-hex" : "--data-file", optarg);
 			break;
 		case L_TTL:
-			c.fields.ip.ttl = (uint8_t)parse_ulong("--ttl", optarg, 255);
+		case L_HOPLIMIT:
+			c.fields.ip.ttl = (uint8_t)parse_ulong(ch == L_TTL ? "--ttl" : "--hop-limit", optarg, 255);
 			c.fields.ip.set_ttl = true;
-			c.given |= O_CRAFT;
+			c.ip_ttl_opt = ch == L_TTL ? "--ttl" : "--hop-limit";
+			c.given |= O_IPHDR;
+			break;
+		case L_FLOWLABEL:
+			c.fields.ip.flow = (uint32_t)parse_ulong("--flow-label", optarg, 0xfffff);
+			c.fields.ip.set_flow = true;
+			c.given |= O_IPHDR;
 			break;
 		case L_TOS:
 			c.fields.ip.tos = (uint8_t)parse_ulong("--tos", optarg, 255);

@@ -23,6 +23,7 @@ enum {
 	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
 	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
 	O_TFO = 1u << 22, O_TFOCOOKIE = 1u << 23, /* RFC 7413: connect --tfo, listen --tfo-cookie */
+	O_IPHDR = 1u << 24, /* --ttl, --hop-limit, --flow-label: on every segment hs sends */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -73,6 +74,7 @@ struct cli {
 
 	/* send: the segment's fields from options (a SEGMENT argument is merged under them) */
 	hs_seg_spec fields;
+	const char *ip_ttl_opt;     /* "--ttl" or "--hop-limit", whichever set fields.ip.ttl */
 	struct send_data data;          /* --data, --data-hex or --data-file */
 	bool have_data;
 	unsigned expect;                /* --expect: bits 1 << enum hs_reaction (0: none given) */

@@ -14,9 +14,20 @@
 #include "hs/route.h"
 #include "hs/seq.h"
 
+void drive_check_ip(const struct cli *c, int family)
+{
+	const hs_ip_fields *ip = &c->fields.ip;
+
+	if (family == AF_INET && ip->set_flow)
+		die(HS_EXIT_USAGE, "--flow-label is an IPv6 header field: this connection is IPv4");
+	if (family == AF_INET && ip->set_ttl && c->ip_ttl_opt && strcmp(c->ip_ttl_opt, "--hop-limit") == 0)
+		die(HS_EXIT_USAGE, "--hop-limit is the IPv6 name: this connection is IPv4 (use --ttl)");
+}
+
 void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote)
 {
 	const struct cli *c = d->c;
+	int family = local->addr.family ? local->addr.family : remote->addr.family;
 
 	hs_tcb_config_default(&d->cfg);
 	d->cfg.local = *local;
@@ -33,6 +44,14 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 	d->cfg.max_retries = c->retries;
 	d->cfg.rto_ns = c->timeout_ns;
 	d->cfg.time_wait_ns = c->time_wait_ns;
+	/* --ttl / --hop-limit / --flow-label: on every segment, as a socket option would
+	 * set them (hs listen without ADDR learns the family from the SYN: a flow label
+	 * then only goes on IPv6 segments). */
+	drive_check_ip(c, family);
+	d->cfg.ip.set_ttl = c->fields.ip.set_ttl;
+	d->cfg.ip.ttl = c->fields.ip.ttl;
+	d->cfg.ip.set_flow = c->fields.ip.set_flow;
+	d->cfg.ip.flow = c->fields.ip.flow;
 }
 
 void drive_open(struct drive *d, const hs_session_params *p)
@@ -61,14 +80,29 @@ uint64_t drive_patience(const struct cli *c)
 void drive_route(struct drive *d, const char *host, hs_endpoint *remote, hs_endpoint *local)
 {
 	const struct cli *c = d->c;
-	const char *why;
-	char err[256];
+	const char *why, *bind;
+	char err[256], name[256], *pct;
 
-	if (hs_addr_resolve(host, 0, &remote->addr, &why) < 0)
+	/* fe80::1%eth0: the zone (RFC 4007 11.7) names the interface, as -i does. */
+	snprintf(name, sizeof(name), "%s", host);
+	pct = strchr(name, '%');
+	if (pct)
+		*pct++ = '\0';
+	if (hs_addr_resolve(name, 0, &remote->addr, &why) < 0)
 		die(HS_EXIT_USAGE, "cannot resolve host \"%s\": %s", host, why);
 	bool any = cli_check_iface(c);
+	bind = any ? NULL : c->iface;
+	if (pct) {
+		if (remote->addr.family != AF_INET6 || !*pct)
+			die(HS_EXIT_USAGE, "\"%s\": a %%IFACE zone goes only after an IPv6 address (fe80::1%%eth0)", host);
+		if (!hs_iface_exists(pct))
+			die(HS_EXIT_USAGE, "\"%s\": no such interface %s", host, pct);
+		if (bind && strcmp(bind, pct) != 0)
+			die(HS_EXIT_USAGE, "\"%s\" names interface %s but -i says %s", host, pct, bind);
+		bind = pct;
+	}
 	memset(local, 0, sizeof(*local));
-	if (hs_route_source(&remote->addr, any ? NULL : c->iface, &local->addr, d->ifname, sizeof(d->ifname), err,
+	if (hs_route_source(&remote->addr, bind, &local->addr, d->ifname, sizeof(d->ifname), err,
 	                    sizeof(err)) < 0)
 		die(HS_EXIT_ENV, "%s", err);
 }
@@ -550,6 +584,9 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 	d->resumed = true;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", rec->iface[0] ? rec->iface : "any");
 	drive_config(d, &rec->local, &rec->remote);
+	/* hs send's --ttl / --hop-limit / --flow-label are its crafted segment's (merged
+	 * there), not the probe's nor the catch-up ACKs': those go as a stack sends them. */
+	memset(&d->cfg.ip, 0, sizeof(d->cfg.ip));
 	hs_session_params p = {
 		.local = rec->local, .remote = rec->remote, .capture_iface = d->ifname,
 		.pcap_out = d->c->pcap_out, .guard = false, .step = d->c->step,

@@ -28,6 +28,8 @@ struct drive {
 
 /* TCB configuration from the command line (ISN and TS clock random unless given). */
 void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote);
+/* Dies (usage) when --flow-label or --hop-limit is given for an IPv4 connection. */
+void drive_check_ip(const struct cli *c, int family);
 /* Open the session; dies with the contract's exit status on failure. */
 void drive_open(struct drive *d, const hs_session_params *p);
 /* How long to wait for something only the peer can start (its FIN, a SYN): as long

@@ -57,8 +57,21 @@ int cmd_listen(struct cli *c)
 	}
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
+	/* fe80::1%eth0: the zone names the interface, as -i does */
+	char *zone = addr ? strchr(host, '%') : NULL;
+	if (zone)
+		*zone++ = '\0';
 	if (addr && hs_addr_resolve(addr, 0, &local.addr, &why) < 0)
 		die(HS_EXIT_USAGE, "cannot resolve address \"%s\": %s", addr, why);
+	if (zone) {
+		if (local.addr.family != AF_INET6 || !*zone)
+			die(HS_EXIT_USAGE, "\"%s\": a %%IFACE zone goes only after an IPv6 address (fe80::1%%eth0)", c->args[0]);
+		if (!hs_iface_exists(zone))
+			die(HS_EXIT_USAGE, "\"%s\": no such interface %s", c->args[0], zone);
+		if (c->iface && strcmp(c->iface, zone) != 0)
+			die(HS_EXIT_USAGE, "\"%s\" names interface %s but -i says %s", c->args[0], zone, c->iface);
+		c->iface = zone;
+	}
 	bool any = cli_check_iface(c);
 	/* An address this host does not hold: refused as bind() refuses it, before a
 	 * guard is installed for a SYN that can never come. */

@@ -120,6 +120,10 @@ static int check_tx(const hs_tx *tx, int family, const char *ifname, char *err, 
 		snprintf(err, errlen, "--ip-id, --df and --no-df are IPv4 header fields: this connection is IPv6");
 		return -1;
 	}
+	if (family == AF_INET && tx->ip.set_flow) {
+		snprintf(err, errlen, "--flow-label is an IPv6 header field: this connection is IPv4");
+		return -1;
+	}
 	int mtu = hs_iface_mtu(ifname);
 	unsigned ip_hlen = family == AF_INET6 ? 40 : 20;
 	unsigned size = ip_hlen + 20 + tx->opt_len + tx->len;
@@ -383,6 +387,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		                           (hs_port_hold(&local) < 0 && errno == EADDRINUSE)))
 			local.port = drive_source_port(&d, &local.addr);
 		drive_config(&d, &local, &remote);
+		memset(&d.cfg.ip, 0, sizeof(d.cfg.ip)); /* the fields are the crafted segment's only */
 		d.keep_privs = i + 1 < c->count; /* the next probe opens its own capture */
 		hs_session_params p = {
 			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,

@@ -77,8 +77,12 @@ static void put_ipv6(uint8_t *p, const hs_endpoint *src, const hs_endpoint *dst,
 	uint8_t tc = ip->set_tos ? ip->tos : 0;
 
 	memset(p, 0, IPV6_HLEN);
-	p[0] = (uint8_t)(0x60 | tc >> 4);   /* version, traffic class; flow label 0 */
-	p[1] = (uint8_t)(tc << 4);
+	uint32_t fl = ip->set_flow ? ip->flow & 0xfffff : 0;
+
+	p[0] = (uint8_t)(0x60 | tc >> 4);   /* version, traffic class, flow label */
+	p[1] = (uint8_t)(tc << 4 | fl >> 16);
+	p[2] = (uint8_t)(fl >> 8);
+	p[3] = (uint8_t)fl;
 	hs_put16(p + 4, (uint16_t)payload);
 	p[6] = PROTO_TCP;
 	p[7] = ip->set_ttl ? ip->ttl : HOP_LIMIT;

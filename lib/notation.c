@@ -961,6 +961,10 @@ void hs_ip_fields_merge(hs_ip_fields *dst, const hs_ip_fields *o)
 		dst->set_df = true;
 		dst->df = o->df;
 	}
+	if (o->set_flow) {
+		dst->set_flow = true;
+		dst->flow = o->flow;
+	}
 	if (o->bad_csum)
 		dst->bad_csum = true;
 }

@@ -419,6 +419,7 @@ static hs_tx *append_tx(hs_tcb *t, uint8_t flags, uint32_t seq, uint32_t ack, en
 		return NULL;
 	hs_tx *tx = &out->tx[out->ntx++];
 	memset(tx, 0, sizeof(*tx));
+	tx->ip = t->cfg.ip;
 	tx->flags = flags;
 	tx->seq = seq;
 	tx->ack = (flags & HS_ACK) ? ack : 0;

@@ -71,8 +71,9 @@ const char *hs_result_name(enum hs_result r); /* "closed", "refused", ... */
  * sends (TTL / hop limit 64, TOS 0, IPv4 ID from the sender's counter, DF set, a
  * correct checksum). */
 typedef struct hs_ip_fields {
-	bool set_ttl, set_tos, set_ip_id, set_df;
+	bool set_ttl, set_tos, set_ip_id, set_df, set_flow;
 	uint8_t ttl;            /* IPv4 TTL, IPv6 hop limit */
+	uint32_t flow;          /* IPv6 flow label (20 bits, RFC 8200 6; set_flow); ignored for IPv4 */
 	uint8_t tos;            /* IPv4 TOS, IPv6 traffic class */
 	uint16_t ip_id;         /* IPv4 Identification (host order); ignored for IPv6 */
 	bool df;                /* IPv4 Don't Fragment (set_df); ignored for IPv6 */
@@ -157,6 +158,7 @@ typedef struct hs_tcb_config {
 	 * carries exactly this cookie. */
 	uint8_t tfo_cookie_len;
 	uint8_t tfo_cookie[16];
+	hs_ip_fields ip;        /* put on every segment the TCB emits (--ttl, --hop-limit, --flow-label) */
 } hs_tcb_config;
 
 /* Data that goes in a Fast Open SYN: RFC 9293 3.7.1's default MSS (what a client

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hs/notation.h"
 #include "hs/opts.h"
 #include "hs/segment.h"
 #include "hs/sender.h"
@@ -319,6 +320,20 @@ static void test_ip_fields(void)
 	EQ_INT(s->csum_status, HS_CSUM_BAD, "IPv6 bad_csum: decoded as bad");
 	EQ_INT(pkt[56] << 8 | pkt[57], (right + 1) % 0xffff, "IPv6 bad_csum: the right checksum + 1");
 	EQ_INT(hs_tx_checksum(&a6, &b6, &tx), pkt[56] << 8 | pkt[57], "IPv6 bad_csum: hs_tx_checksum agrees");
+
+	/* IPv6 flow label: 20 bits after the traffic class (RFC 8200 3), bits above ignored. */
+	tx.ip.bad_csum = false;
+	tx.ip.set_flow = true;
+	tx.ip.flow = 0xf12345;
+	n = encode_decode(&a6, &b6, &tx, pkt, sizeof(pkt), &p);
+	EQ_INT(n, 65, "IPv6 flow label: encodes and decodes");
+	OK(pkt[0] == 0x6b && pkt[1] == 0x91 && pkt[2] == 0x23 && pkt[3] == 0x45,
+	   "IPv6 traffic class 0xb9, flow label 0x12345 (0xf12345 cut to 20 bits)");
+	EQ_INT(s->csum_status, HS_CSUM_OK, "IPv6 flow label: checksum ok");
+	/* merged like the other fields: a crafted segment's own flow label wins */
+	hs_ip_fields base = { .set_flow = true, .flow = 1 }, over = { .set_flow = true, .flow = 2 };
+	hs_ip_fields_merge(&base, &over);
+	OK(base.set_flow && base.flow == 2, "hs_ip_fields_merge takes the flow label");
 }
 
 int main(void)
