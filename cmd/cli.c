@@ -59,7 +59,13 @@ static bool json_mode;
 	"  --settle SEC      once established, take in what the peer sends (a banner, its\n" \
 	"                    FIN, an RST) for SEC before --send and --close (default 0)\n" \
 	"  --step            wait for Enter before each segment sent\n" \
-	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n"
+	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n" \
+	MD5_HELP
+
+#define MD5_HELP \
+	"  --md5-key KEY     TCP-MD5 (RFC 2385): sign every segment with KEY (its bytes, up\n" \
+	"                    to 80), check the peer's; unsigned or wrongly signed ones are\n" \
+	"                    shown and ignored, as the kernel drops them\n"
 
 #define CLOSE_HELP \
 	"--close MODE, once established and the --send data is acknowledged:\n" \
@@ -81,7 +87,7 @@ struct command {
 };
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
-		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE)
+		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_MD5)
 
 static const struct command commands[] = {
 	{ "connect", cmd_connect, SEGMENT_OPTS, "hs connect HOST PORT [OPTIONS]",
@@ -93,7 +99,7 @@ static const struct command commands[] = {
 	  "of this host) and PORT may also be given as ADDR:PORT or [V6]:PORT.\n\n" SEGMENT_HELP
 	  "  --syn-timeout SEC wait this long for the SYN (default: until interrupted; when\n"
 	  "                    only --timeout is given, --timeout)\n\n" CLOSE_HELP },
-	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
+	{ "fin", cmd_fin, O_MD5 | O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
 	  "default the most recent): a keepalive probe first takes in what the peer sent\n"
@@ -107,8 +113,9 @@ static const struct command commands[] = {
 	  "                    (the three are repeatable, sent in command-line order)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --retries N       retransmissions (default 3)\n"
-	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" },
-	{ "rst", cmd_rst, O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
+	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	{ "rst", cmd_rst, O_MD5 | O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
 	  "Abort a kept connection with RST (CONN as for fin) and check with a probe that\n"
 	  "the peer took it. With A:PORT B:PORT: reset a live connection between two other\n"
@@ -117,8 +124,9 @@ static const struct command commands[] = {
 	  "ends and reports whether each took the RST.\n\n"
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
-	  "  --timeout SEC     wait per reply (default 1)\n" },
-	{ "send", cmd_send, O_CRAFT | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
+	  "  --timeout SEC     wait per reply (default 1)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	{ "send", cmd_send, O_MD5 | O_CRAFT | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
 	  "Craft one segment into a kept connection (CONN as for fin; default the most recent),\n"
@@ -139,7 +147,8 @@ static const struct command commands[] = {
 	  "  --count N, --interval SEC  (HOST PORT) repeat, source port +1 each time\n"
 	  "                    unless --sport is given\n"
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
-	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n\n"
+	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
 	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
 	  "hs script FILE [HOST PORT]",
@@ -535,6 +544,7 @@ enum {
 	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
 	L_NODF, L_BADCSUM, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
+	L_MD5KEY,
 };
 
 static const struct option long_options[] = {
@@ -559,6 +569,7 @@ static const struct option long_options[] = {
 	{ "isn", required_argument, NULL, L_ISN },
 	{ "window", required_argument, NULL, L_WINDOW },
 	{ "opt", required_argument, NULL, L_OPT },
+	{ "md5-key", required_argument, NULL, L_MD5KEY },
 	{ "send", required_argument, NULL, L_SEND },
 	{ "send-hex", required_argument, NULL, L_SENDHEX },
 	{ "send-file", required_argument, NULL, L_SENDFILE },
@@ -603,7 +614,7 @@ static const char *option_name(unsigned bit)
 		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
 		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
 		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
-		{ O_TOLERANCE, "--tolerance-usecs" },
+		{ O_TOLERANCE, "--tolerance-usecs" }, { O_MD5, "--md5-key" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -733,6 +744,13 @@ int hs_main(int argc, char **argv)
 		}
 			c.given |= O_SPORT;
 			break;
+		case L_MD5KEY: {
+			char e[200];
+			if (hs_md5_key_parse(optarg, &c.md5, e, sizeof(e)) < 0)
+				die(HS_EXIT_USAGE, "%s", e);
+			c.given |= O_MD5;
+			break;
+		}
 		case L_ISN: c.isn = (uint32_t)parse_ulong("--isn", optarg, UINT32_MAX); c.have_isn = true; c.given |= O_ISN; break;
 		case L_WINDOW: c.window = (uint16_t)parse_ulong("--window", optarg, 65535); c.given |= O_WINDOW; break;
 		case L_OPT:

@@ -8,6 +8,7 @@
 #include "hs/opts.h"
 #include "hs/output.h"
 #include "hs/session.h"
+#include "hs/md5sig.h"
 
 #define HS_MAX_SEND 32
 #define HS_MAX_READ 2   /* -r FILE: one capture, or one from each end */
@@ -22,6 +23,7 @@ enum {
 	O_WAIT = 1u << 12, O_COUNT = 1u << 13, O_HEX = 1u << 14, O_SETTLE = 1u << 15,
 	O_SYNTIMEOUT = 1u << 16, O_CRAFT = 1u << 17, O_EXPECT = 1u << 18, O_INTERVAL = 1u << 19,
 	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
+	O_MD5 = 1u << 22,
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -73,6 +75,7 @@ struct cli {
 	uint64_t interval_ns;           /* --interval between probes (--count) */
 
 	/* script */
+	hs_md5_key md5;                 /* --md5-key (len 0: none) */
 	uint64_t tolerance_ns;          /* --tolerance-usecs (overrides the file's) */
 };
 
