@@ -143,6 +143,8 @@ typedef struct hs_tcb_config {
 	uint64_t time_wait_ns;      /* TIME-WAIT duration (2MSL) */
 	unsigned challenge_acks_per_sec; /* RFC 5961 7: at most this many challenge ACKs a
 	                             * second (0: no limit); default 10 */
+	uint8_t md5_space;          /* option bytes a TCP-MD5 signature adds to every segment
+	                             * (20 with a key, else 0): taken from the payload per segment */
 } hs_tcb_config;
 
 typedef struct hs_tcb {

@@ -131,6 +131,21 @@ failures_grew() {
 	(($(segs '.dir == "in" and .md5 != "ok"' | wc -l) == 0)) || fail "a peer segment not md5 ok: $output"
 }
 
+@test "md5: full-sized segments leave room for the signature (the peer reads all 20000 bytes)" {
+	local before
+	before=$(md5_counters b)
+	head -c 20000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/data"
+	md5_server 8179 "$LAB_ADDR_A" bulk
+	hs_a connect "$LAB_ADDR_B" 8179 --md5-key bulk --send-file "$BATS_TEST_TMPDIR/data" --close fin --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said '^total 20000$' || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	[[ $(md5_counters b) == "$before" ]] || fail "MD5 counters moved: $before -> $(md5_counters b)"
+	# no segment over the peer's MSS (1460) once the 20 bytes of NOP, NOP, MD5 (and the
+	# 12 of timestamps, when the peer took them) are counted
+	(($(segs '.dir == "out" and (.len + 20 + (if .opts.ts then 12 else 0 end)) > 1460' | wc -l) == 0)) ||
+		fail "a segment too big for MSS 1460 with MD5: $output"
+}
+
 @test "md5: --md5-key is checked: too long, empty, and refused by ls" {
 	hs_a connect "$LAB_ADDR_B" 8179 --md5-key "$(printf 'k%.0s' {1..81})"
 	assert_failure 2

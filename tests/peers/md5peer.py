@@ -3,7 +3,7 @@
 address, for tests/bats/md5.bats.
 
   md5peer.py server PORT PEER_ADDR KEY   listen on PORT (IPv4 or IPv6 by PEER_ADDR),
-      accept one connection, print each read as "data REPR", "eof" at the end, close.
+      accept one connection, print each short read as "data REPR", then "total N" and "eof" at the end, close.
   md5peer.py client ADDR PORT KEY DATA   connect to ADDR:PORT, send DATA, shut down
       writing, read until EOF ("eof"), close.
 
@@ -38,12 +38,16 @@ def family(addr):
 
 
 def drain(c):
+    total = 0
     while True:
-        b = c.recv(4096)
+        b = c.recv(65536)
         if not b:
+            say('total', total)
             say('eof')
             return
-        say('data', repr(b))
+        total += len(b)
+        if len(b) <= 64:
+            say('data', repr(b))
 
 
 def server(port, peer, key):
