@@ -21,6 +21,7 @@
 #include <config.h>
 #include <sys/socket.h>
 #include "hs/md5sig.h"
+#include "hs/store.h"
 #include "tap.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -150,5 +151,20 @@ int main(void)
 	k81[80] = 0;
 	EQ_INT(hs_md5_key_parse(k81, &key, err, sizeof(err)), 0, "80-byte key taken");
 	EQ_INT(hs_md5_key_parse("", &key, err, sizeof(err)), -1, "empty key refused");
+
+	/* The key kept with a record: hex, written only when there is one. */
+	hs_conn_record rec = { .local = c4, .remote = s4, .state = HS_ESTABLISHED, .md5_key_len = 3,
+	                       .md5_key = { 'a', 0, 0xff } };
+	char text[4096];
+	hs_conn_record back;
+	OK(hs_record_format(&rec, text, sizeof(text)) > 0 && strstr(text, "\nmd5_key=6100ff\n"), "record: md5_key=HEX");
+	EQ_INT(hs_record_parse(text, &back, err, sizeof(err)), 0, "record with a key parses");
+	OK(back.md5_key_len == 3 && memcmp(back.md5_key, rec.md5_key, 3) == 0, "the key comes back, NUL byte included");
+	rec.md5_key_len = 0;
+	hs_record_format(&rec, text, sizeof(text));
+	OK(!strstr(text, "md5_key"), "no key: no md5_key line");
+	EQ_INT(hs_record_parse("local=198.18.0.1:1\nremote=198.18.0.2:2\nstate=ESTABLISHED\niss=1\nirs=1\n"
+	                       "snd_una=1\nsnd_nxt=1\nrcv_nxt=1\nmd5_key=6g\n", &back, err, sizeof(err)), -1,
+	       "md5_key that is not hex: refused");
 	return tap_done();
 }
