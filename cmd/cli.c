@@ -47,6 +47,7 @@ static bool json_mode;
 	"  --window N        receive window to advertise (default 64240)\n" \
 	"  --opt LIST        SYN options, e.g. mss=1460,sack,ts,nop,wscale=7 (default),\n" \
 	"                    also eol, tfo[=HEX], md5, ts=VAL:ECR, raw=KIND:HEX; \"\" for none\n" \
+	"                    (md5=KEY: the MD5 option signed with KEY, as --md5-key)\n" \
 	"  --send DATA       send DATA once established; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n" \
 	"  --send-hex HEX    send the bytes HEX spells (48656c6c6f, 0x.., 48:65 ..)\n" \
 	"  --send-file FILE  send the contents of FILE (at most 16 MiB)\n" \
@@ -647,6 +648,43 @@ static void usage_read(FILE *fp)
 	        "each end) show each segment's time at both.\n\n" COMMON_HELP "\n" EXIT_HELP);
 }
 
+/* --opt's md5=KEY item (KEY without commas) is --md5-key KEY with an md5 item where
+ * it stands; the rest of the list goes to hs_opt_spec_parse unchanged. Returns the
+ * list to parse: list itself when it has no md5=KEY, else a malloc'd copy. */
+static char *opt_take_md5_key(char *list, struct cli *c)
+{
+	if (!strstr(list, "md5="))
+		return list;
+	char *out = strdup(list);
+	if (!out)
+		die(HS_EXIT_ENV, "out of memory");
+	char *w = out;
+	for (char *item = list, *end; item; item = end ? end + 1 : NULL) {
+		end = strchr(item, ',');
+		size_t n = end ? (size_t)(end - item) : strlen(item);
+		if (w != out)
+			*w++ = ',';
+		if (n >= 4 && strncmp(item, "md5=", 4) == 0) {
+			char key[HS_MD5SIG_MAXKEYLEN + 2], e[200];
+			if (n - 4 > HS_MD5SIG_MAXKEYLEN)
+				die(HS_EXIT_USAGE, "--opt md5=KEY: key too long (1 to %d bytes, as Linux's TCP_MD5SIG takes)",
+				    HS_MD5SIG_MAXKEYLEN);
+			memcpy(key, item + 4, n - 4);
+			key[n - 4] = '\0';
+			if (hs_md5_key_parse(key, &c->md5, e, sizeof(e)) < 0)
+				die(HS_EXIT_USAGE, "--opt md5=KEY: %s", e);
+			c->given |= O_MD5;
+			memcpy(w, "md5", 3);
+			w += 3;
+		} else {
+			memmove(w, item, n);
+			w += n;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
 static void cli_defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -747,18 +785,23 @@ int hs_main(int argc, char **argv)
 		case L_MD5KEY: {
 			char e[200];
 			if (hs_md5_key_parse(optarg, &c.md5, e, sizeof(e)) < 0)
-				die(HS_EXIT_USAGE, "%s", e);
+				die(HS_EXIT_USAGE, "--md5-key: %s", e);
 			c.given |= O_MD5;
 			break;
 		}
 		case L_ISN: c.isn = (uint32_t)parse_ulong("--isn", optarg, UINT32_MAX); c.have_isn = true; c.given |= O_ISN; break;
 		case L_WINDOW: c.window = (uint16_t)parse_ulong("--window", optarg, 65535); c.given |= O_WINDOW; break;
-		case L_OPT:
-			if (hs_opt_spec_parse(optarg, &c.opts, err, sizeof(err)) < 0)
+		case L_OPT: {
+			char *list = opt_take_md5_key(optarg, &c);
+			int rc = hs_opt_spec_parse(list, &c.opts, err, sizeof(err));
+			if (list != optarg)
+				free(list);
+			if (rc < 0)
 				die(HS_EXIT_USAGE, "--opt: %s", err);
 			c.have_opts = true;
 			c.given |= O_OPT;
 			break;
+		}
 		case L_SEND:
 		case L_SENDHEX:
 		case L_SENDFILE:

@@ -208,7 +208,7 @@ int hs_md5_key_parse(const char *s, hs_md5_key *out, char *err, size_t errlen)
 
 	memset(out, 0, sizeof(*out));
 	if (n == 0 || n > HS_MD5SIG_MAXKEYLEN) {
-		hs_seterr(err, errlen, "--md5-key: %s (1 to %d bytes, as Linux's TCP_MD5SIG takes)",
+		hs_seterr(err, errlen, "%s (1 to %d bytes, as Linux's TCP_MD5SIG takes)",
 		          n ? "key too long" : "empty key", HS_MD5SIG_MAXKEYLEN);
 		return -1;
 	}

@@ -57,6 +57,22 @@ failures_grew() {
 	(($(segs '.dir == "in" and .md5 != "ok"' | wc -l) == 0)) || fail "a peer segment not md5 ok: $output"
 }
 
+@test "md5: --opt md5=KEY signs as --md5-key does" {
+	local before
+	before=$(md5_counters b)
+	md5_server 8179 "$LAB_ADDR_A" optkey
+	hs_a connect "$LAB_ADDR_B" 8179 --opt mss=1400,md5=optkey,nop,wscale=7 --send 'via opt\n' --close fin --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said "^data b'via opt\\\\n'\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	wait_until 10 peer_said '^eof$' || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	[[ $(md5_counters b) == "$before" ]] || fail "MD5 counters moved: $before -> $(md5_counters b)"
+	local syn
+	syn=$(segs '.dir == "out" and .flags == "SYN"' | head -n1)
+	expect "$syn" opts.mss 1400
+	expect "$syn" opts.md5 true
+	expect "$syn" opts.wscale 7
+}
+
 @test "md5: with a wrong key the kernel listener drops hs's SYNs (MD5 failures), hs times out" {
 	local before
 	before=$(md5_counters b)
