@@ -128,11 +128,27 @@ failures_grew() {
 	hs_a ls --json --state-dir "$STATE"
 	assert_success
 	[[ $output != *kept-key* && $output != *6b6570742d6b6579* ]] || fail "hs ls shows the key: $output"
+	hs_a send --data 'more\n' --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said "^data b'more\\\\n'\$" || fail "hs send's data did not reach the peer: $(cat "$LAB_DIR/peer.out")"
 	hs_a fin --json --state-dir "$STATE"
 	assert_success
 	wait_until 10 peer_said '^eof$' || fail "peer: $(cat "$LAB_DIR/peer.out")"
 	[[ $(md5_counters b) == "$before" ]] || fail "MD5 counters moved: $before -> $(md5_counters b)"
 	(($(segs '.dir == "in" and .md5 != "ok"' | wc -l) == 0)) || fail "a peer segment not md5 ok: $output"
+}
+
+@test "md5: hs rst on a kept connection resets the peer (a signed RST: the peer's program gets ECONNRESET)" {
+	local before
+	before=$(md5_counters b)
+	md5_server 8179 "$LAB_ADDR_A" rst-key
+	hs_a connect "$LAB_ADDR_B" 8179 --md5-key rst-key --close keep --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said '^accepted' || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	hs_a rst --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said '^reset$' || fail "the peer was not reset: $(cat "$LAB_DIR/peer.out")"
+	[[ $(md5_counters b) == "$before" ]] || fail "MD5 counters moved: $before -> $(md5_counters b)"
 }
 
 @test "md5: IPv6: a kernel listener with the key accepts hs's signed handshake and data" {

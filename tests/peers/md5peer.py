@@ -40,7 +40,11 @@ def family(addr):
 def drain(c):
     total = 0
     while True:
-        b = c.recv(65536)
+        try:
+            b = c.recv(65536)
+        except ConnectionResetError:
+            say('reset')
+            return
         if not b:
             say('total', total)
             say('eof')
