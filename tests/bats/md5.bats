@@ -112,6 +112,18 @@ failures_grew() {
 	! grep -q '^connected' "$LAB_DIR/client.out" || fail "the client connected: $(cat "$LAB_DIR/client.out")"
 }
 
+@test "md5: hs listen with a key ignores an unsigned SYN (md5 missing), as the kernel does" {
+	hs_bg listen 8180 --md5-key k3y --syn-timeout 4 --json --state-dir "$STATE"
+	wait_until 10 hs_listening || fail "hs does not listen: $(cat "$LAB_DIR/hs.out" "$LAB_DIR/hs.err")"
+	lab_bg b client.out socat -u OPEN:/dev/null TCP:"$LAB_ADDR_A":8180,connect-timeout=3
+	hs_finish 20
+	assert_failure 3
+	(($(segs '.dir == "in" and .flags == "SYN" and .md5 == "missing"' | wc -l) >= 1)) || fail "no md5 missing SYN: $output"
+	(($(segs '.dir == "out"' | wc -l) == 0)) || fail "hs answered an unsigned SYN: $output"
+	# the client never connected: socat says so
+	wait_until 10 grep -q 'E ' "$LAB_DIR/client.out" || fail "socat: $(cat "$LAB_DIR/client.out")"
+}
+
 @test "md5: a kept connection keeps its key: hs fin closes it signed, the peer reads EOF" {
 	local before
 	before=$(md5_counters b)
