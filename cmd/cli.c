@@ -47,6 +47,7 @@ static bool json_mode;
 	"  --window N        receive window to advertise (default 64240)\n" \
 	"  --opt LIST        SYN options, e.g. mss=1460,sack,ts,nop,wscale=7 (default),\n" \
 	"                    also eol, tfo[=HEX], md5, ts=VAL:ECR, raw=KIND:HEX; \"\" for none\n" \
+	"                    (md5=KEY: the MD5 option signed with KEY, as --md5-key)\n" \
 	"  --send DATA       send DATA once established; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n" \
 	"  --send-hex HEX    send the bytes HEX spells (48656c6c6f, 0x.., 48:65 ..)\n" \
 	"  --send-file FILE  send the contents of FILE (at most 16 MiB)\n" \
@@ -61,7 +62,13 @@ static bool json_mode;
 	"  --settle SEC      once established, take in what the peer sends (a banner, its\n" \
 	"                    FIN, an RST) for SEC before --send and --close (default 0)\n" \
 	"  --step            wait for Enter before each segment sent\n" \
-	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n"
+	"  --no-guard        do not install the nft rule that stops the local kernel's RSTs\n" \
+	MD5_HELP
+
+#define MD5_HELP \
+	"  --md5-key KEY     TCP-MD5 (RFC 2385): sign every segment with KEY (its bytes, up\n" \
+	"                    to 80), check the peer's; unsigned or wrongly signed ones are\n" \
+	"                    shown and ignored, as the kernel drops them\n"
 
 #define CLOSE_HELP \
 	"--close MODE, once established and the --send data is acknowledged:\n" \
@@ -83,7 +90,7 @@ struct command {
 };
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
-		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_IPHDR)
+		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_IPHDR | O_MD5)
 
 static const struct command commands[] = {
 	{ "connect", cmd_connect, SEGMENT_OPTS | O_TFO, "hs connect HOST PORT [OPTIONS]",
@@ -104,7 +111,7 @@ static const struct command commands[] = {
 	  "  --tfo-cookie HEX  TCP Fast Open (RFC 7413): answer a cookie request with this\n"
 	  "                    cookie (4 to 16 bytes) and take the data of a SYN carrying it\n\n"
 	  CLOSE_HELP },
-	{ "fin", cmd_fin, O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
+	{ "fin", cmd_fin, O_MD5 | O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
 	  "default the most recent): a keepalive probe first takes in what the peer sent\n"
@@ -118,8 +125,9 @@ static const struct command commands[] = {
 	  "                    (the three are repeatable, sent in command-line order)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --retries N       retransmissions (default 3)\n"
-	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n" },
-	{ "rst", cmd_rst, O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
+	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	{ "rst", cmd_rst, O_MD5 | O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
 	  "Abort a kept connection with RST (CONN as for fin) and check with a probe that\n"
 	  "the peer took it. With A:PORT B:PORT: reset a live connection between two other\n"
@@ -128,8 +136,9 @@ static const struct command commands[] = {
 	  "ends and reports whether each took the RST.\n\n"
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
-	  "  --timeout SEC     wait per reply (default 1)\n" },
-	{ "send", cmd_send, O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
+	  "  --timeout SEC     wait per reply (default 1)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	{ "send", cmd_send, O_MD5 | O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
 	  "Craft one segment into a kept connection (CONN as for fin; default the most recent),\n"
@@ -151,7 +160,8 @@ static const struct command commands[] = {
 	  "  --count N, --interval SEC  (HOST PORT) repeat, source port +1 each time\n"
 	  "                    unless --sport is given\n"
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
-	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n\n"
+	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
 	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
 	  "hs script FILE [HOST PORT]",
@@ -548,6 +558,7 @@ enum {
 	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
 	L_NODF, L_BADCSUM, L_HOPLIMIT, L_FLOWLABEL, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
 	L_TFO, L_TFOCOOKIE,
+	L_MD5KEY,
 };
 
 static const struct option long_options[] = {
@@ -572,6 +583,7 @@ static const struct option long_options[] = {
 	{ "isn", required_argument, NULL, L_ISN },
 	{ "window", required_argument, NULL, L_WINDOW },
 	{ "opt", required_argument, NULL, L_OPT },
+	{ "md5-key", required_argument, NULL, L_MD5KEY },
 	{ "send", required_argument, NULL, L_SEND },
 	{ "send-hex", required_argument, NULL, L_SENDHEX },
 	{ "send-file", required_argument, NULL, L_SENDFILE },
@@ -622,6 +634,7 @@ static const char *option_name(unsigned bit)
 		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
 		{ O_TOLERANCE, "--tolerance-usecs" }, { O_TFO, "--tfo" }, { O_TFOCOOKIE, "--tfo-cookie" },
 		{ O_IPHDR, "--ttl/--hop-limit/--flow-label" },
+		{ O_MD5, "--md5-key" },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].bit == bit)
@@ -652,6 +665,43 @@ static void usage_read(FILE *fp)
 	        "notes, and both ends' states as inferred from what passed. A:PORT B:PORT or a\n"
 	        "BPF expression keeps only what matches. Two captures of one connection (one at\n"
 	        "each end) show each segment's time at both.\n\n" COMMON_HELP "\n" EXIT_HELP);
+}
+
+/* --opt's md5=KEY item (KEY without commas) is --md5-key KEY with an md5 item where
+ * it stands; the rest of the list goes to hs_opt_spec_parse unchanged. Returns the
+ * list to parse: list itself when it has no md5=KEY, else a malloc'd copy. */
+static char *opt_take_md5_key(char *list, struct cli *c)
+{
+	if (!strstr(list, "md5="))
+		return list;
+	char *out = strdup(list);
+	if (!out)
+		die(HS_EXIT_ENV, "out of memory");
+	char *w = out;
+	for (char *item = list, *end; item; item = end ? end + 1 : NULL) {
+		end = strchr(item, ',');
+		size_t n = end ? (size_t)(end - item) : strlen(item);
+		if (w != out)
+			*w++ = ',';
+		if (n >= 4 && strncmp(item, "md5=", 4) == 0) {
+			char key[HS_MD5SIG_MAXKEYLEN + 2], e[200];
+			if (n - 4 > HS_MD5SIG_MAXKEYLEN)
+				die(HS_EXIT_USAGE, "--opt md5=KEY: key too long (1 to %d bytes, as Linux's TCP_MD5SIG takes)",
+				    HS_MD5SIG_MAXKEYLEN);
+			memcpy(key, item + 4, n - 4);
+			key[n - 4] = '\0';
+			if (hs_md5_key_parse(key, &c->md5, e, sizeof(e)) < 0)
+				die(HS_EXIT_USAGE, "--opt md5=KEY: %s", e);
+			c->given |= O_MD5;
+			memcpy(w, "md5", 3);
+			w += 3;
+		} else {
+			memmove(w, item, n);
+			w += n;
+		}
+	}
+	*w = '\0';
+	return out;
 }
 
 static void cli_defaults(struct cli *c)
@@ -751,14 +801,26 @@ int hs_main(int argc, char **argv)
 		}
 			c.given |= O_SPORT;
 			break;
+		case L_MD5KEY: {
+			char e[200];
+			if (hs_md5_key_parse(optarg, &c.md5, e, sizeof(e)) < 0)
+				die(HS_EXIT_USAGE, "--md5-key: %s", e);
+			c.given |= O_MD5;
+			break;
+		}
 		case L_ISN: c.isn = (uint32_t)parse_ulong("--isn", optarg, UINT32_MAX); c.have_isn = true; c.given |= O_ISN; break;
 		case L_WINDOW: c.window = (uint16_t)parse_ulong("--window", optarg, 65535); c.given |= O_WINDOW; break;
-		case L_OPT:
-			if (hs_opt_spec_parse(optarg, &c.opts, err, sizeof(err)) < 0)
+		case L_OPT: {
+			char *list = opt_take_md5_key(optarg, &c);
+			int rc = hs_opt_spec_parse(list, &c.opts, err, sizeof(err));
+			if (list != optarg)
+				free(list);
+			if (rc < 0)
 				die(HS_EXIT_USAGE, "--opt: %s", err);
 			c.have_opts = true;
 			c.given |= O_OPT;
 			break;
+		}
 		case L_SEND:
 		case L_SENDHEX:
 		case L_SENDFILE:

@@ -8,6 +8,7 @@
 #include "hs/opts.h"
 #include "hs/output.h"
 #include "hs/session.h"
+#include "hs/md5sig.h"
 
 #define HS_MAX_SEND 32
 #define HS_MAX_READ 2   /* -r FILE: one capture, or one from each end */
@@ -24,6 +25,7 @@ enum {
 	O_DATA = 1u << 20, O_TOLERANCE = 1u << 21,
 	O_TFO = 1u << 22, O_TFOCOOKIE = 1u << 23, /* RFC 7413: connect --tfo, listen --tfo-cookie */
 	O_IPHDR = 1u << 24, /* --ttl, --hop-limit, --flow-label: on every segment hs sends */
+	O_MD5 = 1u << 25, /* --md5-key: RFC 2385 signatures */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -81,6 +83,7 @@ struct cli {
 	uint64_t interval_ns;           /* --interval between probes (--count) */
 
 	/* script */
+	hs_md5_key md5;                 /* --md5-key (len 0: none) */
 	uint64_t tolerance_ns;          /* --tolerance-usecs (overrides the file's) */
 };
 

@@ -132,6 +132,7 @@ int cmd_connect(struct cli *c)
 		.local = local, .remote = remote,
 		.capture_iface = c->iface ? c->iface : d.ifname,
 		.pcap_out = c->pcap_out, .guard = !c->no_guard, .step = c->step,
+		.md5 = c->md5,
 	};
 	drive_open(&d, &p);
 	if (tfo_msg[0])

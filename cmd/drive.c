@@ -58,6 +58,8 @@ void drive_open(struct drive *d, const hs_session_params *p)
 {
 	cli_install_signals();
 	cli_check_stop(); /* a signal that came while we were getting ready */
+	/* NOP, NOP, MD5 on every segment: less payload fits in the peer's MSS. */
+	d->cfg.md5_space = p->md5.len ? 20 : 0;
 	int rc = hs_session_open(&d->s, p, &d->out, &hs_stop_signal, d->t0);
 	hs_cleanup_session = &d->s;
 	if (rc != HS_EXIT_OK)
@@ -432,6 +434,8 @@ static void record_from_tcb(const struct drive *d, hs_conn_record *rec)
 	rec->ts_ok = snap.ts_ok;
 	rec->ts_recent = snap.ts_recent;
 	rec->ts_clock = snap.ts_val;
+	rec->md5_key_len = d->s.md5.len; /* fin, rst and send sign with it too */
+	memcpy(rec->md5_key, d->s.md5.key, d->s.md5.len);
 	rec->beyond = snap.beyond_sent;
 	rec->beyond_start = snap.beyond_start;
 	rec->beyond_end = snap.beyond_end;
@@ -591,6 +595,13 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 		.local = rec->local, .remote = rec->remote, .capture_iface = d->ifname,
 		.pcap_out = d->c->pcap_out, .guard = false, .step = d->c->step,
 	};
+	/* The key the connection was made with, unless --md5-key gives another. */
+	if (d->c->md5.len) {
+		p.md5 = d->c->md5;
+	} else {
+		p.md5.len = rec->md5_key_len;
+		memcpy(p.md5.key, rec->md5_key, rec->md5_key_len);
+	}
 	drive_open(d, &p);
 	/* The kept guard is this process's now: it goes when we finish. */
 	snprintf(d->s.guard.table, sizeof(d->s.guard.table), "%s", rec->guard);

@@ -98,6 +98,7 @@ int cmd_listen(struct cli *c)
 	hs_session_params p = {
 		.local = local, .remote = any_remote, .capture_iface = d.ifname,
 		.pcap_out = c->pcap_out, .guard = !c->no_guard, .listen = true, .step = c->step,
+		.md5 = c->md5,
 	};
 	drive_open(&d, &p);
 

@@ -777,6 +777,8 @@ static void open_io(struct live *l)
 	 * interfaces, and the kernel's routes know which. */
 	if (hs_sender_open(&l->snd, l->side[SIDE_A].ep.addr.family, NULL, &eperm, l->err, sizeof(l->err)) < 0)
 		die(HS_EXIT_ENV, "%s", l->err);
+	/* A and B sign with a TCP-MD5 key: what is injected must be signed with it to be taken. */
+	hs_sender_set_md5(l->snd, &l->c->md5);
 	/* Sockets open, no guard to remove: no capability is needed any more. */
 	hs_drop_privileges(false, l->err, sizeof(l->err));
 }

@@ -33,6 +33,9 @@ static enum probe probe(struct cli *c, const hs_conn_record *k, uint32_t *behind
 	hs_session_params p = {
 		.local = k->local, .remote = k->remote, .capture_iface = k->iface[0] ? k->iface : "any",
 	};
+	/* A peer holding a TCP-MD5 key drops an unsigned probe: the connection would look stale. */
+	p.md5.len = k->md5_key_len;
+	memcpy(p.md5.key, k->md5_key, k->md5_key_len);
 	if (hs_session_open(&d.s, &p, &d.out, &hs_stop_signal, d.t0) != HS_EXIT_OK) {
 		hs_session_close(&d.s, true);
 		return PROBE_FAILED;

@@ -392,6 +392,7 @@ static int send_probe(struct cli *c, const char *hostarg, const char *portarg, c
 		hs_session_params p = {
 			.local = local, .remote = remote, .capture_iface = c->iface ? c->iface : d.ifname,
 			.pcap_out = i == 0 ? c->pcap_out : NULL, .guard = true, .step = c->step,
+			.md5 = c->md5,
 		};
 		drive_open(&d, &p);
 		open = true;

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hs/md5sig.h"
 #include "hs/addr.h"
 #include "hs/output.h"
 #include "hs/render.h"
@@ -101,6 +102,8 @@ static void json_segment(hs_output *o, const hs_event *ev)
 	} else if (s->csum_status == HS_CSUM_BAD) {
 		json_field_str(&l, "csum_status", hs_csum_name(s->csum_status));
 	}
+	if (s->md5_status) /* TCP-MD5 checked with the user's key */
+		json_field_str(&l, "md5", hs_md5_status_name(s->md5_status));
 	line_raw(&l, "}", 1);
 	line_write(&l, o->fp);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hs/md5sig.h"
 #include "hs/addr.h"
 #include "hs/output.h"
 #include "hs/render.h"
@@ -159,6 +160,8 @@ static void human_segment(hs_output *o, const hs_event *ev)
 		            s->csum_status == HS_CSUM_OFFLOAD ? " (offload)" : s->csum_status == HS_CSUM_BAD ? " (bad)" : "");
 	else if (s->csum_status == HS_CSUM_BAD) /* a receiver drops it: always worth a word */
 		line_printf(&l, "csum 0x%04x (bad)  ", s->csum);
+	if (s->md5_status) /* checked with the user's TCP-MD5 key: ok, bad, missing */
+		line_printf(&l, "md5 %s  ", hs_md5_status_name(s->md5_status));
 	if (has_options(&s->opts)) {
 		line_putc(&l, '<');
 		line_text(&l, hs_opts_format_view(&s->opts, &ov, opts, sizeof(opts)));

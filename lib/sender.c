@@ -37,6 +37,7 @@ struct hs_sender {
 	/* Tags of the blocks built for the previous packet; 0 = none yet. */
 	libnet_ptag_t opt_tag, tcp_tag, ip_tag;
 	uint16_t ip_id;
+	hs_md5_key md5;  /* len 0: segments go unsigned */
 };
 
 /* libnet reports failures as text only ("libnet_open_raw4(): SOCK_RAW allocation
@@ -230,6 +231,16 @@ static int check_segment(const hs_sender *s, const hs_endpoint *src, const hs_en
 int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                    char *err, size_t errlen)
 {
+	hs_tx signed_tx;
+
+	/* The digest covers the header and payload exactly as they leave, so it is
+	 * computed last, before libnet checksums the segment with the option in it. */
+	if (s->md5.len) {
+		signed_tx = *tx;
+		if (hs_md5sig_sign_tx(&signed_tx, src, dst, &s->md5, err, errlen) != 0)
+			return -1;
+		tx = &signed_tx;
+	}
 	if (check_segment(s, src, dst, tx, err, errlen) != 0)
 		return -1;
 
@@ -258,6 +269,14 @@ int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst,
 		return -1;
 	}
 	return 0;
+}
+
+void hs_sender_set_md5(hs_sender *s, const hs_md5_key *key)
+{
+	if (key && key->len)
+		s->md5 = *key;
+	else
+		memset(&s->md5, 0, sizeof(s->md5));
 }
 
 void hs_sender_close(hs_sender *s)

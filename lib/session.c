@@ -46,6 +46,8 @@ int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
 	s->family = p->local.addr.family ? p->local.addr.family : AF_INET;
 	if (hs_sender_open(&s->snd, s->family, p->capture_iface, &eperm, s->err, sizeof(s->err)) < 0)
 		return HS_EXIT_ENV;
+	s->md5 = p->md5;
+	hs_sender_set_md5(s->snd, &s->md5);
 	if (p->guard) {
 		int rc = p->listen
 			? hs_guard_install_listen(&s->guard, &p->local, &eperm, s->err, sizeof(s->err))
@@ -452,6 +454,11 @@ static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
 {
 	const hs_tx *tx = &o->tx[i];
 
+	/* Signed here too (the sender signs again, the same digest) so that the line
+	 * held for it and -w show the segment as it leaves. */
+	if (s->md5.len && hs_md5sig_sign_tx(&o->tx[i], &s->tcb.cfg.local, &s->tcb.cfg.remote, &s->md5,
+	                                    s->err, sizeof(s->err)) != 0)
+		return -1;
 	int rc = hs_sender_send(s->snd, &s->tcb.cfg.local, &s->tcb.cfg.remote, tx, s->err, sizeof(s->err));
 	*sent_ns = hs_now_ns();
 	if (rc < 0)
@@ -782,9 +789,21 @@ static int take_packet(hs_session *s, const hs_packet *pkt, uint64_t ts)
 	hs_tcb_out o;
 
 	if (pkt->kind == HS_PKT_TCP) {
+		hs_segment checked;
 		const hs_segment *seg = &pkt->u.tcp;
 		bool peer = from_peer(&s->tcb, seg);
 		const char *why = peer ? dropped_why(seg) : NULL;
+		/* TCP-MD5 (RFC 2385 2.0): a segment without the option, or with a wrong
+		 * digest, is discarded by a receiver holding a key: shown, not acted on. */
+		if (peer && !why && s->md5.len) {
+			checked = *seg;
+			checked.md5_status = (uint8_t)hs_md5sig_check(seg, &s->md5);
+			seg = &checked;
+			if (checked.md5_status == HS_MD5_BAD)
+				why = "md5-bad-ignored";
+			else if (checked.md5_status == HS_MD5_MISSING)
+				why = "md5-missing-ignored";
+		}
 		if (peer && !why && s->watching && !s->answered) {
 			s->answered = true;
 			s->answer = *seg;

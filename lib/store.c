@@ -29,7 +29,7 @@
 
 /* ---- the text form --------------------------------------------------------------- */
 
-enum field_type { F_INT, F_ENDPOINT, F_STATE, F_U32, F_U16, F_U8, F_BOOL, F_IFACE, F_GUARD, F_TIME, F_PID };
+enum field_type { F_INT, F_ENDPOINT, F_STATE, F_U32, F_U16, F_U8, F_BOOL, F_IFACE, F_GUARD, F_TIME, F_PID, F_MD5KEY };
 
 struct field {
 	const char *key;
@@ -68,6 +68,7 @@ static const struct field fields[] = {
 	FIELD(beyond_fin, F_BOOL, 0, false),
 	FIELD(beyond_fin_seq, F_U32, UINT32_MAX, false),
 	FIELD(guard, F_GUARD, 0, false),
+	FIELD(md5_key, F_MD5KEY, 0, false), /* written only when there is a key */
 	FIELD(created, F_TIME, LLONG_MAX, false),
 	FIELD(pid, F_PID, INT_MAX, false),
 };
@@ -120,18 +121,25 @@ static void format_field(const hs_conn_record *rec, const struct field *f, char 
 	case F_PID:
 		snprintf(v, vlen, "%ld", (long)*(const pid_t *)(const void *)p);
 		break;
+	case F_MD5KEY:
+		v[0] = '\0';
+		for (size_t i = 0; i < rec->md5_key_len && 2 * i + 2 < vlen; i++)
+			snprintf(v + 2 * i, vlen - 2 * i, "%02x", rec->md5_key[i]);
+		break;
 	}
 }
 
 int hs_record_format(const hs_conn_record *rec, char *buf, size_t len)
 {
-	char v[HS_ENDPOINT_STRLEN + 64];
+	char v[HS_ENDPOINT_STRLEN + 200]; /* an 80-byte md5_key is 160 hex digits */
 	size_t pos = 0;
 
 	if (!buf || !len)
 		return -1;
 	pos = (size_t)snprintf(buf, len, "# hs kept connection\n");
 	for (size_t i = 0; i < NFIELDS; i++) {
+		if (fields[i].type == F_MD5KEY && rec->md5_key_len == 0)
+			continue;
 		format_field(rec, &fields[i], v, sizeof(v));
 		append(buf, len, &pos, fields[i].key, v);
 	}
@@ -217,6 +225,20 @@ static int parse_field(const struct field *f, const char *v, hs_conn_record *rec
 			return -1;
 		snprintf(p, sizeof(rec->guard), "%s", v);
 		return 0;
+	case F_MD5KEY: {
+		size_t hexlen = strlen(v);
+		if (hexlen == 0 || hexlen % 2 || hexlen / 2 > sizeof(rec->md5_key))
+			return -1;
+		for (size_t i = 0; i < hexlen / 2; i++) {
+			unsigned b;
+			if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]) ||
+			    sscanf(v + 2 * i, "%2x", &b) != 1)
+				return -1;
+			rec->md5_key[i] = (uint8_t)b;
+		}
+		rec->md5_key_len = (uint8_t)(hexlen / 2);
+		return 0;
+	}
 	default:
 		break;
 	}

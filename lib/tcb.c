@@ -533,7 +533,7 @@ static uint32_t seg_max(const hs_tcb *t)
 	uint32_t mss = t->peer_mss < PEER_MSS_MIN ? PEER_MSS_MIN : t->peer_mss;
 	if (t->path_mss && t->path_mss < mss)
 		mss = t->path_mss;
-	return mss - (t->ts_ok ? TS_OPT_SPACE : 0);
+	return mss - (t->ts_ok ? TS_OPT_SPACE : 0) - t->cfg.md5_space;
 }
 
 /* Queued bytes not sent yet. */

@@ -36,6 +36,8 @@ typedef struct hs_segment {
 	size_t len;       /* payload bytes at payload */
 	size_t truncated; /* payload bytes the capture did not keep (a short snaplen: -r of
 	                   * tcpdump -s N): SEG.LEN counts len + truncated (hs_seg_len) */
+	uint8_t md5_status; /* enum hs_md5_status (hs/md5sig.h): the TCP-MD5 signature checked
+	                     * with the user's key; 0 (unchecked) without one */
 } hs_segment;
 
 /* The payload's length on the wire (SEG.LEN without SYN/FIN), captured or not. */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "hs/addr.h"
 #include "hs/tcb.h"
+#include "hs/md5sig.h"
 
 typedef struct hs_sender hs_sender;
 
@@ -16,6 +17,10 @@ int hs_sender_open(hs_sender **out, int family, const char *iface, bool *eperm, 
 int hs_sender_send(hs_sender *s, const hs_endpoint *src, const hs_endpoint *dst, const hs_tx *tx,
                    char *err, size_t errlen);
 void hs_sender_close(hs_sender *s);
+/* TCP-MD5 (RFC 2385): from now on every segment is signed with key just before it is
+ * built (the option added when the segment has none); NULL or len 0 stops signing.
+ * A segment whose options leave no room for it fails to send. */
+void hs_sender_set_md5(hs_sender *s, const hs_md5_key *key);
 
 /* Build the same segment into buf as raw IP bytes (for pcap output and tests), with
  * tx->ip and tx->urp applied and checksums computed (the TCP one wrong on purpose with

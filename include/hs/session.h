@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "hs/capture.h"
 #include "hs/guard.h"
+#include "hs/md5sig.h"
 #include "hs/notation.h"
 #include "hs/output.h"
 #include "hs/sender.h"
@@ -33,6 +34,7 @@ typedef struct hs_session_params {
 	bool guard;                 /* install the RST guard */
 	bool listen;                /* guard the listening port instead of a 4-tuple */
 	bool step;                  /* --step: wait for Enter before each segment sent */
+	hs_md5_key md5;             /* --md5-key: sign what we send, check what comes (len 0: none) */
 } hs_session_params;
 
 /* One of our segments, sent, whose line waits for the capture's copy of it (the time
@@ -92,6 +94,7 @@ typedef struct hs_session {
 	bool ack_waiting;           /* --step: the held segment carries an ACK, refreshed
 	                             * before it leaves: bare ACKs made meanwhile are not sent */
 	char err[256];              /* last error */
+	hs_md5_key md5;             /* TCP-MD5 key (len 0: none) */
 
 	/* hs send: the peer's first answer after hs_session_watch() */
 	bool watching, answered;

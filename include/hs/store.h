@@ -29,6 +29,8 @@ typedef struct hs_conn_record {
 	bool beyond_fin;                /* with our FIN at beyond_fin_seq */
 	uint32_t beyond_fin_seq;
 	char guard[HS_GUARD_NAMELEN];   /* the guard table left in place, "" if none */
+	uint8_t md5_key_len;            /* TCP-MD5 key the connection signs with (RFC 2385): */
+	uint8_t md5_key[80];            /* stored as hex, in the record's 0600 file only */
 	time_t created;
 	pid_t pid;
 } hs_conn_record;

@@ -159,6 +159,8 @@ typedef struct hs_tcb_config {
 	uint8_t tfo_cookie_len;
 	uint8_t tfo_cookie[16];
 	hs_ip_fields ip;        /* put on every segment the TCB emits (--ttl, --hop-limit, --flow-label) */
+	uint8_t md5_space;          /* option bytes a TCP-MD5 signature adds to every segment
+	                             * (20 with a key, else 0): taken from the payload per segment */
 } hs_tcb_config;
 
 /* Data that goes in a Fast Open SYN: RFC 9293 3.7.1's default MSS (what a client
