@@ -866,9 +866,10 @@ int hs_main(int argc, char **argv)
 			uint8_t buf[16];
 			size_t len = sizeof(buf);
 			const char *why = NULL;
-			if (hs_payload_hex(optarg, buf, &len, &why) < 0 || len < 4 || len > 16)
-				die(HS_EXIT_USAGE, "--tfo-cookie needs 4 to 16 bytes in hex (8 to 32 hex digits), not \"%s\"",
-				    optarg);
+			/* Linux takes only an even number of bytes (tcp_fastopen_cookie_check) */
+			if (hs_payload_hex(optarg, buf, &len, &why) < 0 || len < 4 || len > 16 || len % 2)
+				die(HS_EXIT_USAGE, "--tfo-cookie needs 4 to 16 bytes, an even number, in hex (8 to 32 hex "
+				    "digits), not \"%s\"", optarg);
 			memcpy(c.tfo_cookie, buf, len);
 			c.tfo_cookie_len = (uint8_t)len;
 			c.given |= O_TFOCOOKIE;

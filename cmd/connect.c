@@ -33,6 +33,8 @@ static void tfo_setup(struct drive *d, const hs_endpoint *remote, char *msg, siz
 
 	msg[0] = '\0';
 	hs_endpoint_format(remote, ep, sizeof(ep));
+	if (c->tfo && it && it->len > 0)
+		die(HS_EXIT_USAGE, "--tfo sends the cookie saved for the peer, --opt tfo=HEX the one it gives: choose one");
 	if (c->tfo) {
 		uint8_t saved[16], n = 0;
 		int rc = hs_store_tfo_get(d->state_dir, remote, saved, &n, err, sizeof(err));
@@ -128,6 +130,7 @@ int cmd_connect(struct cli *c)
 	drive_config(&d, &local, &remote);
 	char tfo_msg[600];
 	tfo_setup(&d, &remote, tfo_msg, sizeof(tfo_msg));
+	drive_check_md5_room(&d);
 	hs_session_params p = {
 		.local = local, .remote = remote,
 		.capture_iface = c->iface ? c->iface : d.ifname,

@@ -54,6 +54,27 @@ void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *
 	d->cfg.ip.flow = c->fields.ip.flow;
 }
 
+void drive_check_md5_room(struct drive *d)
+{
+	uint8_t wire[HS_OPT_MAXLEN];
+	const char *why = NULL;
+
+	if (!d->c->md5.len)
+		return;
+	/* An md5 item in --opt is where the signature goes: it is counted already. */
+	for (int i = 0; i < d->cfg.syn_opts.n; i++)
+		if (d->cfg.syn_opts.item[i].kind == HS_OPTK_MD5 && !d->cfg.syn_opts.item[i].raw)
+			return;
+	int n = hs_opt_spec_encode(&d->cfg.syn_opts, 0, 0, wire, &why);
+	if (n < 0)
+		return; /* told elsewhere, with its own reason */
+	int padded = (n + 3) & ~3;
+	if (padded + 20 > HS_OPT_MAXLEN)
+		die(HS_EXIT_USAGE, "--md5-key: the signature needs 20 of TCP's %d option bytes and the SYN's options take "
+		    "%d: leave some out of --opt (Linux leaves out timestamps: --opt mss=1460,sack,nop,wscale=7)",
+		    HS_OPT_MAXLEN, padded);
+}
+
 void drive_open(struct drive *d, const hs_session_params *p)
 {
 	cli_install_signals();
@@ -434,8 +455,11 @@ static void record_from_tcb(const struct drive *d, hs_conn_record *rec)
 	rec->ts_ok = snap.ts_ok;
 	rec->ts_recent = snap.ts_recent;
 	rec->ts_clock = snap.ts_val;
-	rec->md5_key_len = d->s.md5.len; /* fin, rst and send sign with it too */
-	memcpy(rec->md5_key, d->s.md5.key, d->s.md5.len);
+	/* fin, rst and send sign with it too; a resumed connection keeps the key it was made
+	 * with (a --md5-key given to fin, rst or send is for that command only). */
+	const hs_md5_key *key = d->resumed ? &d->kept_md5 : &d->s.md5;
+	rec->md5_key_len = key->len;
+	memcpy(rec->md5_key, key->key, key->len);
 	rec->beyond = snap.beyond_sent;
 	rec->beyond_start = snap.beyond_start;
 	rec->beyond_end = snap.beyond_end;
@@ -595,13 +619,12 @@ enum hs_run drive_resume(struct drive *d, hs_conn_record *rec)
 		.local = rec->local, .remote = rec->remote, .capture_iface = d->ifname,
 		.pcap_out = d->c->pcap_out, .guard = false, .step = d->c->step,
 	};
-	/* The key the connection was made with, unless --md5-key gives another. */
-	if (d->c->md5.len) {
-		p.md5 = d->c->md5;
-	} else {
-		p.md5.len = rec->md5_key_len;
-		memcpy(p.md5.key, rec->md5_key, rec->md5_key_len);
-	}
+	/* The key the connection was made with, unless --md5-key gives another for this
+	 * command (hs send: for its crafted segment only). */
+	memset(&d->kept_md5, 0, sizeof(d->kept_md5));
+	d->kept_md5.len = rec->md5_key_len;
+	memcpy(d->kept_md5.key, rec->md5_key, rec->md5_key_len);
+	p.md5 = d->c->md5.len && !d->md5_crafted_only ? d->c->md5 : d->kept_md5;
 	drive_open(d, &p);
 	/* The kept guard is this process's now: it goes when we finish. */
 	snprintf(d->s.guard.table, sizeof(d->s.guard.table), "%s", rec->guard);

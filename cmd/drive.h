@@ -22,6 +22,10 @@ struct drive {
 	const char *not_found_hint;  /* appended when the kept connection is not found */
 	int sends_done;              /* --send data already handed to the TCB (a Fast Open
 	                              * SYN's): drive_established sends the rest */
+	bool md5_crafted_only;       /* hs send: --md5-key signs only the crafted segment; the
+	                              * session signs with the kept connection's key */
+	hs_md5_key kept_md5;         /* resumed: the key the record holds (saved back unchanged:
+	                              * --md5-key is for one command) */
 	bool no_catch_up;            /* drive_resume stops before its probe: the caller checks
 	                              * what it can first, then calls drive_catch_up */
 };
@@ -30,6 +34,10 @@ struct drive {
 void drive_config(struct drive *d, const hs_endpoint *local, const hs_endpoint *remote);
 /* Dies (usage) when --flow-label or --hop-limit is given for an IPv4 connection. */
 void drive_check_ip(const struct cli *c, int family);
+/* --md5-key: the signature takes 20 of TCP's 40 option bytes on every segment; the
+ * SYN's (or SYN,ACK's) options must leave room for it. Dies (usage) when not, before
+ * anything is sent. */
+void drive_check_md5_room(struct drive *d);
 /* Open the session; dies with the contract's exit status on failure. */
 void drive_open(struct drive *d, const hs_session_params *p);
 /* How long to wait for something only the peer can start (its FIN, a SYN): as long

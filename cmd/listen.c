@@ -90,7 +90,14 @@ int cmd_listen(struct cli *c)
 		    "port", local.port);
 	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");
 
+	/* --flow-label / --hop-limit are IPv6 header fields: without an IPv6 address to
+	 * listen on, an IPv4 client could come, and they would not apply to it. */
+	if (!local.addr.family && (c->fields.ip.set_flow ||
+	                           (c->fields.ip.set_ttl && c->ip_ttl_opt && strcmp(c->ip_ttl_opt, "--hop-limit") == 0)))
+		die(HS_EXIT_USAGE, "%s is an IPv6 header field: give hs listen an IPv6 address to listen on "
+		    "(hs listen [V6]:PORT)", c->fields.ip.set_flow ? "--flow-label" : "--hop-limit");
 	drive_config(&d, &local, &any_remote);
+	drive_check_md5_room(&d);
 	if (c->tfo_cookie_len) { /* RFC 7413: the cookie we hand out and accept */
 		d.cfg.tfo_cookie_len = c->tfo_cookie_len;
 		memcpy(d.cfg.tfo_cookie, c->tfo_cookie, c->tfo_cookie_len);

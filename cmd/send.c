@@ -169,7 +169,7 @@ static bool sacked(const hs_segment *a, uint32_t left, uint32_t right)
 static int send_kept(struct cli *c, const char *conn, const char *segment)
 {
 	struct drive d = {
-		.c = c, .t0 = hs_now_ns(), .no_catch_up = true,
+		.c = c, .t0 = hs_now_ns(), .no_catch_up = true, .md5_crafted_only = true,
 		.not_found_hint = conn ? " (a probe without a connection is hs send HOST PORT; a SEGMENT starts with its "
 		                         "flags: 'S 0:0(0)', 'P. 1:6(5) ack 1', '. 1:1(0)')" : NULL,
 	};
@@ -215,7 +215,14 @@ static int send_kept(struct cli *c, const char *conn, const char *segment)
 	d.s.craft_no_rtx = true;
 	hs_session_watch(&d.s);
 	unsigned sent_before = d.s.sent;
-	if (hs_session_send_crafted(&d.s, &tx) < 0)
+	/* --md5-key signs this segment only: the peer's answer is checked with the key the
+	 * connection was made with, and that key stays in its record. */
+	if (c->md5.len)
+		hs_session_set_md5(&d.s, &c->md5);
+	int sent_rc = hs_session_send_crafted(&d.s, &tx);
+	if (c->md5.len)
+		hs_session_set_md5(&d.s, &d.kept_md5);
+	if (sent_rc < 0)
 		return drive_failed(&d, HS_RUN_ERROR, "");
 	if (d.s.quit)
 		return drive_failed(&d, HS_RUN_QUIT, "");

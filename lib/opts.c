@@ -557,10 +557,13 @@ static bool seq_lt(uint32_t a, uint32_t b)
 
 bool hs_opts_dsack(const hs_tcp_opts *o, const hs_opts_view *v)
 {
-	if (!(o->has & HS_HAS_SACK) || o->nsack == 0)
+	/* SACK blocks only mean something on an ACK; an empty block reports nothing. */
+	if (!(o->has & HS_HAS_SACK) || o->nsack == 0 || !v || !v->has_ack)
 		return false;
 	uint32_t l0 = o->sack[0].left, r0 = o->sack[0].right;
-	if (v && v->has_ack && seq_lt(l0, v->ack))
+	if (l0 == r0)
+		return false;
+	if (seq_lt(l0, v->ack))
 		return true;
 	if (o->nsack > 1 && o->nsack <= HS_OPT_MAXSACK) {
 		uint32_t l1 = o->sack[1].left, r1 = o->sack[1].right;

@@ -1089,3 +1089,12 @@ void hs_session_result(hs_session *s, const char *outcome, int exit_code, const 
 	};
 	show(s, &ev);
 }
+
+void hs_session_set_md5(hs_session *s, const hs_md5_key *key)
+{
+	if (key && key->len)
+		s->md5 = *key;
+	else
+		memset(&s->md5, 0, sizeof(s->md5));
+	hs_sender_set_md5(s->snd, &s->md5);
+}

@@ -297,6 +297,12 @@ static int synack_opts(const hs_tcb *t, uint64_t now, uint8_t out[HS_OPT_MAXLEN]
 		memcpy(it->data, t->cfg.tfo_cookie, it->len);
 	}
 	int n = hs_opt_spec_encode(&s, ts_value(t, now), t->ts_recent, out, &err);
+	if (t->tfo_answer && t->cfg.md5_space && (n < 0 || ((n + 3) & ~3) + t->cfg.md5_space > HS_OPT_MAXLEN)) {
+		/* The MD5 signature comes first (RFC 2385 is not optional): no room for the
+		 * cookie, which the client then does not get (it asks again next time). */
+		s.n--;
+		n = hs_opt_spec_encode(&s, ts_value(t, now), t->ts_recent, out, &err);
+	}
 	return n < 0 ? 0 : n;
 }
 
@@ -315,6 +321,17 @@ static void est_opts(const hs_tcb *t, hs_tx *tx, uint64_t now, const hs_tcp_opts
 		sack = &held;
 	}
 	int n = hs_opts_encode_established(t->ts_ok, ts_value(t, now), t->ts_recent, sack, tx->opts);
+	/* With an MD5 signature (20 bytes) fewer SACK blocks fit: the oldest go, as
+	 * Linux leaves them out. */
+	hs_tcp_opts fewer;
+	if (sack && t->cfg.md5_space && n > 0 && ((n + 3) & ~3) + t->cfg.md5_space > HS_OPT_MAXLEN) {
+		fewer = *sack;
+		while (fewer.nsack > 0 && (n < 0 || ((n + 3) & ~3) + t->cfg.md5_space > HS_OPT_MAXLEN)) {
+			fewer.nsack--;
+			n = hs_opts_encode_established(t->ts_ok, ts_value(t, now), t->ts_recent, fewer.nsack ? &fewer : NULL,
+			                               tx->opts);
+		}
+	}
 	tx->opt_len = (uint8_t)(n < 0 ? 0 : n);
 	tx->has_ts = t->ts_ok;
 	tx->tsval = ts_value(t, now);

@@ -104,8 +104,8 @@ typedef struct hs_opts_view {
 } hs_opts_view;
 
 /* RFC 2883 D-SACK: the first SACK block reports a duplicate when it starts below
- * SEG.ACK (as Linux's tcp_check_dsack tests it; needs v->has_ack), or lies inside the
- * second block. v may be NULL (only the second test). */
+ * SEG.ACK (as Linux's tcp_check_dsack tests it), or lies inside the second block.
+ * Only on an ACK (v->has_ack; v NULL: false), never for an empty block. */
 bool hs_opts_dsack(const hs_tcp_opts *o, const hs_opts_view *v);
 
 /* The text of hs_opts_format, every kind decoded:

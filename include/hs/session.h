@@ -176,6 +176,11 @@ void hs_step_pause(const char *what);
  * retransmission when s->craft_no_rtx), held for its captured copy, shown. Returns 0,
  * or -1 if the send failed (s->err). */
 int hs_session_send_crafted(hs_session *s, const hs_tx *tx);
+/* Sign what is sent from now on with key (len 0: nothing), and check what comes with
+ * it: hs send signs its crafted segment with --md5-key and the rest with the kept
+ * connection's key. */
+void hs_session_set_md5(hs_session *s, const hs_md5_key *key);
+
 /* From now on, remember the peer's first segment (or an ICMP error about us):
  * s->answered, s->answer / s->answer_icmp. */
 void hs_session_watch(hs_session *s);

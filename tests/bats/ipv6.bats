@@ -175,6 +175,9 @@ xs() {
 	usage_error 'flow-label needs a number from 0 to 1048575' connect "$LAB_ADDR6_B" 8080 --flow-label 1048576
 	usage_error 'hop-limit needs a number from 0 to 255' connect "$LAB_ADDR6_B" 8080 --hop-limit 256
 	usage_error 'option --ttl/--hop-limit/--flow-label does not apply to hs fin' fin --hop-limit 3
+	# hs listen without an IPv6 address could get an IPv4 client: refused up front
+	usage_error 'flow-label is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --flow-label 5
+	usage_error 'hop-limit is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --hop-limit 5
 	hs_a connect "$LAB_ADDR_B" 8080 --sport 40104 --ttl 9 --close rst --json --state-dir "$STATE"
 	assert_success
 	wait_until 3 peer_said "^accepted $LAB_ADDR_A:40104\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"

@@ -150,6 +150,40 @@ failures_grew() {
 	(($(segs '.dir == "in" and .md5 != "ok"' | wc -l) == 0)) || fail "a peer segment not md5 ok: $output"
 }
 
+@test "md5: hs send --md5-key signs only its crafted segment; the kept connection keeps its own key" {
+	md5_server 8179 "$LAB_ADDR_A" own-key
+	hs_a connect "$LAB_ADDR_B" 8179 --md5-key own-key --close keep --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said '^accepted' || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	local f before after
+	f=$(find "$STATE" -type f -name '*.conn')
+	before=$(md5_counters b)
+	# The probe goes signed with the kept key (answered), the crafted data with the
+	# wrong one: the peer's kernel drops it as an MD5 failure.
+	hs_a send --data 'bad\n' --md5-key wrong-key --json --state-dir "$STATE"
+	after=$(md5_counters b)
+	[[ ${after%% *} -gt ${before%% *} ]] || fail "the peer counted no MD5 failure: $before -> $after"
+	! peer_said "^data b'bad" || fail "the peer took data signed with the wrong key"
+	grep -q '^md5_key=6f776e2d6b6579$' "$f" || fail "the record's key changed: $(cat "$f")"
+	# The next command without --md5-key signs with the kept key: the peer takes it.
+	hs_a send --data 'good\n' --json --state-dir "$STATE"
+	assert_success
+	wait_until 10 peer_said "^data b'good\\\\n'\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
+	hs_a rst --state-dir "$STATE"
+	assert_success
+}
+
+@test "md5: options that leave no room for the signature are refused before anything is sent" {
+	md5_server 8179 "$LAB_ADDR_A" room
+	lab_tcpdump_start tcp port 8179
+	hs_a connect "$LAB_ADDR_B" 8179 --md5-key room --opt mss=1460,sack,ts,nop,wscale=7,tfo=00112233445566778899aabbccddeeff
+	assert_failure 2
+	lab_assert_hs_error 'needs 20 of'
+	lab_tcpdump_stop
+	[[ -z $(lab_tcpdump_text) ]] || fail "something was sent: $(lab_tcpdump_text)"
+	! peer_said '^accepted' || fail "the peer accepted a connection"
+}
+
 @test "md5: hs rst on a kept connection resets the peer (a signed RST: the peer's program gets ECONNRESET)" {
 	local before
 	before=$(md5_counters b)

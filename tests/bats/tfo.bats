@@ -156,7 +156,15 @@ hs_sport() {
 @test "tfo: a bad --tfo-cookie is a usage error" {
 	hs_a listen 9090 --tfo-cookie 0102 --state-dir "$STATE"
 	assert_failure 2
-	[[ $stderr == "hs: --tfo-cookie needs 4 to 16 bytes in hex"* ]] || fail "stderr: $stderr"
+	[[ $stderr == "hs: --tfo-cookie needs 4 to 16 bytes, an even number, in hex"* ]] || fail "stderr: $stderr"
 	hs_a connect "$LAB_ADDR_B" 8080 --tfo-cookie 01020304 --state-dir "$STATE"
 	assert_failure 2
+	# an odd number of bytes: a Linux client would ignore the cookie
+	hs_a listen 9090 --tfo-cookie 0011223344 --state-dir "$STATE"
+	assert_failure 2
+	lab_assert_hs_error 'an even number'
+	# --tfo (the saved cookie) and --opt tfo=HEX (this one) contradict each other
+	hs_a connect "$LAB_ADDR_B" 8080 --tfo --opt mss=1460,tfo=0011223344556677 --send hi --state-dir "$STATE"
+	assert_failure 2
+	lab_assert_hs_error 'choose one'
 }

@@ -372,6 +372,11 @@ static void test_sack_dsack(void)
 	v.ack = 2000;
 	check_kind(d2, sizeof(d2), 0, &v, "nop,nop,sack 3000-3500(dsack) 3000-4000", NULL,
 	           "D-SACK inside the second block");
+	hs_opts_view noack = { .has_ack = false };
+	check_kind(d2, sizeof(d2), 0, &noack, "nop,nop,sack 3000-3500 3000-4000", NULL,
+	           "no ACK flag (a SYN): SACK blocks are no D-SACK");
+	uint8_t empty[20] = { 1, 1, 5, 18 }; /* 0-0 and 0-0: empty blocks report nothing */
+	check_kind(empty, sizeof(empty), 0, &v, "nop,nop,sack 0-0 0-0", NULL, "empty blocks: no D-SACK");
 	hs_put32(d2 + 12, 3100); /* no longer inside */
 	check_kind(d2, sizeof(d2), 0, &v, "nop,nop,sack 3000-3500 3100-4000", NULL, "first block not inside");
 	/* Wraparound: SEG.ACK just past 2^32, block just below it. */

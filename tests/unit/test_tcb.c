@@ -2191,6 +2191,33 @@ static void test_listen_tfo_cookie_request(void)
 	OK(memcmp(d.tfo_cookie, TFO_COOKIE, 8) == 0, "its bytes");
 }
 
+/* With an MD5 key the signature takes 20 option bytes: a 16-byte cookie no longer
+ * fits beside MSS, SACK-permitted, timestamps and window scale, and is left out
+ * (the signature is not optional) -- the SYN,ACK still goes. */
+static void test_listen_tfo_cookie_request_md5_no_room(void)
+{
+	hs_tcb t;
+	hs_tcb_out o;
+	hs_tcb_config c = cfg_base();
+
+	c.tfo_cookie_len = 16;
+	memcpy(c.tfo_cookie, "0123456789abcdef", 16);
+	c.md5_space = 20;
+	hs_tcb_listen(&t, &c, 0, &o);
+	hs_segment s = pseg(&t, HS_SYN, 7000, 0, 100);
+	with_syn_opts(&s, 1460, true, true, 7);
+	with_tfo(&s, 0);
+	tcb_input(&t, &s, 0, &o);
+	EQ_INT(o.ntx, 1, "a SYN,ACK goes");
+	check_tx(&o, 0, HS_SYN | HS_ACK, ISS, 7001, 64240, 0, "SYN,ACK");
+	OK(((o.tx[0].opt_len + 3) & ~3) + 20 <= 40, "its options leave the signature room");
+	hs_tcp_opts d;
+	const char *err = NULL;
+	EQ_INT(hs_opts_decode(o.tx[0].opts, o.tx[0].opt_len, &d, &err), 0, "its options decode");
+	OK(!(d.has & HS_HAS_TFO), "no cookie: no room for it");
+	OK(d.has & HS_HAS_TS, "the timestamps stay");
+}
+
 /* Data in a SYN with our cookie: acknowledged in the SYN,ACK and delivered. */
 static void test_listen_syn_data_valid_cookie(void)
 {
@@ -2424,6 +2451,7 @@ int main(void)
 	test_synsent_syn_data_longer_than_mss();
 	test_synsent_tfo_cookie_request();
 	test_listen_tfo_cookie_request();
+	test_listen_tfo_cookie_request_md5_no_room();
 	test_listen_syn_data_valid_cookie();
 	test_listen_syn_data_wrong_cookie();
 	test_established_icmp_frag_needed();
