@@ -40,7 +40,8 @@ static bool json_mode;
 	"  --color[=WHEN]    auto (default: a terminal, no NO_COLOR, TERM not dumb),\n" \
 	"                    always or never; --no-color = --color=never\n" \
 	"  --state-dir DIR   store of kept connections (default /run/hs/netns-<netns cookie>)\n" \
-	"  -h, --help        this help;  -V, --version  the version\n"
+	"  -r FILE           re-read a capture instead (hs -r --help)\n" \
+	"  -h, --help        this help (hs help COMMAND);  -V, --version  the version\n"
 
 #define SEGMENT_HELP \
 	"  --sport N         source port (default: a free ephemeral port)\n" \
@@ -122,12 +123,14 @@ static const struct command commands[] = {
 	  "With A:PORT B:PORT: inject a FIN, as A, into a live connection between two other\n"
 	  "endpoints, with the sequence numbers learned by sniffing (--timeout, --count).\n\n"
 	  "  --wait            passive close: wait for the peer's FIN, then ours\n"
+	  "  --ack, --count N  (A:PORT B:PORT) as for hs rst\n"
 	  "  --send DATA       send DATA before the FIN; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n"
 	  "  --send-hex HEX    send the bytes HEX spells;  --send-file FILE  its contents\n"
 	  "                    (the three are repeatable, sent in command-line order)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --retries N       retransmissions (default 3)\n"
 	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n"
+	  "  --step            wait for Enter before each segment sent\n"
 	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
 	{ "rst", cmd_rst, O_MD5 | O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
@@ -139,6 +142,7 @@ static const struct command commands[] = {
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
+	  "  --step            wait for Enter before each segment sent\n"
 	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
 	{ "send", cmd_send, O_MD5 | O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
@@ -163,6 +167,7 @@ static const struct command commands[] = {
 	  "                    unless --sport is given\n"
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
 	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n"
+	  "  --retries N       retransmissions, where hs retransmits (default 3)\n"
 	  MD5_HELP "                    (default: the key the kept connection was made with)\n\n"
 	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n", V_CONN },
 	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
@@ -186,7 +191,8 @@ static const struct command commands[] = {
 	  "  --no-guard        do not block the local kernel's RSTs\n", V_FILE },
 	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
-	  "or whose guard is gone show as stale and are removed.\n", V_NONE },
+	  "or whose guard is gone show as stale and are removed.\n\n"
+	  "  --timeout SEC     wait this long for each probe's answer (at most 0.3 s)\n", V_NONE },
 };
 
 static void usage_all(FILE *fp)
