@@ -1019,7 +1019,7 @@ int hs_main(int argc, char **argv)
 		}
 		if (optind + 2 < argc)
 			die(HS_EXIT_USAGE, "hs help takes one command, not %d words", argc - optind - 1);
-		if (strcmp(argv[optind + 1], "read") == 0 || strcmp(argv[optind + 1], "-r") == 0)
+		if (strcmp(argv[optind + 1], "read") == 0) /* hs -r's help */
 			usage_read(stdout);
 		else
 			usage_cmd(find_command(argv[optind + 1]), stdout);
