@@ -64,6 +64,7 @@ zsh_complete() {
 
 # fish_complete LINE: the candidates fish offers for LINE.
 fish_complete() {
+	# shellcheck disable=SC2016 # fish's $argv, expanded by fish
 	fish --no-config -c 'set -p fish_complete_path $argv[1]; complete -C $argv[2] | string replace -r "\t.*" ""' \
 		"$COMPL" "$1"
 }
