@@ -724,6 +724,22 @@ static char *opt_take_md5_key(char *list, struct cli *c)
 	return out;
 }
 
+/* Does arg, a cluster of short options (-jq), hold letter before any letter that
+ * takes the rest as its value? */
+static bool short_cluster_has(const char *arg, char letter)
+{
+	if (arg[0] != '-' || !arg[1] || arg[1] == '-')
+		return false;
+	for (const char *p = arg + 1; *p; p++) {
+		if (*p == letter)
+			return true;
+		const char *s = *p == ':' ? NULL : strchr(hs_short_options(), *p);
+		if (!s || s[1] == ':')
+			return false;
+	}
+	return false;
+}
+
 static void cli_defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -749,7 +765,7 @@ int hs_main(int argc, char **argv)
 	cli_defaults(&c);
 	/* Scan once for --json so that even usage errors end with a JSON result line. */
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+		if (strcmp(argv[i], "--json") == 0 || short_cluster_has(argv[i], 'j'))
 			json_mode = true;
 		else if (strcmp(argv[i], "-w-") == 0 || (strcmp(argv[i], "-w") == 0 && i + 1 < argc &&
 		                                         strcmp(argv[i + 1], "-") == 0))

@@ -83,7 +83,7 @@ on_tty() {
 	expect "$(result)" outcome established
 	wait_until 2 peer_has_established 40100
 	# -j also makes a usage error a JSON result line
-	hs_a -j connect "$LAB_ADDR_B"
+	hs_a -jn connect "$LAB_ADDR_B"
 	((status == 2)) || fail "exit $status"
 	expect "$(result)" outcome error
 	hs_a fin --state-dir "$STATE"
