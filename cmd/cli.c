@@ -40,7 +40,7 @@ static bool json_mode;
 	"  --color[=WHEN]    auto (default: a terminal, no NO_COLOR, TERM not dumb),\n" \
 	"                    always or never; --no-color = --color=never\n" \
 	"  --state-dir DIR   store of kept connections (default /run/hs/netns-<netns cookie>)\n" \
-	"  -r FILE           re-read a capture instead (hs -r --help)\n" \
+	"  -r FILE           re-read a capture instead (hs help read)\n" \
 	"  -h, --help        this help (hs help COMMAND);  -V, --version  the version\n"
 
 #define SEGMENT_HELP \
