@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "opttab.h"
 #include "hs/clock.h"
 #include "hs/craft.h"
 #include "hs/guard.h"
@@ -29,17 +30,18 @@ static bool json_mode;
 	"  -i IFACE          interface to capture on (default: the route's); any: every\n" \
 	"                    interface (segments are still sent by the routing table)\n" \
 	"  --netns NAME      run inside network namespace NAME (ip netns)\n" \
-	"  --json            one JSON object per line on stdout\n" \
+	"  -j, --json        one JSON object per line on stdout\n" \
 	"  --ladder          draw the exchange as a ladder diagram (--ascii: no box drawing)\n" \
 	"  -w FILE.pcap      write every segment to a pcap file (-w -: to stdout; then\n" \
 	"                    hs's own lines go to stderr); FILE.pcapng or --pcapng: pcapng\n" \
 	"                    with a comment on each packet (state changes, note)\n" \
 	"  -q, -v            quieter / more detail (absolute seq/ack, TTL, checksum)\n" \
-	"  -x                show payload as hex\n" \
+	"  -x                show payload as hex;  -n  accepted: names are never resolved\n" \
 	"  --color[=WHEN]    auto (default: a terminal, no NO_COLOR, TERM not dumb),\n" \
 	"                    always or never; --no-color = --color=never\n" \
 	"  --state-dir DIR   store of kept connections (default /run/hs/netns-<netns cookie>)\n" \
-	"  -h, --help        this help;  -V, --version  the version\n"
+	"  -r FILE           re-read a capture instead (hs help read)\n" \
+	"  -h, --help        this help (hs help COMMAND);  -V, --version  the version\n"
 
 #define SEGMENT_HELP \
 	"  --sport N         source port (default: a free ephemeral port)\n" \
@@ -87,6 +89,7 @@ struct command {
 	unsigned accepts; /* O_* bits */
 	const char *usage;
 	const char *help;
+	enum hs_optval arg; /* the first argument, for the completions */
 };
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
@@ -102,7 +105,7 @@ static const struct command commands[] = {
 	  "                    a saved cookie, a cookie request. --opt tfo=HEX with --send\n"
 	  "                    puts the data in the SYN too; a cookie a SYN,ACK returns is\n"
 	  "                    saved for the peer (in the store, see --state-dir)\n"
-	  "\n" CLOSE_HELP },
+	  "\n" CLOSE_HELP, V_NONE },
 	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT | O_TFOCOOKIE, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK. ADDR (an address\n"
 	  "of this host) and PORT may also be given as ADDR:PORT or [V6]:PORT.\n\n" SEGMENT_HELP
@@ -110,7 +113,7 @@ static const struct command commands[] = {
 	  "                    only --timeout is given, --timeout)\n"
 	  "  --tfo-cookie HEX  TCP Fast Open (RFC 7413): answer a cookie request with this\n"
 	  "                    cookie (4 to 16 bytes) and take the data of a SYN carrying it\n\n"
-	  CLOSE_HELP },
+	  CLOSE_HELP, V_NONE },
 	{ "fin", cmd_fin, O_MD5 | O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
@@ -120,13 +123,15 @@ static const struct command commands[] = {
 	  "With A:PORT B:PORT: inject a FIN, as A, into a live connection between two other\n"
 	  "endpoints, with the sequence numbers learned by sniffing (--timeout, --count).\n\n"
 	  "  --wait            passive close: wait for the peer's FIN, then ours\n"
+	  "  --ack, --count N  (A:PORT B:PORT) as for hs rst\n"
 	  "  --send DATA       send DATA before the FIN; C escapes \\n \\r \\t \\\\ \\0 \\xHH\n"
 	  "  --send-hex HEX    send the bytes HEX spells;  --send-file FILE  its contents\n"
 	  "                    (the three are repeatable, sent in command-line order)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --retries N       retransmissions (default 3)\n"
 	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n"
-	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	  "  --step            wait for Enter before each segment sent\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
 	{ "rst", cmd_rst, O_MD5 | O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
 	  "Abort a kept connection with RST (CONN as for fin) and check with a probe that\n"
@@ -137,7 +142,8 @@ static const struct command commands[] = {
 	  "  --ack             send RST,ACK instead of RST\n"
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
-	  MD5_HELP "                    (default: the key the kept connection was made with)\n" },
+	  "  --step            wait for Enter before each segment sent\n"
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
 	{ "send", cmd_send, O_MD5 | O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
@@ -161,8 +167,9 @@ static const struct command commands[] = {
 	  "                    unless --sport is given\n"
 	  "  --step            show the segment first; Enter sends, s skips, q quits, or edit\n"
 	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n"
+	  "  --retries N       retransmissions, where hs retransmits (default 3)\n"
 	  MD5_HELP "                    (default: the key the kept connection was made with)\n\n"
-	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n" },
+	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n", V_CONN },
 	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
 	  "hs script FILE [HOST PORT]",
 	  "Play a scenario script in packetdrill's notation against a peer: hs sends the\n"
@@ -181,10 +188,11 @@ static const struct command commands[] = {
 	  "  --timeout SEC     how long a \"*\" line waits (default 10)\n"
 	  "  --sport PORT      source port when hs connects (default: a free ephemeral one)\n"
 	  "  --isn N           hs's ISN (default random)\n"
-	  "  --no-guard        do not block the local kernel's RSTs\n" },
+	  "  --no-guard        do not block the local kernel's RSTs\n", V_FILE },
 	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
-	  "or whose guard is gone show as stale and are removed.\n" },
+	  "or whose guard is gone show as stale and are removed.\n\n"
+	  "  --timeout SEC     wait this long for each probe's answer (at most 0.3 s)\n", V_NONE },
 };
 
 static void usage_all(FILE *fp)
@@ -194,7 +202,9 @@ static void usage_all(FILE *fp)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %s\n", commands[i].usage);
 	fprintf(fp, "  hs -r FILE [-r FILE] [A:PORT B:PORT | BPF FILTER]   re-read a capture\n");
-	fprintf(fp, "\n" COMMON_HELP "\nhs COMMAND --help shows the options of a command.\n" EXIT_HELP);
+	fprintf(fp, "  hs help [COMMAND]\n");
+	fprintf(fp, "\n" COMMON_HELP "\nhs help COMMAND (or hs COMMAND --help) shows the options of a command; a\n"
+	        "command may be shortened to any unambiguous prefix (hs con = hs connect).\n" EXIT_HELP);
 }
 
 static void usage_cmd(const struct command *cmd, FILE *fp)
@@ -551,103 +561,113 @@ static enum close_mode parse_close(const char *s)
 	die(HS_EXIT_USAGE, "--close must be keep, fin, wait or rst, not \"%s\"", s);
 }
 
-enum {
-	L_NETNS = 256, L_JSON, L_NOCOLOR, L_STATEDIR, L_SPORT, L_ISN, L_WINDOW, L_OPT, L_SEND,
-	L_CLOSE, L_TIMEOUT, L_RETRIES, L_STEP, L_NOGUARD, L_TIMEWAIT, L_ACK, L_WAIT, L_COUNT, L_SETTLE,
-	L_SENDHEX, L_SENDFILE, L_SYNTIMEOUT,
-	L_FLAGS, L_SEQ, L_ACKNUM, L_WIN, L_URG, L_DATA, L_DATAHEX, L_DATAFILE, L_TTL, L_TOS, L_IPID, L_DF,
-	L_NODF, L_BADCSUM, L_HOPLIMIT, L_FLOWLABEL, L_EXPECT, L_INTERVAL, L_LADDER, L_ASCII, L_COLOR, L_PCAPNG, L_TOLERANCE,
-	L_TFO, L_TFOCOOKIE,
-	L_MD5KEY,
-};
-
-static const struct option long_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "netns", required_argument, NULL, L_NETNS },
-	{ "json", no_argument, NULL, L_JSON },
-	{ "write", required_argument, NULL, 'w' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "hex", no_argument, NULL, 'x' },
-	{ "no-color", no_argument, NULL, L_NOCOLOR },
-	{ "color", optional_argument, NULL, L_COLOR },
-	{ "colour", optional_argument, NULL, L_COLOR },
-	{ "ladder", no_argument, NULL, L_LADDER },
-	{ "ascii", no_argument, NULL, L_ASCII },
-	{ "pcapng", no_argument, NULL, L_PCAPNG },
-	{ "read", required_argument, NULL, 'r' },
-	{ "state-dir", required_argument, NULL, L_STATEDIR },
-	{ "sport", required_argument, NULL, L_SPORT },
-	{ "isn", required_argument, NULL, L_ISN },
-	{ "window", required_argument, NULL, L_WINDOW },
-	{ "opt", required_argument, NULL, L_OPT },
-	{ "md5-key", required_argument, NULL, L_MD5KEY },
-	{ "send", required_argument, NULL, L_SEND },
-	{ "send-hex", required_argument, NULL, L_SENDHEX },
-	{ "send-file", required_argument, NULL, L_SENDFILE },
-	{ "syn-timeout", required_argument, NULL, L_SYNTIMEOUT },
-	{ "close", required_argument, NULL, L_CLOSE },
-	{ "timeout", required_argument, NULL, L_TIMEOUT },
-	{ "retries", required_argument, NULL, L_RETRIES },
-	{ "step", no_argument, NULL, L_STEP },
-	{ "no-guard", no_argument, NULL, L_NOGUARD },
-	{ "time-wait", required_argument, NULL, L_TIMEWAIT },
-	{ "ack", no_argument, NULL, L_ACK },
-	{ "wait", no_argument, NULL, L_WAIT },
-	{ "count", required_argument, NULL, L_COUNT },
-	{ "settle", required_argument, NULL, L_SETTLE },
-	{ "flags", required_argument, NULL, L_FLAGS },
-	{ "seq", required_argument, NULL, L_SEQ },
-	{ "win", required_argument, NULL, L_WIN },
-	{ "urg", required_argument, NULL, L_URG },
-	{ "data", required_argument, NULL, L_DATA },
-	{ "data-hex", required_argument, NULL, L_DATAHEX },
-	{ "data-file", required_argument, NULL, L_DATAFILE },
-	{ "ttl", required_argument, NULL, L_TTL },
-	{ "hop-limit", required_argument, NULL, L_HOPLIMIT },
-	{ "flow-label", required_argument, NULL, L_FLOWLABEL },
-	{ "tos", required_argument, NULL, L_TOS },
-	{ "ip-id", required_argument, NULL, L_IPID },
-	{ "df", no_argument, NULL, L_DF },
-	{ "no-df", no_argument, NULL, L_NODF },
-	{ "bad-checksum", no_argument, NULL, L_BADCSUM },
-	{ "expect", required_argument, NULL, L_EXPECT },
-	{ "interval", required_argument, NULL, L_INTERVAL },
-	{ "tolerance-usecs", required_argument, NULL, L_TOLERANCE },
-	{ "tolerance_usecs", required_argument, NULL, L_TOLERANCE }, /* packetdrill's spelling */
-	{ "tfo", no_argument, NULL, L_TFO },
-	{ "tfo-cookie", required_argument, NULL, L_TFOCOOKIE },
-	{ NULL, 0, NULL, 0 },
-};
-
 static const char *option_name(unsigned bit)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ O_SPORT, "--sport" }, { O_ISN, "--isn" }, { O_WINDOW, "--window" }, { O_OPT, "--opt" },
-		{ O_SEND, "--send/--send-hex/--send-file" }, { O_CLOSE, "--close" }, { O_TIMEOUT, "--timeout" },
-		{ O_RETRIES, "--retries" }, { O_STEP, "--step" }, { O_NOGUARD, "--no-guard" },
-		{ O_TIMEWAIT, "--time-wait" }, { O_ACK, "--ack" }, { O_WAIT, "--wait" },
-		{ O_COUNT, "--count" }, { O_HEX, "-x" }, { O_SETTLE, "--settle" },
-		{ O_SYNTIMEOUT, "--syn-timeout" }, { O_CRAFT, "a segment field (--flags, --seq, --ttl, ...)" },
-		{ O_EXPECT, "--expect" }, { O_INTERVAL, "--interval" }, { O_DATA, "--data/--data-hex/--data-file" },
-		{ O_TOLERANCE, "--tolerance-usecs" }, { O_TFO, "--tfo" }, { O_TFOCOOKIE, "--tfo-cookie" },
-		{ O_IPHDR, "--ttl/--hop-limit/--flow-label" },
-		{ O_MD5, "--md5-key" },
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].bit == bit)
-			return names[i].name;
-	return "?";
+	if (bit == O_CRAFT) /* many: the message names a few */
+		return "a segment field (--flags, --seq, --ttl, ...)";
+	return hs_option_name(bit);
 }
+
+/* A command by its name or an unambiguous prefix of it (iproute2's habit: hs con).
+ * NULL when none matches; *ambiguous set when more than one does. "help" is a
+ * command of its own (NULL fn). */
+static const struct command help_command = { "help", NULL, 0, "hs help [COMMAND]",
+	"Show the help of hs, or of COMMAND (as hs COMMAND --help).\n", V_NONE };
+
+static const struct command *lookup_command(const char *name, bool *ambiguous)
+{
+	const struct command *found = NULL;
+	size_t n = strlen(name), ncmd = sizeof(commands) / sizeof(commands[0]);
+
+	*ambiguous = false;
+	for (size_t i = 0; i <= ncmd; i++) {
+		const struct command *c = i < ncmd ? &commands[i] : &help_command;
+		if (strcmp(c->name, name) == 0)
+			return c;
+		if (n > 0 && strncmp(c->name, name, n) == 0) {
+			if (found)
+				*ambiguous = true;
+			found = c;
+		}
+	}
+	return *ambiguous ? NULL : found;
+}
+
+#define COMMAND_NAMES "connect, listen, fin, rst, send, script, ls, help"
 
 static const struct command *find_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
+	bool ambiguous;
+	const struct command *c = lookup_command(name, &ambiguous);
+	char shown[64];
+
+	if (ambiguous) {
+		char list[128] = "";
+		size_t n = strlen(name);
+		for (size_t i = 0; i <= sizeof(commands) / sizeof(commands[0]); i++) {
+			const char *cn = i < sizeof(commands) / sizeof(commands[0]) ? commands[i].name : help_command.name;
+			if (strncmp(cn, name, n) == 0) {
+				if (*list)
+					strcat(list, ", ");
+				strcat(list, cn);
+			}
+		}
+		die(HS_EXIT_USAGE, "ambiguous command \"%s\": %s", shown_arg(name, shown, sizeof(shown)), list);
+	}
+	if (!c)
+		die(HS_EXIT_USAGE, "unknown command \"%s\" (" COMMAND_NAMES "; see hs --help)",
+		    shown_arg(name, shown, sizeof(shown)));
+	return c;
+}
+
+/* hs --complete-table: the option table and what each value and argument is, one
+ * record a line, tab-separated, for the completions (completions/) and their tests:
+ *   cmd NAME ARGKIND HELP           a command and what its first argument is
+ *   opt SPELLING ARG VALUE COMMANDS HELP   COMMANDS: a,b,c or * (every one)
+ *   val KIND WORD...                the words a value kind takes
+ * Aliases (--colour, --tolerance_usecs) are marked "alias" in the HELP field. */
+static void complete_table(FILE *fp)
+{
+	size_t ncmd = sizeof(commands) / sizeof(commands[0]);
+
+	for (size_t i = 0; i <= ncmd; i++) {
+		const struct command *c = i < ncmd ? &commands[i] : &help_command;
+		const char *h = c->help;
+		int len = (int)strcspn(h, "\n");
+		fprintf(fp, "cmd\t%s\t%s\t%.*s\n", c->name, hs_optval_name(c->arg), len, h);
+	}
+	for (unsigned i = 0; i < hs_noptions; i++) {
+		const struct hs_optdef *o = &hs_options[i];
+		if (o->flags & OF_HIDDEN)
+			continue;
+		char cmds[128] = "";
+		if (o->bit == 0) {
+			strcpy(cmds, "*");
+		} else {
+			for (size_t k = 0; k < ncmd; k++)
+				if (commands[k].accepts & o->bit) {
+					if (*cmds)
+						strcat(cmds, ",");
+					strcat(cmds, commands[k].name);
+				}
+		}
+		const char *argk = o->has_arg == no_argument ? "none" : o->has_arg == required_argument ? "required"
+		                                                                                          : "optional";
+		if (o->name)
+			fprintf(fp, "opt\t--%s\t%s\t%s\t%s\t%s%s\n", o->name, argk, hs_optval_name(o->value), cmds,
+			        (o->flags & OF_ALIAS) ? "alias: " : "", o->help);
+		if (o->shortopt)
+			fprintf(fp, "opt\t-%c\t%s\t%s\t%s\t%s%s\n", o->shortopt, argk, hs_optval_name(o->value), cmds,
+			        (o->flags & OF_ALIAS) ? "alias: " : "", o->help);
+	}
+	fprintf(fp, "val\tclose\tkeep\tfin\twait\trst\n");
+	fprintf(fp, "val\tcolor\tauto\talways\tnever\n");
+	fprintf(fp, "val\topt\tmss=1460,sack,ts,nop,wscale=7\tmss=\tsack\tts\tts=\twscale=\tnop\teol\ttfo\ttfo=\tmd5\tmd5=\traw=\n");
+	fprintf(fp, "val\texpect");
+	for (int r = 0; r < HS_REACT_COUNT; r++)
+		fprintf(fp, "\t%s", hs_reaction_name((enum hs_reaction)r));
+	fprintf(fp, "\n");
+	fprintf(fp, "val\tflags\tS\tSA\tA\tPA\tFA\tR\tRA\tSYN,ACK\n");
 }
 
 static bool ends_with(const char *s, const char *tail)
@@ -704,6 +724,22 @@ static char *opt_take_md5_key(char *list, struct cli *c)
 	return out;
 }
 
+/* Does arg, a cluster of short options (-jq), hold letter before any letter that
+ * takes the rest as its value? */
+static bool short_cluster_has(const char *arg, char letter)
+{
+	if (arg[0] != '-' || !arg[1] || arg[1] == '-')
+		return false;
+	for (const char *p = arg + 1; *p; p++) {
+		if (*p == letter)
+			return true;
+		const char *s = *p == ':' ? NULL : strchr(hs_short_options(), *p);
+		if (!s || s[1] == ':')
+			return false;
+	}
+	return false;
+}
+
 static void cli_defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -729,7 +765,7 @@ int hs_main(int argc, char **argv)
 	cli_defaults(&c);
 	/* Scan once for --json so that even usage errors end with a JSON result line. */
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--json") == 0 || short_cluster_has(argv[i], 'j'))
 			json_mode = true;
 		else if (strcmp(argv[i], "-w-") == 0 || (strcmp(argv[i], "-w") == 0 && i + 1 < argc &&
 		                                         strcmp(argv[i + 1], "-") == 0))
@@ -750,17 +786,19 @@ int hs_main(int argc, char **argv)
 			die(HS_EXIT_ENV, "out of memory");
 		memcpy(copy, argv, sizeof(char *) * (size_t)(argc + 1));
 		opterr = 0;
-		while (getopt_long(argc, copy, ":hVi:w:r:qvx", long_options, NULL) != -1)
+		while (getopt_long(argc, copy, hs_short_options(), hs_long_options(), NULL) != -1)
 			;
-		send_cmd = optind < argc && strcmp(copy[optind], "send") == 0;
+		bool ambiguous;
+		const struct command *first = optind < argc ? lookup_command(copy[optind], &ambiguous) : NULL;
+		send_cmd = first && first->fn == cmd_send;
 		free(copy);
 		optind = 0; /* GNU: start over, initialised afresh */
 	}
 	hs_seg_spec_init(&c.fields);
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":hVi:w:r:qvx", long_options, NULL)) != -1) {
-		switch (ch) {
+	while ((ch = getopt_long(argc, argv, hs_short_options(), hs_long_options(), NULL)) != -1) {
+		switch (hs_option_id(ch)) {
 		case 'h': help = true; break;
 		case 'V': printf("hs %s\n", PACKAGE_VERSION); return 0;
 		case 'i': c.iface = optarg; break;
@@ -768,6 +806,8 @@ int hs_main(int argc, char **argv)
 		case 'q': c.quiet = true; break;
 		case 'v': c.verbose++; break;
 		case 'x': c.hex = true; c.given |= O_HEX; break;
+		case 'n': break; /* iproute2's -n: hs never resolves names anyway */
+		case L_COMPLETE_TABLE: complete_table(stdout); return cli_exit_status(0);
 		case L_NETNS: c.netns = optarg; break;
 		case L_JSON: c.json = true; break;
 		case L_NOCOLOR: c.no_color = true; c.color = 0; break;
@@ -985,14 +1025,25 @@ int hs_main(int argc, char **argv)
 			usage_all(stdout);
 			return 0;
 		}
-		die(HS_EXIT_USAGE, "no command given (connect, listen, fin, rst, send, script, ls; see hs --help)");
+		die(HS_EXIT_USAGE, "no command given (" COMMAND_NAMES "; see hs --help)");
 	}
 	const struct command *cmd = find_command(argv[optind]);
-	if (!cmd)
-		die(HS_EXIT_USAGE, "unknown command \"%s\" (connect, listen, fin, rst, send, script, ls; see hs --help)", argv[optind]);
+	if (!cmd->fn) { /* hs help [COMMAND] */
+		if (optind + 1 >= argc || help) {
+			usage_all(stdout);
+			return cli_exit_status(0);
+		}
+		if (optind + 2 < argc)
+			die(HS_EXIT_USAGE, "hs help takes one command, not %d words", argc - optind - 1);
+		if (strcmp(argv[optind + 1], "read") == 0) /* hs -r's help */
+			usage_read(stdout);
+		else
+			usage_cmd(find_command(argv[optind + 1]), stdout);
+		return cli_exit_status(0);
+	}
 	if (help) {
 		usage_cmd(cmd, stdout);
-		return 0;
+		return cli_exit_status(0);
 	}
 	unsigned extra = c.given & ~cmd->accepts;
 	if (extra)
