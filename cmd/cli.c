@@ -182,7 +182,7 @@ static const struct command commands[] = {
 	  "connects (the first SYN is a \">\" line), PORT is the one hs listens on.\n"
 	  "Commands run with /bin/sh -c, their output on stderr, with HS_LOCAL_IP,\n"
 	  "HS_LOCAL_PORT, HS_PEER_IP, HS_PEER_PORT set; what they leave running is stopped\n"
-	  "when the script ends. The notation is in README, \"Scenario scripts\".\n\n"
+	  "when the script ends. The notation is in hs(1), SCRIPTS.\n\n"
 	  "  --tolerance-usecs N  how far a \">\" segment may be from its time (default:\n"
 	  "                    the file's --tolerance_usecs, else 4000)\n"
 	  "  --timeout SEC     how long a \"*\" line waits (default 10)\n"

@@ -59,6 +59,8 @@ page() {
 		/share/man/man1/hs.1
 		/share/man/man1/hs-lab.1
 		/share/bash-completion/completions/hs
+		/share/zsh/site-functions/_hs
+		/share/fish/vendor_completions.d/hs.fish
 	)
 	local files f p n missing='' extra=''
 	mapfile -t files < <(cd "$DEST" && find . -type f -o -type l | sed 's|^\.||' | sort)
