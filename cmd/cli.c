@@ -189,10 +189,12 @@ static const struct command commands[] = {
 	  "  --sport PORT      source port when hs connects (default: a free ephemeral one)\n"
 	  "  --isn N           hs's ISN (default random)\n"
 	  "  --no-guard        do not block the local kernel's RSTs\n", V_FILE },
-	{ "ls", cmd_ls, O_TIMEOUT, "hs ls",
+	{ "ls", cmd_ls, O_TIMEOUT | O_NOPROBE, "hs ls [--no-probe]",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
 	  "or whose guard is gone show as stale and are removed.\n\n"
-	  "  --timeout SEC     wait this long for each probe's answer (at most 0.3 s)\n", V_NONE },
+	  "  --timeout SEC     wait this long for each probe's answer (at most 0.3 s)\n"
+	  "  --no-probe        list the records only: no probe sent, nothing removed (what\n"
+	  "                    the shell completions run)\n", V_NONE },
 };
 
 static void usage_all(FILE *fp)
@@ -900,6 +902,7 @@ int hs_main(int argc, char **argv)
 			c.given |= O_ACK;
 			break;
 		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
+		case L_NOPROBE: c.no_probe = true; c.given |= O_NOPROBE; break;
 		case L_TFO: c.tfo = true; c.given |= O_TFO; break;
 		case L_TFOCOOKIE: {
 			/* RFC 7413 4.1.1: a cookie is 4 to 16 bytes */

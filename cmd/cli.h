@@ -26,6 +26,7 @@ enum {
 	O_TFO = 1u << 22, O_TFOCOOKIE = 1u << 23, /* RFC 7413: connect --tfo, listen --tfo-cookie */
 	O_IPHDR = 1u << 24, /* --ttl, --hop-limit, --flow-label: on every segment hs sends */
 	O_MD5 = 1u << 25, /* --md5-key: RFC 2385 signatures */
+	O_NOPROBE = 1u << 26, /* ls --no-probe: no traffic, nothing removed (completions) */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -65,6 +66,7 @@ struct cli {
 	uint64_t syn_timeout_ns;        /* listen --syn-timeout (0: wait until interrupted) */
 	int retries;
 	bool step, no_guard, ack, wait, hex;
+	bool no_probe;                  /* ls --no-probe */
 	uint64_t time_wait_ns;
 	uint64_t settle_ns;         /* --settle: take in the peer's segments this long before deciding */
 	int count;

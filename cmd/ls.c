@@ -124,8 +124,10 @@ int cmd_ls(struct cli *c)
 	cli_output_init(c, &out);
 	cli_state_dir(c, dir, sizeof(dir));
 	/* Tables of hs processes that died without removing them (SIGKILL, a crash)
-	 * and that no kept connection names: nothing will ever use them. */
-	cli_cleanup_stale_guards(dir);
+	 * and that no kept connection names: nothing will ever use them. --no-probe
+	 * touches nothing: a shell completion runs it at every TAB. */
+	if (!c->no_probe)
+		cli_cleanup_stale_guards(dir);
 	if (hs_store_list_all(dir, &all, err, sizeof(err)) < 0)
 		die(HS_EXIT_ENV, "%s", err);
 	const hs_conn_record *recs = all.recs;
@@ -139,7 +141,7 @@ int cmd_ls(struct cli *c)
 	/* From here on: probes (a raw socket and a capture each: CAP_NET_RAW), parsing
 	 * the peers' replies, and removing stale guards (CAP_NET_ADMIN). Nothing else
 	 * is needed; the store is root's own, so uid 0 stays (see README). */
-	if (hs_drop_privileges_to(1u << CAP_NET_RAW | 1u << CAP_NET_ADMIN, err, sizeof(err)) < 0)
+	if (hs_drop_privileges_to(c->no_probe ? 0 : 1u << CAP_NET_RAW | 1u << CAP_NET_ADMIN, err, sizeof(err)) < 0)
 		fprintf(stderr, "hs: warning: cannot drop privileges: %s\n", err);
 	hs_capture *rec = c->pcap_out ? recorder_open(c, recs, n) : NULL;
 	time_t now = time(NULL);
@@ -154,11 +156,14 @@ int cmd_ls(struct cli *c)
 		}
 		/* A record whose port another running hs holds is that hs's business now:
 		 * no probe, nothing removed. */
-		int hold = hs_port_hold(&k->local);
-		enum probe pr = hold < 0 && errno == EADDRINUSE ? PROBE_BUSY
-		                : k->guard[0] && !hs_guard_exists(k->guard) ? PROBE_GUARD_GONE : probe(c, k, &behind);
-		if (hold >= 0)
-			close(hold);
+		enum probe pr = PROBE_FAILED;
+		if (!c->no_probe) {
+			int hold = hs_port_hold(&k->local);
+			pr = hold < 0 && errno == EADDRINUSE ? PROBE_BUSY
+			     : k->guard[0] && !hs_guard_exists(k->guard) ? PROBE_GUARD_GONE : probe(c, k, &behind);
+			if (hold >= 0)
+				close(hold);
+		}
 		bool stale = pr == PROBE_GUARD_GONE || pr == PROBE_RESET;
 
 		switch (pr) {
@@ -171,7 +176,7 @@ int cmd_ls(struct cli *c)
 		case PROBE_RESET: snprintf(status, sizeof(status), "stale: reset by the peer, removed"); break;
 		case PROBE_GUARD_GONE: snprintf(status, sizeof(status), "stale: guard gone, removed"); break;
 		case PROBE_SILENT: snprintf(status, sizeof(status), "no answer to a probe"); break;
-		case PROBE_FAILED: snprintf(status, sizeof(status), "not probed"); break;
+		case PROBE_FAILED: snprintf(status, sizeof(status), c->no_probe ? "not probed (--no-probe)" : "not probed"); break;
 		case PROBE_BUSY: snprintf(status, sizeof(status), "in use by another running hs: not probed"); break;
 		}
 		snprintf(id, sizeof(id), "%d", k->id);

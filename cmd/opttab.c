@@ -41,6 +41,7 @@ const struct hs_optdef hs_options[] = {
 	{ "send-hex", 0, REQ, L_SENDHEX, O_SEND, V_HEX, "HEX", "send the bytes HEX spells", 0 },
 	{ "send-file", 0, REQ, L_SENDFILE, O_SEND, V_FILE, "FILE", "send the contents of FILE", 0 },
 	{ "syn-timeout", 0, REQ, L_SYNTIMEOUT, O_SYNTIMEOUT, V_SECONDS, "SEC", "wait this long for the SYN", 0 },
+	{ "no-probe", 0, NO, L_NOPROBE, O_NOPROBE, V_NONE, NULL, "list the records only: no probe sent, nothing removed", 0 },
 	{ "close", 0, REQ, L_CLOSE, O_CLOSE, V_CLOSE, "MODE", "keep, fin, wait or rst", 0 },
 	{ "timeout", 0, REQ, L_TIMEOUT, O_TIMEOUT, V_SECONDS, "SEC", "wait per reply", 0 },
 	{ "retries", 0, REQ, L_RETRIES, O_RETRIES, V_NUMBER, "N", "retransmissions", 0 },

@@ -1,6 +1,6 @@
 # fish completion for hs. Every `complete` below is made from `hs --complete-table`
 # (cmd/opttab.c, the one option table) when fish first completes hs, so the
-# completion cannot drift from the options; kept-connection ids from `hs ls --json`.
+# completion cannot drift from the options; kept-connection ids from `hs ls --json --no-probe` (no probe: TAB sends nothing).
 
 # The words before the cursor: prints "CMD NPOS" (CMD - when none yet, or "read" for hs -r).
 function __hs_state
@@ -74,7 +74,7 @@ function __hs_values
             set -l extra
             set -l ns (__hs_opt_value --netns); and set extra --netns $ns
             set -l sd (__hs_opt_value --state-dir); and set -a extra --state-dir $sd
-            timeout 5 $__hs_t_bin ls --json $extra </dev/null 2>/dev/null | string replace -rf '^\{"type":"conn","id":"([^"]*)".*' '$1'
+            timeout 5 $__hs_t_bin ls --json --no-probe $extra </dev/null 2>/dev/null | string replace -rf '^\{"type":"conn","id":"([^"]*)".*' '$1'
         case opt
             set -l cur (commandline -ct | string replace -r '^--opt=' '')
             set -l head (string match -r '^.*,' -- $cur)

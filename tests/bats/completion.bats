@@ -172,10 +172,14 @@ fish_complete() {
 	local ifs
 	ifs=$(ip -n "$LAB_A" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sorted)
 	[[ $(sorted <<<"${lines[*]}") == "$(sorted <<<"$ifs any")" ]] || fail "-i in $LAB_A: ${lines[*]} (has $ifs)"
+	# Offering the ids sends nothing to the kept connection's peer (hs ls --no-probe).
+	lab_tcpdump_start tcp port 8080
 	for c in fin rst send; do
 		run bash_complete hs "$c" --netns "$LAB_A" --state-dir "$STATE" ''
 		[[ ${lines[*]} == "$id" ]] || fail "hs $c: offered [${lines[*]}], kept: $id"
 	done
+	lab_tcpdump_stop
+	[[ -z $(lab_tcpdump_text) ]] || fail "completing sent segments to the peer: $(lab_tcpdump_text)"
 	# no store, no connection: nothing offered, quietly
 	run --separate-stderr bash_complete hs fin --netns "$LAB_A" --state-dir "$BATS_TEST_TMPDIR/none" ''
 	assert_success
