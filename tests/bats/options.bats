@@ -120,7 +120,6 @@ listen_for_client() {
 }
 
 @test "D-SACK: the same data sent twice into a kept connection; the kernel's ACK carries the D-SACK block tshark decodes, shown relative and marked dsack" {
-	lab_setup
 	lab_peer --no-echo
 	capture
 	hs_keep 40000

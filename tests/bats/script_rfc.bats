@@ -16,7 +16,9 @@ load common
 PORT=8080
 
 setup() {
-	hs_setup ss nstat tcpdump tshark
+	# tb_setup makes the lab (hs_setup); a second hs_setup would make another, which
+	# teardown would never remove
+	lab_require ss nstat tcpdump tshark
 	tb_setup
 	SCRIPTS=$BATS_TEST_DIRNAME/../scripts
 	# Linux limits challenge ACKs per namespace (RFC 5961 section 7): no limit here.
