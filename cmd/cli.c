@@ -21,6 +21,7 @@
 #include "hs/store.h"
 
 volatile sig_atomic_t hs_stop_signal;
+static bool printing_help; /* see help_begin */
 hs_session *hs_cleanup_session;
 hs_output *hs_out;
 static bool json_mode;
@@ -90,7 +91,12 @@ struct command {
 	const char *usage;
 	const char *help;
 	enum hs_optval arg; /* the first argument, for the completions */
+	const char *summary; /* one line, a whole phrase: the completions' description */
 };
+
+/* What hs -r takes besides the options of every command: a capture is only read,
+ * nothing is sent. */
+#define READ_ACCEPTS O_HEX
 
 #define SEGMENT_OPTS (O_SPORT | O_ISN | O_WINDOW | O_OPT | O_SEND | O_CLOSE | O_TIMEOUT | \
 		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_IPHDR | O_MD5)
@@ -105,7 +111,8 @@ static const struct command commands[] = {
 	  "                    a saved cookie, a cookie request. --opt tfo=HEX with --send\n"
 	  "                    puts the data in the SYN too; a cookie a SYN,ACK returns is\n"
 	  "                    saved for the peer (in the store, see --state-dir)\n"
-	  "\n" CLOSE_HELP, V_NONE },
+	  "\n" CLOSE_HELP, V_NONE,
+	  "active open: SYN, SYN,ACK, ACK, every segment and state shown" },
 	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT | O_TFOCOOKIE, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK. ADDR (an address\n"
 	  "of this host) and PORT may also be given as ADDR:PORT or [V6]:PORT.\n\n" SEGMENT_HELP
@@ -113,7 +120,7 @@ static const struct command commands[] = {
 	  "                    only --timeout is given, --timeout)\n"
 	  "  --tfo-cookie HEX  TCP Fast Open (RFC 7413): answer a cookie request with this\n"
 	  "                    cookie (4 to 16 bytes) and take the data of a SYN carrying it\n\n"
-	  CLOSE_HELP, V_NONE },
+	  CLOSE_HELP, V_NONE, "passive open: wait for a SYN, answer SYN,ACK, take the ACK" },
 	{ "fin", cmd_fin, O_MD5 | O_SEND | O_TIMEOUT | O_RETRIES | O_STEP | O_TIMEWAIT | O_WAIT | O_HEX | O_COUNT | O_ACK,
 	  "hs fin [CONN] [--wait] [--send DATA] | hs fin A:PORT B:PORT",
 	  "Orderly teardown of a kept connection (CONN: an id or endpoint that hs ls shows;\n"
@@ -131,7 +138,8 @@ static const struct command commands[] = {
 	  "  --retries N       retransmissions (default 3)\n"
 	  "  --time-wait SEC   TIME-WAIT length (default 1; RFC 9293's 2MSL is 240 s)\n"
 	  "  --step            wait for Enter before each segment sent\n"
-	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN,
+	  "orderly teardown with FIN of a kept connection, or of a live one" },
 	{ "rst", cmd_rst, O_MD5 | O_TIMEOUT | O_ACK | O_COUNT | O_STEP | O_HEX,
 	  "hs rst [CONN] [--ack] | hs rst A:PORT B:PORT",
 	  "Abort a kept connection with RST (CONN as for fin) and check with a probe that\n"
@@ -143,7 +151,8 @@ static const struct command commands[] = {
 	  "  --count N         rounds of RSTs on a live connection (default 3)\n"
 	  "  --timeout SEC     wait per reply (default 1)\n"
 	  "  --step            wait for Enter before each segment sent\n"
-	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN },
+	  MD5_HELP "                    (default: the key the kept connection was made with)\n", V_CONN,
+	  "abort a kept connection, or a live one, with RST" },
 	{ "send", cmd_send, O_MD5 | O_CRAFT | O_IPHDR | O_OPT | O_DATA | O_EXPECT | O_TIMEOUT | O_STEP | O_SPORT | O_COUNT | O_INTERVAL |
 	  O_HEX | O_RETRIES | O_TIMEWAIT,
 	  "hs send [CONN] [SEGMENT] [FIELDS] | hs send HOST PORT [SEGMENT] [FIELDS]",
@@ -169,7 +178,8 @@ static const struct command commands[] = {
 	  "  --time-wait SEC   TIME-WAIT after a crafted FIN that closes (default 1)\n"
 	  "  --retries N       retransmissions, where hs retransmits (default 3)\n"
 	  MD5_HELP "                    (default: the key the kept connection was made with)\n\n"
-	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n", V_CONN },
+	  "Data the peer acknowledged advances the kept connection; an RST it took ends it.\n", V_CONN,
+	  "craft one segment and report the peer's reaction" },
 	{ "script", cmd_script, O_SPORT | O_ISN | O_TIMEOUT | O_NOGUARD | O_TOLERANCE | O_HEX,
 	  "hs script FILE [HOST PORT]",
 	  "Play a scenario script in packetdrill's notation against a peer: hs sends the\n"
@@ -188,13 +198,15 @@ static const struct command commands[] = {
 	  "  --timeout SEC     how long a \"*\" line waits (default 10)\n"
 	  "  --sport PORT      source port when hs connects (default: a free ephemeral one)\n"
 	  "  --isn N           hs's ISN (default random)\n"
-	  "  --no-guard        do not block the local kernel's RSTs\n", V_FILE },
+	  "  --no-guard        do not block the local kernel's RSTs\n", V_FILE,
+	  "play a scenario script (packetdrill's notation) against a peer" },
 	{ "ls", cmd_ls, O_TIMEOUT | O_NOPROBE, "hs ls [--no-probe]",
 	  "List kept connections, probing each (a keepalive) so that ones the peer has reset\n"
 	  "or whose guard is gone show as stale and are removed.\n\n"
 	  "  --timeout SEC     wait this long for each probe's answer (at most 0.3 s)\n"
 	  "  --no-probe        list the records only: no probe sent, nothing removed (what\n"
-	  "                    the shell completions run)\n", V_NONE },
+	  "                    the shell completions run)\n", V_NONE,
+	  "list the kept connections, probing each" },
 };
 
 static void usage_all(FILE *fp)
@@ -320,6 +332,8 @@ int cli_exit_status(int rc)
 	 * not get out is not one. */
 	if (rc != 0 || (!e && hs_stop_signal != SIGPIPE))
 		return rc;
+	if (printing_help && (hs_stop_signal == SIGPIPE || e == EPIPE))
+		return 0; /* see help_begin */
 	if (hs_stop_signal == SIGPIPE) {
 		fprintf(stderr, "hs: the reader of our output went away (SIGPIPE); the run itself succeeded\n");
 		return 128 + SIGPIPE;
@@ -574,7 +588,8 @@ static const char *option_name(unsigned bit)
  * NULL when none matches; *ambiguous set when more than one does. "help" is a
  * command of its own (NULL fn). */
 static const struct command help_command = { "help", NULL, 0, "hs help [COMMAND]",
-	"Show the help of hs, or of COMMAND (as hs COMMAND --help).\n", V_NONE };
+	"Show the help of hs, or of COMMAND (as hs COMMAND --help); hs help read: the help of\n"
+	"hs -r (re-reading a capture).\n", V_NONE, "show the help of hs or of a command" };
 
 static const struct command *lookup_command(const char *name, bool *ambiguous)
 {
@@ -625,7 +640,8 @@ static const struct command *find_command(const char *name)
 /* hs --complete-table: the option table and what each value and argument is, one
  * record a line, tab-separated, for the completions (completions/) and their tests:
  *   cmd NAME ARGKIND HELP           a command and what its first argument is
- *   opt SPELLING ARG VALUE COMMANDS HELP   COMMANDS: a,b,c or * (every one)
+ *   opt SPELLING ARG VALUE COMMANDS HELP   COMMANDS: a,b,c or * (every one); "read" is
+ *                                   hs -r FILE, "-" the words before a command
  *   val KIND WORD...                the words a value kind takes
  * Aliases (--colour, --tolerance_usecs) are marked "alias" in the HELP field. */
 static void complete_table(FILE *fp)
@@ -634,16 +650,16 @@ static void complete_table(FILE *fp)
 
 	for (size_t i = 0; i <= ncmd; i++) {
 		const struct command *c = i < ncmd ? &commands[i] : &help_command;
-		const char *h = c->help;
-		int len = (int)strcspn(h, "\n");
-		fprintf(fp, "cmd\t%s\t%s\t%.*s\n", c->name, hs_optval_name(c->arg), len, h);
+		fprintf(fp, "cmd\t%s\t%s\t%s\n", c->name, hs_optval_name(c->arg), c->summary);
 	}
 	for (unsigned i = 0; i < hs_noptions; i++) {
 		const struct hs_optdef *o = &hs_options[i];
 		if (o->flags & OF_HIDDEN)
 			continue;
 		char cmds[128] = "";
-		if (o->bit == 0) {
+		if (o->flags & OF_TOP) {
+			strcpy(cmds, "-,read"); /* before a command ("-"), and in hs -r ("read") */
+		} else if (o->bit == 0) {
 			strcpy(cmds, "*");
 		} else {
 			for (size_t k = 0; k < ncmd; k++)
@@ -652,6 +668,8 @@ static void complete_table(FILE *fp)
 						strcat(cmds, ",");
 					strcat(cmds, commands[k].name);
 				}
+			if (o->bit & READ_ACCEPTS)
+				strcat(cmds, ",read");
 		}
 		const char *argk = o->has_arg == no_argument ? "none" : o->has_arg == required_argument ? "required"
 		                                                                                          : "optional";
@@ -755,6 +773,61 @@ static void cli_defaults(struct cli *c)
 	hs_opt_spec_default(&c->opts);
 }
 
+/* --color's WHEN: -1 auto, 1 always, 0 never; -2 not one of them. */
+static int color_word(const char *w)
+{
+	return strcmp(w, "auto") == 0 ? -1 : strcmp(w, "always") == 0 ? 1 : strcmp(w, "never") == 0 ? 0 : -2;
+}
+
+/* getopt_long calls an unknown long option and an ambiguous prefix (--s: --sport,
+ * --send, ...) the same; the message tells them apart, candidates named. Exits 2. */
+static _Noreturn void unknown_long_option(const char *arg)
+{
+	char name[64], list[400] = "", shown[64];
+	size_t n = strcspn(arg + 2, "="), used = 0;
+	int matches = 0;
+
+	if (strncmp(arg, "--", 2) == 0 && n > 0 && n < sizeof(name)) {
+		memcpy(name, arg + 2, n);
+		name[n] = '\0';
+		for (unsigned i = 0; i < hs_noptions; i++) {
+			const struct hs_optdef *o = &hs_options[i];
+			if (!o->name || (o->flags & (OF_ALIAS | OF_HIDDEN)) || strncmp(o->name, name, n) != 0)
+				continue;
+			bool seen = false; /* --ack has two rows */
+			for (unsigned k = 0; k < i; k++)
+				seen |= hs_options[k].name && strcmp(hs_options[k].name, o->name) == 0;
+			if (seen)
+				continue;
+			int w = snprintf(list + used, sizeof(list) - used, "%s--%s", matches ? ", " : "", o->name);
+			if (w > 0 && (size_t)w < sizeof(list) - used)
+				used += (size_t)w;
+			matches++;
+		}
+		if (matches > 1)
+			die(HS_EXIT_USAGE, "ambiguous option --%s: %s (see hs --help)", shown_arg(name, shown, sizeof(shown)),
+			    list);
+	}
+	die(HS_EXIT_USAGE, "unknown option %s (see hs --help)", shown_arg(arg, shown, sizeof(shown)));
+}
+
+/* hs help [COMMAND], --help: a help read into a pipe that closes early (hs --help |
+ * head -1) got what its reader wanted, as any filter's output: exit quietly. The
+ * help goes out in one write (a buffer larger than any help), so that the error
+ * of that write is the one fflush reports. */
+static void help_begin(void)
+{
+	static char buf[1 << 15];
+
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+	printing_help = true;
+}
+
+static void usage_help(FILE *fp)
+{
+	fprintf(fp, "Usage: %s\n\n%s", help_command.usage, help_command.help);
+}
+
 int hs_main(int argc, char **argv)
 {
 	struct cli c;
@@ -788,8 +861,9 @@ int hs_main(int argc, char **argv)
 			die(HS_EXIT_ENV, "out of memory");
 		memcpy(copy, argv, sizeof(char *) * (size_t)(argc + 1));
 		opterr = 0;
-		while (getopt_long(argc, copy, hs_short_options(), hs_long_options(), NULL) != -1)
-			;
+		while ((ch = getopt_long(argc, copy, hs_short_options(), hs_long_options(), NULL)) != -1)
+			if (ch == L_COLOR && !optarg && optind < argc && color_word(copy[optind]) >= -1)
+				optind++; /* --color always: its value, not the command */
 		bool ambiguous;
 		const struct command *first = optind < argc ? lookup_command(copy[optind], &ambiguous) : NULL;
 		send_cmd = first && first->fn == cmd_send;
@@ -814,6 +888,11 @@ int hs_main(int argc, char **argv)
 		case L_JSON: c.json = true; break;
 		case L_NOCOLOR: c.no_color = true; c.color = 0; break;
 		case L_COLOR:
+			/* --color WHEN as --color=WHEN: getopt gives an optional value only after
+			 * "=", and the word would otherwise be a command or hs -r's filter. Only
+			 * the three words: anything else stays the next argument. */
+			if (!optarg && optind < argc && color_word(argv[optind]) >= -1)
+				optarg = argv[optind++];
 			if (!optarg || strcmp(optarg, "auto") == 0)
 				c.color = -1;
 			else if (strcmp(optarg, "always") == 0)
@@ -998,7 +1077,7 @@ int hs_main(int argc, char **argv)
 		default:
 			if (optopt)
 				die(HS_EXIT_USAGE, "unknown option -%c (see hs --help)", optopt);
-			die(HS_EXIT_USAGE, "unknown option %s (see hs --help)", argv[optind - 1]);
+			unknown_long_option(argv[optind - 1]);
 		}
 	}
 
@@ -1012,10 +1091,11 @@ int hs_main(int argc, char **argv)
 	}
 	if (c.nread > 0) {
 		if (help) {
+			help_begin();
 			usage_read(stdout);
-			return 0;
+			return cli_exit_status(0);
 		}
-		unsigned extra = c.given & ~O_HEX; /* a capture is only read: nothing is sent */
+		unsigned extra = c.given & ~READ_ACCEPTS;
 		if (extra)
 			die(HS_EXIT_USAGE, "option %s does not apply to hs -r", option_name(extra & -extra));
 		c.cmd = "read";
@@ -1025,26 +1105,37 @@ int hs_main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		if (help) {
+			help_begin();
 			usage_all(stdout);
-			return 0;
+			return cli_exit_status(0);
 		}
 		die(HS_EXIT_USAGE, "no command given (" COMMAND_NAMES "; see hs --help)");
 	}
 	const struct command *cmd = find_command(argv[optind]);
 	if (!cmd->fn) { /* hs help [COMMAND] */
-		if (optind + 1 >= argc || help) {
+		help_begin();
+		if (help) { /* hs help --help: as hs COMMAND --help */
+			usage_help(stdout);
+			return cli_exit_status(0);
+		}
+		if (optind + 1 >= argc) {
 			usage_all(stdout);
 			return cli_exit_status(0);
 		}
 		if (optind + 2 < argc)
 			die(HS_EXIT_USAGE, "hs help takes one command, not %d words", argc - optind - 1);
-		if (strcmp(argv[optind + 1], "read") == 0) /* hs -r's help */
+		const struct command *about = strcmp(argv[optind + 1], "read") == 0 ? NULL /* hs -r's help */
+		                              : find_command(argv[optind + 1]);
+		if (!about)
 			usage_read(stdout);
+		else if (!about->fn) /* hs help help: its own usage, not the options of every command */
+			usage_help(stdout);
 		else
-			usage_cmd(find_command(argv[optind + 1]), stdout);
+			usage_cmd(about, stdout);
 		return cli_exit_status(0);
 	}
 	if (help) {
+		help_begin();
 		usage_cmd(cmd, stdout);
 		return cli_exit_status(0);
 	}

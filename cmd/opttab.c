@@ -19,7 +19,7 @@ const struct hs_optdef hs_options[] = {
 	{ "json", 'j', NO, L_JSON, 0, V_NONE, NULL, "one JSON object per line on stdout", 0 },
 	{ NULL, 'n', NO, 'n', 0, V_NONE, NULL, "numeric output (accepted; names are never resolved)", 0 },
 	{ "write", 'w', REQ, 'w', 0, V_FILE, "FILE", "write every segment to a pcap or pcapng file", 0 },
-	{ "read", 'r', REQ, 'r', 0, V_FILE, "FILE", "re-read a capture (pcap or pcapng)", 0 },
+	{ "read", 'r', REQ, 'r', 0, V_FILE, "FILE", "re-read a capture (pcap or pcapng)", OF_TOP },
 	{ "quiet", 'q', NO, 'q', 0, V_NONE, NULL, "quieter", 0 },
 	{ "verbose", 'v', NO, 'v', 0, V_NONE, NULL, "more detail", 0 },
 	{ "hex", 'x', NO, 'x', O_HEX, V_NONE, NULL, "show payload as hex", 0 },

@@ -13,6 +13,7 @@ function __hs_state
         switch $w
             case '--*=*'
             case '-*'
+                # -r before a command makes the run hs -r's ("read")
                 contains -- $w -r --read; and test $cmd = -; and set cmd read
                 if contains -- $w $__hs_t_required
                     set i (math $i + 1)
@@ -79,6 +80,8 @@ function __hs_values
             set -l cur (commandline -ct | string replace -r '^--opt=' '')
             set -l head (string match -r '^.*,' -- $cur)
             for v in $__hs_t_vals_opt
+                # after a comma one kind each: the default list only as the first item
+                test -n "$head"; and string match -q -- '*,*' $v; and continue
                 echo $head$v
             end
         case '*'
@@ -109,7 +112,6 @@ function __hs_load_table
                 string match -q 'alias:*' -- $f[6]; and continue
                 set -l cmds (string split , -- $f[5])
                 test "$f[5]" = '*'; and set cmds ANY
-                contains -- read $cmds; or begin; contains -- $f[2] -x --hex; and set -a cmds read; end
                 set -l spec
                 if string match -q -- '--*' $f[2]
                     set spec -l (string sub -s 3 -- $f[2])
