@@ -227,3 +227,107 @@ fish_complete() {
 	run fish_complete 'hs -i '
 	[[ " ${lines[*]} " == *" any "* && " ${lines[*]} " == *" lo "* ]] || fail "-i: ${lines[*]}"
 }
+
+# zsh_describe WORD...: as zsh_complete, with _describe's "word:description" entries whole.
+zsh_describe() {
+	zsh -f -c '
+		fpath=("$1" $fpath); shift
+		autoload -Uz compinit; compinit -u -D
+		_describe() { local a=${@[-1]}; print -l -- "${(@P)a}"; }
+		compadd() { return 0; }
+		words=("$@"); CURRENT=$#
+		_hs' _ "$COMPL" "$@"
+}
+
+# fish_describe LINE: fish's candidates for LINE with their descriptions (word TAB description).
+fish_describe() {
+	# shellcheck disable=SC2016 # fish's $argv, expanded by fish
+	fish --no-config -c 'set -p fish_complete_path $argv[1]; complete -C $argv[2]' "$COMPL" "$1"
+}
+
+@test "-r/--read is offered before a command and after -r, never after a command (it would make any command a capture read)" {
+	command -v zsh >/dev/null && command -v fish >/dev/null || fail "zsh and fish are needed (tools/deps)"
+	local c o got
+	for o in -r --read; do
+		bash_complete hs - | grep -qx -- "$o" || fail "bash: hs -: no $o"
+		zsh_complete hs - | grep -qx -- "$o" || fail "zsh: hs -: no $o"
+		fish_complete 'hs -' | grep -qx -- "$o" || fail "fish: hs -: no $o"
+		# a second capture (one from each end)
+		bash_complete hs -r x.pcap - | grep -qx -- "$o" || fail "bash: hs -r x.pcap -: no $o"
+	done
+	# hs -r takes -x/--hex
+	bash_complete hs -r x.pcap - | grep -qx -- --hex || fail "bash: hs -r x.pcap -: no --hex"
+	zsh_complete hs -r x.pcap - | grep -qx -- -x || fail "zsh: hs -r x.pcap -: no -x"
+	fish_complete 'hs -r x.pcap -' | grep -qx -- -x || fail "fish: hs -r x.pcap -: no -x"
+	for c in $COMMANDS; do
+		got=$(bash_complete hs "$c" - | grep -xE -- '-r|--read' | sorted)
+		[[ -z $got ]] || fail "bash: hs $c - offers $got"
+		got=$(zsh_complete hs "$c" - | grep -xE -- '-r|--read' | sorted)
+		[[ -z $got ]] || fail "zsh: hs $c - offers $got"
+		got=$(fish_complete "hs $c -" | grep -xE -- '-r|--read' | sorted)
+		[[ -z $got ]] || fail "fish: hs $c - offers $got"
+	done
+}
+
+@test "--opt after a comma: each kind one candidate, prefixed by what is typed (bash, zsh, fish)" {
+	local kinds want got
+	# the kinds: the table's opt words that are one item (not the default list)
+	kinds=$(hs --complete-table | awk -F'\t' '$1 == "val" && $2 == "opt" { for (i = 3; i <= NF; i++) if ($i !~ /,/) print $i }')
+	[[ $(wc -l <<<"$kinds") -ge 8 ]] || fail "few --opt kinds in the table: $kinds"
+	want=$(sed 's/^/mss=1460,/' <<<"$kinds" | sorted)
+	got=$(bash_complete hs connect --opt mss=1460, | sorted)
+	[[ $got == "$want" ]] || fail "bash: offered [$got], expected [$want]"
+	got=$(bash_complete hs connect --opt=mss=1460, | sorted)
+	[[ $got == "$want" ]] || fail "bash --opt=: offered [$got], expected [$want]"
+	got=$(fish_complete 'hs connect --opt mss=1460,' | sorted)
+	[[ $got == "$want" ]] || fail "fish: offered [$got], expected [$want]"
+	# zsh: compset -P '*,' takes what is typed as the prefix; only the kinds are added
+	got=$(zsh -f -c '
+		fpath=("$1" $fpath); shift
+		autoload -Uz compinit; compinit -u -D
+		compadd() { while [[ $1 == -* && $1 != -- ]]; do [[ $1 == -[SPJXMW] ]] && shift; shift; done
+			[[ $1 == -- ]] && shift; print -l -- "$@"; }
+		compset() { [[ $1 == -P && $words[CURRENT] == *,* ]]; }
+		words=("$@"); CURRENT=$#
+		_hs' _ "$COMPL" hs connect --opt mss=1460, | sed 's/^/mss=1460,/' | sorted)
+	[[ $got == "$want" ]] || fail "zsh: offered [$got], expected [$want]"
+	# the first item may still be the whole default list
+	bash_complete hs connect --opt '' | grep -qx 'mss=1460,sack,ts,nop,wscale=7' || fail "bash: no default list first"
+}
+
+@test "zsh and fish describe each command's options with that command's row (rst --ack is not send's --ack N)" {
+	command -v zsh >/dev/null && command -v fish >/dev/null || fail "zsh and fish are needed (tools/deps)"
+	local c o d want bad=''
+	for c in $COMMANDS; do
+		# the table's description of each spelling for c (c's own row first, else every command's)
+		declare -A help=()
+		while IFS=$'\t' read -r o d; do
+			[[ -n ${help[$o]+x} ]] || help[$o]=$d
+		done < <(hs --complete-table | awk -F'\t' -v cmd="$c" '$1 == "opt" && index("," $5 ",", "," cmd ",") { print $2 "\t" $6 }'
+			hs --complete-table | awk -F'\t' '$1 == "opt" && $5 == "*" { print $2 "\t" $6 }')
+		while IFS= read -r line; do
+			o=${line%%:*} d=${line#*:}
+			[[ $d == "${help[$o]-}" ]] || bad+=" zsh:$c:$o[$d]"
+		done < <(zsh_describe hs "$c" -)
+		while IFS=$'\t' read -r o d; do
+			[[ $o == *= ]] && continue # fish's --color= twin
+			[[ $d == "${help[$o]-}" ]] || bad+=" fish:$c:$o[$d]"
+		done < <(fish_describe "hs $c -")
+		unset help
+	done
+	[[ -z $bad ]] || fail "descriptions not from the command's row:$bad"
+	zsh_describe hs rst --a | grep -qx -- '--ack:RST,ACK instead of RST' || fail "zsh: rst --ack: $(zsh_describe hs rst --a)"
+}
+
+@test "commands are described by a whole one-line summary from the table (zsh, fish)" {
+	command -v zsh >/dev/null && command -v fish >/dev/null || fail "zsh and fish are needed (tools/deps)"
+	local name d open close bad=''
+	while IFS=$'\t' read -r _ name _ d; do
+		open=${d//[^(]/} close=${d//[^)]/}
+		# cut mid-sentence: an open parenthesis, a trailing , ; : or a line longer than a terminal's half
+		[[ -n $d && ${#open} == "${#close}" && $d != *[,\;:\(] && ${#d} -le 70 ]] || bad+=" $name[$d]"
+		zsh_describe hs '' | grep -qxF -- "$name:$d" || bad+=" zsh:$name"
+		fish_describe 'hs ' | grep -qxF -- "$name"$'\t'"$d" || bad+=" fish:$name"
+	done < <(hs --complete-table | grep -P '^cmd\t')
+	[[ -z $bad ]] || fail "command descriptions:$bad"
+}
