@@ -116,14 +116,14 @@ int cmd_ls(struct cli *c)
 
 	if (c->nargs)
 		die(HS_EXIT_USAGE, "ls takes no arguments");
-	/* Its probes are recorded by a capture, not shown as segments: there are no
-	 * state changes to annotate, and nothing for a pcapng comment to say. */
-	if (c->pcapng_out)
-		die(HS_EXIT_USAGE, "hs ls -w writes pcap (its probes change no state to annotate): use -w FILE.pcap");
 	/* -w records the probes; --no-probe sends none (and drops the capability a
 	 * capture needs): refused before anything is opened or created. */
 	if (c->no_probe && (c->pcap_out || c->pcapng_out))
 		die(HS_EXIT_USAGE, "hs ls --no-probe sends nothing for -w to record: leave out -w or --no-probe");
+	/* Its probes are recorded by a capture, not shown as segments: there are no
+	 * state changes to annotate, and nothing for a pcapng comment to say. */
+	if (c->pcapng_out)
+		die(HS_EXIT_USAGE, "hs ls -w writes pcap (its probes change no state to annotate): use -w FILE.pcap");
 	cli_enter_netns(c);
 	cli_output_init(c, &out);
 	cli_state_dir(c, dir, sizeof(dir));
