@@ -157,3 +157,38 @@ section() {
 		grep -qE "^ +hs-lab $c( |$)" <<<"$text" || fail "SYNOPSIS of hs-lab.1 lacks hs-lab $c"
 	done
 }
+
+# entry TEXT TERM: the entry of a rendered page whose term line starts with TERM
+# (at the term indentation), its body included.
+entry() {
+	awk -v t="$2" '
+		/^       [^ ]/ { on = index(substr($0, 8), t) == 1 }
+		/^[^ ]/ { on = 0 }
+		on' <<<"$1"
+}
+
+@test "every spelling of the option table, long forms too, is in the manual" {
+	local text o missing=''
+	text=$(MANWIDTH=2000 man -l "$(page hs.1)" 2>/dev/null)
+	[[ -n $text ]] || fail "hs.1 renders empty"
+	# the table's spellings, aliases and hidden rows left out (--help may name only
+	# one of -q/--quiet: the table has both)
+	while read -r o; do
+		has_opt "$text" "$o" || missing+=" $o"
+	done < <("$HS" --complete-table | awk -F'\t' '$1 == "opt" && $6 !~ /^alias:/ { print $2 }' | sort -u)
+	[[ -z $missing ]] || fail "in the option table but not in man/hs.1.scd:$missing"
+}
+
+@test "the manual says how -w and -q differ with -r, and names hs help read" {
+	local text r
+	text=$(MANWIDTH=2000 man -l "$(page hs.1)" 2>/dev/null)
+	r=$(entry "$text" "-r FILE [-r FILE]")
+	[[ -n $r ]] || fail "no -r FILE entry in hs.1"
+	for o in -w -q; do
+		has_opt "$r" "$o" || fail "the -r entry does not say what $o does with -r: $r"
+	done
+	[[ $r == *"hs help read"* ]] || fail "the -r entry does not name hs help read"
+	for o in "-w, --write" "-q, --quiet"; do
+		[[ $(entry "$text" "$o") == *-r* ]] || fail "the $o entry does not mention -r"
+	done
+}
