@@ -21,7 +21,7 @@
  *     libwireshark-dev, libwsutil-dev and libglib2.0-dev (14 packages) which
  *     libwiretap-dev does not even depend on;
  *   - without ws_log_init() it prints "[Wiretap DEBUG]" lines on stderr;
- *   - GPL-2.0-or-later, while hs has no license yet.
+ *   - GPL-2.0-or-later, while hs is MIT-licensed (LICENSE).
  * The format part hs needs is three fixed blocks, so it is written here. */
 #include <config.h>
 

@@ -192,3 +192,26 @@ entry() {
 		[[ $(entry "$text" "$o") == *-r* ]] || fail "the $o entry does not mention -r"
 	done
 }
+
+@test "the license: LICENSE (MIT), debian/copyright (DEP-5, Expat, the same text) and the README, all in the dist tarball" {
+	local d=$BATS_TEST_TMPDIR/dist
+	# what make dist packs (make distcheck builds from it)
+	make -s -C "$BUILD" distdir distdir="$d" >"$BATS_TEST_TMPDIR/distdir.log" 2>&1 ||
+		fail "make distdir failed: $(tail -5 "$BATS_TEST_TMPDIR/distdir.log")"
+	[[ -f $d/LICENSE ]] || fail "the dist tarball has no LICENSE"
+	grep -qx 'MIT License' "$d/LICENSE" || fail "LICENSE is not the MIT license"
+	grep -qx 'Copyright 2026 the hs authors' "$d/LICENSE" || fail "LICENSE: no 'Copyright 2026 the hs authors'"
+	local c=$d/debian/copyright
+	grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' "$c" ||
+		fail "debian/copyright is not DEP-5"
+	grep -qPzo 'Files: \*\nCopyright: 2026 the hs authors\nLicense: Expat\n' "$c" ||
+		fail "debian/copyright: no 'Files: *' paragraph with the copyright and License: Expat"
+	# the stand-alone License: Expat paragraph holds LICENSE's text (DEP-5: one
+	# space in front, "." for an empty line)
+	local text
+	text=$(awk '/^License: Expat$/ { n++; if (n == 2) { on = 1; next } } on && /^[^ ]/ { on = 0 } on' "$c" |
+		sed 's/^ //; s/^\.$//')
+	[[ -n $text && $text == "$(sed -n '/^Permission/,$p' "$d/LICENSE")" ]] ||
+		fail "debian/copyright's Expat text differs from LICENSE's: $text"
+	grep -q 'LICENSE' "$d/README" && grep -qi 'MIT' "$d/README" || fail "the README does not name the license"
+}
