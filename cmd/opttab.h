@@ -27,8 +27,8 @@ enum {
 	OF_ALIAS = 1,   /* another spelling: parsed, not offered (--colour, --tolerance_usecs) */
 	OF_HIDDEN = 2,  /* parsed, neither offered nor listed (--complete-table) */
 	OF_SEND = 4,    /* this spelling is hs send's (--ack N); another command's is another row */
-	OF_TOP = 8,     /* before a command only, and again after itself (-r: it makes the run a capture
-	                 * read whatever command follows, so a command's completion does not offer it) */
+	OF_TOP = 8,     /* offered before a command and in hs -r only: -r makes the run a capture
+	                 * read whatever command is given, so a command's completion leaves it out */
 };
 
 struct hs_optdef {

@@ -526,3 +526,39 @@ step_prompts() {
 step_last_prompt() {
 	grep -E -- "$STEP_PROMPT" "$1" | tail -n1
 }
+
+# hs_usage_error REGEX ARGS...: hs ARGS in namespace a (with --state-dir $STATE)
+# exits 2 with one line on stderr matching REGEX and nothing on stdout.
+hs_usage_error() {
+	local re=$1
+	shift
+	hs_a "$@" --state-dir "$STATE"
+	((status == 2)) || fail "hs $*: exit $status, expected 2: $stderr $output"
+	lab_assert_hs_error "$re"
+	[[ -z $output ]] || fail "hs $* printed on stdout: $output"
+}
+
+# capture: the peer's capture (lab_tcpdump_start) with a short snaplen and a
+# large buffer, so that a burst of 50 loses nothing (a frame of tcpdump's ring is
+# as large as the snaplen: with the default 256 KiB, 2 MiB hold 8 frames).
+capture() {
+	lab_tcpdump_start -s 200 -B 8192 tcp
+}
+
+# capture_complete: stop the capture; it lost nothing.
+capture_complete() {
+	lab_tcpdump_stop
+	grep -q '^0 packets dropped by kernel' "$LAB_DIR/tcpdump.log" ||
+		fail "the peer's capture lost packets: $(cat "$LAB_DIR/tcpdump.log")"
+}
+
+# peer_ts FILTER FIELD...: tshark's decode of the peer's capture, the packets that
+# match the display FILTER, FIELDs tab-separated, absolute sequence numbers. (Not
+# "ts": that would hide moreutils' ts(1) from every file that loads this one.)
+peer_ts() {
+	local filter=$1 f
+	shift
+	local args=()
+	for f in "$@"; do args+=(-e "$f"); done
+	tshark -r "$LAB_DIR/capture.pcap" -o tcp.relative_sequence_numbers:FALSE -Y "$filter" -T fields "${args[@]}" 2>/dev/null
+}

@@ -35,17 +35,6 @@ assert_received() {
 	[[ $got == "$2" ]] || fail "$1: the peer received '$got', expected '$2': $(cat "$LAB_DIR/$1")"
 }
 
-# hs_usage_error REGEX ARGS...: hs ARGS exits 2 with one line matching REGEX and
-# nothing on stdout.
-hs_usage_error() {
-	local re=$1
-	shift
-	hs_a "$@" --state-dir "$STATE"
-	((status == 2)) || fail "hs $*: exit $status, expected 2: $stderr $output"
-	lab_assert_hs_error "$re"
-	[[ -z $output ]] || fail "hs $* printed on stdout: $output"
-}
-
 # ---- --send escapes, --send-hex, --send-file ---------------------------------------
 
 @test "connect: --send escapes, --send-hex and --send-file arrive at the peer as bytes, in command-line order" {

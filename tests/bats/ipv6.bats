@@ -30,17 +30,6 @@ lab6() {
 	wait_until 5 no_tentative_addresses || fail "IPv6 addresses still tentative"
 }
 
-# usage_error REGEX ARGS...: hs ARGS in namespace a exits 2 with one line on stderr
-# matching REGEX and nothing on stdout.
-usage_error() {
-	local re=$1
-	shift
-	hs_a "$@" --state-dir "$STATE"
-	((status == 2)) || fail "hs $*: exit $status, expected 2: $stderr $output"
-	lab_assert_hs_error "$re"
-	[[ -z $output ]] || fail "hs $* printed on stdout: $output"
-}
-
 # peer_fields FIELD...: tshark's FIELDs (tab-separated) of each TCP packet of the
 # peer's capture ($LAB_DIR/capture.pcap), one line per packet.
 peer_fields() {
@@ -169,15 +158,15 @@ xs() {
 	lab6
 	lab_peer
 	lab_tcpdump_start tcp port 8080
-	usage_error 'flow-label is an IPv6 header field' connect "$LAB_ADDR_B" 8080 --flow-label 5
-	usage_error 'hop-limit is the IPv6 name.*--ttl' connect "$LAB_ADDR_B" 8080 --hop-limit 5
-	usage_error 'flow-label is an IPv6 header field' send "$LAB_ADDR_B" 8080 --flow-label 5
-	usage_error 'flow-label needs a number from 0 to 1048575' connect "$LAB_ADDR6_B" 8080 --flow-label 1048576
-	usage_error 'hop-limit needs a number from 0 to 255' connect "$LAB_ADDR6_B" 8080 --hop-limit 256
-	usage_error 'option --ttl/--hop-limit/--flow-label does not apply to hs fin' fin --hop-limit 3
+	hs_usage_error 'flow-label is an IPv6 header field' connect "$LAB_ADDR_B" 8080 --flow-label 5
+	hs_usage_error 'hop-limit is the IPv6 name.*--ttl' connect "$LAB_ADDR_B" 8080 --hop-limit 5
+	hs_usage_error 'flow-label is an IPv6 header field' send "$LAB_ADDR_B" 8080 --flow-label 5
+	hs_usage_error 'flow-label needs a number from 0 to 1048575' connect "$LAB_ADDR6_B" 8080 --flow-label 1048576
+	hs_usage_error 'hop-limit needs a number from 0 to 255' connect "$LAB_ADDR6_B" 8080 --hop-limit 256
+	hs_usage_error 'option --ttl/--hop-limit/--flow-label does not apply to hs fin' fin --hop-limit 3
 	# hs listen without an IPv6 address could get an IPv4 client: refused up front
-	usage_error 'flow-label is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --flow-label 5
-	usage_error 'hop-limit is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --hop-limit 5
+	hs_usage_error 'flow-label is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --flow-label 5
+	hs_usage_error 'hop-limit is an IPv6 header field: give hs listen an IPv6 address' listen 7001 --hop-limit 5
 	hs_a connect "$LAB_ADDR_B" 8080 --sport 40104 --ttl 9 --close rst --json --state-dir "$STATE"
 	assert_success
 	wait_until 3 peer_said "^accepted $LAB_ADDR_A:40104\$" || fail "peer: $(cat "$LAB_DIR/peer.out")"
@@ -245,9 +234,9 @@ xs() {
 	hs_a connect "$ll_b" 8080 --state-dir "$STATE"
 	((status == 4)) || fail "no zone: exit $status: $stderr"
 	lab_assert_hs_error 'link-local destination .* needs an interface'
-	usage_error 'no such interface nosuch0' connect "[$ll_b%nosuch0]:8080"
-	usage_error 'zone goes only after an IPv6 address' connect "$LAB_ADDR_B%$LAB_IF_A" 8080
-	usage_error "names interface $LAB_IF_A but -i says lo" connect "[$ll_b%$LAB_IF_A]:8080" -i lo
+	hs_usage_error 'no such interface nosuch0' connect "[$ll_b%nosuch0]:8080"
+	hs_usage_error 'zone goes only after an IPv6 address' connect "$LAB_ADDR_B%$LAB_IF_A" 8080
+	hs_usage_error "names interface $LAB_IF_A but -i says lo" connect "[$ll_b%$LAB_IF_A]:8080" -i lo
 }
 
 @test "link-local: listen [fe80::..%IFACE]:PORT; a kernel client on the link (scope id from getaddrinfo) gets hello" {
@@ -278,7 +267,7 @@ print("closed", flush=True)' "$ll_a%$LAB_IF_B" "$port"
 	hs_finish 6
 	assert_success
 	expect "$(result)" local "[$ll_a]:$port"
-	usage_error 'zone goes only after an IPv6 address' listen "$LAB_ADDR_A%$LAB_IF_A" "$port"
+	hs_usage_error 'zone goes only after an IPv6 address' listen "$LAB_ADDR_A%$LAB_IF_A" "$port"
 }
 
 # ---- -r, script ----------------------------------------------------------------------

@@ -86,20 +86,6 @@ hold() {
 	SNDNXT=$(((hsisn + 1) % 4294967296))
 }
 
-# capture: the peer's capture (lab_tcpdump_start) with a short snaplen and a
-# large buffer, so that a burst of 50 loses nothing (a frame of tcpdump's ring is
-# as large as the snaplen: with the default 256 KiB, 2 MiB hold 8 frames).
-capture() {
-	lab_tcpdump_start -s 200 -B 8192 tcp
-}
-
-# capture_complete: stop the capture; it lost nothing.
-capture_complete() {
-	lab_tcpdump_stop
-	grep -q '^0 packets dropped by kernel' "$LAB_DIR/tcpdump.log" ||
-		fail "the peer's capture lost packets: $(cat "$LAB_DIR/tcpdump.log")"
-}
-
 synack_seen() {
 	wire | awk -v p="$PEER.$PORT" '$3 == p && $7 == "[S.],"' | grep -q .
 }

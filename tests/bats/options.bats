@@ -21,27 +21,6 @@ teardown() {
 	lab_teardown
 }
 
-capture() {
-	lab_tcpdump_start -s 200 -B 8192 tcp
-}
-
-# capture_complete: stop the capture; it lost nothing.
-capture_complete() {
-	lab_tcpdump_stop
-	grep -q '^0 packets dropped by kernel' "$LAB_DIR/tcpdump.log" ||
-		fail "the peer's capture lost packets: $(cat "$LAB_DIR/tcpdump.log")"
-}
-
-# ts FILTER FIELD...: tshark's decode of the peer's capture, the packets that match
-# the display FILTER, FIELDs tab-separated, absolute sequence numbers.
-ts() {
-	local filter=$1
-	shift
-	local args=()
-	for f in "$@"; do args+=(-e "$f"); done
-	tshark -r "$LAB_DIR/capture.pcap" -o tcp.relative_sequence_numbers:FALSE -Y "$filter" -T fields "${args[@]}" 2>/dev/null
-}
-
 # client PY: a Python client in namespace b from $CPORT to hs on $PORT, that sends
 # "hello" with SEND (a Python expression), half-closes, reads to EOF and closes.
 client() {
@@ -82,7 +61,7 @@ listen_for_client() {
 
 	# What the client's kernel sent, as tshark decodes it.
 	local want
-	want=$(ts "ip.src == $LAB_ADDR_B && tcp.flags.syn == 1 && tcp.flags.ack == 0" \
+	want=$(peer_ts "ip.src == $LAB_ADDR_B && tcp.flags.syn == 1 && tcp.flags.ack == 0" \
 		tcp.options.mptcp.subtype tcp.options.mptcp.version tcp.options.mptcp.flags)
 	[[ $want =~ ^0[[:space:]]+([0-9]+)[[:space:]]+(0x[0-9a-f]+)$ ]] ||
 		fail "tshark finds no MP_CAPABLE in the client's SYN: '$want'$(peer_view)"
@@ -108,7 +87,7 @@ listen_for_client() {
 	listen_for_client 0 "s.sendto(b\"hello\", socket.MSG_FASTOPEN, (\"$LAB_ADDR_A\", $PORT))"
 
 	local want
-	want=$(ts "ip.src == $LAB_ADDR_B && tcp.flags.syn == 1 && tcp.flags.ack == 0" tcp.options.tfo.request)
+	want=$(peer_ts "ip.src == $LAB_ADDR_B && tcp.flags.syn == 1 && tcp.flags.ack == 0" tcp.options.tfo.request)
 	[[ $want == 1 ]] || fail "tshark sees no TFO cookie request in the client's SYN: '$want'$(peer_view)"
 
 	local syn
@@ -134,7 +113,7 @@ listen_for_client() {
 	# The peer's kernel reported the duplicate: tshark finds the D-SACK edges of the
 	# resent bytes (hs send's own 1-byte probes below SND.NXT draw D-SACKs too).
 	local want le=$(seq_add "$ISS" 1) re=$(seq_add "$ISS" 6)
-	want=$(ts "ip.src == $LAB_ADDR_B && tcp.options.sack.dsack_le" tcp.options.sack.dsack_le tcp.options.sack.dsack_re)
+	want=$(peer_ts "ip.src == $LAB_ADDR_B && tcp.options.sack.dsack_le" tcp.options.sack.dsack_le tcp.options.sack.dsack_re)
 	grep -qxP "$le\t$re" <<<"$want" ||
 		fail "tshark finds no D-SACK $le-$re of the resent bytes: '$want'$(peer_view)"
 
