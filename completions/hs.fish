@@ -17,6 +17,12 @@ function __hs_state
                 contains -- $w -r --read; and test $cmd = -; and set cmd read
                 if contains -- $w $__hs_t_required
                     set i (math $i + 1)
+                else if contains -- $w $__hs_t_optional; and test $i -lt (count $toks)
+                    # --color always: hs takes the word as its value
+                    set -l next $toks[(math $i + 1)]
+                    set -l kind __hs_t_kind_(string replace -a -- - _ (string trim -l -c - -- $w))
+                    set -l vals __hs_t_vals_$$kind
+                    set -q $vals; and contains -- $next $$vals; and set i (math $i + 1)
                 end
             case '*'
                 if test $cmd = -
@@ -94,6 +100,7 @@ function __hs_load_table
     set -g __hs_t_bin hs
     set -g __hs_t_cmds
     set -g __hs_t_required
+    set -g __hs_t_optional
     complete -c hs -e
     complete -c hs -f
     for line in (command hs --complete-table 2>/dev/null)
@@ -130,6 +137,8 @@ function __hs_load_table
                                 set -a spec -x -a "(__hs_values $f[4])"
                         end
                     case optional
+                        set -a __hs_t_optional $f[2]
+                        set -g __hs_t_kind_(string replace -a -- - _ (string trim -l -c - -- $f[2])) $f[4]
                         set -a spec -a "(__hs_values $f[4])"
                 end
                 complete -c hs -n "__hs_using $cmds" $spec -d $f[6]

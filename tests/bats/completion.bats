@@ -331,3 +331,19 @@ fish_describe() {
 	done < <(hs --complete-table | grep -P '^cmd\t')
 	[[ -z $bad ]] || fail "command descriptions:$bad"
 }
+
+@test "--color WHEN with a space: the word is its value (as hs takes it), not the command's argument (bash, zsh, fish)" {
+	local f=$BATS_TEST_TMPDIR/scenario.pkt
+	touch "$f"
+	run bash_complete hs script --color always "$BATS_TEST_TMPDIR/scen"
+	[[ ${lines[*]} == "$f" ]] || fail "bash: hs script --color always FILE: ${lines[*]}"
+	run fish_complete "hs script --color never $BATS_TEST_TMPDIR/scen"
+	[[ ${lines[*]} == "$f" ]] || fail "fish: hs script --color never FILE: ${lines[*]}"
+	run zsh_complete hs script --color auto ''
+	[[ ${lines[*]} == FILES ]] || fail "zsh: hs script --color auto FILE: ${lines[*]}"
+	run bash_complete hs --color al
+	[[ ${lines[*]} == always ]] || fail "bash: hs --color al: ${lines[*]}"
+	# a word that is no value is the next argument
+	run bash_complete hs --color con
+	[[ ${lines[*]} == connect ]] || fail "bash: hs --color con: ${lines[*]}"
+}
