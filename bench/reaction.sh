@@ -5,4 +5,4 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [[ -n ${1:-} ]] && export HS=$1
-exec "$top/bench/run" -n "${2:-50}" -m 5 --rate-rounds 1 --rate-count 500 --json "$(mktemp /tmp/hs-reaction.XXXXXX.json)"
+exec "$top/bench/run" -n "${2:-50}" -m 5 --rate-rounds 1 --rate-count 500

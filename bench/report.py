@@ -145,7 +145,9 @@ def main():
         met = None
         if goal is not None and hs:
             kind, bound = goal
-            if kind == 'ratio_le':
+            if kind.startswith('ratio') and ratio is None:
+                met = None  # no reference: nothing to judge
+            elif kind == 'ratio_le':
                 met = ratio is not None and ratio <= bound
             elif kind == 'ratio_lt':
                 met = ratio is not None and ratio < bound
