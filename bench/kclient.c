@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,11 @@ static int one(const struct sockaddr_in *dst, int sport, int want_data, int want
 		}
 	}
 	int rc = connect(fd, (const struct sockaddr *)dst, sizeof *dst);
+	/* ECONNRESET: the handshake completed and the peer's RST (its abort right
+	 * after accept) came before this thread woke up: a connection all the same
+	 * (an RST answering the SYN is ECONNREFUSED). */
+	if (rc != 0 && errno == ECONNRESET)
+		return close(fd), 0;
 	if (rc == 0 && want_data) {
 		char buf[64];
 		rc = recv(fd, buf, sizeof buf, 0) > 0 ? 0 : -1;

@@ -161,93 +161,101 @@ def main():
             f.update(extra)
         figs.append(f)
 
+    def ran(name):
+        return os.path.exists(os.path.join(work, name))
+
     # 1. reaction
-    d = reaction(segments(os.path.join(work, 'react.txt')), 8080, n)
-    fig('reaction', 'SYN,ACK -> ACK (peer veth)', 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
-        'kernel connect()', ('ratio_le', 1.5), '<= 1.5x')
-    for side, name in (('hs', 'hs'), ('ref', 'kernel')):
-        if len(d[side]) < n:
-            notes.append(f'reaction: {len(d[side])} of {n} {name} handshakes paired')
+    if ran('react.spawn'):
+        d = reaction(segments(os.path.join(work, 'react.txt')), 8080, n)
+        fig('reaction', 'SYN,ACK -> ACK (peer veth)', 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
+            'kernel connect()', ('ratio_le', 1.5), '<= 1.5x')
+        for side, name in (('hs', 'hs'), ('ref', 'kernel')):
+            if len(d[side]) < n:
+                notes.append(f'reaction: {len(d[side])} of {n} {name} handshakes paired')
 
     # 2. SYN -> SYN,ACK
-    d, retrans = syn_synack(segments(os.path.join(work, 'listen.txt')), n)
-    fig('listen', 'SYN -> SYN,ACK (client veth)', 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
-        'kernel listen()', extra={'syn_retransmissions': retrans})
-    for side, name in (('hs', 'hs listen'), ('ref', 'kernel listen()')):
-        if len(d[side]) < n:
-            notes.append(f'SYN -> SYN,ACK: {len(d[side])} of {n} SYNs to {name} answered')
-        if retrans[side]:
-            notes.append(f'SYN -> SYN,ACK: {retrans[side]} SYNs to {name} retransmitted (the last one was paired)')
-    fails = [x for x in open(os.path.join(work, 'listen.fail')).read().splitlines() if x.strip()] \
-        if os.path.exists(os.path.join(work, 'listen.fail')) else []
-    if fails:
-        notes.append(f'hs listen: {len(fails)} failed runs, first: {fails[0]}')
+    if ran('listen.txt'):
+        d, retrans = syn_synack(segments(os.path.join(work, 'listen.txt')), n)
+        fig('listen', 'SYN -> SYN,ACK (client veth)', 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
+            'kernel listen()', extra={'syn_retransmissions': retrans})
+        for side, name in (('hs', 'hs listen'), ('ref', 'kernel listen()')):
+            if len(d[side]) < n:
+                notes.append(f'SYN -> SYN,ACK: {len(d[side])} of {n} SYNs to {name} answered')
+            if retrans[side]:
+                notes.append(f'SYN -> SYN,ACK: {retrans[side]} SYNs to {name} retransmitted (the last one was paired)')
+        fails = [x for x in open(os.path.join(work, 'listen.fail')).read().splitlines() if x.strip()] \
+            if os.path.exists(os.path.join(work, 'listen.fail')) else []
+        if fails:
+            notes.append(f'hs listen: {len(fails)} failed runs, first: {fails[0]}')
 
     # 3. data -> ACK
-    d, pure = data_ack(segments(os.path.join(work, 'data.txt')), n)
-    for side, name in (('hs', 'hs'), ('ref', 'kernel')):
-        if len(d[side]) < n:
-            notes.append(f'data -> ACK: {len(d[side])} of {n} {name} connections paired')
-    fig('data_ack', "peer's data -> ACK (peer veth)", 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
-        'kernel client', ('ratio_le', 2.0), '<= 2x', extra={'pure_acks': pure})
-    for side, name in (('hs', 'hs'), ('ref', 'the kernel client')):
-        if d[side] and pure[side] < len(d[side]):
-            notes.append(f'data -> ACK: {name} answered {len(d[side]) - pure[side]} of {len(d[side])} data '
-                         'segments with something else than a pure ACK first (delayed ACK?)')
-    k = stats(d['ref'], 1e3)
-    if k and k['median'] > 20000:
-        notes.append('data -> ACK: the kernel client delays its ACK (no quickack?)')
+    if ran('data.txt'):
+        d, pure = data_ack(segments(os.path.join(work, 'data.txt')), n)
+        for side, name in (('hs', 'hs'), ('ref', 'kernel')):
+            if len(d[side]) < n:
+                notes.append(f'data -> ACK: {len(d[side])} of {n} {name} connections paired')
+        fig('data_ack', "peer's data -> ACK (peer veth)", 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
+            'kernel client', ('ratio_le', 2.0), '<= 2x', extra={'pure_acks': pure})
+        for side, name in (('hs', 'hs'), ('ref', 'the kernel client')):
+            if d[side] and pure[side] < len(d[side]):
+                notes.append(f'data -> ACK: {name} answered {len(d[side]) - pure[side]} of {len(d[side])} data '
+                             'segments with something else than a pure ACK first (delayed ACK?)')
+        k = stats(d['ref'], 1e3)
+        if k and k['median'] > 20000:
+            notes.append('data -> ACK: the kernel client delays its ACK (no quickack?)')
 
     # 4-6. whole processes
-    rs = runs(os.path.join(work, 'proc.spawn'))
-    by = {}
-    for r in rs:
-        by.setdefault(r['label'], []).append(r)
-    for label, lst in by.items():
-        bad = [r for r in lst if r['status'] != 0]
-        if bad:
-            notes.append(f'{label}: {len(bad)} of {len(lst)} runs exited non-zero (first: {bad[0]["status"]})')
+    if ran('proc.spawn'):
+        rs = runs(os.path.join(work, 'proc.spawn'))
+        by = {}
+        for r in rs:
+            by.setdefault(r['label'], []).append(r)
+        for label, lst in by.items():
+            bad = [r for r in lst if r['status'] != 0]
+            if bad:
+                notes.append(f'{label}: {len(bad)} of {len(lst)} runs exited non-zero (first: {bad[0]["status"]})')
 
-    def ok(label):
-        return [r for r in by.get(label, []) if r['status'] == 0]
+        def ok(label):
+            return [r for r in by.get(label, []) if r['status'] == 0]
 
-    def proc_stats(label, field, scale):
-        return stats([r[field] for r in ok(label)], scale)
+        def proc_stats(label, field, scale):
+            return stats([r[field] for r in ok(label)], scale)
 
-    hp = machine.get('hping3_skipped') or ''
-    fig('process_kernel', 'whole hs connect --close rst -q', 'ms', proc_stats('hs', 'ns', 1e6),
-        proc_stats('kernel', 'ns', 1e6), 'kernel-socket client', ('ratio_le', 3.0), '<= 3x')
-    fig('process_hping3', 'whole hs connect --close rst -q', 'ms', proc_stats('hs', 'ns', 1e6),
-        proc_stats('hping3', 'ns', 1e6), 'hping3 -S -c 1' if not hp else f'hping3 (skipped: {hp})',
-        ('ratio_lt', 1.0), '< 1x')
-    fig('rss', 'peak RSS', 'MiB', proc_stats('hs', 'rss_kib', 1024), proc_stats('hping3', 'rss_kib', 1024),
-        'hping3' if not hp else f'hping3 (skipped: {hp})', ('abs_lt', 8.0), '< 8 MiB',
-        extra={'kernel_client': proc_stats('kernel', 'rss_kib', 1024)})
-    e2s = exec_to_syn([r for r in rs if r['status'] == 0], segments(os.path.join(work, 'proc.txt')))
-    fig('exec_syn_kernel', 'exec -> first SYN on the wire', 'ms', stats(e2s.get('hs', []), 1e6),
-        stats(e2s.get('kernel', []), 1e6), 'kernel-socket client')
-    fig('exec_syn_hping3', 'exec -> first SYN on the wire', 'ms', stats(e2s.get('hs', []), 1e6),
-        stats(e2s.get('hping3', []), 1e6), 'hping3 -S -c 1' if not hp else f'hping3 (skipped: {hp})')
+        hp = machine.get('hping3_skipped') or ''
+        fig('process_kernel', 'whole hs connect --close rst -q', 'ms', proc_stats('hs', 'ns', 1e6),
+            proc_stats('kernel', 'ns', 1e6), 'kernel-socket client', ('ratio_le', 3.0), '<= 3x')
+        fig('process_hping3', 'whole hs connect --close rst -q', 'ms', proc_stats('hs', 'ns', 1e6),
+            proc_stats('hping3', 'ns', 1e6), 'hping3 -S -c 1' if not hp else f'hping3 (skipped: {hp})',
+            ('ratio_lt', 1.0), '< 1x')
+        fig('rss', 'peak RSS', 'MiB', proc_stats('hs', 'rss_kib', 1024), proc_stats('hping3', 'rss_kib', 1024),
+            'hping3' if not hp else f'hping3 (skipped: {hp})', ('abs_lt', 8.0), '< 8 MiB',
+            extra={'kernel_client': proc_stats('kernel', 'rss_kib', 1024)})
+        e2s = exec_to_syn([r for r in rs if r['status'] == 0], segments(os.path.join(work, 'proc.txt')))
+        fig('exec_syn_kernel', 'exec -> first SYN on the wire', 'ms', stats(e2s.get('hs', []), 1e6),
+            stats(e2s.get('kernel', []), 1e6), 'kernel-socket client')
+        fig('exec_syn_hping3', 'exec -> first SYN on the wire', 'ms', stats(e2s.get('hs', []), 1e6),
+            stats(e2s.get('hping3', []), 1e6), 'hping3 -S -c 1' if not hp else f'hping3 (skipped: {hp})')
 
     # 7. handshake rate: the peer's count after each run, in order (a baseline first)
-    counts = [int(x) for x in open(os.path.join(work, 'peer8080')).read().split() if x.isdigit()]
-    rr = runs(os.path.join(work, 'rate.spawn'))
-    rc = int(machine['rate_count'])
-    rates = {'hs': [], 'kernel': []}
-    accepted = {'hs': [], 'kernel': []}
-    for i, r in enumerate(rr):
-        seen = counts[i + 1] - counts[i] if i + 1 < len(counts) else None
-        accepted[r['label']].append(seen)
-        if r['status'] == 0 and seen == rc:
-            rates[r['label']].append(rc / (r['ns'] / 1e9))
-        else:
-            notes.append(f'rate: a {r["label"]} run exited {r["status"]}, the peer accepted {seen} of {rc}: not counted')
-    hs_rate = stats(rates['hs']) if machine.get('hs_count') == '1' else None
-    fig('rate', f'handshakes/s (--count {rc}, whole process)', '/s', hs_rate, stats(rates['kernel']),
-        'kernel connect()+abort loop', ('ratio_ge', 0.5), '>= 0.5x', higher_better=True,
-        extra={'peer_accepted': accepted, 'hs_count_supported': machine.get('hs_count') == '1'})
-    if machine.get('hs_count') != '1':
-        notes.append('rate: this hs has no connect --count: n/a')
+    if ran('rate.spawn'):
+        counts = [int(x) for x in open(os.path.join(work, 'peer8080')).read().split() if x.isdigit()]
+        rr = runs(os.path.join(work, 'rate.spawn'))
+        rc = int(machine['rate_count'])
+        rates = {'hs': [], 'kernel': []}
+        accepted = {'hs': [], 'kernel': []}
+        for i, r in enumerate(rr):
+            seen = counts[i + 1] - counts[i] if i + 1 < len(counts) else None
+            accepted[r['label']].append(seen)
+            if r['status'] == 0 and seen == rc:
+                rates[r['label']].append(rc / (r['ns'] / 1e9))
+            else:
+                notes.append(f'rate: a {r["label"]} run exited {r["status"]}, the peer accepted {seen} of {rc}: not counted')
+        hs_rate = stats(rates['hs']) if machine.get('hs_count') == '1' else None
+        fig('rate', f'handshakes/s (--count {rc}, whole process)', '/s', hs_rate, stats(rates['kernel']),
+            'kernel connect()+abort loop', ('ratio_ge', 0.5), '>= 0.5x', higher_better=True,
+            extra={'peer_accepted': accepted, 'hs_count_supported': machine.get('hs_count') == '1'})
+        if machine.get('hs_count') != '1':
+            notes.append('rate: this hs has no connect --count: n/a')
 
     drops = open(os.path.join(work, 'drops')).read().split('\n') if os.path.exists(os.path.join(work, 'drops')) else []
     for line in drops:
@@ -259,7 +267,8 @@ def main():
         'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
         'machine': {k: machine.get(k) for k in ('nproc', 'model', 'kernel', 'pinning')},
         'hs': {k: machine.get(k) for k in ('hs_path', 'hs_version', 'hs_commit')},
-        'params': {'n': n, 'm': m, 'rate_count': rc, 'rate_rounds': int(machine['rate_rounds']),
+        'params': {'n': n, 'm': m, 'rate_count': int(machine['rate_count']), 'rate_rounds': int(machine['rate_rounds']),
+                   'only': machine.get('only') or 'all',
                    'quick': machine.get('quick') == '1', 'seconds': int(machine.get('seconds', 0))},
         'figures': figs,
         'notes': notes,
