@@ -164,9 +164,20 @@ def main():
     def ran(name):
         return os.path.exists(os.path.join(work, name))
 
+    def failed_runs(what, name):
+        """A note for the launched runs that exited non-zero."""
+        bad = {}
+        for r in runs(os.path.join(work, name)):
+            if r['status'] != 0:
+                bad.setdefault(r['label'], []).append(r)
+        for label, lst in bad.items():
+            notes.append(f'{what}: {len(lst)} {label} runs exited non-zero (first: round {lst[0]["round"]}, '
+                         f'exit {lst[0]["status"]})')
+
     # 1. reaction
     if ran('react.spawn'):
         d = reaction(segments(os.path.join(work, 'react.txt')), 8080, n)
+        failed_runs('reaction', 'react.spawn')
         fig('reaction', 'SYN,ACK -> ACK (peer veth)', 'us', stats(d['hs'], 1e3), stats(d['ref'], 1e3),
             'kernel connect()', ('ratio_le', 1.5), '<= 1.5x')
         for side, name in (('hs', 'hs'), ('ref', 'kernel')):
@@ -185,12 +196,15 @@ def main():
                 notes.append(f'SYN -> SYN,ACK: {retrans[side]} SYNs to {name} retransmitted (the last one was paired)')
         fails = [x for x in open(os.path.join(work, 'listen.fail')).read().splitlines() if x.strip()] \
             if os.path.exists(os.path.join(work, 'listen.fail')) else []
-        if fails:
-            notes.append(f'hs listen: {len(fails)} failed runs, first: {fails[0]}')
+        for x in fails[:4]:
+            notes.append(x)
+        if len(fails) > 4:
+            notes.append(f'hs listen: {len(fails) - 4} more failures')
 
     # 3. data -> ACK
     if ran('data.txt'):
         d, pure = data_ack(segments(os.path.join(work, 'data.txt')), n)
+        failed_runs('data -> ACK', 'data.spawn')
         for side, name in (('hs', 'hs'), ('ref', 'kernel')):
             if len(d[side]) < n:
                 notes.append(f'data -> ACK: {len(d[side])} of {n} {name} connections paired')
