@@ -1,12 +1,13 @@
 /* peer: the kernel TCP server the benchmark talks to, with an accept counter.
  *
- *   peer [-d] ADDR PORT
+ *   peer [-a | -d] ADDR PORT
  *
- * listen() on ADDR:PORT (backlog 4096) and accept every connection.
- * Without -d, each accepted connection is aborted at once (SO_LINGER {1, 0}: an
- * RST, no FIN exchange and no TIME-WAIT to clutter the capture).
- * With -d, it writes 6 bytes right after accept() (the data whose ACK is
- * measured), then keeps the connection until the client goes away.
+ * listen() on ADDR:PORT (backlog 4096) and accept every connection, and keep it
+ * until the client ends it (its RST or FIN), so that the client's own end is
+ * what ends the connection (an RST of ours first would make hs exit 1).
+ * -a  abort each accepted connection at once instead (SO_LINGER {1, 0}: an RST,
+ *     no FIN exchange, no TIME-WAIT): a server that ends the connection itself
+ * -d  write 6 bytes right after accept() (the data whose ACK is measured)
  * Prints "ready" once listening, and on SIGUSR1 the number of connections
  * accepted so far (after taking in every one already queued), one per line.
  * SIGTERM/SIGINT end it.
@@ -52,18 +53,19 @@ static void abort_close(int fd)
 }
 
 /* Accept every queued connection (the listener is non-blocking). */
-static void accept_all(int lfd, int data)
+static void accept_all(int lfd, int abort_now, int data)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
 		accepted++;
-		if (!data) {
+		if (abort_now) {
 			abort_close(fd);
 			continue;
 		}
-		(void)!write(fd, "hello\n", 6);
+		if (data)
+			(void)!write(fd, "hello\n", 6);
 		if (npfd <= MAXCONN) {
 			pfd[npfd].fd = fd;
 			pfd[npfd].events = POLLIN;
@@ -76,11 +78,14 @@ static void accept_all(int lfd, int data)
 
 int main(int argc, char **argv)
 {
-	int data = 0, opt;
-	while ((opt = getopt(argc, argv, "d")) != -1) {
-		if (opt != 'd')
+	int data = 0, abort_now = 0, opt;
+	while ((opt = getopt(argc, argv, "ad")) != -1) {
+		if (opt == 'a')
+			abort_now = 1;
+		else if (opt == 'd')
+			data = 1;
+		else
 			goto usage;
-		data = 1;
 	}
 	if (argc - optind != 2)
 		goto usage;
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
 	while (!want_exit) {
 		if (want_count) {
 			want_count = 0;
-			accept_all(lfd, data);
+			accept_all(lfd, abort_now, data);
 			printf("%ld\n", accepted);
 		}
 		int n = ppoll(pfd, (nfds_t)npfd, NULL, &waitmask);
@@ -129,7 +134,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pfd[0].revents)
-			accept_all(lfd, data);
+			accept_all(lfd, abort_now, data);
 		for (int i = 1; i < npfd; i++) {
 			if (!pfd[i].revents)
 				continue;
@@ -143,6 +148,6 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: peer [-d] ADDR PORT\n");
+	fprintf(stderr, "usage: peer [-a | -d] ADDR PORT\n");
 	return 2;
 }
