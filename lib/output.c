@@ -160,6 +160,19 @@ void hs_output_emit(hs_output *o, const hs_event *in)
 		o->sink[i].ops->emit(o, o->sink[i].self, ev);
 	if (ev->type == HS_EV_RESULT)
 		hs_output_close(o);
+	if (!o->deferred || ev->type == HS_EV_RESULT)
+		flush_streams(o);
+}
+
+void hs_output_defer(hs_output *o, bool on)
+{
+	o->deferred = on;
+	if (!on)
+		flush_streams(o);
+}
+
+void hs_output_flush(hs_output *o)
+{
 	flush_streams(o);
 }
 

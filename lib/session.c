@@ -989,7 +989,36 @@ void hs_session_watch(hs_session *s)
 	s->answer_icmp = false;
 }
 
+/* The next packet: what the capture holds already, at once; only when it holds
+ * nothing are the lines rendered meanwhile written, and then the wait begins. So a
+ * reply that came during our own send is answered before any output is written. */
+static int next_packet(hs_session *s, uint64_t deadline, hs_packet *pkt, uint64_t *ts)
+{
+	if (s->out && s->out->deferred) {
+		int rc = hs_capture_next(s->cap, 0, pkt, ts, s->err, sizeof(s->err));
+		if (rc != 0)
+			return rc;
+		hs_output_flush(s->out);
+	}
+	return hs_capture_next(s->cap, deadline, pkt, ts, s->err, sizeof(s->err));
+}
+
+static enum hs_run run_loop(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline);
+
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
+{
+	/* --step prompts the user in the middle of the loop: lines go out at once. */
+	bool defer = s->out && !s->step && !s->out->deferred;
+
+	if (defer)
+		hs_output_defer(s->out, true);
+	enum hs_run r = run_loop(s, goal, arg, idle_deadline);
+	if (defer)
+		hs_output_defer(s->out, false);
+	return r;
+}
+
+static enum hs_run run_loop(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
 {
 	hs_packet pkt;
 	hs_tcb_out o;
@@ -1024,7 +1053,7 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		if (quiet && quiet < deadline)
 			deadline = quiet;
 
-		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
+		int rc = next_packet(s, deadline, &pkt, &ts);
 		if (rc == -2)
 			continue; /* the loop head sees the stop flag */
 		if (rc < 0)
