@@ -117,7 +117,7 @@ static void flush_streams(hs_output *o)
 	/* A closed pipe (EPIPE), a full disk (ENOSPC): remembered, so that the run
 	 * ends instead of going on with nobody told; the first error is the one kept. */
 	errno = 0;
-	if ((fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno) {
+	if (o->fp && (fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno) {
 		o->fp_errno = errno ? errno : EIO;
 		if (o->fp == stdout && !stdout_errno)
 			stdout_errno = o->fp_errno;
