@@ -146,10 +146,12 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 			    "choose another --sport", local.port);
 		return local.port;
 	}
+	/* The kernel picks (bind to port 0: no scan of the socket tables); a port a kept
+	 * connection uses stays held by the refused socket, so the next pick differs. */
 	for (int tries = 0; tries < 64; tries++) {
-		local.port = hs_pick_ephemeral_port();
-		if (local.port && !hs_store_local_in_use(d->state_dir, &local) &&
-		    (hs_port_hold(&local) >= 0 || errno != EADDRINUSE))
+		if (hs_port_hold_any(&local) < 0)
+			break;
+		if (!hs_store_local_in_use(d->state_dir, &local))
 			return local.port;
 	}
 	die(HS_EXIT_ENV, "no free source port found: use --sport");

@@ -1,31 +1,38 @@
-/* Capturing replies with libpcap 1.10.
+/* Capturing replies: a packet socket of hs's own, filtered by a program libpcap
+ * compiles.
  *
- * Immediate mode (without it TPACKET_V3 hands a reply over only when its block
- * times out, ~100 ms late), non-blocking reads and poll() on the selectable fd
- * against a monotonic deadline. Each frame is copied into one buffer allocated at
- * open, so a decoded packet stays valid until the next call without an allocation
- * per packet.
+ * Why not pcap_activate(): libpcap 1.10 on Linux always maps a ring (TPACKET_V2 in
+ * immediate mode, which hs needs: V3 hands a reply over only when its block times
+ * out), and a ring is the dearest part of a one-shot command. Its slots are fixed at
+ * snaplen + ~80 bytes, so a ring that holds a burst of the peer's segments (512
+ * slots: 4 MiB lost segments of a burst of 300) is 64 MiB that the kernel allocates,
+ * zeroes and maps into hs (measured: peak RSS 71 MiB, ~6 ms of clear_page), and
+ * setting it up and tearing it down each wait for an RCU grace period
+ * (synchronize_rcu_expedited in packet_set_ring, seen with perf sched). A plain
+ * SOCK_DGRAM packet socket read with recvmsg() holds what arrives in its receive
+ * buffer at each skb's own size (a small segment costs ~1 KiB, not 64), is charged to
+ * the kernel, not to hs, and needs no ring; the copy into hs's buffer is the one the
+ * ring path made too. libpcap still compiles the filter (pcap_compile on a
+ * LINKTYPE_RAW handle: SOCK_DGRAM hands over the IP datagram, link header stripped,
+ * whatever the interface), and writes -w files.
  *
- * Ring size: in immediate mode libpcap uses TPACKET_V2, whose ring has fixed slots
- * of snaplen + ~80 bytes. The snaplen must stay 65535 (hs shows and acknowledges
- * payload, and GRO hands over frames far larger than the MTU), so a 1 MiB buffer
- * would hold only 16 frames (measured: tp_frame_size 65616, tp_frame_nr 16) --
- * fewer than one initial window of the peer's data plus our own ACKs, which the
- * capture sees too. 4 MiB (64 slots) lost segments of a burst of 300 small ones;
- * 32 MiB gives 512 slots. Memory is touched only for what a frame fills (a small
- * segment touches one page of its slot), so the resident cost stays ~2 MiB. What
- * the ring still drops, pcap_stats() counts: hs_capture_drops() reports it.
+ * Order, as libpcap's own: the socket is created bound to no protocol (it receives
+ * nothing), the filter attached, and only then bound to ETH_P_ALL (which also shows
+ * our own outgoing frames) on the interface (ifindex 0: "any"): nothing queued before
+ * the filter. On loopback each frame we send would come twice (outgoing, then
+ * incoming); the outgoing copy is dropped there, as libpcap does.
  *
- * Start-up cost, measured on this kernel: pcap_activate ~10-15 ms and pcap_close
- * ~25 ms, whatever the buffer size; both wait for an RCU grace period inside
- * setsockopt(PACKET_RX_RING) and the socket's release. Exiting without closing
- * costs the same, at exit.
+ * The receive buffer is raised to 32 MiB (SO_RCVBUFFORCE, hs is root): a limit, not an
+ * allocation. What still does not fit the kernel counts (PACKET_STATISTICS), and
+ * hs_capture_drops() reports it. The original length of a frame the filter cut comes
+ * from PACKET_AUXDATA.
  *
- * Timestamps: the kernel stamps each frame with the wall clock when it is captured;
- * hs_capture_next converts that to the monotonic clock with the offset between the
- * two clocks measured at open (so a reply that waited in the ring while hs was busy
- * keeps its arrival time). A wall-clock step during the run would shift it, so the
- * result is kept between the open time and the time of reading.
+ * Timestamps: the kernel stamps each frame with the wall clock when it is captured
+ * (SO_TIMESTAMPNS); hs_capture_next converts that to the monotonic clock with the
+ * offset between the two clocks measured at open (so a reply that waited in the
+ * buffer while hs was busy keeps its arrival time). A wall-clock step during the run
+ * would shift it, so the result is kept between the open time and the time of
+ * reading.
  *
  * Dump (-w): a LINKTYPE_RAW file with nanosecond timestamps, so that captured
  * frames (link header stripped) and our own segments (IP bytes given by the driver)
@@ -48,6 +55,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,8 +70,7 @@
 #include "hs/clock.h"
 
 #define SNAPLEN 65535
-#define RING_BYTES (32 << 20) /* 512 slots of 64 KiB: see the top */
-#define READ_TIMEOUT_MS 10
+#define RCVBUF_BYTES (32 << 20) /* a limit, not an allocation: see the top */
 #define DEDUP_SLOTS 16
 #define PENDING_SLOTS 4
 
@@ -79,14 +91,17 @@ struct pending {
 };
 
 struct hs_capture {
-	pcap_t *p;
-	int dlt;
-	int fd;
+	int fd;                   /* the packet socket (SOCK_DGRAM: frames start at the IP header) */
+	int ifindex;              /* 0: any */
+	char iface[IF_NAMESIZE];
+	bool bound;               /* bound to ETH_P_ALL (after the first filter) */
+	pcap_t *compiler;         /* LINKTYPE_RAW handle the filters are compiled on */
+	int dlt;                  /* what frames are handed to hs_decode_frame as: DLT_RAW */
+	unsigned long drops;      /* PACKET_STATISTICS, summed (each read resets the kernel's) */
 	unsigned long malformed;
 	uint8_t *frame;           /* copy of the last frame; decoded packets point here */
 	size_t frame_cap;
 	int64_t wall_to_mono_ns;  /* monotonic = wall + this */
-	uint32_t ts_unit_ns;      /* what one unit of pcap's tv_usec is: 1 (nano) or 1000 */
 	uint64_t opened_ns;
 	long last_off;            /* the last packet returned: link header bytes (-1: none), */
 	size_t last_caplen, last_len; /* and its frame's captured and original lengths */
@@ -116,44 +131,41 @@ static int64_t measure_wall_to_mono(uint64_t *mono_out)
 
 /* ---- opening ------------------------------------------------------------------- */
 
-static int activate_error(pcap_t *p, int rc, const char *iface, bool *eperm, bool *nodev,
-                          char *err, size_t errlen)
+static int open_error(int e, const char *iface, bool *eperm, char *err, size_t errlen)
 {
-	switch (rc) {
-	case PCAP_ERROR_PERM_DENIED:
+	if (e == EPERM || e == EACCES) {
 		*eperm = true;
 		hs_seterr(err, errlen, "cannot capture on %s: permission denied (hs needs CAP_NET_RAW: run as root)", iface);
-		break;
-	case PCAP_ERROR_NO_SUCH_DEVICE:
-		*nodev = true;
-		hs_seterr(err, errlen, "cannot capture on %s: no such interface", iface);
-		break;
-	case PCAP_ERROR_IFACE_NOT_UP:
-		hs_seterr(err, errlen, "cannot capture on %s: the interface is down", iface);
-		break;
-	default:
-		hs_seterr(err, errlen, "cannot capture on %s: %s", iface,
-		       rc == PCAP_ERROR && *pcap_geterr(p) ? pcap_geterr(p) : pcap_statustostr(rc));
-		break;
+	} else {
+		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, strerror(e));
 	}
 	return -1;
 }
 
-/* Options must be set between pcap_create and pcap_activate. */
-static int configure(pcap_t *p)
+/* The interface must exist and be up (a capture on a down one would wait for
+ * nothing): the checks pcap_activate made. */
+static int check_iface(hs_capture *c, const char *iface, bool *nodev, char *err, size_t errlen)
 {
-	if (pcap_set_snaplen(p, SNAPLEN) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
-	    pcap_set_buffer_size(p, RING_BYTES) != 0 || pcap_set_timeout(p, READ_TIMEOUT_MS) != 0)
+	struct ifreq ifr;
+
+	if (strlen(iface) >= IF_NAMESIZE || !(c->ifindex = (int)if_nametoindex(iface))) {
+		*nodev = true;
+		hs_seterr(err, errlen, "cannot capture on %s: no such interface", iface);
 		return -1;
-	/* Without nanosecond support the kernel's microseconds are used: not fatal. */
-	(void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, iface, strlen(iface) + 1);
+	if (ioctl(c->fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		hs_seterr(err, errlen, "cannot capture on %s: the interface is down", iface);
+		return -1;
+	}
 	return 0;
 }
 
 int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *nodev, char *err, size_t errlen)
 {
-	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	bool perm_dummy, nodev_dummy;
+	int one = 1, rcvbuf = RCVBUF_BYTES;
 
 	if (!eperm)
 		eperm = &perm_dummy;
@@ -169,38 +181,28 @@ int hs_capture_open(hs_capture **out, const char *iface, bool *eperm, bool *node
 		hs_seterr(err, errlen, "capture: out of memory");
 		return -1;
 	}
-	c->fd = -1;
 	c->last_off = -1;
-	c->p = pcap_create(iface, ebuf);
-	if (!c->p) {
-		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
-		goto fail;
-	}
-	if (configure(c->p) != 0) {
-		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, pcap_geterr(c->p));
-		goto fail;
-	}
-	int rc = pcap_activate(c->p);
-	if (rc < 0) {
-		activate_error(c->p, rc, iface, eperm, nodev, err, errlen);
-		goto fail;
-	}
-	/* rc > 0 is a warning (e.g. promiscuous mode not supported): harmless here. */
-	if (pcap_setnonblock(c->p, 1, ebuf) != 0) {
-		hs_seterr(err, errlen, "cannot capture on %s: %s", iface, ebuf);
-		goto fail;
-	}
-	c->fd = pcap_get_selectable_fd(c->p);
+	c->dlt = DLT_RAW;
+	snprintf(c->iface, sizeof(c->iface), "%s", iface);
+	/* Protocol 0: nothing is queued until hs_capture_filter binds it. */
+	c->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		hs_seterr(err, errlen, "cannot capture on %s: no selectable file descriptor", iface);
+		open_error(errno, iface, eperm, err, errlen);
 		goto fail;
 	}
-	c->dlt = pcap_datalink(c->p);
-	c->ts_unit_ns = pcap_get_tstamp_precision(c->p) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
-	int snap = pcap_snapshot(c->p);
-	c->frame_cap = snap > 0 ? (size_t)snap : SNAPLEN;
+	if (strcmp(iface, "any") != 0 && check_iface(c, iface, nodev, err, errlen) != 0)
+		goto fail;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0 ||
+	    setsockopt(c->fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
+		open_error(errno, iface, eperm, err, errlen);
+		goto fail;
+	}
+	c->compiler = pcap_open_dead(DLT_RAW, SNAPLEN);
+	c->frame_cap = SNAPLEN;
 	c->frame = malloc(c->frame_cap);
-	if (!c->frame) {
+	if (!c->compiler || !c->frame) {
 		hs_seterr(err, errlen, "capture: out of memory");
 		goto fail;
 	}
@@ -212,26 +214,49 @@ fail:
 	return -1;
 }
 
+static int receive(hs_capture *c, struct pcap_pkthdr *h);
+
 int hs_capture_filter(hs_capture *c, const char *expr, char *err, size_t errlen)
 {
 	struct bpf_program prog;
 
-	if (pcap_compile(c->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		hs_seterr(err, errlen, "bad capture filter \"%s\": %s", expr, pcap_geterr(c->p));
+	if (pcap_compile(c->compiler, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		hs_seterr(err, errlen, "bad capture filter \"%s\": %s", expr, pcap_geterr(c->compiler));
 		return -1;
 	}
-	int rc = pcap_setfilter(c->p, &prog);
+	/* struct bpf_insn and struct sock_filter are the same four fields. */
+	struct sock_fprog fprog = { .len = (unsigned short)prog.bf_len, .filter = (struct sock_filter *)prog.bf_insns };
+	int rc = setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog));
+	int e = errno;
 	pcap_freecode(&prog);
 	if (rc != 0) {
-		hs_seterr(err, errlen, "cannot install capture filter: %s", pcap_geterr(c->p));
+		hs_seterr(err, errlen, "cannot install capture filter: %s", strerror(e));
 		return -1;
+	}
+	if (!c->bound) {
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+		                           .sll_ifindex = c->ifindex };
+		if (bind(c->fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
+			e = errno;
+			hs_seterr(err, errlen, "cannot capture on %s: %s", c->iface,
+			          e == ENODEV || e == ENXIO ? "no such interface" : strerror(e));
+			return -1;
+		}
+		c->bound = true;
+		/* One read of the empty socket warms the path: the first read that
+		 * finds a frame is the one between the peer's reply and our answer
+		 * (measured on a veth: 12-20 us for the copy of our SYN without it,
+		 * 10-13 us with it, 2 us for the SYN,ACK queued behind). */
+		struct pcap_pkthdr h;
+		(void)receive(c, &h);
 	}
 	return 0;
 }
 
 static uint64_t frame_wall_ns(const hs_capture *c, const struct pcap_pkthdr *h)
 {
-	return (uint64_t)h->ts.tv_sec * HS_NS_PER_SEC + (uint64_t)h->ts.tv_usec * c->ts_unit_ns;
+	(void)c;
+	return (uint64_t)h->ts.tv_sec * HS_NS_PER_SEC + (uint64_t)h->ts.tv_usec; /* nanoseconds */
 }
 
 /* ---- the dump ------------------------------------------------------------------ */
@@ -458,28 +483,70 @@ static uint64_t frame_time(const hs_capture *c, const struct pcap_pkthdr *h, uin
 	return mono;
 }
 
-/* Takes one frame from the ring. Returns 1 (a TCP/ICMP packet in *pkt), 0 (the ring
- * is empty), 2 (a frame was consumed but is not for us) or -1. */
+/* Takes one frame from the socket into c->frame: its header in *h (tv_usec holding
+ * nanoseconds). Returns 1, 0 (nothing queued) or -1 (errno). Our own outgoing copy on
+ * loopback is skipped (returns 2), as it comes back incoming. */
+static int receive(hs_capture *c, struct pcap_pkthdr *h)
+{
+	struct sockaddr_ll from;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = c->frame, .iov_len = c->frame_cap };
+	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+	                      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+
+	ssize_t n = recvmsg(c->fd, &msg, MSG_TRUNC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	if (from.sll_pkttype == PACKET_OUTGOING && from.sll_hatype == ARPHRD_LOOPBACK)
+		return 2;
+	memset(h, 0, sizeof(*h));
+	h->len = (bpf_u_int32)n;
+	h->caplen = (bpf_u_int32)((size_t)n < c->frame_cap ? (size_t)n : c->frame_cap);
+	bool stamped = false;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			h->ts.tv_sec = ts.tv_sec;
+			h->ts.tv_usec = ts.tv_nsec;
+			stamped = true;
+		} else if (cm->cmsg_level == SOL_PACKET && cm->cmsg_type == PACKET_AUXDATA &&
+		           cm->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
+			struct tpacket_auxdata aux;
+			memcpy(&aux, CMSG_DATA(cm), sizeof(aux));
+			if (aux.tp_len > h->len)
+				h->len = aux.tp_len; /* the filter kept less than came */
+		}
+	}
+	if (!stamped) {
+		uint64_t w = hs_wall_ns();
+		h->ts.tv_sec = (time_t)(w / HS_NS_PER_SEC);
+		h->ts.tv_usec = (suseconds_t)(w % HS_NS_PER_SEC);
+	}
+	return 1;
+}
+
+/* Takes one frame. Returns 1 (a TCP/ICMP packet in *pkt), 0 (nothing is queued),
+ * 2 (a frame was consumed but is not for us) or -1. */
 static int read_one(hs_capture *c, hs_packet *pkt, uint64_t *ts_ns, char *err, size_t errlen)
 {
-	struct pcap_pkthdr *h;
-	const u_char *data;
+	struct pcap_pkthdr hdr, *h = &hdr;
 	const char *why = NULL;
 
-	int rc = pcap_next_ex(c->p, &h, &data);
-	if (rc == 0)
-		return 0;
+	int rc = receive(c, h);
+	if (rc == 0 || rc == 2)
+		return rc;
 	if (rc < 0) {
-		hs_seterr(err, errlen, "capture failed: %s", rc == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(rc));
+		hs_seterr(err, errlen, "capture failed: %s", strerror(errno));
 		return -1;
 	}
-	size_t caplen = h->caplen < c->frame_cap ? h->caplen : c->frame_cap;
-	memcpy(c->frame, data, caplen);
-	if (c->dump) {
-		struct pcap_pkthdr copy = *h;
-		copy.caplen = (bpf_u_int32)caplen;
-		dump_frame(c, &copy, c->frame);
-	}
+	size_t caplen = h->caplen;
+	if (c->dump)
+		dump_frame(c, h, c->frame);
 	if (hs_decode_frame(c->dlt, c->frame, caplen, pkt, &why) != 0) {
 		c->malformed++;
 		return 2;
@@ -522,8 +589,11 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 		if (c->npending)
 			pending_flush(c, hs_wall_ns() - HS_ECHO_WAIT_NS);
 		if (fd_error) {
-			/* poll() said the socket failed but libpcap has nothing to say. */
-			hs_seterr(err, errlen, "capture failed: the capture socket reported an error");
+			/* poll() said the socket failed but reading shows nothing. */
+			int e = 0;
+			socklen_t el = sizeof(e);
+			(void)getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+			hs_seterr(err, errlen, "capture failed: %s", e ? strerror(e) : "the capture socket reported an error");
 			return -1;
 		}
 		if (deadline_ns == 0)
@@ -541,7 +611,7 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 			return -1;
 		}
 		if (n > 0 && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
-			fd_error = true; /* one more read lets libpcap report the cause */
+			fd_error = true; /* one more read may report the cause */
 	}
 }
 
@@ -567,12 +637,14 @@ int hs_capture_datalink(const hs_capture *c)
 
 int hs_capture_drops(hs_capture *c, unsigned long *dropped)
 {
-	struct pcap_stat st;
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
 
 	*dropped = 0;
-	if (!c || !c->p || pcap_stats(c->p, &st) < 0)
+	if (!c || c->fd < 0 || getsockopt(c->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0)
 		return -1;
-	*dropped = (unsigned long)st.ps_drop + (unsigned long)st.ps_ifdrop;
+	c->drops += st.tp_drops; /* the kernel's counters start again at each read */
+	*dropped = c->drops;
 	return 0;
 }
 
@@ -580,7 +652,7 @@ int hs_capture_drops_text(hs_capture *c, unsigned long *dropped, char *text, siz
 {
 	if (hs_capture_drops(c, dropped) < 0 || *dropped == 0)
 		return 0;
-	snprintf(text, len, "the capture lost %lu frame%s (its ring was full): lines are missing", *dropped,
+	snprintf(text, len, "the capture lost %lu frame%s (its buffer was full): lines are missing", *dropped,
 	         *dropped == 1 ? "" : "s");
 	return 1;
 }
@@ -596,8 +668,10 @@ void hs_capture_close(hs_capture *c)
 	free(c->pending_buf);
 	if (c->dead)
 		pcap_close(c->dead);
-	if (c->p)
-		pcap_close(c->p);
+	if (c->compiler)
+		pcap_close(c->compiler);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->frame);
 	free(c);
 }

@@ -32,10 +32,17 @@ struct nft_failure {
 	bool eexist;  /* the table already exists */
 };
 
+/* One libnftables context for the process: a new one per command cost a netlink
+ * socket, its cache and the symbol tables each time (stale-guard cleanup, install
+ * and removal are three commands per run). Its buffers are reset each time they
+ * are read, so each command's output and errors are its own. Never freed: hs exits. */
 static struct nft_ctx *nft_open(void)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	static struct nft_ctx *shared;
 
+	if (shared)
+		return shared;
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return NULL;
 	/* Buffered, so that nothing of nft's ever reaches our stdout/stderr. */
@@ -43,7 +50,7 @@ static struct nft_ctx *nft_open(void)
 		nft_ctx_free(ctx);
 		return NULL;
 	}
-	return ctx;
+	return shared = ctx;
 }
 
 /* nft's error buffer starts "Error: Could not process rule: File exists" or
@@ -119,7 +126,8 @@ static void stderr_restore(int saved)
 }
 
 /* Run one batch. Returns 0, or -1 with *f filled. On success, if out is non-NULL,
- * *out receives the context (for its output buffer) and the caller frees it. */
+ * *out receives the context: its output buffer holds what the command printed until
+ * the next command runs. */
 static int nft_exec(const char *cmd, struct nft_failure *f, struct nft_ctx **out)
 {
 	struct nft_ctx *ctx = nft_open();
@@ -137,13 +145,14 @@ static int nft_exec(const char *cmd, struct nft_failure *f, struct nft_ctx **out
 	stderr_restore(quiet);
 	if (rc != 0) {
 		nft_failure_from_text(nft_ctx_get_error_buffer(ctx), saved_errno, f);
-		nft_ctx_free(ctx);
+		(void)nft_ctx_get_output_buffer(ctx); /* reset for the next command */
 		return -1;
 	}
+	(void)nft_ctx_get_error_buffer(ctx); /* warnings: reset for the next command */
 	if (out)
 		*out = ctx;
 	else
-		nft_ctx_free(ctx);
+		(void)nft_ctx_get_output_buffer(ctx);
 	return 0;
 }
 
@@ -488,7 +497,6 @@ int hs_guard_matches(const char *table, const hs_endpoint *local, const hs_endpo
 	if (nft_exec(cmd, &f, &ctx) < 0)
 		return -1;
 	rc = hs_guard_listing_matches(nft_ctx_get_output_buffer(ctx), local, remote) ? 1 : 0;
-	nft_ctx_free(ctx);
 	return rc;
 }
 
@@ -555,7 +563,6 @@ int hs_guard_cleanup_dead(bool (*kept)(const char *table, void *arg), void *arg,
 		}
 		line = eol ? eol + 1 : line + n;
 	}
-	nft_ctx_free(ctx);
 	for (int i = 0; i < ndead; i++) {
 		if (kept && kept(dead[i], arg))
 			continue;

@@ -117,7 +117,7 @@ static void flush_streams(hs_output *o)
 	/* A closed pipe (EPIPE), a full disk (ENOSPC): remembered, so that the run
 	 * ends instead of going on with nobody told; the first error is the one kept. */
 	errno = 0;
-	if ((fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno) {
+	if (o->fp && (fflush(o->fp) == EOF || ferror(o->fp)) && !o->fp_errno) {
 		o->fp_errno = errno ? errno : EIO;
 		if (o->fp == stdout && !stdout_errno)
 			stdout_errno = o->fp_errno;
@@ -160,6 +160,19 @@ void hs_output_emit(hs_output *o, const hs_event *in)
 		o->sink[i].ops->emit(o, o->sink[i].self, ev);
 	if (ev->type == HS_EV_RESULT)
 		hs_output_close(o);
+	if (!o->deferred || ev->type == HS_EV_RESULT)
+		flush_streams(o);
+}
+
+void hs_output_defer(hs_output *o, bool on)
+{
+	o->deferred = on;
+	if (!on)
+		flush_streams(o);
+}
+
+void hs_output_flush(hs_output *o)
+{
 	flush_streams(o);
 }
 

@@ -347,6 +347,26 @@ uint16_t hs_pick_ephemeral_port(void)
 	return 0;
 }
 
+int hs_port_hold_any(hs_endpoint *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	local->port = 0;
+	int fd = hs_port_hold(local);
+	if (fd < 0)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	local->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+	                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
 int hs_port_hold(const hs_endpoint *local)
 {
 	struct sockaddr_storage ss;

@@ -13,6 +13,8 @@
 #include "hs/seq.h"
 #include "hs/session.h"
 
+static void release_pending(hs_session *s);
+
 int hs_session_open(hs_session *s, const hs_session_params *p, hs_output *out,
                     const volatile sig_atomic_t *stop, uint64_t t0)
 {
@@ -64,6 +66,8 @@ void hs_session_close(hs_session *s, bool keep_guard)
 
 	free(s->pre_call);
 	s->pre_call = NULL;
+	if (s->out)
+		release_pending(s);
 	for (int k = 0; k < s->nheld; k++) {
 		free(s->held[k].ip);
 		s->held[k].ip = NULL;
@@ -231,6 +235,8 @@ static void segment_from_tx(const hs_session *s, const hs_tx *tx, hs_segment *se
  * microseconds of jitter must not make the output run backwards). */
 static void show(hs_session *s, hs_event *ev)
 {
+	/* Our segments whose copies came first are shown first: wire order. */
+	release_pending(s);
 	/* The connection's first event names its ends (once the peer is known: a
 	 * listener learns it from the SYN). */
 	if (!s->opened && (ev->type == HS_EV_SEGMENT || ev->type == HS_EV_STATE || ev->type == HS_EV_ICMP) &&
@@ -272,7 +278,7 @@ static void with_cur_ip(const hs_session *s, hs_event *ev)
 /* Shows held[0..i]: held[i] at t_mono (its captured copy's time; the copy is the one
  * being taken in when captured), the older ones, whose copies never came, at the
  * time their sendto() returned. */
-static void release(hs_session *s, int i, uint64_t t_mono, bool captured)
+static void release_now(hs_session *s, int i, uint64_t t_mono, bool captured)
 {
 	for (int k = 0; k <= i; k++) {
 		hs_held *h = &s->held[k];
@@ -305,6 +311,27 @@ static void release(hs_session *s, int i, uint64_t t_mono, bool captured)
 	}
 	memmove(s->held, s->held + i + 1, (size_t)(s->nheld - i - 1) * sizeof(s->held[0]));
 	s->nheld -= i + 1;
+}
+
+/* The held segments whose captured copies came while a reply may wait behind them
+ * in the capture: shown now. */
+static void release_pending(hs_session *s)
+{
+	if (s->pend_release) {
+		int i = s->pend_release - 1;
+		s->pend_release = 0;
+		release_now(s, i, s->pend_t, false);
+	}
+}
+
+/* release_now() after the pending ones (i counts in the array as it is before). */
+static void release(hs_session *s, int i, uint64_t t_mono, bool captured)
+{
+	int p = s->pend_release;
+
+	release_pending(s);
+	if (i - p >= 0)
+		release_now(s, i - p, t_mono, captured);
 }
 
 static void release_all(hs_session *s)
@@ -825,10 +852,22 @@ static int take_packet(hs_session *s, const hs_packet *pkt, uint64_t ts)
 				return -1;
 		} else if (from_us(&s->tcb, seg)) {
 			int k = held_find(s, seg);
-			if (k >= 0)
+			if (k >= 0 && k < s->pend_release) {
+				/* a second copy of one already come: shown as the network's */
+				release_pending(s);
+				k = held_find(s, seg);
+			}
+			if (k >= 0 && !s->cur_ip && !s->step && !s->pend_release) {
+				/* Shown when the capture is empty or before the next event: a reply
+				 * the peer sent inside our sendto() is answered first. (With a sink
+				 * the captured datagram must be shown now, while it is at hand.) */
+				s->pend_release = k + 1;
+				s->pend_t = ts;
+			} else if (k >= 0) {
 				release(s, k, ts, true);
-			else
+			} else {
 				check_own_echo(s, seg, ts);
+			}
 		}
 	} else if (pkt->kind == HS_PKT_ICMP && icmp_about_us(&s->tcb, &pkt->u.icmp)) {
 		hs_event ev = { .type = HS_EV_ICMP, .t_ns = since_start(s, ts), .icmp = &pkt->u.icmp };
@@ -891,7 +930,8 @@ enum hs_run hs_session_drain(hs_session *s)
 	if (!s->cap)
 		return HS_RUN_GOAL;
 	for (;;) {
-		/* What is in the ring now; then, while our own segments' copies are
+		release_pending(s); /* their copies are not outstanding */
+		/* What is in the capture now; then, while our own segments' copies are
 		 * outstanding, whatever comes until they are overdue. */
 		uint64_t deadline = s->nheld ? s->held[0].sent_ns + HS_ECHO_WAIT_NS : 0;
 		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
@@ -989,7 +1029,37 @@ void hs_session_watch(hs_session *s)
 	s->answer_icmp = false;
 }
 
+/* The next packet: what the capture holds already, at once; only when it holds
+ * nothing are the lines rendered meanwhile written, and then the wait begins. So a
+ * reply that came during our own send is answered before any output is written. */
+static int next_packet(hs_session *s, uint64_t deadline, hs_packet *pkt, uint64_t *ts)
+{
+	if (s->out && s->out->deferred) {
+		int rc = hs_capture_next(s->cap, 0, pkt, ts, s->err, sizeof(s->err));
+		if (rc != 0)
+			return rc;
+		release_pending(s);
+		hs_output_flush(s->out);
+	}
+	return hs_capture_next(s->cap, deadline, pkt, ts, s->err, sizeof(s->err));
+}
+
+static enum hs_run run_loop(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline);
+
 enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
+{
+	/* --step prompts the user in the middle of the loop: lines go out at once. */
+	bool defer = s->out && !s->step && !s->out->deferred;
+
+	if (defer)
+		hs_output_defer(s->out, true);
+	enum hs_run r = run_loop(s, goal, arg, idle_deadline);
+	if (defer)
+		hs_output_defer(s->out, false);
+	return r;
+}
+
+static enum hs_run run_loop(hs_session *s, hs_goal_fn goal, void *arg, uint64_t idle_deadline)
 {
 	hs_packet pkt;
 	hs_tcb_out o;
@@ -1024,7 +1094,7 @@ enum hs_run hs_session_run(hs_session *s, hs_goal_fn goal, void *arg, uint64_t i
 		if (quiet && quiet < deadline)
 			deadline = quiet;
 
-		int rc = hs_capture_next(s->cap, deadline, &pkt, &ts, s->err, sizeof(s->err));
+		int rc = next_packet(s, deadline, &pkt, &ts);
 		if (rc == -2)
 			continue; /* the loop head sees the stop flag */
 		if (rc < 0)

@@ -45,6 +45,7 @@ typedef struct hs_output {
 	struct { const hs_render_ops *ops; void *self; } sink[HS_OUTPUT_MAXSINK];
 	int nsink;
 	bool closed;         /* after the result: every renderer closed */
+	bool deferred;       /* hs_output_defer: lines stay in stdio's buffer */
 	hs_summary sum;      /* the current connection's figures */
 	bool observed;       /* the last HS_EV_OPEN: neither end is hs, */
 	const char *names[2]; /* and the names of its ends (static: "A", "B") */
@@ -75,6 +76,13 @@ bool hs_output_holding(const hs_output *o);
 /* Write what the renderers hold: drivers call it after HS_OUTPUT_IDLE_NS without an
  * event, and before waiting for the user (--step prompts). */
 void hs_output_idle(hs_output *o);
+/* While on, events are rendered into stdio's buffers but not written: a driver's
+ * loop turns it on so that no write() stands between a reply arriving and our answer
+ * leaving, and calls hs_output_flush before it blocks (so a line is never later than
+ * the wait that follows it). Turning it off flushes. Results are always written at once. */
+void hs_output_defer(hs_output *o, bool on);
+/* Write what stdio holds for fp and err; a write error is kept (hs_output_write_error). */
+void hs_output_flush(hs_output *o);
 /* Whether a sink (pcapng) takes the packets: then drivers put the datagrams in
  * their events (HS_EV_SEGMENT/ICMP ip, ip_caplen, ip_len). */
 bool hs_output_has_sinks(const hs_output *o);

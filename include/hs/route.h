@@ -34,5 +34,10 @@ uint16_t hs_pick_ephemeral_port(void);
  * descriptor (close-on-exec; left open until exit), or -1 with errno (EADDRINUSE:
  * someone holds it already). */
 int hs_port_hold(const hs_endpoint *local);
+/* The same for a port the kernel picks: bind() to port 0 on local's address takes
+ * a free one from ip_local_port_range (never a reserved one, nor one any socket has,
+ * TIME-WAIT included), at random, without reading the socket tables: written to
+ * local->port. Returns the descriptor, or -1 with errno (EADDRINUSE: none free). */
+int hs_port_hold_any(hs_endpoint *local);
 
 #endif

@@ -80,6 +80,9 @@ typedef struct hs_session {
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM handlers */
 	hs_held held[HS_SESSION_HELD];     /* oldest first */
 	int nheld;
+	int pend_release;           /* held[0..pend_release-1] have their captured copies, */
+	uint64_t pend_t;            /* the last at this time: shown before the next event
+	                             * (so a reply queued behind the copy is answered first) */
 	uint64_t last_t_ns;         /* the latest time shown: output never goes back */
 	struct {                    /* our latest segments seen leaving: a ring, so that a */
 		uint32_t seq, ack, len; /* network copy of one is shown as such */

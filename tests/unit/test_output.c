@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hs/event.h"
 #include "hs/opts.h"
@@ -911,6 +912,53 @@ static void test_write_error(void)
 	fclose(null);
 }
 
+/* hs_output_defer: lines stay in stdio's buffer until a flush (the hot path writes
+ * nothing); a result goes out at once; an output without a stream takes it too. */
+static long file_size(FILE *f)
+{
+	struct stat st;
+	return fstat(fileno(f), &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_defer(void)
+{
+	hs_output o;
+	hs_event info = { .type = HS_EV_INFO, .t_ns = 1000, .text = "hello" };
+	hs_event res = { .type = HS_EV_RESULT, .outcome = "established", .exit_code = 0, .text = "x" };
+	/* A file (not a memstream, which grows as stdio writes into it): what reached
+	 * the kernel is its size. */
+	FILE *f = tmpfile(), *null = fopen("/dev/null", "w");
+
+	OK(f && null, "a temporary file and /dev/null open");
+	if (!f || !null)
+		return;
+	hs_output_init(&o, f, null);
+	hs_output_defer(&o, true);
+	hs_output_emit(&o, &info);
+	EQ_INT((int)file_size(f), 0, "deferred: nothing written yet");
+	hs_output_flush(&o);
+	long before = file_size(f);
+	OK(before > 0, "flushed: the line is out");
+	hs_output_emit(&o, &info);
+	EQ_INT((int)file_size(f), (int)before, "deferred again: nothing more written");
+	hs_output_defer(&o, false);
+	OK(file_size(f) > before, "turning it off writes what was held");
+	hs_output_defer(&o, true);
+	before = file_size(f);
+	hs_output_emit(&o, &res);
+	OK(file_size(f) > before, "a result is written at once, deferred or not");
+	fclose(f);
+	fclose(null);
+
+	/* hs ls's probes run a session whose output has no stream */
+	hs_output_init(&o, NULL, NULL);
+	hs_output_defer(&o, true);
+	hs_output_emit(&o, &info);
+	hs_output_defer(&o, false);
+	hs_output_flush(&o);
+	EQ_INT(hs_output_write_error(&o, NULL), 0, "no stream: nothing written, no error, no crash");
+}
+
 /* ---- a connection's ends and its end (HS_EV_OPEN, HS_EV_END), the summary -------------- */
 
 /* Renders events in order into one hs_output. */
@@ -1171,6 +1219,7 @@ int main(void)
 	test_locale();
 	test_conn_listing();
 	test_open_end();
+	test_defer();
 	test_summary();
 	test_sack_options();
 	return tap_done();
