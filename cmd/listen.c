@@ -77,7 +77,11 @@ int cmd_listen(struct cli *c)
 	 * guard is installed for a SYN that can never come. */
 	if (addr && hs_addr_check_local(&local.addr, any ? NULL : c->iface, err, sizeof(err)) < 0)
 		die(HS_EXIT_USAGE, "%s", err);
-	if (hs_local_port_in_use(local.port, true))
+	/* Held until we exit. A bind() that fails tells whether anything has the port; only
+	 * then are the socket tables read (all of /proc/net/tcp: slow on a busy host) to
+	 * say whether it is a listener. */
+	bool taken = hs_port_hold(&local) < 0 && errno == EADDRINUSE;
+	if (taken && hs_local_port_in_use(local.port, true))
 		die(HS_EXIT_ENV, "port %u: the local kernel already listens on it (stop that program or choose another port)",
 		    local.port);
 	cli_state_dir(c, d.state_dir, sizeof(d.state_dir));
@@ -85,7 +89,7 @@ int cmd_listen(struct cli *c)
 	drive_prepare_keep(&d);
 	if (hs_store_local_in_use(d.state_dir, &local))
 		die(HS_EXIT_USAGE, "port %u is in use by a kept connection (see hs ls)", local.port);
-	if (hs_port_hold(&local) < 0 && errno == EADDRINUSE) /* held until we exit */
+	if (taken)
 		die(HS_EXIT_USAGE, "port %u is in use by another running hs (or a socket bound to it): choose another "
 		    "port", local.port);
 	snprintf(d.ifname, sizeof(d.ifname), "%s", c->iface ? c->iface : "any");
