@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include "hs/clock.h"
@@ -491,6 +492,7 @@ static int send_one(hs_session *s, hs_tcb_out *o, int i, uint64_t *sent_ns)
 	if (rc < 0)
 		return -1;
 	s->sent++;
+	s->last_sent_ns = *sent_ns;
 	if (tx->flags & HS_RST) {
 		s->sent_rst = true;
 		s->rst_seq[s->nrst++ % 8] = tx->seq;
@@ -1040,6 +1042,22 @@ static int next_packet(hs_session *s, uint64_t deadline, hs_packet *pkt, uint64_
 			return rc;
 		release_pending(s);
 		hs_output_flush(s->out);
+	}
+	/* Busy poll for a moment after we sent: the peer's answer (its data after the
+	 * handshake, the ACK of ours) usually comes within it, and waking a process that
+	 * sleeps in poll() costs more than that on a loaded host (scheduler latency: the
+	 * kernel's own TCP answers in softirq and never waits for it). Bounded by
+	 * HS_SESSION_SPIN_NS after each send, so an idle hs sleeps. */
+	uint64_t now = hs_now_ns();
+	uint64_t spin_end = s->last_sent_ns + HS_SESSION_SPIN_NS;
+	if (deadline && deadline < spin_end)
+		spin_end = deadline;
+	while (now < spin_end && !(s->stop && *s->stop)) {
+		int rc = hs_capture_next(s->cap, 0, pkt, ts, s->err, sizeof(s->err));
+		if (rc != 0)
+			return rc;
+		sched_yield(); /* a peer on this CPU runs meanwhile */
+		now = hs_now_ns();
 	}
 	return hs_capture_next(s->cap, deadline, pkt, ts, s->err, sizeof(s->err));
 }

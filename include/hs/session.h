@@ -91,6 +91,7 @@ typedef struct hs_session {
 	} left[8];
 	unsigned nleft;
 	unsigned sent;              /* segments sent so far */
+	uint64_t last_sent_ns;      /* monotonic, when the last one left (busy poll: next_packet) */
 	int depth;                  /* --step: inputs taken in during a pause, nested */
 	bool confirmed;             /* --step: the user already said yes to what the next
 	                             * call sends (hs_session_before_call) */
@@ -117,6 +118,10 @@ typedef struct hs_session {
 	const char *reaction;       /* for the result line (hs send), or NULL */
 	const char *reactions;
 } hs_session;
+
+/* How long hs_session_run() reads without sleeping after each segment it sent
+ * (busy poll), in ns: the peer's answer within it is taken without a wake-up. */
+#define HS_SESSION_SPIN_NS (1000ull * 1000ull)
 
 /* Why hs_session_run() returned. */
 enum hs_run {
