@@ -142,3 +142,36 @@ int hs_bpf_conn(const hs_endpoint *local, const hs_endpoint *remote, char *buf, 
 	}
 	return 0;
 }
+
+int hs_bpf_range(const hs_addr *local, uint16_t port_lo, uint16_t port_hi, const hs_endpoint *remote,
+                 char *buf, size_t len)
+{
+	struct text t = { .buf = buf, .len = len };
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	int family = remote->addr.family;
+	const char *proto = family == AF_INET ? "ip and tcp" : "ip6 and tcp";
+	hs_endpoint lep = { .addr = *local };
+
+	if (!buf || len == 0)
+		return -1;
+	buf[0] = '\0';
+	if ((family != AF_INET && family != AF_INET6) || local->family != family || !remote->port || !port_lo ||
+	    port_lo > port_hi || !inet_ntop(family, &local->u, l, sizeof(l)) ||
+	    !inet_ntop(family, &remote->addr.u, r, sizeof(r)))
+		return -1;
+	/* Both directions: the peer's segments, and ours as they leave (their capture
+	 * time is the start of each handshake's RTT). */
+	put(&t, "(%s and ((src host %s and src portrange %u-%u and dst host %s and dst port %u) or "
+	    "(src host %s and src port %u and dst host %s and dst portrange %u-%u)))",
+	    proto, l, port_lo, port_hi, r, remote->port, r, remote->port, l, port_lo, port_hi);
+	put(&t, " or ");
+	if (family == AF_INET)
+		put_icmp4(&t, &lep);
+	else
+		put_icmp6(&t, &lep);
+	if (t.overflow) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
