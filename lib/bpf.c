@@ -159,11 +159,14 @@ int hs_bpf_range(const hs_addr *local, uint16_t port_lo, uint16_t port_hi, const
 	    port_lo > port_hi || !inet_ntop(family, &local->u, l, sizeof(l)) ||
 	    !inet_ntop(family, &remote->addr.u, r, sizeof(r)))
 		return -1;
-	/* Both directions: the peer's segments, and ours as they leave (their capture
-	 * time is the start of each handshake's RTT). */
-	put(&t, "(%s and ((src host %s and src portrange %u-%u and dst host %s and dst port %u) or "
+	/* The peer's segments, and of ours only the SYNs as they leave (their capture
+	 * time starts each handshake's RTT): our ACKs and RSTs would only fill the ring.
+	 * The flags byte: tcp[13] for IPv4; ip6[53] for IPv6 without extension headers
+	 * (libpcap has no tcp[] for IPv6). */
+	put(&t, "(%s and ((src host %s and src portrange %u-%u and dst host %s and dst port %u and %s & 2 != 0) or "
 	    "(src host %s and src port %u and dst host %s and dst portrange %u-%u)))",
-	    proto, l, port_lo, port_hi, r, remote->port, r, remote->port, l, port_lo, port_hi);
+	    proto, l, port_lo, port_hi, r, remote->port, family == AF_INET ? "tcp[13]" : "ip6[53]", r, remote->port, l,
+	    port_lo, port_hi);
 	put(&t, " or ");
 	if (family == AF_INET)
 		put_icmp4(&t, &lep);

@@ -91,6 +91,7 @@ void hs_fleet_config_default(hs_fleet_config *cfg)
 	cfg->port_lo = 32768;
 	cfg->port_hi = 60999;
 	cfg->window = 256;
+	cfg->burst = 32;
 	cfg->close = HS_FLEET_RST;
 	cfg->cookie_probe = true;
 	cfg->probe_wait_min_ns = 20000000ull;
@@ -366,8 +367,8 @@ void hs_fleet_step(hs_fleet *f, uint64_t now)
 		if (s->used && s->probe_wait && now >= s->probe_deadline)
 			probe_done(f, s, HS_COOKIE_NO, now); /* nothing came: a listener with state */
 	}
-	while (!f->stopped && f->next_index < f->cfg.count &&
-	       (f->cfg.interval_ns == 0 || now >= next_syn_at(f)))
+	for (unsigned n = 0; !f->stopped && f->next_index < f->cfg.count &&
+	     (f->cfg.interval_ns == 0 || now >= next_syn_at(f)) && (!f->cfg.burst || n < f->cfg.burst); n++)
 		if (!start_one(f, now))
 			break;
 }

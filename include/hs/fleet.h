@@ -60,6 +60,9 @@ typedef struct hs_fleet_config {
 	const uint8_t *port_skip; /* NULL, or a 65536-bit map (8192 bytes) of ports never to
 	                         * use (local sockets hold them); the fleet keeps the pointer */
 	unsigned window;        /* at most this many connections in flight (default 256) */
+	unsigned burst;         /* at most this many new SYNs per hs_fleet_step (default 32):
+	                         * on a veth every SYN's answer lands in the capture ring
+	                         * inside our sendto(), so the driver must read between bursts */
 	enum hs_fleet_close close;
 	bool cookie_probe;      /* send the probe (else every cookie is "unknown") */
 	uint64_t probe_wait_min_ns; /* how long the probe's answer is waited for: 8 times the
@@ -132,7 +135,7 @@ typedef struct hs_fleet {
 	hs_fleet_stats st;
 } hs_fleet;
 
-/* Fill defaults: window 256, rst, probe on, probe wait 20 ms .. 1 s, ports
+/* Fill defaults: window 256, burst 32, rst, probe on, probe wait 20 ms .. 1 s, ports
  * 32768-60999, count 1. */
 void hs_fleet_config_default(hs_fleet_config *cfg);
 /* How many connections the port range can carry with --close none (each port once):
