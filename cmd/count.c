@@ -349,8 +349,9 @@ static void summary(struct run *r, int code, const char *outcome, const char *ms
 		fprintf(r->out, ",\"t\":%s}\n", t);
 	} else {
 		const char *us = us_unit(r);
-		fprintf(r->out, "%u handshakes with %s from %s:%u-%u, --close %s\n", r->f.cfg.count, rep, lep, r->lo, r->hi,
-		        close_name(r->f.cfg.close));
+		bool v6 = r->local.addr.family == AF_INET6;
+		fprintf(r->out, "%u handshakes with %s from %s%s%s:%u-%u, --close %s\n", r->f.cfg.count, rep, v6 ? "[" : "",
+		        lep, v6 ? "]" : "", r->lo, r->hi, close_name(r->f.cfg.close));
 		fprintf(r->out, "  SYNs sent      %u (%u retransmissions), cookie probes %u\n", st->syns_sent, rtx,
 		        st->probes_sent);
 		fprintf(r->out, "  SYN,ACKs       %u\n", st->synacks);
