@@ -173,6 +173,15 @@ static void flush(struct run *r)
 		if (hs_sender_send(r->d->s.snd, &t.src, &t.dst, &t.tx, err, sizeof(err)) < 0) {
 			if (!r->send_errors++)
 				snprintf(r->send_err, sizeof(r->send_err), "%s", err);
+			continue;
+		}
+		if (r->d->s.dumping) {
+			/* -w: what we sent, as the capture would have it (our SYNs' captured
+			 * copies replace these; the filter takes none of our other segments) */
+			uint8_t buf[128];
+			int n = hs_segment_encode_ip(&t.src, &t.dst, &t.tx, buf, sizeof(buf));
+			if (n > 0)
+				hs_capture_dump_ip(r->d->s.cap, buf, (size_t)n);
 		}
 	}
 	while (hs_fleet_next_record(&r->f, &rec)) {
