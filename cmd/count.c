@@ -463,5 +463,10 @@ int cmd_connect_count(struct cli *c, const char *host, const hs_endpoint *remote
 	hs_session_close(&d.s, false);
 	hs_cleanup_session = NULL;
 	hs_fleet_free(&r.f);
+	if (fflush(r.out) != 0 || ferror(r.out)) {
+		int e = errno;
+		if (code == 0) /* a success nobody could read is not one */
+			die(HS_EXIT_ENV, "cannot write the summary: %s", strerror(e ? e : EIO));
+	}
 	return code;
 }
