@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "drive.h"
 #include "hs/clock.h"
@@ -18,6 +19,7 @@
 
 #define PROGRESS_NS (100ull * 1000000ull) /* redraw the progress line at most 10 times a second */
 #define DRAIN_MAX 256                     /* frames taken in a row before timers get a turn */
+#define HS_COUNT_KEEP_MAX 1000
 
 struct run {
 	struct cli *c;
@@ -32,11 +34,15 @@ struct run {
 	char send_err[256];
 	uint64_t last_progress;
 	bool progress_shown;
+	hs_fleet_record *kept;            /* --close keep: established, to be saved at the end */
+	unsigned nkept, nsaved, keep_failed;
+	int first_id, last_id;
+	char keep_err[300];
 };
 
 static const char *close_name(enum hs_fleet_close m)
 {
-	return m == HS_FLEET_FIN ? "fin" : m == HS_FLEET_NONE ? "none" : "rst";
+	return m == HS_FLEET_FIN ? "fin" : m == HS_FLEET_NONE ? "none" : m == HS_FLEET_KEEP ? "keep" : "rst";
 }
 
 static void check_options(struct cli *c, enum hs_fleet_close *mode)
@@ -68,9 +74,15 @@ static void check_options(struct cli *c, enum hs_fleet_close *mode)
 	case CLOSE_RST: *mode = HS_FLEET_RST; break;
 	case CLOSE_FIN: *mode = HS_FLEET_FIN; break;
 	case CLOSE_NONE: *mode = HS_FLEET_NONE; break;
+	case CLOSE_KEEP:
+		/* each kept connection gets a guard table and a record of its own */
+		if (c->count > HS_COUNT_KEEP_MAX)
+			die(HS_EXIT_USAGE, "--close keep with --count keeps a guard table per connection: at most %d, not %d",
+			    HS_COUNT_KEEP_MAX, c->count);
+		*mode = HS_FLEET_KEEP;
+		break;
 	default:
-		die(HS_EXIT_USAGE, "--close %s is not supported with --count: use rst (default), fin or none",
-		    c->close == CLOSE_KEEP ? "keep" : "wait");
+		die(HS_EXIT_USAGE, "--close wait is not supported with --count: use rst (default), fin, none or keep");
 	}
 }
 
@@ -188,6 +200,8 @@ static void flush(struct run *r)
 		if (!r->t_first)
 			r->t_first = rec.t_ns;
 		r->t_last = rec.t_ns;
+		if (rec.kept && r->kept && r->nkept < r->f.cfg.count)
+			r->kept[r->nkept++] = rec;
 		emit_record(r, &rec);
 	}
 }
@@ -290,6 +304,74 @@ static void open_all(struct run *r)
 	hs_drop_privileges(true, err, sizeof(err)); /* keep CAP_NET_ADMIN: the guard goes at the end */
 }
 
+/* --close keep: each established connection gets what hs connect --close keep gives
+ * one (see keep() in drive.c): a kept guard of its own, its port reserved, a record
+ * in the store; then the run's range guard can go. One that cannot be kept is
+ * reset. */
+static void save_kept(struct run *r)
+{
+	struct drive *d = r->d;
+	char err[256];
+
+	for (unsigned i = 0; i < r->nkept; i++) {
+		const hs_fleet_record *k = &r->kept[i];
+		hs_endpoint l = r->local;
+		hs_guard g = { .table = "" };
+		hs_conn_record rec;
+		bool eperm;
+
+		l.port = k->sport;
+		if (!r->c->no_guard &&
+		    (hs_guard_install_conn(&g, &l, &r->remote, &eperm, err, sizeof(err)) < 0 ||
+		     hs_guard_keep(&g, &l, &r->remote, err, sizeof(err)) < 0))
+			goto failed;
+		if (g.table[0])
+			(void)hs_guard_reserve(&g, &l, &r->remote, err, sizeof(err)); /* only a help */
+		memset(&rec, 0, sizeof(rec));
+		rec.local = l;
+		rec.remote = r->remote;
+		snprintf(rec.iface, sizeof(rec.iface), "%s", d->ifname);
+		rec.state = k->snap.state;
+		rec.peer_state = k->snap.peer_state;
+		rec.iss = k->snap.iss;
+		rec.irs = k->snap.irs;
+		rec.snd_una = rec.snd_nxt = k->snap.snd_nxt;
+		rec.rcv_nxt = k->snap.rcv_nxt;
+		rec.snd_wnd = k->snap.snd_wnd;
+		rec.rcv_wnd = k->rcv_wnd;
+		rec.peer_mss = k->snap.peer_mss;
+		rec.snd_wscale = k->snap.snd_wscale;
+		rec.rcv_wscale = k->snap.rcv_wscale;
+		rec.ws_ok = k->snap.ws_ok;
+		rec.sack_ok = k->snap.sack_ok;
+		rec.ts_ok = k->snap.ts_ok;
+		rec.ts_recent = k->snap.ts_recent;
+		/* TSval when the snapshot was taken: a resumed one advances from the record's
+		 * time, later still, so it never goes back (PAWS) */
+		rec.ts_clock = k->snap.ts_val;
+		snprintf(rec.guard, sizeof(rec.guard), "%s", g.table);
+		rec.created = time(NULL);
+		rec.pid = getpid();
+		if (hs_store_save(d->state_dir, &rec, err, sizeof(err)) < 0)
+			goto failed;
+		if (!r->nsaved++)
+			r->first_id = rec.id;
+		r->last_id = rec.id;
+		continue;
+failed:
+		if (!r->keep_failed++)
+			snprintf(r->keep_err, sizeof(r->keep_err), "%s", err);
+		if (g.table[0])
+			hs_guard_remove(&g, err, sizeof(err));
+		/* not kept: no half of it left at the peer */
+		hs_tx rst;
+		memset(&rst, 0, sizeof(rst));
+		rst.flags = HS_RST;
+		rst.seq = k->snap.snd_nxt;
+		(void)hs_sender_send(d->s.snd, &l, &r->remote, &rst, err, sizeof(err));
+	}
+}
+
 /* Exit status and outcome word from the figures. */
 static int verdict(const struct run *r, int sig, const char **outcome, char *msg, size_t len)
 {
@@ -302,6 +384,12 @@ static int verdict(const struct run *r, int sig, const char **outcome, char *msg
 		*outcome = "interrupted";
 		snprintf(msg, len, "interrupted by %s after %u of %u handshakes", cli_signal_name(sig), st->finished, n);
 		return 128 + sig;
+	}
+	if (r->keep_failed) {
+		*outcome = "error";
+		snprintf(msg, len, "%u of %u established connections could not be kept (reset instead): %s", r->keep_failed,
+		         r->nkept, r->keep_err);
+		return HS_EXIT_ENV;
 	}
 	if (bad) {
 		*outcome = st->outcome[HS_FO_REFUSED] ? "refused" : st->outcome[HS_FO_RESET] ? "reset" : "unreachable";
@@ -344,13 +432,17 @@ static void summary(struct run *r, int code, const char *outcome, const char *ms
 		        "\"established\":%u,\"half_open\":%u,\"refused\":%u,\"reset\":%u,\"timeout\":%u,\"icmp\":%u,"
 		        "\"interrupted\":%u,\"syncookies\":%u,\"not_cookies\":%u,\"cookies_unknown\":%u,"
 		        "\"cookie_synacks\":%u,\"rtt_us\":{\"samples\":%u,\"p50\":%u,\"p90\":%u,\"p99\":%u,\"max\":%u},"
-		        "\"elapsed\":%s,\"per_sec\":%.1f,\"send_errors\":%lu,\"stray\":%u}",
+		        "\"elapsed\":%s,\"per_sec\":%.1f,\"send_errors\":%lu,\"stray\":%u",
 		        outcome, code, lep, rep, r->f.cfg.count, close_name(r->f.cfg.close), r->lo, r->hi, st->started,
 		        st->syns_sent, rtx, st->probes_sent, st->synacks, st->outcome[HS_FO_ESTABLISHED],
 		        st->outcome[HS_FO_SYNACK], st->outcome[HS_FO_REFUSED], st->outcome[HS_FO_RESET],
 		        st->outcome[HS_FO_TIMEOUT], st->outcome[HS_FO_UNREACHABLE], st->outcome[HS_FO_INTERRUPTED],
 		        st->cookie[HS_COOKIE_YES], st->cookie[HS_COOKIE_NO], st->cookie[HS_COOKIE_UNKNOWN],
 		        st->cookie_synacks, st->nrtt, p50, p90, p99, pmax, t, per_sec, r->send_errors, st->stray);
+		if (r->f.cfg.close == HS_FLEET_KEEP)
+			fprintf(r->out, ",\"kept\":%u,\"kept_ids\":[%d,%d]", r->nsaved, r->nsaved ? r->first_id : 0,
+			        r->nsaved ? r->last_id : 0);
+		fputc('}', r->out);
 		if (dropped)
 			fprintf(r->out, ",\"capture_drops\":%lu", dropped);
 		if (msg[0])
@@ -383,6 +475,9 @@ static void summary(struct run *r, int code, const char *outcome, const char *ms
 			fprintf(r->out, "  RTT            p50 %u %s, p90 %u %s, p99 %u %s, max %u %s (%u samples)\n", p50, us,
 			        p90, us, p99, us, pmax, us, st->nrtt);
 		fprintf(r->out, "  elapsed        %.3f s, %.0f handshakes/s\n", secs, per_sec);
+		if (r->f.cfg.close == HS_FLEET_KEEP && r->nsaved)
+			fprintf(r->out, "  kept           %u, ids %d to %d (hs ls; hs fin ID, hs rst ID)\n", r->nsaved,
+			        r->first_id, r->last_id);
 		if (r->send_errors)
 			fprintf(r->out, "  send errors    %lu (first: %s)\n", r->send_errors, r->send_err);
 		if (dropped)
@@ -443,6 +538,12 @@ int cmd_connect_count(struct cli *c, const char *host, const hs_endpoint *remote
 	if (mode == HS_FLEET_NONE && fc.count > ports)
 		die(HS_EXIT_USAGE, "--close none uses each source port once: %u-%u has %u free ports for %u handshakes "
 		    "(widen --sport-range or lower --count)", r.lo, r.hi, ports, fc.count);
+	if (mode == HS_FLEET_KEEP) {
+		drive_prepare_keep(&d); /* the store can take the records: found before any SYN */
+		r.kept = calloc(fc.count, sizeof(*r.kept));
+		if (!r.kept)
+			die(HS_EXIT_ENV, "out of memory");
+	}
 	if (hs_fleet_init(&r.f, &fc, err, sizeof(err)) < 0)
 		die(HS_EXIT_ENV, "%s", err);
 
@@ -456,13 +557,16 @@ int cmd_connect_count(struct cli *c, const char *host, const hs_endpoint *remote
 	r.t0 = hs_now_ns();
 	int sig = run_loop(&r);
 	uint64_t t_end = hs_now_ns();
+	if (mode == HS_FLEET_KEEP)
+		save_kept(&r); /* before the range guard goes: they stay guarded throughout */
 	const char *outcome;
-	char msg[300];
+	char msg[700];
 	int code = verdict(&r, sig, &outcome, msg, sizeof(msg));
 	summary(&r, code, outcome, msg, t_end);
 	hs_session_close(&d.s, false);
 	hs_cleanup_session = NULL;
 	hs_fleet_free(&r.f);
+	free(r.kept);
 	if (fflush(r.out) != 0 || ferror(r.out)) {
 		int e = errno;
 		if (code == 0) /* a success nobody could read is not one */

@@ -415,6 +415,16 @@ static void synack_taken(hs_fleet *f, struct hs_fleet_slot *s, const hs_segment 
 		return;
 	}
 	emit(f, s, o, now);
+	if (f->cfg.close == HS_FLEET_KEEP) {
+		set_outcome(s, HS_FO_ESTABLISHED);
+		s->rec.kept = true;
+		hs_tcb_snapshot_take(&s->tcb, now, &s->rec.snap);
+		s->rec.rcv_wnd = s->tcb.rcv_wnd;
+		s->tcb_done = true; /* hs fin / hs rst take it from here */
+		if (!s->probe_wait)
+			release(f, s, now);
+		return;
+	}
 	if (f->cfg.close == HS_FLEET_RST) {
 		set_outcome(s, HS_FO_ESTABLISHED);
 		hs_tcb_abort(&s->tcb, false, now, &c);

@@ -31,6 +31,8 @@ enum hs_fleet_close {
 	HS_FLEET_RST = 0,  /* abort with RST at once (the default) */
 	HS_FLEET_FIN,      /* orderly close; the TCB's TIME-WAIT holds the port */
 	HS_FLEET_NONE,     /* never answer the SYN,ACK: a half-open connection at the peer */
+	HS_FLEET_KEEP,     /* leave it ESTABLISHED: the record carries the TCB's snapshot for
+	                    * the driver to save (the TCB is fed nothing more) */
 };
 
 /* How one connection ended (hs_fleet_outcome_name: the JSON word). */
@@ -91,6 +93,9 @@ typedef struct hs_fleet_record {
 	uint8_t wscale;
 	uint8_t icmp_type, icmp_code; /* HS_FO_UNREACHABLE */
 	int syns;               /* SYNs sent for it (1 + retransmissions), probe excluded */
+	bool kept;              /* HS_FLEET_KEEP, established: snap and rcv_wnd hold the TCB */
+	hs_tcb_snapshot snap;   /* as it was once our ACK left */
+	uint32_t rcv_wnd;
 } hs_fleet_record;
 
 /* The figures of the run. */

@@ -94,6 +94,28 @@ handshakes() {
 	assert_no_guard_left
 }
 
+@test "count: --close keep leaves 3 connections ESTABLISHED, each kept with its own guard, for hs rst" {
+	count_peer --eof # holds each connection open until EOF (or our RST)
+	hs_a connect "$LAB_ADDR_B" 8080 --count 3 --close keep --state-dir "$STATE" --json -q
+	assert_success
+	[[ $(jq '.handshakes.kept' <<<"$output") == 3 ]] || fail "not 3 kept: $output"
+	# the peer holds three established connections, hs's guards one table each, kept ones
+	(($(lab_established b 8080 | wc -l) == 3)) || fail "the peer has: $(lab_established b 8080)"
+	local tables
+	tables=$(lab_hs_tables a)
+	(($(grep -c '^hs_kept_' <<<"$tables") == 3)) || fail "not 3 kept tables: $tables"
+	run ! grep -v '^hs_kept_' <<<"$tables"
+	# each goes on with hs rst; then nothing is left, at the peer either
+	local id
+	for id in 1 2 3; do
+		hs_a rst "$id" --state-dir "$STATE" -q
+		assert_success
+	done
+	wait_until 5 eval '[[ -z $(lab_established b 8080) ]]'
+	assert_no_guard_left
+	assert_no_state_left
+}
+
 @test "count: no listener, every handshake refused, exit 1, the peer's kernel sent the RSTs" {
 	local before after
 	before=$(peer_counter TcpOutRsts)
@@ -113,7 +135,7 @@ handshakes() {
 	local args
 	for args in "--count 0" "--count x" "--count 1000001" "--count 2 --rate -1" "--count 2 --rate 0" \
 		"--count 2 --sport-range 5-1" "--count 2 --sport-range 70000-70001" "--close none" "--step --count 2" \
-		"--count 2 --isn 5" "--count 2 --sport 4000" "--count 2 --tfo" "--rate 5" "--count 2 --close keep" \
+		"--count 2 --isn 5" "--count 2 --sport 4000" "--count 2 --tfo" "--rate 5" "--count 2 --close wait" "--count 1001 --close keep" \
 		"--count 20 --close none --sport-range 41000-41009"; do
 		# shellcheck disable=SC2086
 		hs_a connect "$LAB_ADDR_B" 8080 $args

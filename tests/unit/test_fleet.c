@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "hs/fleet.h"
+#include "hs/state.h"
 #include "tap.h"
 
 #define MS 1000000ull
@@ -340,6 +341,31 @@ static void test_syn_sent_close_none(void)
 	hs_fleet_free(&f);
 }
 
+static void test_syn_sent_close_keep(void)
+{
+	hs_fleet f;
+	hs_fleet_tx tx[64];
+	hs_fleet_record rec[16];
+	hs_fleet_config c = base(1);
+	char err[256];
+
+	c.close = HS_FLEET_KEEP;
+	OK(hs_fleet_init(&f, &c, err, sizeof(err)) == 0, "keep: init");
+	hs_fleet_step(&f, T0);
+	take(&f, tx, 64);
+	uint32_t iss = tx[0].tx.seq;
+	hs_segment sa = from_peer(tx[0].src.port, HS_SYN | HS_ACK, 5000, iss + 1);
+	hs_fleet_input(&f, &sa, T0 + 1000, T0 + 1000);
+	EQ_INT(take(&f, tx, 64), 1, "keep: only the ACK leaves");
+	EQ_INT(tx[0].tx.flags, HS_ACK, "keep: the ACK");
+	EQ_INT(records(&f, rec, 16), 1, "keep: finished");
+	OK(rec[0].kept, "keep: marked kept");
+	EQ_STR(hs_state_name(rec[0].snap.state), "ESTABLISHED", "keep: the snapshot is ESTABLISHED");
+	EQ_INT(rec[0].snap.snd_nxt, iss + 1, "keep: SND.NXT after the SYN");
+	EQ_INT(rec[0].snap.rcv_nxt, 5001, "keep: RCV.NXT after the peer's SYN");
+	hs_fleet_free(&f);
+}
+
 static void test_syn_sent_icmp_unreachable(void)
 {
 	hs_fleet f;
@@ -450,6 +476,7 @@ int main(void)
 	test_established_probe_cookie_no();
 	test_established_probe_silence();
 	test_syn_sent_close_none();
+	test_syn_sent_close_keep();
 	test_syn_sent_icmp_unreachable();
 	test_syn_sent_stop();
 	test_percentiles_and_cookie_mss();
