@@ -445,8 +445,11 @@ static void summary(struct run *r, int code, const char *outcome, const char *ms
 		fputc('}', r->out);
 		if (dropped)
 			fprintf(r->out, ",\"capture_drops\":%lu", dropped);
-		if (msg[0])
-			fprintf(r->out, ",\"message\":\"%s\"", msg); /* our own text: no quotes or controls */
+		if (msg[0]) {
+			char esc[2048];
+			hs_escape_text((const uint8_t *)msg, strlen(msg), esc, sizeof(esc), true);
+			fprintf(r->out, ",\"message\":\"%s\"", esc);
+		}
 		fprintf(r->out, ",\"t\":%s}\n", t);
 	} else {
 		const char *us = us_unit(r);
