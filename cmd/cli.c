@@ -102,7 +102,8 @@ struct command {
 		      O_RETRIES | O_STEP | O_NOGUARD | O_TIMEWAIT | O_HEX | O_SETTLE | O_IPHDR | O_MD5)
 
 static const struct command commands[] = {
-	{ "connect", cmd_connect, SEGMENT_OPTS | O_TFO, "hs connect HOST PORT [OPTIONS]",
+	{ "connect", cmd_connect, SEGMENT_OPTS | O_TFO | O_COUNT | O_RATE | O_SPORTRANGE | O_NOCOOKIEPROBE,
+	  "hs connect HOST PORT [OPTIONS]",
 	  "Active open from userspace: SYN -> SYN,ACK -> ACK, every segment and state shown.\n"
 	  "HOST PORT may also be written HOST:PORT, [V6] PORT or [V6]:PORT.\n\n"
 	  SEGMENT_HELP
@@ -111,7 +112,16 @@ static const struct command commands[] = {
 	  "                    a saved cookie, a cookie request. --opt tfo=HEX with --send\n"
 	  "                    puts the data in the SYN too; a cookie a SYN,ACK returns is\n"
 	  "                    saved for the peer (in the store, see --state-dir)\n"
-	  "\n" CLOSE_HELP, V_NONE,
+	  "  --count N         N handshakes (1 to 1000000) in one run, one summary (RTT\n"
+	  "                    percentiles, SYN cookies); --close rst (default), fin, none\n"
+	  "                    or keep (at most 1000)\n"
+	  "  --rate R          with --count: R SYNs per second (default: as fast as a pool\n"
+	  "                    of 256 handshakes in flight allows)\n"
+	  "  --sport-range A-B with --count: the source ports (default: the free ones of\n"
+	  "                    ip_local_port_range); a port is reused once its handshake ended\n"
+	  "  --no-cookie-probe with --count: no second SYN to tell a SYN cookie (\"unknown\")\n"
+	  "\n" CLOSE_HELP
+	  "  none   (--count only) never answer the SYN,ACK: half-open connections\n", V_NONE,
 	  "active open: SYN, SYN,ACK, ACK, every segment and state shown" },
 	{ "listen", cmd_listen, SEGMENT_OPTS | O_SYNTIMEOUT | O_TFOCOOKIE, "hs listen [ADDR] PORT [OPTIONS]",
 	  "Passive open: wait for a SYN, answer SYN,ACK, wait for the ACK. ADDR (an address\n"
@@ -569,12 +579,12 @@ static void parse_num_opt(const char *opt, const char *arg, hs_num *n)
 
 static enum close_mode parse_close(const char *s)
 {
-	static const char *const names[] = { "keep", "fin", "wait", "rst" };
+	static const char *const names[] = { "keep", "fin", "wait", "rst", "none" };
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (strcmp(s, names[i]) == 0)
 			return (enum close_mode)i;
-	die(HS_EXIT_USAGE, "--close must be keep, fin, wait or rst, not \"%s\"", s);
+	die(HS_EXIT_USAGE, "--close must be keep, fin, wait, rst or none (with --count), not \"%s\"", s);
 }
 
 static const char *option_name(unsigned bit)
@@ -680,7 +690,7 @@ static void complete_table(FILE *fp)
 			fprintf(fp, "opt\t-%c\t%s\t%s\t%s\t%s%s\n", o->shortopt, argk, hs_optval_name(o->value), cmds,
 			        (o->flags & OF_ALIAS) ? "alias: " : "", o->help);
 	}
-	fprintf(fp, "val\tclose\tkeep\tfin\twait\trst\n");
+	fprintf(fp, "val\tclose\tkeep\tfin\twait\trst\tnone\n");
 	fprintf(fp, "val\tcolor\tauto\talways\tnever\n");
 	fprintf(fp, "val\topt\tmss=1460,sack,ts,nop,wscale=7\tmss=\tsack\tts\tts=\twscale=\tnop\teol\ttfo\ttfo=\tmd5\tmd5=\traw=\n");
 	fprintf(fp, "val\texpect");
@@ -982,6 +992,31 @@ int hs_main(int argc, char **argv)
 			break;
 		case L_WAIT: c.wait = true; c.given |= O_WAIT; break;
 		case L_NOPROBE: c.no_probe = true; c.given |= O_NOPROBE; break;
+		case L_RATE: {
+			char *end;
+			errno = 0;
+			double r = strtod(optarg, &end);
+			if (errno || *end || !*optarg || !(r > 0) || r > 10000000)
+				die(HS_EXIT_USAGE, "--rate needs SYNs per second, a number > 0 (fractions allowed), not \"%s\"", optarg);
+			c.rate = r;
+			c.given |= O_RATE;
+			break;
+		}
+		case L_SPORTRANGE: {
+			unsigned long a, b;
+			char *end, *end2 = (char *)"";
+			errno = 0;
+			a = strtoul(optarg, &end, 10);
+			b = *end == '-' && end[1] >= '0' && end[1] <= '9' ? strtoul(end + 1, &end2, 10) : 0;
+			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end != '-' || end[1] < '0' || end[1] > '9' || *end2 ||
+			    a < 1 || b > 65535 || a > b)
+				die(HS_EXIT_USAGE, "--sport-range needs A-B, ports 1 <= A <= B <= 65535, not \"%s\"", optarg);
+			c.sport_lo = (uint16_t)a;
+			c.sport_hi = (uint16_t)b;
+			c.given |= O_SPORTRANGE;
+			break;
+		}
+		case L_NOCOOKIEPROBE: c.no_cookie_probe = true; c.given |= O_NOCOOKIEPROBE; break;
 		case L_TFO: c.tfo = true; c.given |= O_TFO; break;
 		case L_TFOCOOKIE: {
 			/* RFC 7413 4.1.1: a cookie is 4 to 16 bytes */
@@ -1003,7 +1038,8 @@ int hs_main(int argc, char **argv)
 			c.given |= O_SETTLE;
 			break;
 		case L_COUNT:
-			c.count = (int)parse_ulong("--count", optarg, 1000);
+			c.count = (int)parse_ulong("--count", optarg, 1000000); /* connect's limit; others' below */
+			c.count_arg = optarg;
 			c.given |= O_COUNT;
 			break;
 		case L_FLAGS:
@@ -1142,6 +1178,10 @@ int hs_main(int argc, char **argv)
 	unsigned extra = c.given & ~cmd->accepts;
 	if (extra)
 		die(HS_EXIT_USAGE, "option %s does not apply to hs %s", option_name(extra & -extra), cmd->name);
+	if ((c.given & O_COUNT) && cmd->fn != cmd_connect && c.count > 1000)
+		die(HS_EXIT_USAGE, "--count needs a number from 0 to 1000, not \"%s\"", c.count_arg);
+	if (c.close == CLOSE_NONE && !(cmd->fn == cmd_connect && (c.given & O_COUNT)))
+		die(HS_EXIT_USAGE, "--close none leaves connections half-open: only with hs connect --count N");
 	c.cmd = cmd->name;
 	c.args = argv + optind + 1;
 	c.nargs = argc - optind - 1;

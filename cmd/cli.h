@@ -13,7 +13,8 @@
 #define HS_MAX_SEND 32
 #define HS_MAX_READ 2   /* -r FILE: one capture, or one from each end */
 
-enum close_mode { CLOSE_KEEP = 0, CLOSE_FIN, CLOSE_WAIT, CLOSE_RST };
+/* CLOSE_NONE: hs connect --count only: never answer the SYN,ACK (half-open). */
+enum close_mode { CLOSE_KEEP = 0, CLOSE_FIN, CLOSE_WAIT, CLOSE_RST, CLOSE_NONE };
 
 /* Bits naming each option, to check which subcommand accepts it. */
 enum {
@@ -27,6 +28,7 @@ enum {
 	O_IPHDR = 1u << 24, /* --ttl, --hop-limit, --flow-label: on every segment hs sends */
 	O_MD5 = 1u << 25, /* --md5-key: RFC 2385 signatures */
 	O_NOPROBE = 1u << 26, /* ls --no-probe: no traffic, nothing removed (completions) */
+	O_RATE = 1u << 27, O_SPORTRANGE = 1u << 28, O_NOCOOKIEPROBE = 1u << 29, /* connect --count */
 };
 
 /* One --send, --send-hex or --send-file, decoded; the bytes live until exit (the
@@ -70,6 +72,12 @@ struct cli {
 	uint64_t time_wait_ns;
 	uint64_t settle_ns;         /* --settle: take in the peer's segments this long before deciding */
 	int count;
+	const char *count_arg;      /* as given (--count's limit depends on the command) */
+	/* connect --count: --rate (SYNs/s, 0: as fast as the pool allows), --sport-range,
+	 * --no-cookie-probe */
+	double rate;
+	uint16_t sport_lo, sport_hi;
+	bool no_cookie_probe;
 	/* RFC 7413 Fast Open: connect --tfo (the cookie saved for the peer), listen
 	 * --tfo-cookie HEX (the cookie it hands out and accepts) */
 	bool tfo;
@@ -102,6 +110,8 @@ void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf,
 
 /* Subcommands: each gets the parsed command line and returns the exit status. */
 int cmd_connect(struct cli *c);
+/* hs connect --count N: many handshakes (cmd/count.c). */
+int cmd_connect_count(struct cli *c, const char *host, const hs_endpoint *remote);
 int cmd_listen(struct cli *c);
 int cmd_fin(struct cli *c);
 int cmd_rst(struct cli *c);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "drive.h"
+#include "opttab.h"
 #include "hs/clock.h"
 
 /* The --opt item for TCP Fast Open (not a raw one), or NULL. */
@@ -119,6 +120,11 @@ int cmd_connect(struct cli *c)
 			    "hs connect [V6]:PORT or hs connect V6 PORT)", host);
 		die(HS_EXIT_USAGE, "connect needs HOST and PORT (hs connect %s PORT, or %s:PORT)", host, host);
 	}
+	if (c->given & O_COUNT)
+		return cmd_connect_count(c, host, &remote);
+	if (c->given & (O_RATE | O_SPORTRANGE | O_NOCOOKIEPROBE))
+		die(HS_EXIT_USAGE, "%s goes with --count N (many handshakes)",
+		    hs_option_name(c->given & (O_RATE | O_SPORTRANGE | O_NOCOOKIEPROBE) & -(c->given & (O_RATE | O_SPORTRANGE | O_NOCOOKIEPROBE))));
 	cli_enter_netns(c);
 	cli_output_init(c, &d.out);
 	drive_route(&d, host, &remote, &local);

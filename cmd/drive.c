@@ -775,6 +775,7 @@ int drive_close(struct drive *d, enum close_mode mode)
 	if (closed_by_edit(d) && mode != CLOSE_RST)
 		return follow_close(d);
 	switch (mode) {
+	case CLOSE_NONE: /* refused by the command line without --count (cmd/count.c) */
 	case CLOSE_KEEP:
 		return keep(d);
 	case CLOSE_RST:

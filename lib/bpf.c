@@ -142,3 +142,39 @@ int hs_bpf_conn(const hs_endpoint *local, const hs_endpoint *remote, char *buf, 
 	}
 	return 0;
 }
+
+int hs_bpf_range(const hs_addr *local, uint16_t port_lo, uint16_t port_hi, const hs_endpoint *remote,
+                 char *buf, size_t len)
+{
+	struct text t = { .buf = buf, .len = len };
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	int family = remote->addr.family;
+	const char *proto = family == AF_INET ? "ip and tcp" : "ip6 and tcp";
+	hs_endpoint lep = { .addr = *local };
+
+	if (!buf || len == 0)
+		return -1;
+	buf[0] = '\0';
+	if ((family != AF_INET && family != AF_INET6) || local->family != family || !remote->port || !port_lo ||
+	    port_lo > port_hi || !inet_ntop(family, &local->u, l, sizeof(l)) ||
+	    !inet_ntop(family, &remote->addr.u, r, sizeof(r)))
+		return -1;
+	/* The peer's segments, and of ours only the SYNs as they leave (their capture
+	 * time starts each handshake's RTT): our ACKs and RSTs would only fill the ring.
+	 * The flags byte: tcp[13] for IPv4; ip6[53] for IPv6 without extension headers
+	 * (libpcap has no tcp[] for IPv6). */
+	put(&t, "(%s and ((src host %s and src portrange %u-%u and dst host %s and dst port %u and %s & 2 != 0) or "
+	    "(src host %s and src port %u and dst host %s and dst portrange %u-%u)))",
+	    proto, l, port_lo, port_hi, r, remote->port, family == AF_INET ? "tcp[13]" : "ip6[53]", r, remote->port, l,
+	    port_lo, port_hi);
+	put(&t, " or ");
+	if (family == AF_INET)
+		put_icmp4(&t, &lep);
+	else
+		put_icmp6(&t, &lep);
+	if (t.overflow) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return 0;
+}

@@ -271,13 +271,13 @@ static int make_match(const hs_endpoint *local, const hs_endpoint *remote, char 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+static int install_match(hs_guard *g, const char *match, const char *comment, bool *eperm, char *err,
+                         size_t errlen);
+
 static int install(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote,
                    bool *eperm, char *err, size_t errlen)
 {
-	char match[256], comment[GUARD_COMMENT_MAX + 16], cmd[GUARD_CMDLEN], name[HS_GUARD_NAMELEN];
-	struct nft_failure f;
-	bool with_comment = true;
-	int tries = 0;
+	char match[256], comment[GUARD_COMMENT_MAX + 16];
 
 	if (eperm)
 		*eperm = false;
@@ -288,6 +288,21 @@ static int install(hs_guard *g, const hs_endpoint *local, const hs_endpoint *rem
 		return -1;
 	}
 	make_comment(local, remote, comment, sizeof(comment));
+	return install_match(g, match, comment, eperm, err, errlen);
+}
+
+/* One table hs_<pid>_<n> with one input drop rule: match (nft rule text). */
+static int install_match(hs_guard *g, const char *match, const char *comment, bool *eperm, char *err,
+                         size_t errlen)
+{
+	char cmd[GUARD_CMDLEN], name[HS_GUARD_NAMELEN];
+	struct nft_failure f;
+	bool with_comment = true;
+	int tries = 0;
+
+	if (eperm)
+		*eperm = false;
+	g->table[0] = '\0';
 	for (;;) {
 		snprintf(name, sizeof(name), "hs_%ld_%u", (long)getpid(), guard_counter++);
 		/* "create", not "add": a table left by an earlier process with our pid (a
@@ -330,6 +345,39 @@ int hs_guard_install_conn(hs_guard *g, const hs_endpoint *local, const hs_endpoi
 int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, char *err, size_t errlen)
 {
 	return install(g, local, NULL, eperm, err, errlen);
+}
+
+int hs_guard_install_range(hs_guard *g, const hs_addr *local, uint16_t port_lo, uint16_t port_hi,
+                           const hs_endpoint *remote, bool *eperm, char *err, size_t errlen)
+{
+	char l[INET6_ADDRSTRLEN + 1], r[INET6_ADDRSTRLEN + 1], match[256], comment[GUARD_COMMENT_MAX + 16];
+	const char *ipkw = remote->addr.family == AF_INET6 ? "ip6" : "ip";
+
+	if (eperm)
+		*eperm = false;
+	g->table[0] = '\0';
+	if ((remote->addr.family != AF_INET && remote->addr.family != AF_INET6) || local->family != remote->addr.family ||
+	    !remote->port || !port_lo || port_lo > port_hi) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot install the RST guard: invalid endpoints");
+		return -1;
+	}
+	format_addr(local, l, sizeof(l));
+	format_addr(&remote->addr, r, sizeof(r));
+	int n = port_lo == port_hi
+		? snprintf(match, sizeof(match), "%s saddr %s %s daddr %s tcp sport %u tcp dport %u", ipkw, r, ipkw, l,
+		           remote->port, port_lo)
+		: snprintf(match, sizeof(match), "%s saddr %s %s daddr %s tcp sport %u tcp dport %u-%u", ipkw, r, ipkw, l,
+		           remote->port, port_lo, port_hi);
+	if (n < 0 || (size_t)n >= sizeof(match)) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot install the RST guard: invalid endpoints");
+		return -1;
+	}
+	n = snprintf(comment, sizeof(comment), " comment \"hs guard for %s:%u-%u -> %s\"", l, port_lo, port_hi, r);
+	if (n < 0 || (size_t)n >= sizeof(comment) || n - 12 >= GUARD_COMMENT_MAX)
+		comment[0] = '\0';
+	return install_match(g, match, comment, eperm, err, errlen);
 }
 
 int hs_guard_keep(hs_guard *g, const hs_endpoint *local, const hs_endpoint *remote, char *err, size_t errlen)

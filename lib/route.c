@@ -405,3 +405,28 @@ int hs_port_hold(const hs_endpoint *local)
 	}
 	return fd;
 }
+
+void hs_local_ports_used(uint8_t bits[8192])
+{
+	struct port_set *s = (struct port_set *)bits;
+
+	memset(bits, 0, 8192);
+	each_local_port(false, set_port, s);
+	mark_reserved(s);
+}
+
+void hs_ephemeral_range(uint16_t *lo, uint16_t *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned a, b;
+
+	*lo = 32768;
+	*hi = 60999;
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
+		*lo = (uint16_t)a;
+		*hi = (uint16_t)b;
+	}
+	fclose(f);
+}

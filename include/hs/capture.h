@@ -53,5 +53,11 @@ void hs_capture_close(hs_capture *c);
  * ICMPv6 errors addressed to local. remote port 0 = any (listen), remote address
  * family 0 = any. Pure. Returns 0, or -1 if buf is too small. */
 int hs_bpf_conn(const hs_endpoint *local, const hs_endpoint *remote, char *buf, size_t len);
+/* BPF text for many connections to one peer (hs connect --count): TCP between local
+ * (any port in [port_lo, port_hi]) and remote, both directions, plus ICMP / ICMPv6
+ * errors addressed to local. Pure. Returns 0, or -1 if buf is too small or the
+ * endpoints are not of one family. */
+int hs_bpf_range(const hs_addr *local, uint16_t port_lo, uint16_t port_hi, const hs_endpoint *remote,
+                 char *buf, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #define HS_GUARD_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "hs/addr.h"
 
 #define HS_GUARD_NAMELEN 48
@@ -28,6 +29,11 @@ int hs_guard_install_conn(hs_guard *g, const hs_endpoint *local, const hs_endpoi
                           bool *eperm, char *err, size_t errlen);
 /* Drop TCP to local port (local address family 0 = any address of either family). */
 int hs_guard_install_listen(hs_guard *g, const hs_endpoint *local, bool *eperm, char *err, size_t errlen);
+/* hs connect --count: one guard for a whole run, dropping remote -> local TCP to any
+ * local port in [port_lo, port_hi] (`tcp dport A-B`), in one rule of one table named
+ * as every guard (hs_<pid>_<n>). Returns 0, or -1 with err (eperm: privilege). */
+int hs_guard_install_range(hs_guard *g, const hs_addr *local, uint16_t port_lo, uint16_t port_hi,
+                           const hs_endpoint *remote, bool *eperm, char *err, size_t errlen);
 /* Make the guard a kept one: in one nft batch, a "hs_kept_<pid>_<n>" table dropping
  * only this 4-tuple replaces g's table (g->table is renamed). Stale-guard cleanup
  * never removes a kept table. A no-op on a guard that is kept already. */

@@ -3,6 +3,7 @@
 #define HS_ROUTE_H
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "hs/addr.h"
 
 /* Source address for dst (connect a UDP socket, getsockname) and the interface that
@@ -25,6 +26,11 @@ int hs_iface_addr(const char *name, int family, hs_addr *out);
 /* Is a local TCP socket bound to this port (any address)? Reads /proc/net/tcp{,6}.
  * listening_only: only LISTEN sockets. */
 bool hs_local_port_in_use(uint16_t port, bool listening_only);
+/* Every port a local TCP socket uses (any state, any address: /proc/net/tcp{,6},
+ * read once) or ip_local_reserved_ports holds: one bit per port (port / 8, bit port % 8). */
+void hs_local_ports_used(uint8_t bits[8192]);
+/* ip_local_port_range (32768-60999 when it cannot be read). */
+void hs_ephemeral_range(uint16_t *lo, uint16_t *hi);
 /* Pick a free ephemeral port (not in use locally, per /proc). */
 uint16_t hs_pick_ephemeral_port(void);
 /* Hold local's port for as long as this process runs: a TCP socket bound to

@@ -130,7 +130,7 @@ fish_complete() {
 
 @test "bash: values: --close modes, --opt kinds, --color, --expect, files, interfaces, namespaces" {
 	run bash_complete hs connect --close ''
-	[[ $(sorted <<<"${lines[*]}") == "fin keep rst wait " ]] || fail "--close: ${lines[*]}"
+	[[ $(sorted <<<"${lines[*]}") == "fin keep none rst wait " ]] || fail "--close: ${lines[*]}"
 	run bash_complete hs connect --close=w
 	[[ ${lines[*]} == wait ]] || fail "--close=w: ${lines[*]}"
 	run bash_complete hs connect --opt mss=1460,wsc
@@ -199,7 +199,7 @@ fish_complete() {
 		[[ $got == "$(table_opts "$c" -)" ]] || fail "hs $c -: offered [$got], the table has [$(table_opts "$c" -)]"
 	done
 	run zsh_complete hs connect --close ''
-	[[ $(sorted <<<"${lines[*]}") == "fin keep rst wait " ]] || fail "--close: ${lines[*]}"
+	[[ $(sorted <<<"${lines[*]}") == "fin keep none rst wait " ]] || fail "--close: ${lines[*]}"
 	run zsh_complete hs script ''
 	[[ ${lines[*]} == FILES ]] || fail "script: ${lines[*]}"
 	run zsh_complete hs -i ''
@@ -221,7 +221,7 @@ fish_complete() {
 		[[ $got == "$want" ]] || fail "hs $c --: offered [$got], the table has [$want]"
 	done
 	run fish_complete 'hs connect --close '
-	[[ $(sorted <<<"${lines[*]}") == "fin keep rst wait " ]] || fail "--close: ${lines[*]}"
+	[[ $(sorted <<<"${lines[*]}") == "fin keep none rst wait " ]] || fail "--close: ${lines[*]}"
 	run fish_complete 'hs connect --opt mss=1460,s'
 	[[ ${lines[*]} == mss=1460,sack ]] || fail "--opt: ${lines[*]}"
 	run fish_complete 'hs -i '

@@ -379,8 +379,46 @@ static void test_errors(void)
 	OK(compiles_everywhere(f), "nothing known: compiles everywhere");
 }
 
+/* hs connect --count: a port range toward one peer; of ours only the SYNs. */
+static void test_range(void)
+{
+	char f[1024];
+	hs_endpoint r4 = ep(R4, 8080), r6 = ep(R6, 8080);
+	hs_endpoint l4 = ep(L4, 0), l6 = ep(L6, 0);
+	struct pkt k;
+
+	OK(hs_bpf_range(&l4.addr, 40000, 40099, &r4, f, sizeof(f)) == 0, "range: v4 filter");
+	OK(compiles_everywhere(f), "range: v4 compiles for every link type");
+	k = tcp4(R4, 8080, L4, 40050);
+	EQ_INT(matches(f, &k), 1, "range: the peer's segment to a port in the range");
+	k = tcp4(R4, 8080, L4, 40100);
+	EQ_INT(matches(f, &k), 0, "range: not to a port above it");
+	k = tcp4(R4, 8081, L4, 40050);
+	EQ_INT(matches(f, &k), 0, "range: not from another peer port");
+	k = tcp4(L4, 40000, R4, 8080);
+	k.b[33] = 0x02;
+	EQ_INT(matches(f, &k), 1, "range: our SYN as it leaves");
+	k.b[33] = 0x10;
+	EQ_INT(matches(f, &k), 0, "range: not our bare ACK (it would only fill the ring)");
+	k = icmp4("198.18.0.254", L4, 3, 1, L4, 40000, R4, 8080);
+	EQ_INT(matches(f, &k), 1, "range: an ICMP error to us");
+
+	OK(hs_bpf_range(&l6.addr, 40000, 40099, &r6, f, sizeof(f)) == 0, "range: v6 filter");
+	OK(compiles_everywhere(f), "range: v6 compiles for every link type");
+	k = tcp6(L6, 40001, R6, 8080);
+	EQ_INT(matches(f, &k), 1, "range: our IPv6 SYN");
+	k.b[53] = 0x10;
+	EQ_INT(matches(f, &k), 0, "range: not our IPv6 ACK");
+	k = tcp6(R6, 8080, L6, 40099);
+	EQ_INT(matches(f, &k), 1, "range: the peer's IPv6 segment");
+	OK(hs_bpf_range(&l4.addr, 40000, 40099, &r6, f, sizeof(f)) < 0, "range: mixed families refused");
+	OK(hs_bpf_range(&l4.addr, 5, 1, &r4, f, sizeof(f)) < 0, "range: an empty range refused");
+	OK(hs_bpf_range(&l4.addr, 1, 5, &r4, f, 20) < 0, "range: a small buffer refused");
+}
+
 int main(void)
 {
+	test_range();
 	test_ipv4_conn();
 	test_ipv6_conn();
 	test_listen();
