@@ -224,10 +224,11 @@ seg() {
 			}
 		}
 	EOF
-	local t0=$EPOCHREALTIME
+	local t0
+	t0=$(lab__now_us)
 	hs_a connect "$LAB_ADDR_B" 8080 --timeout 0.2 --retries 2 --json --state-dir "$STATE"
 	local elapsed
-	elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+	elapsed=$(awk -v a="$t0" -v b="$(lab__now_us)" 'BEGIN { print (b - a) / 1e6 }')
 	assert_failure 3
 	lab_assert_hs_error "^hs: timeout: no SYN,ACK from $LAB_ADDR_B:8080 after 2 retransmissions of our SYN "
 	expect "$(result)" outcome timeout

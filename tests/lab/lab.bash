@@ -53,9 +53,14 @@ lab_require() {
 	((${#missing[@]} == 0)) || lab_die "missing tools: ${missing[*]} (install them; the lab needs them)"
 }
 
+# Microseconds on the monotonic clock (/proc/uptime: CLOCK_BOOTTIME, 10 ms steps).
+# Not $EPOCHREALTIME: the wall clock of a VM is stepped now and then, and a step
+# ended a 10 s wait at once.
 lab__now_us() {
-	local t=${EPOCHREALTIME/./}
-	printf '%s' "$((10#$t))"
+	local up
+	read -r up _ </proc/uptime
+	up=${up/./}
+	printf '%s' "$((10#$up * 10000))"
 }
 
 # wait_until TIMEOUT CMD...: run CMD every 20 ms until it succeeds; fail after
