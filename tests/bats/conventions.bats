@@ -142,8 +142,8 @@ on_tty() {
 	usage2 connect 198.18.0.2 80 --send-=x
 	[[ $stderr == "hs: ambiguous option --send-: --send-hex, --send-file"* ]] || fail "--send-=x: $stderr"
 	# a unique prefix is still the option; no prefix at all is unknown
-	usage2 connect 198.18.0.2 80 --sp 0
-	[[ $stderr == *--sport* && $stderr != *ambiguous* ]] || fail "--sp 0: $stderr"
+	usage2 connect 198.18.0.2 80 --retr x
+	[[ $stderr == *--retries* && $stderr != *ambiguous* ]] || fail "--retr x: $stderr"
 	usage2 --frobnicate
 	[[ $stderr == "hs: unknown option --frobnicate"* ]] || fail "--frobnicate: $stderr"
 }
