@@ -148,10 +148,21 @@ uint16_t drive_source_port(struct drive *d, const hs_addr *src)
 	}
 	/* The kernel picks (bind to port 0: no scan of the socket tables); a port a kept
 	 * connection uses stays held by the refused socket, so the next pick differs. */
+	bool none_free = false;
 	for (int tries = 0; tries < 64; tries++) {
-		if (hs_port_hold_any(&local) < 0)
+		if (hs_port_hold_any(&local) < 0) {
+			none_free = errno == EADDRINUSE;
 			break;
+		}
 		if (!hs_store_local_in_use(d->state_dir, &local))
+			return local.port;
+	}
+	/* bind() refused the address itself (not a port): a free port from the socket
+	 * tables, as before, held where the address lets it be. */
+	for (int tries = 0; !none_free && tries < 64; tries++) {
+		local.port = hs_pick_ephemeral_port();
+		if (local.port && !hs_store_local_in_use(d->state_dir, &local) &&
+		    (hs_port_hold(&local) >= 0 || errno != EADDRINUSE))
 			return local.port;
 	}
 	die(HS_EXIT_ENV, "no free source port found: use --sport");

@@ -347,6 +347,24 @@ uint16_t hs_pick_ephemeral_port(void)
 	return 0;
 }
 
+/* The interface that holds link-local address a (its scope id), or 0 for any other
+ * address (or none found: bind() then says EINVAL, as before). */
+static unsigned link_local_scope(const struct in6_addr *a)
+{
+	struct ifaddrs *list, *i;
+	unsigned scope = 0;
+
+	if (!IN6_IS_ADDR_LINKLOCAL(a) || getifaddrs(&list) != 0)
+		return 0;
+	for (i = list; i && !scope; i = i->ifa_next) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)i->ifa_addr;
+		if (sin6 && sin6->sin6_family == AF_INET6 && memcmp(&sin6->sin6_addr, a, sizeof(*a)) == 0)
+			scope = sin6->sin6_scope_id ? sin6->sin6_scope_id : if_nametoindex(i->ifa_name);
+	}
+	freeifaddrs(list);
+	return scope;
+}
+
 int hs_port_hold_any(hs_endpoint *local)
 {
 	struct sockaddr_storage ss;
@@ -387,8 +405,11 @@ int hs_port_hold(const hs_endpoint *local)
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 		int off = 0;
 		sin6->sin6_family = AF_INET6;
-		if (local->addr.family == AF_INET6)
+		if (local->addr.family == AF_INET6) {
 			sin6->sin6_addr = local->addr.u.v6;
+			/* bind() to a link-local address needs its interface (EINVAL without). */
+			sin6->sin6_scope_id = link_local_scope(&local->addr.u.v6);
+		}
 		else /* no address yet (hs listen PORT): [::] and 0.0.0.0 both */
 			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 		sin6->sin6_port = htons(local->port);

@@ -231,6 +231,16 @@ xs() {
 	# send HOST%IFACE PORT too: the peer's kernel answers the SYN
 	hs_a send "$ll_b%$LAB_IF_A" 8080 --sport 40106 --expect syn-ack --json --state-dir "$STATE"
 	assert_success
+	# no --sport: the port the kernel picks is held on the link-local address too
+	hs_a connect "[$ll_b%$LAB_IF_A]:8080" --send picked --close fin --time-wait 0.1 --json --state-dir "$STATE"
+	assert_success
+	local picked
+	picked=$(segs '.dir == "out" and .flags == "SYN"' | jq -r .src)
+	[[ $picked == "[$ll_a]:"* ]] || fail "hs's SYN: $output"
+	wait_until 3 peer_said "^received \\[$ll_a(%[^]]*)?\\]:${picked##*:} 6 bytes: 'picked'\$" ||
+		fail "peer: $(cat "$LAB_DIR/peer.out")"
+	hs_a send "$ll_b%$LAB_IF_A" 8080 --expect syn-ack --json --state-dir "$STATE"
+	assert_success
 	hs_a connect "$ll_b" 8080 --state-dir "$STATE"
 	((status == 4)) || fail "no zone: exit $status: $stderr"
 	lab_assert_hs_error 'link-local destination .* needs an interface'
@@ -246,6 +256,8 @@ xs() {
 	[[ $ll_a == fe80:* ]] || fail "no link-local address in a: $ll_a"
 	hs_bg listen "[$ll_a%$LAB_IF_A]:$port" --send hello --close wait --timeout 3 --json --state-dir "$STATE"
 	wait_until 5 hs_listening || fail "hs does not listen: $(cat "$LAB_DIR/hs.err")"
+	# the port is held on the link-local address: a second hs listen there is refused
+	hs_usage_error "port $port is in use by another running hs" listen "[$ll_a%$LAB_IF_A]:$port" --syn-timeout 2
 	# python's connect((host, port)) drops a %zone: the 4-tuple from getaddrinfo keeps it
 	lab_bg b client.out "$PYTHON" -u -c '
 import socket, sys
