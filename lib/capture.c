@@ -481,6 +481,16 @@ static uint64_t frame_time(const hs_capture *c, const struct pcap_pkthdr *h, uin
 	return mono;
 }
 
+/* Why reading failed, said as a user can act on it: the interface the capture is on
+ * went down or was deleted (ENETDOWN), or the socket's own errno. */
+static void capture_failed(const hs_capture *c, int e, char *err, size_t errlen)
+{
+	if (e == ENETDOWN || e == ENODEV || e == ENXIO)
+		hs_seterr(err, errlen, "capture failed: the interface %s went down or was removed", c->iface);
+	else
+		hs_seterr(err, errlen, "capture failed: %s", strerror(e));
+}
+
 /* Takes one frame from the socket into c->frame: its header in *h (tv_usec holding
  * nanoseconds). Returns 1, 0 (nothing queued) or -1 (errno). Our own outgoing copy on
  * loopback is skipped (returns 2), as it comes back incoming. */
@@ -539,7 +549,7 @@ static int read_one(hs_capture *c, hs_packet *pkt, uint64_t *ts_ns, char *err, s
 	if (rc == 0 || rc == 2)
 		return rc;
 	if (rc < 0) {
-		hs_seterr(err, errlen, "capture failed: %s", strerror(errno));
+		capture_failed(c, errno, err, errlen);
 		return -1;
 	}
 	size_t caplen = h->caplen;
@@ -591,7 +601,10 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
 			int e = 0;
 			socklen_t el = sizeof(e);
 			(void)getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el);
-			hs_seterr(err, errlen, "capture failed: %s", e ? strerror(e) : "the capture socket reported an error");
+			if (e)
+				capture_failed(c, e, err, errlen);
+			else
+				hs_seterr(err, errlen, "capture failed: the capture socket reported an error");
 			return -1;
 		}
 		if (deadline_ns == 0)
