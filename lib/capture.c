@@ -243,8 +243,9 @@ int hs_capture_filter(hs_capture *c, const char *expr, char *err, size_t errlen)
 		c->bound = true;
 		/* One read warms the path: the first read that finds a frame is the one
 		 * between the peer's reply and our answer (measured on a veth: 12-20 us
-		 * for the copy of our SYN without it, 10-13 us with it, 2 us for the
-		 * SYN,ACK queued behind). A peek: a frame that came since the bind stays. */
+		 * for the copy of our SYN without it, 7-10 us after this peek, 2 us for
+		 * the SYN,ACK queued behind). A peek: a frame that came since the bind
+		 * stays where it is. */
 		uint8_t b;
 		(void)recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	}
