@@ -1,5 +1,7 @@
-/* Capturing replies with libpcap: immediate mode, small snaplen, a BPF filter set
- * before the first send, poll() on the selectable fd against a monotonic deadline. */
+/* Capturing replies: hs's own packet socket (SOCK_DGRAM: IP datagrams, no link
+ * header) read with recvmsg(), a BPF filter libpcap compiles set before the first
+ * send, poll() against a monotonic deadline (lib/capture.c says why not libpcap's
+ * ring). */
 #ifndef HS_CAPTURE_H
 #define HS_CAPTURE_H
 #include <stddef.h>
@@ -40,8 +42,8 @@ int hs_capture_next(hs_capture *c, uint64_t deadline_ns, hs_packet *pkt, uint64_
  * is none (no packet yet, or a frame whose link header hs cannot strip). */
 int hs_capture_last_ip(const hs_capture *c, const uint8_t **ip, size_t *caplen, size_t *len);
 unsigned long hs_capture_malformed(const hs_capture *c);
-/* Frames the capture lost since it opened (pcap_stats: the ring was full, or the
- * interface dropped them), in *dropped. Returns 0, or -1 when libpcap cannot say. */
+/* Frames the capture lost since it opened (PACKET_STATISTICS: the socket's receive
+ * buffer was full), in *dropped. Returns 0, or -1 when the kernel cannot say. */
 int hs_capture_drops(hs_capture *c, unsigned long *dropped);
 /* The same, as the line a driver shows before its result: returns 1 and fills
  * text ("the capture lost N frames ...") when frames were lost, else 0. */

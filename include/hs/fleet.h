@@ -63,7 +63,7 @@ typedef struct hs_fleet_config {
 	                         * use (local sockets hold them); the fleet keeps the pointer */
 	unsigned window;        /* at most this many connections in flight (default 256) */
 	unsigned burst;         /* at most this many new SYNs per hs_fleet_step (default 32):
-	                         * on a veth every SYN's answer lands in the capture ring
+	                         * on a veth every SYN's answer lands in the capture
 	                         * inside our sendto(), so the driver must read between bursts */
 	enum hs_fleet_close close;
 	bool cookie_probe;      /* send the probe (else every cookie is "unknown") */
