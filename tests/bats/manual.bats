@@ -195,6 +195,11 @@ entry() {
 
 @test "the license: LICENSE (MIT), debian/copyright (DEP-5, Expat, the same text) and the README, all in the dist tarball" {
 	local d=$BATS_TEST_TMPDIR/dist
+	# make dist packs the bench, it does not run it (a target named like a directory
+	# of EXTRA_DIST is a prerequisite of distdir)
+	run make -n -C "$BUILD" distdir distdir="$d"
+	assert_success
+	[[ $output != *results/last.json* ]] || fail "make distdir would run the benchmark: $(grep last.json <<<"$output")"
 	# what make dist packs (make distcheck builds from it)
 	make -s -C "$BUILD" distdir distdir="$d" >"$BATS_TEST_TMPDIR/distdir.log" 2>&1 ||
 		fail "make distdir failed: $(tail -5 "$BATS_TEST_TMPDIR/distdir.log")"
@@ -214,4 +219,8 @@ entry() {
 	[[ -n $text && $text == "$(sed -n '/^Permission/,$p' "$d/LICENSE")" ]] ||
 		fail "debian/copyright's Expat text differs from LICENSE's: $text"
 	grep -q 'LICENSE' "$d/README" && grep -qi 'MIT' "$d/README" || fail "the README does not name the license"
+	for f in run compare report.py reaction.sh spawn.c kclient.c peer.c; do
+		[[ -f $d/bench/$f ]] || fail "the dist tarball has no bench/$f"
+	done
+	[[ ! -e $d/bench/results ]] || fail "the dist tarball holds bench results"
 }
