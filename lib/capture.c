@@ -642,11 +642,6 @@ unsigned long hs_capture_malformed(const hs_capture *c)
 	return c->malformed;
 }
 
-int hs_capture_datalink(const hs_capture *c)
-{
-	return c->dlt;
-}
-
 int hs_capture_drops(hs_capture *c, unsigned long *dropped)
 {
 	struct tpacket_stats st;

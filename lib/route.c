@@ -322,20 +322,13 @@ static void mark_reserved(struct port_set *s)
 uint16_t hs_pick_ephemeral_port(void)
 {
 	static struct port_set used; /* 8 KiB: static, not on the stack */
-	unsigned lo = 32768, hi = 60999, span, start;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	uint16_t range_lo, range_hi;
+	unsigned lo, hi, span, start;
 
-	if (f) {
-		unsigned a, b;
-		if (fscanf(f, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
-			lo = a;
-			hi = b;
-		}
-		fclose(f);
-	}
-	memset(&used, 0, sizeof(used));
-	each_local_port(false, set_port, &used);
-	mark_reserved(&used);
+	hs_ephemeral_range(&range_lo, &range_hi);
+	lo = range_lo;
+	hi = range_hi;
+	hs_local_ports_used(used.bits);
 	span = hi - lo + 1;
 	start = hs_random32() % span;
 	/* From a random point, the first free port in the range. */

@@ -48,7 +48,6 @@ int hs_capture_drops(hs_capture *c, unsigned long *dropped);
 /* The same, as the line a driver shows before its result: returns 1 and fills
  * text ("the capture lost N frames ...") when frames were lost, else 0. */
 int hs_capture_drops_text(hs_capture *c, unsigned long *dropped, char *text, size_t len);
-int hs_capture_datalink(const hs_capture *c);
 void hs_capture_close(hs_capture *c);
 
 /* BPF text for one connection: TCP of the 4-tuple in both directions, plus ICMP /
